@@ -1,0 +1,204 @@
+"""Upsert and lookup of papers in the catalog database.
+
+Every write to ``papers`` goes through ``upsert_papers``, which stamps the
+changed rows with a catalog *revision*: a counter taken under a row lock, so
+revisions become visible in commit order on PostgreSQL as on SQLite. The
+search index records the newest revision it holds and catches up from there
+(``bot.index``). Functions take a ``Session``; callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Text, cast, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from bot.models import CatalogMeta, Paper
+from bot.papers import PaperRecord
+
+__all__ = [
+    "UpsertResult",
+    "count_papers",
+    "current_revision",
+    "get_paper",
+    "get_papers",
+    "iter_papers",
+    "record_from_row",
+    "upsert_papers",
+]
+
+REVISION_KEY = "revision"
+# Fields compared to decide whether a stored paper changed.
+_CONTENT = (
+    "title",
+    "authors",
+    "authors_truncated",
+    "abstract",
+    "categories",
+    "published",
+    "url",
+    "code_urls",
+    "has_code",
+    "source",
+)
+_LOOKUP_BATCH = 500
+
+
+@dataclass
+class UpsertResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    revision: int | None = None
+    # The records now stored for every new or updated paper, in input order.
+    changed: list[PaperRecord] = field(default_factory=list)
+
+    @property
+    def seen(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+def _content(record: PaperRecord) -> dict[str, Any]:
+    return {
+        "title": record.title,
+        "authors": list(record.authors),
+        "authors_truncated": record.authors_truncated,
+        "abstract": record.abstract,
+        "categories": list(record.categories),
+        "published": record.published,
+        "url": record.url,
+        "code_urls": list(record.code_urls),
+        "has_code": record.has_code,
+        "source": record.source,
+    }
+
+
+def record_from_row(row: Any) -> PaperRecord:
+    """A ``PaperRecord`` from a ``Paper`` or a row with the same columns."""
+    return PaperRecord(
+        id=row.id,
+        title=row.title,
+        authors=tuple(row.authors or ()),
+        authors_truncated=bool(row.authors_truncated),
+        abstract=row.abstract or "",
+        categories=tuple(row.categories or ()),
+        published=row.published,
+        url=row.url,
+        code_urls=tuple(row.code_urls or ()),
+        has_code=bool(row.has_code),
+        source=row.source or "",
+        extra={"first_seen": row.first_seen, "updated_at": row.updated_at},
+    )
+
+
+def _next_revision(session: Session) -> int:
+    # The UPDATE comes first so that it takes the row's write lock before any
+    # read: concurrent writers queue here and commit in revision order.
+    table = CatalogMeta.__table__
+    result = session.execute(
+        update(table)
+        .where(table.c.key == REVISION_KEY)
+        .values(value=cast(cast(table.c.value, Integer) + 1, Text))
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        session.execute(insert(table).values(key=REVISION_KEY, value="1"))
+        return 1
+    return int(session.scalar(select(table.c.value).where(table.c.key == REVISION_KEY)) or 0)
+
+
+def current_revision(session: Session) -> int:
+    value = session.scalar(select(CatalogMeta.value).where(CatalogMeta.key == REVISION_KEY))
+    return int(value) if value else 0
+
+
+def upsert_papers(
+    session: Session, records: Iterable[PaperRecord], *, now: datetime
+) -> UpsertResult:
+    """Insert new papers and update changed ones; identical ones are left alone.
+
+    A record whose id is already stored replaces the stored content when any
+    field differs; ``first_seen`` never changes. Within one call a later
+    record with the same id wins.
+    """
+    result = UpsertResult()
+    pending: dict[str, PaperRecord] = {}
+    order: list[str] = []
+    for record in records:
+        if record.id in pending:
+            result.unchanged += 1  # a repeat inside the input: counted once as a paper
+        else:
+            order.append(record.id)
+        pending[record.id] = record
+    stored: dict[str, dict[str, Any]] = {}
+    columns = [Paper.__table__.c[name] for name in ("id", *_CONTENT)]
+    for start in range(0, len(order), _LOOKUP_BATCH):
+        chunk = order[start : start + _LOOKUP_BATCH]
+        for row in session.execute(select(*columns).where(Paper.id.in_(chunk))):
+            stored[row.id] = row._asdict()
+
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for paper_id in order:
+        record = pending[paper_id]
+        content = _content(record)
+        old = stored.get(paper_id)
+        if old is None:
+            inserts.append({"id": paper_id, **content, "first_seen": now, "updated_at": now})
+            result.new += 1
+        elif any(old[name] != content[name] for name in _CONTENT):
+            updates.append({"id": paper_id, **content, "updated_at": now})
+            result.updated += 1
+        else:
+            result.unchanged += 1
+            continue
+        result.changed.append(record)
+    if not inserts and not updates:
+        return result
+    revision = _next_revision(session)
+    result.revision = revision
+    if inserts:
+        for row in inserts:
+            row["revision"] = revision
+        session.execute(insert(Paper), inserts)
+    if updates:
+        for row in updates:
+            row["revision"] = revision
+        session.execute(update(Paper), updates)
+    return result
+
+
+def get_paper(session: Session, paper_id: str) -> PaperRecord | None:
+    row = session.get(Paper, paper_id)
+    return record_from_row(row) if row else None
+
+
+def get_papers(session: Session, ids: Sequence[str]) -> dict[str, PaperRecord]:
+    """The stored papers among ``ids``, keyed by id (missing ids are absent)."""
+    found: dict[str, PaperRecord] = {}
+    for start in range(0, len(ids), _LOOKUP_BATCH):
+        chunk = list(ids[start : start + _LOOKUP_BATCH])
+        for row in session.scalars(select(Paper).where(Paper.id.in_(chunk))):
+            found[row.id] = record_from_row(row)
+    return found
+
+
+def count_papers(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Paper)) or 0)
+
+
+def iter_papers(
+    session: Session, *, after_revision: int = 0, batch: int = 2000
+) -> Iterator[tuple[int, PaperRecord]]:
+    """Every paper with a revision above ``after_revision``, oldest revision first."""
+    stmt = (
+        select(Paper)
+        .where(Paper.revision > after_revision)
+        .order_by(Paper.revision, Paper.id)
+        .execution_options(yield_per=batch)
+    )
+    for row in session.scalars(stmt):
+        yield row.revision, record_from_row(row)

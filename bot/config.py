@@ -1,0 +1,193 @@
+"""Settings, declared once as data with help text.
+
+This module is the only reader of the process environment. A setting's value
+comes from, in order of precedence: a command-line flag, the environment
+variable ``DIGESTBOT_<NAME>``, the TOML config file, the default below.
+
+The config file is ``--config FILE`` or ``DIGESTBOT_CONFIG``; without either,
+``config/digestbot.toml`` in the working directory is read when it exists.
+``config/digestbot.example.toml`` documents every setting (a test checks it).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+__all__ = [
+    "SETTINGS",
+    "ConfigError",
+    "Setting",
+    "Settings",
+    "default_data_dir",
+    "load_settings",
+]
+
+ENV_PREFIX = "DIGESTBOT_"
+DEFAULT_CONFIG_FILE = Path("config/digestbot.toml")
+# The project's own seed catalog, beside the packages in a source checkout.
+PROJECT_SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class ConfigError(Exception):
+    """A setting could not be read; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        name="data_dir",
+        type=Path,
+        default=None,
+        help="Directory for everything digestbot keeps on disk: the default SQLite "
+        "database and the search index. Default: the per-user data directory "
+        "(on Linux ~/.local/share/digestbot).",
+    ),
+    Setting(
+        name="database_url",
+        type=str,
+        default=None,
+        help="SQLAlchemy database URL of the catalog, e.g. "
+        "postgresql+psycopg://user@host/digestbot. Default: a SQLite file "
+        "digestbot.sqlite3 in the data directory.",
+    ),
+    Setting(
+        name="seeds_dir",
+        type=Path,
+        default=PROJECT_SEEDS_DIR,
+        help="Directory of seed files that `digestbot seed` imports when given no path.",
+    ),
+    Setting(
+        name="search_limit",
+        type=int,
+        default=10,
+        help="Number of results `search` shows when no --limit is given (1-100).",
+    ),
+    Setting(
+        name="log_level",
+        type=str,
+        default="WARNING",
+        help="Logging level: DEBUG, INFO, WARNING or ERROR.",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("digestbot", appauthor=False))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    seeds_dir: Path = PROJECT_SEEDS_DIR
+    search_limit: int = 10
+    log_level: str = "WARNING"
+    config_file: Path | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'digestbot.sqlite3'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    if value is None:
+        return None
+    try:
+        if setting.type is Path:
+            if not isinstance(value, str | os.PathLike):
+                raise TypeError
+            return Path(value).expanduser()
+        if setting.type is int:
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if setting.type is str:
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+    except (TypeError, ValueError):
+        pass
+    else:
+        raise AssertionError(f"unhandled setting type {setting.type}")
+    raise ConfigError(
+        f"{origin}: {setting.name} must be a {setting.type.__name__}, got {value!r}."
+    )
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
+    unknown = sorted(set(data) - set(_BY_NAME))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting {unknown[0]!r}; known settings are "
+            f"{', '.join(_BY_NAME)} (see config/digestbot.example.toml)."
+        )
+    return data
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from flags (``overrides``), environment, file and defaults."""
+    env = os.environ if environ is None else environ
+    if config_file is None and env.get(ENV_PREFIX + "CONFIG"):
+        config_file = Path(env[ENV_PREFIX + "CONFIG"])
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        file_values = _read_file(config_file)
+    elif DEFAULT_CONFIG_FILE.is_file():
+        config_file = DEFAULT_CONFIG_FILE
+        file_values = _read_file(config_file)
+
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if overrides and overrides.get(setting.name) is not None:
+            value = _coerce(setting, overrides[setting.name], "command line")
+        elif env.get(setting.env):
+            value = _coerce(setting, env[setting.env], setting.env)
+        elif setting.name in file_values:
+            value = _coerce(setting, file_values[setting.name], str(config_file))
+        else:
+            continue
+        values[setting.name] = value
+    if values.get("data_dir") is None:
+        values.pop("data_dir", None)
+    settings = Settings(config_file=config_file, **values)
+    if not 1 <= settings.search_limit <= 100:
+        raise ConfigError(f"search_limit must be between 1 and 100, got {settings.search_limit}.")
+    return settings

@@ -1,0 +1,130 @@
+"""Engines, sessions and migrations: the only module that opens connections.
+
+``open_database`` creates the engine for a URL, creates the data directory
+for a SQLite file, and upgrades the schema to the newest Alembic revision, so
+an upgrade of digestbot never needs a manual step and never loses data.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.models import CatalogMeta
+
+__all__ = ["Database", "DatabaseError", "open_database"]
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """The database could not be opened or upgraded; the message says why."""
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    catalog_id: str
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets searches read while an import writes; NORMAL is durable in WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"Database URL {url!r} is not valid; use e.g. sqlite:///path/to/file.sqlite3."
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"The driver for {parsed.drivername} is not installed ({exc.name}); "
+            "install it with pip, e.g. pip install 'psycopg[binary]'."
+        ) from None
+
+
+def migrate(engine: Engine) -> bool:
+    """Upgrade the schema to the newest revision; True when anything changed."""
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == script.get_current_head():
+        return False
+    log.info("upgrading database schema from %s to %s", current, script.get_current_head())
+    command.upgrade(_alembic_config(engine), "head")
+    return True
+
+
+def _ensure_catalog_id(sessions: sessionmaker[Session]) -> str:
+    with sessions.begin() as session:
+        row = session.get(CatalogMeta, "catalog_id")
+        if row is None:
+            row = CatalogMeta(key="catalog_id", value=uuid.uuid4().hex)
+            session.add(row)
+        return row.value
+
+
+def open_database(url: str) -> Database:
+    """Open (creating and upgrading when needed) the catalog database at ``url``."""
+    engine = create_db_engine(url)
+    try:
+        migrate(engine)
+        sessions = sessionmaker(engine, expire_on_commit=False)
+        catalog_id = _ensure_catalog_id(sessions)
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"Cannot open the database {engine.url!r}: {reason}.") from None
+    return Database(engine=engine, sessions=sessions, catalog_id=catalog_id)
+
+
+def select_one_meta(session: Session, key: str) -> str | None:
+    return session.scalar(select(CatalogMeta.value).where(CatalogMeta.key == key))

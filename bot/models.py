@@ -1,0 +1,79 @@
+"""SQLAlchemy tables of the catalog (typed ``Mapped`` models).
+
+The schema is created and upgraded only by the Alembic migrations in
+``bot/migrations``; a test checks that these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["Base", "CatalogMeta", "Paper", "UTCDateTime"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+class Paper(Base):
+    __tablename__ = "papers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    authors_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published: Mapped[date | None] = mapped_column(Date)
+    url: Mapped[str | None] = mapped_column(Text)
+    code_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    has_code: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(500), default="")
+    # The arXiv version last stored (2 for 2402.12345v2); None outside arXiv.
+    arxiv_version: Mapped[int | None] = mapped_column(Integer)
+    # The catalog revision of the last write (bot.catalog): the search index
+    # catches up on papers whose revision is above the one it holds.
+    revision: Mapped[int] = mapped_column(Integer)
+    # When this catalog first stored the paper: digests select on it.
+    first_seen: Mapped[datetime] = mapped_column()
+    # When the stored content last changed.
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_papers_first_seen", "first_seen"),
+        Index("ix_papers_revision", "revision"),
+    )
+
+
+class CatalogMeta(Base):
+    """Small facts about this catalog, such as its identity (``catalog_id``)."""
+
+    __tablename__ = "catalog_meta"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
