@@ -44,6 +44,7 @@ _CONTENT = (
     "code_urls",
     "has_code",
     "source",
+    "arxiv_version",
 )
 _LOOKUP_BATCH = 500
 
@@ -74,6 +75,7 @@ def _content(record: PaperRecord) -> dict[str, Any]:
         "code_urls": list(record.code_urls),
         "has_code": record.has_code,
         "source": record.source,
+        "arxiv_version": record.version,
     }
 
 
@@ -91,6 +93,7 @@ def record_from_row(row: Any) -> PaperRecord:
         code_urls=tuple(row.code_urls or ()),
         has_code=bool(row.has_code),
         source=row.source or "",
+        version=row.arxiv_version,
         extra={"first_seen": row.first_seen, "updated_at": row.updated_at},
     )
 
@@ -147,7 +150,12 @@ def upsert_papers(
         content = _content(record)
         old = stored.get(paper_id)
         if old is None:
-            inserts.append({"id": paper_id, **content, "first_seen": now, "updated_at": now})
+            # A restored backup keeps when the paper entered and last changed.
+            first_seen = record.extra.get("first_seen") or now
+            updated_at = record.extra.get("updated_at") or now
+            inserts.append(
+                {"id": paper_id, **content, "first_seen": first_seen, "updated_at": updated_at}
+            )
             result.new += 1
         elif any(old[name] != content[name] for name in _CONTENT):
             updates.append({"id": paper_id, **content, "updated_at": now})

@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import CatalogMeta
@@ -84,6 +84,11 @@ def create_db_engine(url: str) -> Engine:
         return engine
     try:
         return create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError:
+        raise DatabaseError(
+            f"Unknown database kind {parsed.drivername!r}; use sqlite:///FILE or "
+            "postgresql+psycopg://USER@HOST/NAME."
+        ) from None
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"The driver for {parsed.drivername} is not installed ({exc.name}); "

@@ -113,6 +113,8 @@ class PaperRecord:
     code_urls: tuple[str, ...] = ()
     has_code: bool = False
     source: str = ""
+    # The arXiv version this record describes (2 for 2402.12345v2), if any.
+    version: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -129,6 +131,7 @@ class PaperRecord:
             "has_code": self.has_code,
             "abstract": self.abstract,
             "source": self.source,
+            "version": self.version,
         }
 
     @classmethod
@@ -146,4 +149,5 @@ class PaperRecord:
             code_urls=tuple(data.get("code_urls") or ()),
             has_code=bool(data.get("has_code", False)),
             source=str(data.get("source") or ""),
+            version=int(data["version"]) if data.get("version") is not None else None,
         )

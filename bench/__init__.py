@@ -1,0 +1,1 @@
+"""Benchmarks anyone can run; their figures live in docs/benchmarks.md."""

@@ -1,0 +1,321 @@
+"""The ``digestbot`` command: the only module that prints.
+
+Each verb calls ``bot.service`` and turns what it returns into terminal
+text or JSON. Errors are one line on stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+from bot import __version__
+from bot.config import ConfigError, Settings, default_data_dir, load_settings
+from bot.db import DatabaseError
+from bot.index import IndexBusyError
+from bot.papers import PaperRecord
+from bot.query import QueryError
+from bot.service import Service
+
+__all__ = ["main"]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A user mistake the command reports in one line (exit code 1)."""
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _progress(verb: str) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        _err(f"{verb} {done:,} papers…")
+
+    return report
+
+
+# -- formatting --------------------------------------------------------------
+
+
+def format_authors(record: PaperRecord, *, limit: int = 3) -> str:
+    names = list(record.authors[:limit])
+    more = len(record.authors) > limit or record.authors_truncated
+    text = ", ".join(names) if names else "unknown authors"
+    return text + (" et al." if more else "")
+
+
+def format_paper(record: PaperRecord, *, number: int | None = None, full: bool = False) -> str:
+    lead = f"{number}. " if number is not None else ""
+    pad = " " * len(lead)
+    authors = ", ".join(record.authors) + (" et al." if record.authors_truncated else "")
+    facts = [
+        authors if full else format_authors(record),
+        record.published.isoformat() if record.published else "undated",
+        ", ".join(record.categories) or "uncategorized",
+    ]
+    lines = [f"{lead}{record.title}", f"{pad}{' · '.join(facts)}"]
+    if record.code_urls:
+        lines += [f"{pad}code: {url}" for url in record.code_urls]
+    elif record.has_code:
+        lines.append(f"{pad}code: announced (no link yet)")
+    if record.url:
+        lines.append(f"{pad}{record.url}")
+    lines.append(f"{pad}id: {record.id}")
+    if full and record.abstract:
+        lines += ["", record.abstract]
+    return "\n".join(lines)
+
+
+def paper_json(record: PaperRecord) -> dict[str, object]:
+    data = record.to_json()
+    return {
+        key: data[key]
+        for key in (
+            "id",
+            "title",
+            "authors",
+            "published",
+            "categories",
+            "url",
+            "code_urls",
+            "has_code",
+            "abstract",
+        )
+    }
+
+
+# -- verbs -------------------------------------------------------------------
+
+
+def cmd_init(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    count = service.paper_count()
+    _out(f"Catalog ready: {count:,} papers in {_where(settings)}.")
+    if count == 0:
+        _out("Next: `digestbot seed` imports the seed catalog.")
+    return 0
+
+
+def cmd_seed(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    paths = [Path(p) for p in args.paths] or [settings.seeds_dir]
+    try:
+        reports = service.import_seed_files(paths)
+    except FileNotFoundError as exc:
+        raise CommandError(f"{exc}. Pass seed files or directories: digestbot seed PATH...") from None
+    if not reports:
+        raise CommandError(f"No *.txt seed files in {', '.join(map(str, paths))}.")
+    for report in reports:
+        _out(report.line())
+        for problem in report.problems:
+            _err(f"  skipped {problem}")
+    if not any(r.changed for r in reports):
+        _out("Nothing new or changed: the catalog already holds these papers.")
+    return 0
+
+
+def cmd_search(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    text = " ".join(args.query)
+    limit = args.limit or settings.search_limit
+    results = service.search(text, limit=limit)
+    if args.json:
+        payload = [dict(paper_json(h.paper), score=round(h.score, 4)) for h in results.hits]
+        _out(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    if not results.hits:
+        _out(f"No papers match {text.strip()!r}. Try fewer or broader words.")
+        return 0
+    blocks = [format_paper(hit.paper, number=n) for n, hit in enumerate(results.hits, start=1)]
+    _out("\n\n".join(blocks))
+    return 0
+
+
+def cmd_show(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    record = service.get(args.id)
+    if record is None:
+        raise CommandError(
+            f"No paper with id {args.id!r}. Find ids with: digestbot search WORDS"
+        )
+    if args.json:
+        _out(json.dumps(paper_json(record), ensure_ascii=False, indent=2))
+    else:
+        _out(format_paper(record, full=True))
+    return 0
+
+
+def cmd_export(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        out: IO[str] = sys.stdout
+        if args.output and args.output != "-":
+            target = Path(args.output)
+            partial = target.with_name(target.name + ".partial")
+            out = stack.enter_context(partial.open("w", encoding="utf-8"))
+        count = service.export(out)
+    if args.output and args.output != "-":
+        partial.replace(target)
+        _err(f"Exported {count:,} papers to {target}.")
+    return 0
+
+
+def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    if args.file == "-":
+        report = service.import_jsonl(sys.stdin, label="stdin")
+    else:
+        path = Path(args.file)
+        try:
+            with path.open(encoding="utf-8") as stream:
+                report = service.import_jsonl(stream, label=str(path))
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+    _out(report.line())
+    for problem in report.problems:
+        _err(f"  skipped {problem}")
+    return 0
+
+
+def cmd_reindex(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    count = service.reindex(progress=_progress("indexed"))
+    _out(f"Search index rebuilt: {count:,} papers.")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------
+
+
+def _where(settings: Settings) -> str:
+    if settings.database_url:
+        return "the database at DIGESTBOT_DATABASE_URL/--database"
+    return str(settings.data_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digestbot",
+        description="A research-paper digest bot: a searchable paper catalog for Slack and Discord.",
+        epilog=(
+            f"Data directory (database and search index): {default_data_dir()} by default; "
+            "change it with --data-dir or DIGESTBOT_DATA_DIR. "
+            "Run `digestbot VERB --help` for help on a verb."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="where the database and search index live"
+    )
+    parser.add_argument(
+        "--database", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the data dir)"
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    def verb(name: str, func: Callable[..., int], help: str, description: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help, description=description)
+        sub.set_defaults(func=func)
+        return sub
+
+    verb("init", cmd_init, "create or upgrade the catalog", "Create the data directory, "
+         "the database and the search index, or upgrade them to this version.")
+    sub = verb("seed", cmd_seed, "import seed files", "Import seed files into the catalog "
+               "(default: the project's seeds/ directory). Importing again changes nothing.")
+    sub.add_argument("paths", nargs="*", metavar="PATH", help="seed files or directories of *.txt")
+    sub = verb("search", cmd_search, "search the catalog", SEARCH_HELP)
+    sub.formatter_class = argparse.RawDescriptionHelpFormatter
+    sub.add_argument("query", nargs="+", metavar="QUERY", help="words and filters (quote them)")
+    sub.add_argument("--limit", type=_limit, metavar="N", help="results to show, 1-100 (default 10)")
+    sub.add_argument("--json", action="store_true", help="print a JSON array")
+    sub = verb("show", cmd_show, "show one paper", "Show one paper with its abstract.")
+    sub.add_argument("id", metavar="ID", help="the paper's id, as search shows it")
+    sub.add_argument("--json", action="store_true", help="print a JSON object")
+    sub = verb("export", cmd_export, "export the catalog as JSON Lines", "Write every paper "
+               "as one JSON object per line (a backup, or a move to another database).")
+    sub.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
+    sub = verb("import", cmd_import, "import a JSON Lines export", "Import papers written "
+               "by `digestbot export` (FILE, or - for stdin). Existing papers are updated.")
+    sub.add_argument("file", metavar="FILE")
+    verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
+         "from the catalog database (the index is derived; the database is the truth).")
+    return parser
+
+
+SEARCH_HELP = """Search titles, authors and abstracts; best matches first.
+
+  breast mri               papers with both words (stemmed: mri, segment...)
+  "breast mri"             the exact phrase
+  ct OR mri                either word
+  mri -survey              exclude a word
+  segm*                    words starting with segm
+  author:luo               an author's name
+  cat:cs.CV  (or cat:CV)   an arXiv category
+  has:code                 papers with code
+  after:2024-01-01         published on or after a date (YYYY, YYYY-MM or YYYY-MM-DD)
+  before:2025              published before a date
+"""
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        settings = load_settings(
+            config_file=Path(args.config) if args.config else None,
+            overrides={"data_dir": args.data_dir, "database_url": args.database},
+        )
+    except ConfigError as exc:
+        _err(f"digestbot: {exc}")
+        return EXIT_ERROR
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else settings.log_level.upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    first_use = not settings.database_url and not settings.data_dir.exists()
+    try:
+        service = Service.open(settings)
+    except DatabaseError as exc:
+        _err(f"digestbot: {exc}")
+        return EXIT_ERROR
+    if first_use:
+        _err(f"digestbot: created a new catalog in {settings.data_dir} "
+             "(change with --data-dir or DIGESTBOT_DATA_DIR).")
+    try:
+        return int(args.func(service, args, settings))
+    except QueryError as exc:
+        _err(f"digestbot: {exc}")
+        return EXIT_USAGE
+    except (CommandError, IndexBusyError, DatabaseError) as exc:
+        _err(f"digestbot: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("digestbot: interrupted; nothing half-written is kept.")
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; that is not an error of ours.
+        sys.stderr.close()
+        return 0
+    finally:
+        service.close()

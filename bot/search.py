@@ -1,0 +1,237 @@
+"""Run a parsed query against the search index and rank the papers it finds.
+
+Queries are built only from ``tantivy.Query`` constructors over terms that
+went through the index's own analyzers (``bot.index.text_terms`` and
+``name_terms``), so stemming, case and accent folding match what was
+indexed and no user text ever reaches tantivy's query parser.
+
+Ranking: BM25 over title (boosted), abstract and authors. Filters never
+change scores. Near-equal scores are broken by recency, then by id, so the
+order is stable. A query with no words to rank by (only filters or
+exclusions) lists the newest papers first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import tantivy
+from sqlalchemy.orm import Session
+
+from bot.catalog import get_papers
+from bot.index import SearchIndex, day_number, name_terms, text_terms
+from bot.papers import PaperRecord
+from bot.query import (
+    Author,
+    Category,
+    Clause,
+    DateBound,
+    HasCode,
+    ParsedQuery,
+    Phrase,
+    QueryError,
+    Term,
+    Word,
+    parse_query,
+)
+
+__all__ = [
+    "MAX_LIMIT",
+    "SearchHit",
+    "SearchResults",
+    "compile_query",
+    "search",
+    "search_ids",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 100
+# A title word says more about a paper than the same word in its abstract.
+FIELD_BOOSTS: tuple[tuple[str, float], ...] = (("title", 3.0), ("abstract", 1.0), ("authors", 1.0))
+# How many index terms one prefix may stand for, per field: the most common
+# ones, so "segm*" means segment/segmentation rather than a rare typo.
+PREFIX_EXPANSIONS = 50
+# Scores equal to this many decimals are a tie, and the newer paper wins.
+SCORE_DECIMALS = 4
+
+_Must, _Should, _MustNot = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
+_Searcher = tantivy.Searcher | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    paper: PaperRecord
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: ParsedQuery
+    hits: tuple[SearchHit, ...]
+
+
+def _any_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
+    if not queries:
+        return tantivy.Query.empty_query()
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(_Should, q) for q in queries])
+
+
+def _terms_query(schema: tantivy.Schema, field: str, terms: list[str]) -> tantivy.Query:
+    # tantivy refuses a phrase of fewer than two terms (it panics).
+    if not terms:
+        return tantivy.Query.empty_query()
+    if len(terms) == 1:
+        return tantivy.Query.term_query(schema, field, terms[0])
+    return tantivy.Query.phrase_query(schema, field, terms)
+
+
+def _boosted(query: tantivy.Query, boost: float) -> tantivy.Query:
+    return query if boost == 1.0 else tantivy.Query.boost_query(query, boost)
+
+
+def _text_query(schema: tantivy.Schema, text: str) -> tantivy.Query:
+    """``text`` as a word, or a phrase when it analyzes to several terms, in every field."""
+    per_field = []
+    for field, boost in FIELD_BOOSTS:
+        terms = name_terms(text) if field == "authors" else text_terms(text)
+        per_field.append(_boosted(_terms_query(schema, field, terms), boost))
+    return _any_of(per_field) if text_terms(text) else tantivy.Query.empty_query()
+
+
+def _prefixes(word: str, field: str) -> list[str]:
+    folded = name_terms(word)
+    if not folded:
+        return []
+    if field == "authors":
+        return folded[:1]
+    # Titles and abstracts hold stems: "segmentation*" must also reach "segment",
+    # which is shorter than what was typed.
+    found = sorted({folded[0], *text_terms(word)[:1]}, key=len)
+    return [p for i, p in enumerate(found) if not any(p.startswith(q) for q in found[:i])]
+
+
+def _prefix_query(schema: tantivy.Schema, word: str, searcher: _Searcher) -> tantivy.Query:
+    per_field = []
+    for field, boost in FIELD_BOOSTS:
+        prefixes = _prefixes(word, field)
+        if searcher is None:
+            # No term statistics: tantivy expands it to the first terms in order.
+            queries = [tantivy.Query.phrase_prefix_query(schema, field, [p]) for p in prefixes]
+        else:
+            counts: dict[str, int] = {}
+            for prefix in prefixes:
+                # tantivy returns the most frequent terms first, at most ``limit``.
+                top = searcher.terms_with_prefix(field, prefix, limit=PREFIX_EXPANSIONS)
+                for term, freq in top:
+                    counts[term] = max(freq, counts.get(term, 0))
+            common = sorted(counts, key=lambda t: (-counts[t], t))[:PREFIX_EXPANSIONS]
+            queries = [tantivy.Query.term_query(schema, field, t) for t in common]
+        per_field.append(_boosted(_any_of(queries), boost))
+    return _any_of(per_field)
+
+
+def _filter_query(schema: tantivy.Schema, term: Term) -> tantivy.Query:
+    if isinstance(term, Author):
+        query = _terms_query(schema, "authors", name_terms(term.name))
+    elif isinstance(term, Category):
+        query = tantivy.Query.term_query(schema, "category", term.name.lower())
+    elif isinstance(term, HasCode):
+        query = tantivy.Query.term_query(schema, "has_code", 1)
+    elif isinstance(term, DateBound):
+        bound = day_number(term.day)
+        if term.kind == "after":
+            query = tantivy.Query.range_query(
+                schema, "day", tantivy.FieldType.Integer, lower_bound=bound, include_lower=True
+            )
+        else:
+            query = tantivy.Query.range_query(
+                schema, "day", tantivy.FieldType.Integer, upper_bound=bound, include_upper=False
+            )
+    else:
+        raise TypeError(f"not a query term: {term!r}")
+    # Filters choose papers; they must not make one paper rank above another.
+    return tantivy.Query.const_score_query(query, 0.0)
+
+
+def _term_query(schema: tantivy.Schema, term: Term, searcher: _Searcher) -> tantivy.Query:
+    if isinstance(term, Word) and term.prefix:
+        return _prefix_query(schema, term.text, searcher)
+    if isinstance(term, (Word, Phrase)):
+        return _text_query(schema, term.text)
+    return _filter_query(schema, term)
+
+
+def _clause_query(schema: tantivy.Schema, clause: Clause, searcher: _Searcher) -> tantivy.Query:
+    return _any_of([_term_query(schema, t, searcher) for t in clause.options])
+
+
+def compile_query(
+    parsed: ParsedQuery, schema: tantivy.Schema, searcher: tantivy.Searcher | None = None
+) -> tantivy.Query:
+    """The tantivy query for ``parsed``; ``searcher`` lets ``segm*`` pick its commonest terms."""
+    clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+    for clause in parsed.clauses:
+        occur = _MustNot if clause.negated else _Must
+        clauses.append((occur, _clause_query(schema, clause, searcher)))
+    if all(occur == _MustNot for occur, _ in clauses):
+        # Exclusions alone match nothing in tantivy: exclude from everything.
+        clauses.insert(0, (_Must, tantivy.Query.all_query()))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"Ask for 1 to {MAX_LIMIT} results at a time (got {limit}).")
+
+
+def _ranked(index: SearchIndex, parsed: ParsedQuery, fetch: int) -> list[tuple[str, float]]:
+    """Up to ``fetch`` (id, score) pairs, best first."""
+    searcher = index.searcher()
+    query = compile_query(parsed, index.schema, searcher)
+    # count=False: counting every match defeats top-k pruning on common words.
+    if not parsed.scored:
+        result = searcher.search(
+            query, limit=fetch, count=False, order_by_field="day", order=tantivy.Order.Desc
+        )
+        return [(searcher.doc(addr)["id"][0], 0.0) for _, addr in result.hits]
+    result = searcher.search(query, limit=fetch, count=False)
+    addresses = [addr for _, addr in result.hits]
+    days = searcher.fast_field_values("day", addresses)
+    rows = [
+        (float(score), day if isinstance(day, int) else -(2**62), searcher.doc(addr)["id"][0])
+        for (score, addr), day in zip(result.hits, days)
+    ]
+    rows.sort(key=lambda r: (-round(r[0], SCORE_DECIMALS), -r[1], r[2]))
+    return [(paper_id, score) for score, _, paper_id in rows]
+
+
+def search_ids(index: SearchIndex, parsed: ParsedQuery, *, limit: int) -> list[tuple[str, float]]:
+    """The best ``limit`` (paper id, score) pairs; score is 0.0 when only filters apply.
+
+    ``limit`` must be 1..``MAX_LIMIT``, else ``QueryError``.
+    """
+    _check_limit(limit)
+    return _ranked(index, parsed, limit * 2 + 10)[:limit]
+
+
+def search(session: Session, index: SearchIndex, text: str, *, limit: int = 10) -> SearchResults:
+    """Parse ``text``, run it, and load the papers in rank order.
+
+    Raises ``QueryError`` for a query we cannot run or a ``limit`` outside
+    1..``MAX_LIMIT`` (not clamped: the caller asked for something else).
+    Papers the index holds but the catalog no longer has are skipped.
+    """
+    _check_limit(limit)
+    parsed = parse_query(text)
+    # Rank more than asked for: recency needs the near-ties and
+    # papers gone from the catalog leave gaps to fill.
+    ranked = _ranked(index, parsed, limit * 2 + 10)
+    papers = get_papers(session, [paper_id for paper_id, _ in ranked])
+    hits = [SearchHit(papers[i], score) for i, score in ranked if i in papers][:limit]
+    log.debug("search %r: %d hits", str(parsed), len(hits))
+    return SearchResults(query=parsed, hits=tuple(hits))

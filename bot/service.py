@@ -1,0 +1,198 @@
+"""The facade that the CLI (and later the chat adapters and scheduler) call.
+
+``Service`` ties the catalog database and its search index together: every
+write goes to the database first and the index then catches up from it.
+It returns plain values; turning them into text is the caller's job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import IO
+
+from bot.catalog import UpsertResult, count_papers, get_paper, iter_papers, upsert_papers
+from bot.config import Settings
+from bot.db import Database, open_database
+from bot.index import SearchIndex, catch_up
+from bot.papers import PaperRecord
+from bot.search import SearchResults, search
+from bot.seeds import read_seed_file, seed_paths
+
+__all__ = ["ImportReport", "Service"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Progress = Callable[[int], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import source did to the catalog."""
+
+    label: str
+    seen: int
+    new: int
+    updated: int
+    skipped: int
+    problems: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated)
+
+    def line(self) -> str:
+        return (
+            f"{self.label}: seen={self.seen} new={self.new} "
+            f"updated={self.updated} skipped={self.skipped}"
+        )
+
+
+def _display_path(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _batches(items: Iterable[PaperRecord], size: int) -> Iterator[list[PaperRecord]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class Service:
+    """The catalog and its index, opened from settings."""
+
+    def __init__(self, *, db: Database, index: SearchIndex, clock: Clock = utcnow) -> None:
+        self.db = db
+        self.index = index
+        self.clock = clock
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
+        db = open_database(settings.effective_database_url)
+        index = SearchIndex.open(settings.index_dir, catalog_id=db.catalog_id)
+        return cls(db=db, index=index, clock=clock)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # -- writing -------------------------------------------------------------
+
+    def sync_index(self, *, progress: Progress | None = None) -> int:
+        """Bring the search index up to the catalog; returns papers indexed."""
+        with self.db.session() as session:
+            return catch_up(session, self.index, progress=progress)
+
+    def reindex(self, *, progress: Progress | None = None) -> int:
+        """Rebuild the search index from the catalog."""
+        self.index.reset()
+        return self.sync_index(progress=progress)
+
+    def import_records(
+        self,
+        records: Iterable[PaperRecord],
+        *,
+        batch_size: int = 5000,
+        progress: Progress | None = None,
+    ) -> UpsertResult:
+        """Upsert ``records`` in batches (one transaction each), then index them."""
+        total = UpsertResult()
+        for batch in _batches(records, batch_size):
+            with self.db.session() as session:
+                result = upsert_papers(session, batch, now=self.clock())
+            total.new += result.new
+            total.updated += result.updated
+            total.unchanged += result.unchanged
+            if progress:
+                progress(total.seen)
+        self.sync_index()
+        return total
+
+    def import_seed_files(self, paths: Sequence[Path]) -> list[ImportReport]:
+        """Import seed files (directories expand to their ``*.txt``), one report each."""
+        reports = []
+        for path in seed_paths(paths):
+            parsed = read_seed_file(_display_path(path))
+            with self.db.session() as session:
+                result = upsert_papers(session, parsed.records, now=self.clock())
+            reports.append(
+                ImportReport(
+                    label=parsed.path,
+                    seen=len(parsed.records) + len(parsed.problems),
+                    new=result.new,
+                    updated=result.updated,
+                    skipped=len(parsed.problems),
+                    problems=tuple(str(p) for p in parsed.problems),
+                )
+            )
+        self.sync_index()
+        return reports
+
+    def import_jsonl(self, stream: IO[str], *, label: str) -> ImportReport:
+        """Restore papers written by ``export``; a bad line is reported and skipped."""
+        problems: list[str] = []
+
+        def records() -> Iterator[PaperRecord]:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                    record = PaperRecord.from_json(data)
+                    for stamp in ("first_seen", "updated_at"):
+                        if data.get(stamp):
+                            record.extra[stamp] = datetime.fromisoformat(data[stamp])
+                except (ValueError, KeyError, TypeError) as exc:
+                    problems.append(f"{label}:{number}: not a paper record ({exc})")
+                    continue
+                yield record
+
+        result = self.import_records(records())
+        return ImportReport(
+            label=label,
+            seen=result.seen + len(problems),
+            new=result.new,
+            updated=result.updated,
+            skipped=len(problems),
+            problems=tuple(problems),
+        )
+
+    # -- reading -------------------------------------------------------------
+
+    def search(self, text: str, *, limit: int = 10) -> SearchResults:
+        self.sync_index()
+        with self.db.session() as session:
+            return search(session, self.index, text, limit=limit)
+
+    def get(self, paper_id: str) -> PaperRecord | None:
+        with self.db.session() as session:
+            return get_paper(session, paper_id.strip())
+
+    def export(self, out: IO[str]) -> int:
+        """Write the whole catalog as JSON Lines, oldest first; returns the count."""
+        count = 0
+        with self.db.session() as session:
+            for _revision, record in iter_papers(session):
+                data = record.to_json()
+                data["first_seen"] = record.extra["first_seen"].isoformat()
+                data["updated_at"] = record.extra["updated_at"].isoformat()
+                out.write(json.dumps(data, ensure_ascii=False) + "\n")
+                count += 1
+        return count
+
+    def paper_count(self) -> int:
+        with self.db.session() as session:
+            return count_papers(session)

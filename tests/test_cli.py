@@ -1,0 +1,208 @@
+"""The `digestbot` command as a user runs it: real files, real output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import SEEDS_DIR
+
+SEED_FILE = sorted(SEEDS_DIR.glob("*.txt"))[0]
+JSON_KEYS = {
+    "id", "title", "authors", "published", "categories", "url", "code_urls", "has_code", "abstract",
+}
+
+
+@pytest.fixture
+def run(tmp_path: Path, capsys, monkeypatch):
+    """Run `digestbot ARGS...` against a data directory of this test's own."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("DIGESTBOT_"):
+            monkeypatch.delenv(name)
+    data_dir = tmp_path / "data"
+
+    def invoke(*args: str, data: Path = data_dir) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(data), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def test_seed_reports_one_line_per_file_and_is_idempotent(run) -> None:
+    code, out, err = run("seed")
+    assert code == 0
+    assert f"{SEED_FILE.name}: seen=14 new=14 updated=0 skipped=0" in out
+    assert "created a new catalog" in err
+
+    code, out, err = run("seed", str(SEED_FILE))
+    assert code == 0
+    assert f"{SEED_FILE.name}: seen=14 new=0 updated=0 skipped=0" in out
+    assert "Nothing new or changed" in out
+
+
+def test_seed_reports_bad_records_and_imports_the_rest(run, tmp_path: Path) -> None:
+    good = SEED_FILE.read_text("utf-8").splitlines()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("\n".join(["not a header line", *good[:6]]) + "\n", "utf-8")
+    code, out, err = run("seed", str(bad))
+    assert code == 0
+    assert "bad.txt: seen=3 new=2 updated=0 skipped=1" in out
+    assert "bad.txt:1:" in err
+
+
+def test_seed_missing_path_is_one_clear_line(run, tmp_path: Path) -> None:
+    code, out, err = run("seed", str(tmp_path / "nope"))
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("digestbot: ")
+    assert "Traceback" not in err
+
+
+def test_search_human_output(run) -> None:
+    run("seed")
+    code, out, _ = run("search", "breast", "MRI", "has:code")
+    assert code == 0
+    first = out.split("\n\n")[0]
+    assert first.startswith("1. A Large Model for Non-invasive and Personalized Management")
+    assert "Luyang Luo, Mingxiang Wu, Mei Li et al. · 2024-08-08 · cs.CV" in first
+    assert "code: https://github.com/LLYXC/MOME/tree/main" in first
+
+
+def test_search_json_has_the_documented_keys(run) -> None:
+    run("seed")
+    code, out, _ = run("search", "reconstruction", "--json", "--limit", "2")
+    assert code == 0
+    hits = json.loads(out)
+    assert 1 <= len(hits) <= 2
+    for hit in hits:
+        assert set(hit) == JSON_KEYS | {"score"}
+        assert hit["score"] > 0
+    assert {h["title"] for h in hits} <= {
+        "Stabilizing Deep Tomographic Reconstruction",
+        "Unsupervised Domain Adaptation for Low-dose CT Reconstruction via Bayesian "
+        "Uncertainty Alignment",
+    }
+
+
+def test_search_no_match_is_not_an_error(run) -> None:
+    run("seed")
+    code, out, _ = run("search", "zebrafish")
+    assert code == 0
+    assert "No papers match" in out
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "col:x", "NEAR(", "AND OR NOT", "x" * 5000, "🙂"])
+def test_hostile_search_gives_results_or_one_line(run, query: str) -> None:
+    run("seed")
+    code, out, err = run("search", query)
+    assert "Traceback" not in err
+    if code == 0:
+        assert out
+    else:
+        assert code == 2
+        assert len(err.strip().splitlines()) == 1
+        assert err.startswith("digestbot: ")
+
+
+def test_show_human_and_json(run) -> None:
+    run("seed")
+    _, out, _ = run("search", "Beta-Rank", "--json", "--limit", "1")
+    paper_id = json.loads(out)[0]["id"]
+    code, out, _ = run("show", paper_id)
+    assert code == 0
+    assert out.startswith("Beta-Rank: A Robust Convolutional Filter Pruning Method")
+    assert "https://github.com/mohofar/Beta-Rank" in out
+    code, out, _ = run("show", paper_id, "--json")
+    data = json.loads(out)
+    assert set(data) == JSON_KEYS
+    assert data["published"] == "2023-04-15"
+    assert data["categories"] == ["cs.CV"]
+
+
+def test_show_unknown_id(run) -> None:
+    code, out, err = run("show", "9999.99999")
+    assert code == 1
+    assert "No paper with id '9999.99999'" in err
+
+
+def test_export_then_import_round_trips(run, tmp_path: Path) -> None:
+    run("seed")
+    backup = tmp_path / "backup.jsonl"
+    code, _, err = run("export", "--output", str(backup))
+    assert code == 0
+    assert "Exported 14 papers" in err
+    lines = backup.read_text("utf-8").splitlines()
+    assert len(lines) == 14
+    assert JSON_KEYS <= set(json.loads(lines[0]))
+
+    other = tmp_path / "other"
+    code, out, _ = run("import", str(backup), data=other)
+    assert code == 0
+    assert "seen=14 new=14 updated=0 skipped=0" in out
+    code, out, _ = run("export", data=other)
+    assert code == 0
+    assert out.splitlines() == lines  # same papers, same first-seen times
+    _, found, _ = run("search", "tumor", "--json", data=other)
+    assert json.loads(found)
+
+
+def test_import_reports_bad_lines(run, tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text('{"id": "x1", "title": "Fine"}\nnot json\n{"title": "no id"}\n', "utf-8")
+    code, out, err = run("import", str(dump))
+    assert code == 0
+    assert "seen=3 new=1 updated=0 skipped=2" in out
+    assert "dump.jsonl:2:" in err and "dump.jsonl:3:" in err
+
+
+def test_reindex_rebuilds_from_the_catalog(run, tmp_path: Path) -> None:
+    run("seed")
+    code, out, _ = run("reindex")
+    assert code == 0
+    assert "Search index rebuilt: 14 papers." in out
+    _, out, _ = run("search", "tumor", "--json")
+    assert json.loads(out)
+
+
+def test_lost_index_is_rebuilt_on_next_search(run, tmp_path: Path) -> None:
+    import shutil
+
+    run("seed")
+    shutil.rmtree(tmp_path / "data" / "index")
+    code, out, _ = run("search", "tumor", "--json")
+    assert code == 0 and json.loads(out)
+
+
+def test_init_reports_location(run, tmp_path: Path) -> None:
+    code, out, _ = run("init")
+    assert code == 0
+    assert str(tmp_path / "data") in out
+
+
+def test_bad_limit_is_a_usage_error(run) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run("search", "mri", "--limit", "0")
+    assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("verb", ["init", "seed", "search", "show", "export", "import", "reindex"])
+def test_every_verb_has_help(verb: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([verb, "--help"])
+    assert exc.value.code == 0
+    assert f"usage: digestbot {verb}" in capsys.readouterr().out
+
+
+def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTBOT_")}
+    for command in ([sys.executable, "-m", "bot"], [str(Path(sys.executable).parent / "digestbot")]):
+        done = subprocess.run([*command, "--help"], capture_output=True, text=True, env=env, check=True)
+        assert "DIGESTBOT_DATA_DIR" in done.stdout
+        assert "search" in done.stdout
