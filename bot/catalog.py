@@ -9,12 +9,12 @@ search index records the newest revision it holds and catches up from there
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, cast, func, insert, select, update
+from sqlalchemy import Integer, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import CatalogMeta, Paper
@@ -55,8 +55,10 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     revision: int | None = None
-    # The records now stored for every new or updated paper, in input order.
-    changed: list[PaperRecord] = field(default_factory=list)
+    # The records now stored, in input order: papers new to the catalog, and
+    # papers whose stored content changed.
+    added: list[PaperRecord] = field(default_factory=list)
+    replaced: list[PaperRecord] = field(default_factory=list)
 
     @property
     def seen(self) -> int:
@@ -157,39 +159,45 @@ def upsert_papers(
                 {"id": paper_id, **content, "first_seen": first_seen, "updated_at": updated_at}
             )
             result.new += 1
+            result.added.append(record)
         elif any(old[name] != content[name] for name in _CONTENT):
-            updates.append({"id": paper_id, **content, "updated_at": now})
+            updates.append({"key": paper_id, **content, "updated_at": now})
             result.updated += 1
+            result.replaced.append(record)
         else:
             result.unchanged += 1
-            continue
-        result.changed.append(record)
     if not inserts and not updates:
         return result
     revision = _next_revision(session)
     result.revision = revision
+    # Core statements run as one executemany each: the ORM's per-object
+    # bookkeeping would cost more than SQLite's own work at bulk sizes.
+    table = Paper.__table__
     if inserts:
         for row in inserts:
             row["revision"] = revision
-        session.execute(insert(Paper), inserts)
+        session.execute(insert(table), inserts)
     if updates:
         for row in updates:
             row["revision"] = revision
-        session.execute(update(Paper), updates)
+        session.execute(
+            update(table).where(table.c.id == bindparam("key")),
+            updates,
+        )
     return result
 
 
 def get_paper(session: Session, paper_id: str) -> PaperRecord | None:
-    row = session.get(Paper, paper_id)
-    return record_from_row(row) if row else None
+    return get_papers(session, [paper_id]).get(paper_id)
 
 
 def get_papers(session: Session, ids: Sequence[str]) -> dict[str, PaperRecord]:
     """The stored papers among ``ids``, keyed by id (missing ids are absent)."""
+    table = Paper.__table__
     found: dict[str, PaperRecord] = {}
     for start in range(0, len(ids), _LOOKUP_BATCH):
         chunk = list(ids[start : start + _LOOKUP_BATCH])
-        for row in session.scalars(select(Paper).where(Paper.id.in_(chunk))):
+        for row in session.execute(select(table).where(table.c.id.in_(chunk))):
             found[row.id] = record_from_row(row)
     return found
 
@@ -199,14 +207,23 @@ def count_papers(session: Session) -> int:
 
 
 def iter_papers(
-    session: Session, *, after_revision: int = 0, batch: int = 2000
+    session: Session,
+    *,
+    after_revision: int = 0,
+    up_to_revision: int | None = None,
+    skip_revisions: Collection[int] = (),
+    batch: int = 2000,
 ) -> Iterator[tuple[int, PaperRecord]]:
-    """Every paper with a revision above ``after_revision``, oldest revision first."""
-    stmt = (
-        select(Paper)
-        .where(Paper.revision > after_revision)
-        .order_by(Paper.revision, Paper.id)
-        .execution_options(yield_per=batch)
-    )
-    for row in session.scalars(stmt):
+    """Papers with a revision in (``after_revision``, ``up_to_revision``], oldest first.
+
+    ``skip_revisions`` leaves out writes the caller already has.
+    """
+    table = Paper.__table__
+    stmt = select(table).where(table.c.revision > after_revision)
+    if up_to_revision is not None:
+        stmt = stmt.where(table.c.revision <= up_to_revision)
+    if skip_revisions:
+        stmt = stmt.where(table.c.revision.not_in(sorted(skip_revisions)))
+    stmt = stmt.order_by(table.c.revision, table.c.id).execution_options(yield_per=batch)
+    for row in session.execute(stmt):
         yield row.revision, record_from_row(row)

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -148,6 +148,44 @@ class IndexWriter:
         self.pending += count
         return count
 
+    def delete_all(self) -> None:
+        self._writer.delete_all_documents()
+
+    def catch_up(
+        self,
+        session: Session,
+        *,
+        skip_revisions: Collection[int] = (),
+        progress: ProgressFn | None = None,
+        every: int = 50_000,
+    ) -> tuple[int, int]:
+        """Add the papers written since the index's revision, except ``skip_revisions``.
+
+        Returns (papers added, the revision to ``commit``). The committed
+        catalog revision is read first and papers are taken up to it, so a
+        write that commits meanwhile is picked up next time.
+        """
+        target = current_revision(session)
+        start = self._owner.revision
+        # A fresh index holds no copies, so nothing needs deleting first.
+        replace = start > 0
+        done = 0
+        batch: list[PaperRecord] = []
+        papers = iter_papers(
+            session, after_revision=start, up_to_revision=target, skip_revisions=skip_revisions
+        )
+        for _revision, record in papers:
+            batch.append(record)
+            if len(batch) >= 1000:
+                done += self.add(batch, replace=replace)
+                batch.clear()
+                if progress and done % every == 0:
+                    progress(done)
+        done += self.add(batch, replace=replace)
+        if progress:
+            progress(done)
+        return done, max(target, start)
+
     def commit(self, revision: int) -> None:
         self._writer.commit()
         self._owner._committed(revision)
@@ -206,11 +244,21 @@ class SearchIndex:
                         ) from None
                     raise
                 time.sleep(0.2)
+        # Another process may have committed since we opened the index:
+        # start from what is on disk now that nobody else can write.
+        self.refresh()
         try:
             yield IndexWriter(self, raw)
         finally:
             # Dropping the writer releases the directory lock; merges finish first.
             raw.wait_merging_threads()
+
+    def refresh(self) -> None:
+        """Pick up the revision another process committed to this index."""
+        if self.path is not None:
+            on_disk = _read_state(self.path)
+            if on_disk is not None and on_disk.catalog_id == self._state.catalog_id:
+                self._state = on_disk
 
     def _committed(self, revision: int) -> None:
         self._state = _State(catalog_id=self._state.catalog_id, revision=revision)
@@ -219,6 +267,8 @@ class SearchIndex:
         self._index.reload()
 
     def searcher(self) -> tantivy.Searcher:
+        # Reloading is cheap and shows commits made by other processes at once.
+        self._index.reload()
         return self._index.searcher()
 
     @property
@@ -228,7 +278,7 @@ class SearchIndex:
     def reset(self) -> None:
         """Forget everything indexed; the next ``catch_up`` rebuilds it all."""
         with self.writer() as writer:
-            writer._writer.delete_all_documents()
+            writer.delete_all()
             writer.commit(0)
 
 
@@ -257,32 +307,21 @@ ProgressFn = Callable[[int], None]
 
 
 def catch_up(
-    session: Session, index: SearchIndex, *, progress: ProgressFn | None = None, every: int = 50_000
+    session: Session,
+    index: SearchIndex,
+    *,
+    progress: ProgressFn | None = None,
+    wait_seconds: float = 30.0,
 ) -> int:
     """Index what the catalog wrote since the index's revision; returns how many papers.
 
-    Reads the committed catalog revision first and indexes up to it, so a
-    write that commits meanwhile is picked up by the next call.
+    Raises ``IndexBusyError`` when another process holds the index writer
+    for longer than ``wait_seconds``.
     """
-    target = current_revision(session)
-    if target <= index.revision:
+    index.refresh()
+    if current_revision(session) <= index.revision:
         return 0
-    done = 0
-    with index.writer() as writer:
-        batch: list[PaperRecord] = []
-        # A fresh index holds no copies, so nothing needs deleting first.
-        replace = index.revision > 0
-        for revision, record in iter_papers(session, after_revision=index.revision):
-            if revision > target:
-                break
-            batch.append(record)
-            if len(batch) >= 1000:
-                done += writer.add(batch, replace=replace)
-                batch.clear()
-                if progress and done % every == 0:
-                    progress(done)
-        done += writer.add(batch, replace=replace)
+    with index.writer(wait_seconds=wait_seconds) as writer:
+        count, target = writer.catch_up(session, progress=progress)
         writer.commit(target)
-    if progress:
-        progress(done)
-    return done
+    return count

@@ -19,7 +19,7 @@ from typing import IO
 from bot.catalog import UpsertResult, count_papers, get_paper, iter_papers, upsert_papers
 from bot.config import Settings
 from bot.db import Database, open_database
-from bot.index import SearchIndex, catch_up
+from bot.index import IndexBusyError, SearchIndex, catch_up
 from bot.papers import PaperRecord
 from bot.search import SearchResults, search
 from bot.seeds import read_seed_file, seed_paths
@@ -108,17 +108,34 @@ class Service:
         batch_size: int = 5000,
         progress: Progress | None = None,
     ) -> UpsertResult:
-        """Upsert ``records`` in batches (one transaction each), then index them."""
+        """Upsert ``records`` in batches (one transaction each) and index them.
+
+        Each batch is committed to the database before the index sees it;
+        the index is committed once at the end with everything else the
+        catalog wrote meanwhile, so an interrupted import is finished by the
+        next catch-up, never lost.
+        """
         total = UpsertResult()
-        for batch in _batches(records, batch_size):
+        written: list[int] = []
+        with self.index.writer() as writer:
+            for batch in _batches(records, batch_size):
+                with self.db.session() as session:
+                    result = upsert_papers(session, batch, now=self.clock())
+                total.new += result.new
+                total.updated += result.updated
+                total.unchanged += result.unchanged
+                if result.revision is not None:
+                    written.append(result.revision)
+                    # The papers go to the index straight from memory rather
+                    # than being read back from the database.
+                    writer.add(result.added, replace=False)
+                    writer.add(result.replaced)
+                if progress:
+                    progress(total.seen)
             with self.db.session() as session:
-                result = upsert_papers(session, batch, now=self.clock())
-            total.new += result.new
-            total.updated += result.updated
-            total.unchanged += result.unchanged
-            if progress:
-                progress(total.seen)
-        self.sync_index()
+                caught_up, target = writer.catch_up(session, skip_revisions=written)
+            if written or caught_up:
+                writer.commit(target)
         return total
 
     def import_seed_files(self, paths: Sequence[Path]) -> list[ImportReport]:
@@ -126,8 +143,7 @@ class Service:
         reports = []
         for path in seed_paths(paths):
             parsed = read_seed_file(_display_path(path))
-            with self.db.session() as session:
-                result = upsert_papers(session, parsed.records, now=self.clock())
+            result = self.import_records(parsed.records)
             reports.append(
                 ImportReport(
                     label=parsed.path,
@@ -138,7 +154,6 @@ class Service:
                     problems=tuple(str(p) for p in parsed.problems),
                 )
             )
-        self.sync_index()
         return reports
 
     def import_jsonl(self, stream: IO[str], *, label: str) -> ImportReport:
@@ -173,7 +188,13 @@ class Service:
     # -- reading -------------------------------------------------------------
 
     def search(self, text: str, *, limit: int = 10) -> SearchResults:
-        self.sync_index()
+        try:
+            with self.db.session() as session:
+                catch_up(session, self.index, wait_seconds=0)
+        except IndexBusyError:
+            # Another process is writing the index and will bring it up to
+            # date; answering from the index as it stands beats waiting.
+            log.info("search index busy; searching it as it stands")
         with self.db.session() as session:
             return search(session, self.index, text, limit=limit)
 
