@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+import typing
 from typing import Any
 
-from sqlalchemy import Integer, Text, bindparam, cast, func, insert, select, update
+from sqlalchemy import Integer, Table, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import CatalogMeta, Paper
@@ -47,6 +48,8 @@ _CONTENT = (
     "arxiv_version",
 )
 _LOOKUP_BATCH = 500
+PAPERS = typing.cast(Table, Paper.__table__)
+META = typing.cast(Table, CatalogMeta.__table__)
 
 
 @dataclass
@@ -103,16 +106,15 @@ def record_from_row(row: Any) -> PaperRecord:
 def _next_revision(session: Session) -> int:
     # The UPDATE comes first so that it takes the row's write lock before any
     # read: concurrent writers queue here and commit in revision order.
-    table = CatalogMeta.__table__
     result = session.execute(
-        update(table)
-        .where(table.c.key == REVISION_KEY)
-        .values(value=cast(cast(table.c.value, Integer) + 1, Text))
+        update(META)
+        .where(META.c.key == REVISION_KEY)
+        .values(value=cast(cast(META.c.value, Integer) + 1, Text))
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.execute(insert(table).values(key=REVISION_KEY, value="1"))
+        session.execute(insert(META).values(key=REVISION_KEY, value="1"))
         return 1
-    return int(session.scalar(select(table.c.value).where(table.c.key == REVISION_KEY)) or 0)
+    return int(session.scalar(select(META.c.value).where(META.c.key == REVISION_KEY)) or 0)
 
 
 def current_revision(session: Session) -> int:
@@ -139,7 +141,7 @@ def upsert_papers(
             order.append(record.id)
         pending[record.id] = record
     stored: dict[str, dict[str, Any]] = {}
-    columns = [Paper.__table__.c[name] for name in ("id", *_CONTENT)]
+    columns = [PAPERS.c[name] for name in ("id", *_CONTENT)]
     for start in range(0, len(order), _LOOKUP_BATCH):
         chunk = order[start : start + _LOOKUP_BATCH]
         for row in session.execute(select(*columns).where(Paper.id.in_(chunk))):
@@ -172,18 +174,12 @@ def upsert_papers(
     result.revision = revision
     # Core statements run as one executemany each: the ORM's per-object
     # bookkeeping would cost more than SQLite's own work at bulk sizes.
-    table = Paper.__table__
+    for values in (*inserts, *updates):
+        values["revision"] = revision
     if inserts:
-        for row in inserts:
-            row["revision"] = revision
-        session.execute(insert(table), inserts)
+        session.execute(insert(PAPERS), inserts)
     if updates:
-        for row in updates:
-            row["revision"] = revision
-        session.execute(
-            update(table).where(table.c.id == bindparam("key")),
-            updates,
-        )
+        session.execute(update(PAPERS).where(PAPERS.c.id == bindparam("key")), updates)
     return result
 
 
@@ -193,11 +189,10 @@ def get_paper(session: Session, paper_id: str) -> PaperRecord | None:
 
 def get_papers(session: Session, ids: Sequence[str]) -> dict[str, PaperRecord]:
     """The stored papers among ``ids``, keyed by id (missing ids are absent)."""
-    table = Paper.__table__
     found: dict[str, PaperRecord] = {}
     for start in range(0, len(ids), _LOOKUP_BATCH):
         chunk = list(ids[start : start + _LOOKUP_BATCH])
-        for row in session.execute(select(table).where(table.c.id.in_(chunk))):
+        for row in session.execute(select(PAPERS).where(PAPERS.c.id.in_(chunk))):
             found[row.id] = record_from_row(row)
     return found
 
@@ -218,12 +213,11 @@ def iter_papers(
 
     ``skip_revisions`` leaves out writes the caller already has.
     """
-    table = Paper.__table__
-    stmt = select(table).where(table.c.revision > after_revision)
+    stmt = select(PAPERS).where(PAPERS.c.revision > after_revision)
     if up_to_revision is not None:
-        stmt = stmt.where(table.c.revision <= up_to_revision)
+        stmt = stmt.where(PAPERS.c.revision <= up_to_revision)
     if skip_revisions:
-        stmt = stmt.where(table.c.revision.not_in(sorted(skip_revisions)))
-    stmt = stmt.order_by(table.c.revision, table.c.id).execution_options(yield_per=batch)
+        stmt = stmt.where(PAPERS.c.revision.not_in(sorted(skip_revisions)))
+    stmt = stmt.order_by(PAPERS.c.revision, PAPERS.c.id).execution_options(yield_per=batch)
     for row in session.execute(stmt):
         yield row.revision, record_from_row(row)
