@@ -34,13 +34,14 @@ __all__ = [
     "catch_up",
     "day_number",
     "name_terms",
+    "text_phrase",
     "text_terms",
 ]
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the analyzers change: older indexes are rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TEXT_ANALYZER = "digest_text"
 NAME_ANALYZER = "digest_name"
 STATE_FILE = "state.json"
@@ -54,10 +55,15 @@ class IndexBusyError(Exception):
 def _text_analyzer() -> tantivy.TextAnalyzer:
     # Words, lowercased, accents folded ("Müller" -> "muller"), English stems
     # ("segmentation" -> "segment"); tokens over 40 bytes are noise (hashes).
+    # English stop words ("the", "of") are dropped: they are in nearly every
+    # abstract, so they cannot rank anything, and a phrase made of them made
+    # tantivy check positions in most of the catalog. The other words keep
+    # their positions, so phrases still match across the gaps.
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword("english"))
         .filter(tantivy.Filter.ascii_fold())
         .filter(tantivy.Filter.stemmer("english"))
         .build()
@@ -77,11 +83,31 @@ def _name_analyzer() -> tantivy.TextAnalyzer:
 
 _TEXT = _text_analyzer()
 _NAMES = _name_analyzer()
+# The tokenizer's own words, dropping none: their positions are the
+# positions the index records.
+_WORDS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
 
 
 def text_terms(text: str) -> list[str]:
     """The index terms of ``text`` in title and abstract fields."""
     return list(_TEXT.analyze(text))
+
+
+def text_phrase(text: str) -> list[tuple[int, str]]:
+    """(position, term) pairs of ``text`` as the title and abstract fields hold them.
+
+    Stop words leave gaps, so "segmentation of images" is ``[(0, "segment"),
+    (2, "imag")]`` and matches only that phrase, not "segmentation images".
+    """
+    pairs = []
+    for position, word in enumerate(_WORDS.analyze(text)):
+        terms = _TEXT.analyze(word)
+        if terms:
+            pairs.append((position, terms[0]))
+    if pairs and pairs[0][0]:
+        first = pairs[0][0]
+        pairs = [(position - first, term) for position, term in pairs]
+    return pairs
 
 
 def name_terms(text: str) -> list[str]:

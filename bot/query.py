@@ -272,11 +272,12 @@ def _word(text: str) -> Word | None:
     core, tail = _trim(_fold(text))
     while (unboosted := _FOREIGN_SUFFIX.sub("", core)) != core:
         core, tail = _trim(unboosted)
-    if not text_terms(core):
-        return None  # punctuation or emoji only: nothing the index could hold
     if not tail.startswith("*"):
-        return Word(core)
+        # Punctuation, emoji or a stop word only: nothing the index holds.
+        return Word(core) if text_terms(core) else None
     terms = name_terms(core)
+    if not terms:
+        return None
     if len(terms) > 1:
         raise QueryError(
             f'"{_show(text)}": a * prefix works on a single word, e.g. segm*. '
@@ -386,7 +387,8 @@ def parse_query(text: str) -> ParsedQuery:
     clauses = _group(_lex(cleaned))
     if not clauses:
         raise QueryError(
-            f"There is nothing to search for in that query: use letters or digits, e.g. {EXAMPLE}"
+            "There is nothing to search for in that query: use letters or digits, and "
+            f'more than common words like "the", e.g. {EXAMPLE}'
         )
     terms = sum(len(c.options) for c in clauses)
     if terms > MAX_QUERY_TERMS:

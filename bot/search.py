@@ -21,7 +21,7 @@ import tantivy
 from sqlalchemy.orm import Session
 
 from bot.catalog import get_papers
-from bot.index import SearchIndex, day_number, name_terms, text_terms
+from bot.index import SearchIndex, day_number, name_terms, text_phrase, text_terms
 from bot.papers import PaperRecord
 from bot.query import (
     Author,
@@ -63,12 +63,16 @@ _Searcher = tantivy.Searcher | None
 
 @dataclass(frozen=True)
 class SearchHit:
+    """One paper found; ``score`` is BM25 (0.0 when only filters applied)."""
+
     paper: PaperRecord
     score: float
 
 
 @dataclass(frozen=True)
 class SearchResults:
+    """The hits in rank order, with the query as parsed (``str()`` is canonical)."""
+
     query: ParsedQuery
     hits: tuple[SearchHit, ...]
 
@@ -81,13 +85,17 @@ def _any_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(_Should, q) for q in queries])
 
 
-def _terms_query(schema: tantivy.Schema, field: str, terms: list[str]) -> tantivy.Query:
+def _terms_query(
+    schema: tantivy.Schema, field: str, terms: Sequence[str | tuple[int, str]]
+) -> tantivy.Query:
+    """A term, or a phrase of terms (given as words or as (position, word) pairs)."""
     # tantivy refuses a phrase of fewer than two terms (it panics).
     if not terms:
         return tantivy.Query.empty_query()
     if len(terms) == 1:
-        return tantivy.Query.term_query(schema, field, terms[0])
-    return tantivy.Query.phrase_query(schema, field, terms)
+        term = terms[0]
+        return tantivy.Query.term_query(schema, field, term if isinstance(term, str) else term[1])
+    return tantivy.Query.phrase_query(schema, field, list(terms))
 
 
 def _boosted(query: tantivy.Query, boost: float) -> tantivy.Query:
@@ -96,11 +104,14 @@ def _boosted(query: tantivy.Query, boost: float) -> tantivy.Query:
 
 def _text_query(schema: tantivy.Schema, text: str) -> tantivy.Query:
     """``text`` as a word, or a phrase when it analyzes to several terms, in every field."""
+    phrase = text_phrase(text)
+    if not phrase:
+        return tantivy.Query.empty_query()
     per_field = []
     for field, boost in FIELD_BOOSTS:
-        terms = name_terms(text) if field == "authors" else text_terms(text)
+        terms = name_terms(text) if field == "authors" else phrase
         per_field.append(_boosted(_terms_query(schema, field, terms), boost))
-    return _any_of(per_field) if text_terms(text) else tantivy.Query.empty_query()
+    return _any_of(per_field)
 
 
 def _prefixes(word: str, field: str) -> list[str]:

@@ -67,7 +67,9 @@ def test_parentheses_separate_like_spaces() -> None:
 
 
 def test_lowercase_or_and_not_are_words() -> None:
-    assert clauses("cats or dogs") == (one(Word("cats")), one(Word("or")), one(Word("dogs")))
+    # Plain words, and stop words at that: they are dropped, not operators.
+    assert clauses("cats or dogs") == (one(Word("cats")), one(Word("dogs")))
+    assert clauses("cats not dogs") == (one(Word("cats")), one(Word("dogs")))
 
 
 def test_exclusions() -> None:
@@ -196,10 +198,10 @@ def test_empty_query() -> None:
 
 def test_nothing_searchable() -> None:
     message = (
-        "There is nothing to search for in that query: use letters or digits, "
-        'e.g. "breast MRI" has:code'
+        "There is nothing to search for in that query: use letters or digits, and "
+        'more than common words like "the", e.g. "breast MRI" has:code'
     )
-    for text in ("🙂", "* ^ ~ + ( )", "AND OR NOT", '""', "-", "?!"):
+    for text in ("🙂", "* ^ ~ + ( )", "AND OR NOT", '""', "-", "?!", "the of", '"of the"'):
         assert error(text) == message, text
 
 
@@ -208,7 +210,7 @@ def test_too_long() -> None:
         f"That query is 5,000 characters long; the limit is {MAX_QUERY_CHARS}. "
         "Shorten it and try again."
     )
-    assert parse_query("a " * 16 + "b" * (MAX_QUERY_CHARS - 32))
+    assert parse_query("x " * 16 + "b" * (MAX_QUERY_CHARS - 32))
 
 
 def test_too_many_terms() -> None:

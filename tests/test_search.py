@@ -139,6 +139,16 @@ def test_phrases_need_adjacent_words_in_order(corpus) -> None:
     assert found(corpus, "low dose") == {"lowdose", "doselow"}
 
 
+def test_phrases_keep_the_gaps_of_stop_words(corpus) -> None:
+    # Stop words are not indexed, but their places are: the phrase still
+    # needs the words in those places.
+    assert found(corpus, '"segment anything in microscopy"') == {"segment"}
+    assert found(corpus, '"segment anything microscopy"') == set()
+    assert found(corpus, '"anything of microscopy"') == {"segment"}
+    assert found(corpus, '"graph networks for molecules"') == {"mol-1", "mol-2"}
+    assert found(corpus, "graph for the molecules") == {"mol-1", "mol-2"}
+
+
 def test_punctuated_words_are_phrases(corpus) -> None:
     assert found(corpus, "low-dose") == {"lowdose"}
     assert found(corpus, "3D-UNet") == {"unet"}
