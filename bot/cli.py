@@ -41,9 +41,15 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def _progress(verb: str) -> Callable[[int], None]:
+def _progress(verb: str, *, every: int = 100_000) -> Callable[[int], None]:
+    """A progress callback that reports on stderr each time ``every`` more are done."""
+    reported = 0
+
     def report(done: int) -> None:
-        _err(f"{verb} {done:,} papers…")
+        nonlocal reported
+        if done - reported >= every:
+            reported = done - done % every
+            _err(f"{verb} {done:,} papers…")
 
     return report
 
@@ -171,12 +177,14 @@ def cmd_export(service: Service, args: argparse.Namespace, settings: Settings) -
 
 def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     if args.file == "-":
-        report = service.import_jsonl(sys.stdin, label="stdin")
+        report = service.import_jsonl(sys.stdin, label="stdin", progress=_progress("imported"))
     else:
         path = Path(args.file)
         try:
             with path.open(encoding="utf-8") as stream:
-                report = service.import_jsonl(stream, label=str(path))
+                report = service.import_jsonl(
+                    stream, label=str(path), progress=_progress("imported")
+                )
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
     _out(report.line())

@@ -183,7 +183,6 @@ class IndexWriter:
         *,
         skip_revisions: Collection[int] = (),
         progress: ProgressFn | None = None,
-        every: int = 50_000,
     ) -> tuple[int, int]:
         """Add the papers written since the index's revision, except ``skip_revisions``.
 
@@ -205,7 +204,7 @@ class IndexWriter:
             if len(batch) >= 1000:
                 done += self.add(batch, replace=replace)
                 batch.clear()
-                if progress and done % every == 0:
+                if progress:
                     progress(done)
         done += self.add(batch, replace=replace)
         if progress:

@@ -156,7 +156,9 @@ class Service:
             )
         return reports
 
-    def import_jsonl(self, stream: IO[str], *, label: str) -> ImportReport:
+    def import_jsonl(
+        self, stream: IO[str], *, label: str, progress: Progress | None = None
+    ) -> ImportReport:
         """Restore papers written by ``export``; a bad line is reported and skipped."""
         problems: list[str] = []
 
@@ -175,7 +177,7 @@ class Service:
                     continue
                 yield record
 
-        result = self.import_records(records())
+        result = self.import_records(records(), progress=progress)
         return ImportReport(
             label=label,
             seen=result.seen + len(problems),
