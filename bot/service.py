@@ -169,10 +169,12 @@ class Service:
                 try:
                     data = json.loads(line)
                     record = PaperRecord.from_json(data)
+                    if not record.id.strip() or not record.title.strip():
+                        raise ValueError("a paper needs an id and a title")
                     for stamp in ("first_seen", "updated_at"):
                         if data.get(stamp):
                             record.extra[stamp] = datetime.fromisoformat(data[stamp])
-                except (ValueError, KeyError, TypeError) as exc:
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     problems.append(f"{label}:{number}: not a paper record ({exc})")
                     continue
                 yield record

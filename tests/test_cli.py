@@ -155,11 +155,17 @@ def test_export_then_import_round_trips(run, tmp_path: Path) -> None:
 
 def test_import_reports_bad_lines(run, tmp_path: Path) -> None:
     dump = tmp_path / "dump.jsonl"
-    dump.write_text('{"id": "x1", "title": "Fine"}\nnot json\n{"title": "no id"}\n', "utf-8")
+    dump.write_text(
+        '{"id": "x1", "title": "Fine"}\nnot json\n{"title": "no id"}\n[1, 2]\n'
+        '{"id": "", "title": "empty id"}\n{"id": "x2", "title": "T", "published": "soon"}\n',
+        "utf-8",
+    )
     code, out, err = run("import", str(dump))
     assert code == 0
-    assert "seen=3 new=1 updated=0 skipped=2" in out
-    assert "dump.jsonl:2:" in err and "dump.jsonl:3:" in err
+    assert "seen=6 new=1 updated=0 skipped=5" in out
+    for line in range(2, 7):
+        assert f"dump.jsonl:{line}:" in err
+    assert "Traceback" not in err
 
 
 def test_reindex_rebuilds_from_the_catalog(run, tmp_path: Path) -> None:
