@@ -242,7 +242,14 @@ def search(session: Session, index: SearchIndex, text: str, *, limit: int = 10) 
     # Rank more than asked for: recency needs the near-ties and
     # papers gone from the catalog leave gaps to fill.
     ranked = _ranked(index, parsed, limit * 2 + 10)
-    papers = get_papers(session, [paper_id for paper_id, _ in ranked])
-    hits = [SearchHit(papers[i], score) for i, score in ranked if i in papers][:limit]
+    # Load only the papers shown; a paper gone from the catalog is skipped
+    # and the next candidate loaded in its place.
+    hits: list[SearchHit] = []
+    start = 0
+    while len(hits) < limit and start < len(ranked):
+        window = ranked[start : start + limit - len(hits)]
+        start += len(window)
+        papers = get_papers(session, [paper_id for paper_id, _ in window])
+        hits += [SearchHit(papers[i], score) for i, score in window if i in papers]
     log.debug("search %r: %d hits", str(parsed), len(hits))
     return SearchResults(query=parsed, hits=tuple(hits))

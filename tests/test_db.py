@@ -57,3 +57,42 @@ def test_unwritable_database_is_a_clear_error(tmp_path: Path) -> None:
     target.mkdir()
     with pytest.raises(DatabaseError, match="Cannot open the database"):
         open_database(f"sqlite:///{target}")
+
+
+def test_bulk_insert_stores_exactly_what_sqlalchemy_would(db) -> None:
+    """The SQLite fast path in upsert_papers writes SQLAlchemy's own formats."""
+    from sqlalchemy import insert, text
+
+    from bot.catalog import PAPERS
+
+    now = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    record = PaperRecord(
+        id="fast", title="Ünïcode — title", authors=("Zoë Ä", "B C"), authors_truncated=True,
+        abstract="x", categories=("cs.CV", "eess.IV"), published=date(2024, 2, 29),
+        url="https://arxiv.org/abs/2402.00001", code_urls=("https://github.com/a/b",),
+        has_code=True, source="seed:x.txt", version=3,
+    )
+    with db.session() as session:
+        result = upsert_papers(session, [record], now=now)
+        values = {column.name: None for column in PAPERS.c}
+        row = session.execute(text("SELECT * FROM papers WHERE id = 'fast'")).mappings().one()
+        values.update(dict(row), id="core")
+        values.update(
+            authors=list(record.authors), categories=list(record.categories),
+            code_urls=list(record.code_urls), published=record.published,
+            first_seen=now, updated_at=now, has_code=True, authors_truncated=True,
+        )
+        session.execute(insert(PAPERS), [values])
+        fast, core = (
+            dict(session.execute(text(f"SELECT * FROM papers WHERE id = '{i}'")).mappings().one())
+            for i in ("fast", "core")
+        )
+    assert result.new == 1
+    assert {**fast, "id": None} == {**core, "id": None}
+    with db.session() as session:
+        stored = get_paper(session, "fast")
+    assert stored is not None
+    assert stored.extra["first_seen"] == now
+    assert (stored.title, stored.authors, stored.categories, stored.published, stored.version) == (
+        record.title, record.authors, record.categories, record.published, 3
+    )
