@@ -81,6 +81,14 @@ SETTINGS: tuple[Setting, ...] = (
         help="Number of results `search` shows when no --limit is given (1-100).",
     ),
     Setting(
+        name="index_memory_mb",
+        type=int,
+        default=1024,
+        help="Memory in MB the search index may fill while writing before it flushes "
+        "to disk (64-16384). More makes large imports faster; small imports use "
+        "only what they need.",
+    ),
+    Setting(
         name="log_level",
         type=str,
         default="WARNING",
@@ -101,6 +109,7 @@ class Settings:
     database_url: str | None = None
     seeds_dir: Path = PROJECT_SEEDS_DIR
     search_limit: int = 10
+    index_memory_mb: int = 1024
     log_level: str = "WARNING"
     config_file: Path | None = None
 
@@ -190,4 +199,8 @@ def load_settings(
     settings = Settings(config_file=config_file, **values)
     if not 1 <= settings.search_limit <= 100:
         raise ConfigError(f"search_limit must be between 1 and 100, got {settings.search_limit}.")
+    if not 64 <= settings.index_memory_mb <= 16384:
+        raise ConfigError(
+            f"index_memory_mb must be between 64 and 16384, got {settings.index_memory_mb}."
+        )
     return settings

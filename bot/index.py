@@ -220,10 +220,20 @@ class IndexWriter:
 class SearchIndex:
     """A tantivy index of the catalog's papers (on disk, or in memory for tests)."""
 
-    def __init__(self, index: tantivy.Index, path: Path | None, state: _State) -> None:
+    def __init__(
+        self,
+        index: tantivy.Index,
+        path: Path | None,
+        state: _State,
+        *,
+        writer_memory: int = 1024 * 2**20,
+    ) -> None:
         self._index = index
         self.path = path
         self._state = state
+        # tantivy flushes a segment when this fills; a small budget makes bulk
+        # imports stall on flushes and merges (docs/benchmarks.md).
+        self.writer_memory = writer_memory
         index.register_tokenizer(TEXT_ANALYZER, _text_analyzer())
         index.register_tokenizer(NAME_ANALYZER, _name_analyzer())
         self.schema = build_schema()
@@ -233,7 +243,9 @@ class SearchIndex:
         return cls(tantivy.Index(build_schema()), None, _State(catalog_id="", revision=0))
 
     @classmethod
-    def open(cls, path: Path, *, catalog_id: str) -> SearchIndex:
+    def open(
+        cls, path: Path, *, catalog_id: str, writer_memory: int = 1024 * 2**20
+    ) -> SearchIndex:
         """Open the index at ``path``; start afresh when it belongs elsewhere or is outdated."""
         state = _read_state(path)
         if state is None or state.catalog_id != catalog_id or not tantivy.Index.exists(str(path)):
@@ -246,7 +258,7 @@ class SearchIndex:
             _write_state(path, state)
         else:
             index = tantivy.Index.open(str(path))
-        return cls(index, path, state)
+        return cls(index, path, state, writer_memory=writer_memory)
 
     @property
     def revision(self) -> int:
@@ -254,12 +266,12 @@ class SearchIndex:
         return self._state.revision
 
     @contextmanager
-    def writer(self, *, heap_bytes: int = 256_000_000, wait_seconds: float = 30.0) -> Iterator[IndexWriter]:
+    def writer(self, *, wait_seconds: float = 30.0) -> Iterator[IndexWriter]:
         """The index's single writer; waits for another process's writer to finish."""
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
-                raw = self._index.writer(heap_size=heap_bytes)
+                raw = self._index.writer(heap_size=self.writer_memory)
                 break
             except ValueError as exc:
                 if "LockBusy" not in str(exc) or time.monotonic() >= deadline:

@@ -83,7 +83,11 @@ class Service:
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
         db = open_database(settings.effective_database_url)
-        index = SearchIndex.open(settings.index_dir, catalog_id=db.catalog_id)
+        index = SearchIndex.open(
+            settings.index_dir,
+            catalog_id=db.catalog_id,
+            writer_memory=settings.index_memory_mb * 2**20,
+        )
         return cls(db=db, index=index, clock=clock)
 
     def close(self) -> None:
