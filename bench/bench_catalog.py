@@ -11,7 +11,7 @@ that each reports its own peak RSS:
    takes N synthetic papers (``bench.synth``) through
    ``Service.import_records``, the real code path, index included;
 2. search: a new process opens the same data directory with
-   ``Service.open`` and times ``Service.search(text, limit=10)`` for nine
+   ``Service.open`` and times ``Service.search(text, limit=10)`` for ten
    query classes, K queries each, after a warm-up;
 3. baselines: a naive SQLite ``LIKE '%term%'`` scan and a pure-Python scan
    over every paper held in memory, for a handful of the same terms.
@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,15 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synth import STOPWORDS, SURNAMES, SyntheticCatalog, Vocabulary, build_vocabulary
+from bench.sampler import Sampler
+from bench.synth import (
+    STOPWORDS,
+    SURNAMES,
+    SyntheticCatalog,
+    Vocabulary,
+    build_vocabulary,
+    plain_ascii,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
@@ -64,6 +73,7 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("rare", "one word in <0.05% of papers"),
     ("and", "2-3 words, all required"),
     ("phrase", "two adjacent title words, quoted"),
+    ("phrase_common", "two common words, quoted (worst case)"),
     ("or", "common OR mid word"),
     ("prefix", "3-letter prefix of a common word"),
     ("author", "author:<surname>"),
@@ -166,21 +176,37 @@ def run_import(params: dict[str, Any]) -> dict[str, Any]:
 
     def progress(seen: int) -> None:
         now = time.perf_counter()
-        marks["db_done"] = now
-        marks["db_peak_rss"] = peak_rss_mb()
+        marks["batches_done"] = now
+        marks["batches_generation"] = gen_seconds
+        marks["batches_peak_rss"] = peak_rss_mb()
         if seen % 100_000 == 0 or seen == n:
             elapsed = now - start
-            log(f"import: {seen:,} papers in the database after {elapsed:.0f}s "
+            log(f"import: {seen:,} papers stored after {elapsed:.0f}s "
                 f"({seen / elapsed:,.0f}/s incl. generation)")
 
-    profile_path = Path(params["profile"]) / "import.prof" if params.get("profile") else None
-    with _Profiler(profile_path):
+    load_before = os.getloadavg()
+    sampler = Sampler(exclude="bench/synth.py") if params.get("profile") else None
+    with sampler or nullcontext():
         result = service.import_records(records(), progress=progress)
     end = time.perf_counter()
+    load_after = os.getloadavg()
     total = end - start
-    db_seconds = marks.get("db_done", end) - start - gen_seconds
-    index_seconds = end - marks.get("db_done", end)
     net = total - gen_seconds
+    batches_done = marks.get("batches_done", end)
+    batch_seconds = batches_done - start - marks.get("batches_generation", gen_seconds)
+    final_seconds = end - batches_done
+    profile: dict[str, Any] | None = None
+    if sampler is not None:
+        text = sampler.report(top=40)
+        out = Path(params["profile"]) / "import-samples.txt"
+        out.write_text(text + "\n", "utf-8")
+        log(f"import profile (sampling; also in {out}):\n{text}")
+        profile = {
+            "samples": sampler.samples,
+            "generation_samples": sampler.excluded,
+            "inclusive": sampler.inclusive.most_common(60),
+            "self": sampler.leaf.most_common(60),
+        }
     indexed = service.index.num_docs
     paper_count = service.paper_count()
     service.close()
@@ -193,20 +219,21 @@ def run_import(params: dict[str, Any]) -> dict[str, Any]:
         "wall_seconds": total,
         "generation_seconds": gen_seconds,
         "import_seconds": net,
-        "db_seconds": db_seconds,
-        "index_seconds": index_seconds,
+        "batch_seconds": batch_seconds,
+        "final_seconds": final_seconds,
         "papers_per_second": n / net,
         "papers_per_second_with_generation": n / total,
-        "db_papers_per_second": n / db_seconds if db_seconds > 0 else None,
-        "index_papers_per_second": n / index_seconds if index_seconds > 0 else None,
         "rss_start_mb": rss_start,
         "rss_after_generator_pools_mb": rss_after_pools,
-        "peak_rss_after_db_phase_mb": marks.get("db_peak_rss"),
+        "peak_rss_after_batches_mb": marks.get("batches_peak_rss"),
         "peak_rss_mb": peak_rss_mb(),
         "db_file_mb": dir_size_mb(db_file) + sum(
             dir_size_mb(p) for p in data_dir.glob("digestbot.sqlite3-*")
         ),
         "index_mb": dir_size_mb(data_dir / "index"),
+        "loadavg_before": load_before,
+        "loadavg_after": load_after,
+        "profile": profile,
     }
 
 
@@ -237,20 +264,16 @@ def _titles(db_file: Path, rng: random.Random, count: int) -> list[str]:
 
 
 def _phrase(title: str, rng: random.Random) -> str:
+    # Two adjacent content words, as people quote them ("deep learning"): a
+    # stop word would make the phrase a one-word query in an index without them.
     words = re.findall(r"\w+", title.lower())
     pairs = [
         (a, b)
         for a, b in zip(words, words[1:], strict=False)
-        if not (a in STOPWORDS and b in STOPWORDS)
+        if a not in STOPWORDS and b not in STOPWORDS
     ]
     a, b = rng.choice(pairs) if pairs else (words[0], words[-1])
     return f'"{a} {b}"'
-
-
-def _fold(name: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
 
 
 def build_queries(
@@ -271,11 +294,13 @@ def build_queries(
                 words.append(rng.choice([w for w in common if w not in words]))
             out["and"].append(" ".join(words))
             out["phrase"].append(_phrase(titles[i % len(titles)], rng) if titles else "")
+            a, b = rng.sample(common, 2)
+            out["phrase_common"].append(f'"{a} {b}"')
             out["or"].append(f"{rng.choice(common)} OR {rng.choice(mid)}")
             out["prefix"].append(rng.choice(prefixes) + "*")
             surname = rng.choice(SURNAMES)
             # Half as written ("Müller"), half as typed on a plain keyboard ("muller").
-            out["author"].append(f"author:{surname if i % 2 == 0 else _fold(surname)}")
+            out["author"].append(f"author:{surname if i % 2 == 0 else plain_ascii(surname).lower()}")
             word = rng.choice(common if rng.random() < 0.5 else mid)
             out["filters"].append(f"cat:cs.CV has:code after:2024-01-01 {word}")
         return out
@@ -310,6 +335,19 @@ def run_search(params: dict[str, Any]) -> dict[str, Any]:
     queries = build_queries(
         vocab, data_dir / "digestbot.sqlite3", per_class=params["per_class"], seed=params["seed"]
     )
+    warm_files_s = None
+    if not params.get("cold"):
+        # Read the catalog and index files once, as a busy bot would have them
+        # in the OS page cache; without this, results depend on what earlier
+        # runs left there (a cold 2 GB SQLite file costs ~0.5 ms a paper read).
+        start = time.perf_counter()
+        for path in [data_dir / "digestbot.sqlite3", *(data_dir / "index").rglob("*")]:
+            if path.is_file():
+                with path.open("rb") as fh:
+                    while fh.read(1 << 24):
+                        pass
+        warm_files_s = time.perf_counter() - start
+    load_before = os.getloadavg()
     rss_before_open = current_rss_mb()
     start = time.perf_counter()
     service = open_service(data_dir)
@@ -348,9 +386,13 @@ def run_search(params: dict[str, Any]) -> dict[str, Any]:
             "mean_hits": statistics.mean(hits),
             "zero_hit_queries": sum(1 for h in hits if h == 0),
             "errors": errors,
+            "per_query": [
+                {"query": q, "ms": round(ms, 3), "hits": h}
+                for q, ms, h in zip(queries.by_class[name], timings, hits, strict=True)
+            ],
         }
         c = classes[name]
-        log(f"search {name:8s} p50 {c['p50_ms']:7.2f} ms  p95 {c['p95_ms']:7.2f} ms  "
+        log(f"search {name:13s} p50 {c['p50_ms']:7.2f} ms  p95 {c['p95_ms']:7.2f} ms  "
             f"max {c['max_ms']:7.2f} ms  errors {len(errors)}")
 
     same_term: dict[str, Any] = {}
@@ -359,6 +401,9 @@ def run_search(params: dict[str, Any]) -> dict[str, Any]:
         same_term[term] = {"p50_ms": statistics.median(timings), "p95_ms": percentile(timings, 95)}
     service.close()
     return {
+        "warm_files_seconds": warm_files_s,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
         "limit": LIMIT,
         "warmup_queries": len(queries.warmup),
         "open_ms": open_ms,
@@ -461,7 +506,11 @@ def run_scan_baseline(params: dict[str, Any]) -> dict[str, Any]:
 # -- running phases in fresh processes -----------------------------------------
 
 
-def _child(target: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any], conn: Any) -> None:
+Phase = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _child(target: Phase, params: dict[str, Any], conn: Any) -> None:
+    # The parent only learns what went wrong through the pipe.
     try:
         conn.send(("ok", target(params)))
     except BaseException as exc:  # report, then let the process die
@@ -471,7 +520,8 @@ def _child(target: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str,
         raise
 
 
-def in_fresh_process(target: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+def in_fresh_process(target: Phase, params: dict[str, Any]) -> dict[str, Any]:
+    """Run ``target(params)`` in a new interpreter, so that its peak RSS is its own."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(target, params, child))
@@ -485,7 +535,8 @@ def in_fresh_process(target: Callable[[dict[str, Any]], dict[str, Any]], params:
     process.join()
     if status != "ok":
         raise SystemExit(f"{target.__name__} failed:\n{payload}")
-    return payload
+    result: dict[str, Any] = payload
+    return result
 
 
 # -- report --------------------------------------------------------------------
@@ -517,10 +568,33 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code_state() -> dict[str, Any]:
+    """Which code was measured: the commit, and a digest of bot/ as it is on disk."""
+    import hashlib
+    import subprocess
+
+    root = BENCH_DIR.parent
+    digest = hashlib.sha256()
+    for path in sorted((root / "bot").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    state: dict[str, Any] = {"bot_sha256": digest.hexdigest()[:12]}
+    try:
+        state["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        state["bot_modified"] = bool(subprocess.run(
+            ["git", "status", "--porcelain", "--", "bot"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return state
+
+
 def _table(headers: list[str], rows: Iterable[list[str]], *, text_columns: int = 1) -> str:
     """Plain-text table: the first ``text_columns`` left-aligned, numbers right-aligned."""
     rows = list(rows)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(
@@ -538,6 +612,12 @@ def render(report: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} CPUs, {m['memory_gb']:.0f} GB RAM, Python {m['python']}, "
         f"SQLite {m['sqlite']}, SQLAlchemy {m['sqlalchemy']}, tantivy {m['tantivy']}"
     )
+    code = report.get("code", {})
+    out.append(
+        f"Code: commit {code.get('commit', '?')}"
+        + (" with uncommitted changes in bot/" if code.get("bot_modified") else "")
+        + f" (bot/ digest {code.get('bot_sha256')})"
+    )
     out.append(f"Catalog: {report['papers']:,} synthetic papers (seed {report['seed']})")
     imp = report.get("import")
     if imp:
@@ -547,11 +627,13 @@ def render(report: dict[str, Any]) -> str:
         out.append(_table(
             ["step", "seconds", "papers/s"],
             [
-                ["database upserts", f"{imp['db_seconds']:.1f}", f"{imp['db_papers_per_second'] or 0:,.0f}"],
-                ["index catch-up", f"{imp['index_seconds']:.1f}", f"{imp['index_papers_per_second'] or 0:,.0f}"],
-                ["import (both)", f"{imp['import_seconds']:.1f}", f"{imp['papers_per_second']:,.0f}"],
+                ["batches: upsert + index adds", f"{imp['batch_seconds']:.1f}",
+                 f"{imp['papers'] / imp['batch_seconds']:,.0f}"],
+                ["after the last batch: index commit", f"{imp['final_seconds']:.1f}", ""],
+                ["import, generation excluded", f"{imp['import_seconds']:.1f}", f"{imp['papers_per_second']:,.0f}"],
                 ["synthetic generation", f"{imp['generation_seconds']:.1f}", ""],
-                ["wall, with generation", f"{imp['wall_seconds']:.1f}", f"{imp['papers_per_second_with_generation']:,.0f}"],
+                ["wall, with generation", f"{imp['wall_seconds']:.1f}",
+                 f"{imp['papers_per_second_with_generation']:,.0f}"],
             ],
         ))
         out.append(
@@ -559,21 +641,28 @@ def render(report: dict[str, Any]) -> str:
             f"{IMPORT_TARGET:,}/s (generation time excluded)"
         )
         out.append(
-            f"peak RSS {imp['peak_rss_mb']:,.0f} MB (after the database phase "
-            f"{imp['peak_rss_after_db_phase_mb'] or 0:,.0f} MB; generator pools hold "
+            f"peak RSS {imp['peak_rss_mb']:,.0f} MB (at the last batch "
+            f"{imp['peak_rss_after_batches_mb'] or 0:,.0f} MB; the generator's pools hold "
             f"~{imp['rss_after_generator_pools_mb'] - imp['rss_start_mb']:,.0f} MB of it)"
         )
         out.append(
             f"stored {imp['stored']:,}, indexed {imp['indexed']:,}; on disk: SQLite "
-            f"{imp['db_file_mb']:,.0f} MB, index {imp['index_mb']:,.0f} MB"
+            f"{imp['db_file_mb']:,.0f} MB, index {imp['index_mb']:,.0f} MB; load average "
+            f"{imp['loadavg_before'][0]:.1f} before, {imp['loadavg_after'][0]:.1f} after"
         )
     srch = report.get("search")
     if srch:
         out.append("")
+        cache = (
+            f"files read once first to warm the OS cache ({srch['warm_files_seconds']:.1f}s)"
+            if srch["warm_files_seconds"] is not None
+            else "OS cache left as found (--cold)"
+        )
         out.append(
-            f"Search (Service.search, limit {srch['limit']}, own process; opened in "
+            f"Search (Service.search, limit {srch['limit']}, own process; {cache}; opened in "
             f"{srch['open_ms']:.0f} ms, first query {srch['first_query_ms']:.1f} ms, then "
-            f"{srch['warmup_queries']} warm-up queries not counted)"
+            f"{srch['warmup_queries']} warm-up queries not counted; load average "
+            f"{srch['loadavg_before'][0]:.1f} before, {srch['loadavg_after'][0]:.1f} after)"
         )
         rows = []
         for name, c in srch["classes"].items():
@@ -629,7 +718,7 @@ def render(report: dict[str, Any]) -> str:
             text_columns=3,
         ))
         out.append(
-            f"LIKE matches: " + ", ".join(f"{r['term']}={r['matches']:,}" for r in base["like"]["rows"])
+            "LIKE matches: " + ", ".join(f"{r['term']}={r['matches']:,}" for r in base["like"]["rows"])
         )
         scan = base["scan"]
         out.append(
@@ -654,16 +743,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "deleted at the end unless --keep)",
     )
     parser.add_argument("--queries-per-class", type=int, default=50, help="K queries per class (default 50)")
-    parser.add_argument("--skip-baselines", action="store_true", help="skip the slow LIKE and Python-scan baselines")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout (the table goes to stderr)")
+    parser.add_argument(
+        "--skip-baselines", action="store_true", help="skip the slow LIKE and Python-scan baselines"
+    )
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print the results as JSON on stdout (the table then goes to stderr)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="synthetic catalog seed (default 0)")
     parser.add_argument(
         "--reuse", action="store_true",
         help="--data-dir already holds a catalog from an earlier run with the same --papers and "
         "--seed: skip the import",
     )
+    parser.add_argument(
+        "--cold", action="store_true",
+        help="do not read the data files before searching (results then depend on the OS cache)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the default temporary data directory")
-    parser.add_argument("--profile", type=Path, metavar="DIR", help="cProfile each phase; .prof files go to DIR")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR",
+        help="a sampling profile of the import and a cProfile of each search class, written to DIR",
+    )
     args = parser.parse_args(argv)
     if args.reuse and not args.data_dir:
         parser.error("--reuse needs --data-dir")
@@ -679,7 +780,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         data_dir = args.data_dir.resolve()
         if not args.reuse and data_dir.exists() and any(data_dir.iterdir()):
-            raise SystemExit(f"{data_dir} is not empty; pass --reuse to search it, or pick another --data-dir")
+            raise SystemExit(
+                f"{data_dir} is not empty; pass --reuse to search it, or pick another --data-dir"
+            )
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     params = {
@@ -688,10 +791,12 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "per_class": args.queries_per_class,
         "profile": str(args.profile.resolve()) if args.profile else None,
+        "cold": args.cold,
     }
     report: dict[str, Any] = {
-        "machine": machine(), "papers": args.papers, "seed": args.seed,
-        "data_dir": str(data_dir), "command": " ".join([Path(sys.executable).name, "-m bench.bench_catalog", *sys.argv[1:]]),
+        "machine": machine(), "code": code_state(), "papers": args.papers, "seed": args.seed,
+        "data_dir": str(data_dir),
+        "command": " ".join(["python -m bench.bench_catalog", *sys.argv[1:]]),
     }
     try:
         if not args.reuse:

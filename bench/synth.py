@@ -19,9 +19,9 @@ pool at random offsets. Word frequencies, and so the document frequencies a
 search index sees, are unchanged; runs of words recur across papers, as
 stock phrases do in real abstracts.
 
-No I/O. Only the standard library (plus ``bot`` for the record type and the
-index analyzer, used to keep the vocabulary free of words that would stem to
-the same index term).
+No I/O. The standard library, ``bot.papers`` for the record type, and
+tantivy's English stemmer, used to keep the vocabulary free of words that
+would stem to the same index term.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from bot.index import text_terms
+import tantivy
+
 from bot.papers import PaperRecord
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "SyntheticCatalog",
     "Vocabulary",
     "build_vocabulary",
+    "plain_ascii",
 ]
 
 CATEGORIES: tuple[tuple[str, float], ...] = (
@@ -96,10 +98,27 @@ clustering sparse low rank matrix kernel regression tumor lesion brain
 lung cardiac ultrasound tomography radiology histopathology pathology
 """.split()
 
+# Words no one searches for alone: the query classes and phrases skip them.
+# Lucene's English stop words (tantivy's "english" list) plus a few more.
 STOPWORDS = frozenset(
-    "the of and a to in we for is with on that by this our are from an which"
-    " can as be it also has both these each into than such while well".split()
+    "a an and are as at be but by for if in into is it no not of on or such that the"
+    " their then there these they this to was will with"
+    " we our from which can also has both each than while well".split()
 )
+
+# Words -> stems, fixed here rather than taken from bot.index so that the
+# catalog stays the same when the index's analyzer changes (stop words, say).
+_STEMS = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.ascii_fold())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
+
+
+def _stems(word: str) -> list[str]:
+    return list(_STEMS.analyze(word))
 
 _ONSETS = (
     "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v",
@@ -168,7 +187,7 @@ class Vocabulary:
 
     def probability(self, rank: int) -> float:
         """Share of all word occurrences taken by the word at ``rank``."""
-        return (rank + 1) ** -self.s / self.cum_weights[-1]
+        return float((rank + 1) ** -self.s) / self.cum_weights[-1]
 
     def doc_fraction(self, rank: int) -> float:
         """Expected share of papers whose title or abstract holds the word."""
@@ -211,7 +230,7 @@ def build_vocabulary(*, size: int = 50_000, s: float = 1.1, seed: int = 0) -> Vo
     words: list[str] = []
     stems: set[str] = set()
     for word in _REAL_WORDS:
-        terms = text_terms(word)
+        terms = _stems(word)
         if len(terms) == 1 and terms[0] not in stems:
             stems.add(terms[0])
             words.append(word)
@@ -219,7 +238,7 @@ def build_vocabulary(*, size: int = 50_000, s: float = 1.1, seed: int = 0) -> Vo
         word = _pseudo_word(rng)
         # A pseudo-word is kept only when the stemmer leaves it whole, so
         # that a prefix of it is a prefix of its index term too.
-        if word not in stems and text_terms(word) == [word]:
+        if word not in stems and _stems(word) == [word]:
             stems.add(word)
             words.append(word)
     cum: list[float] = []
@@ -230,9 +249,18 @@ def build_vocabulary(*, size: int = 50_000, s: float = 1.1, seed: int = 0) -> Vo
     return Vocabulary(words=tuple(words), cum_weights=tuple(cum), s=s)
 
 
+# Letters that NFKD does not split into a base letter and an accent.
+_PLAIN = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "ı": "i", "đ": "d", "æ": "ae"})
+
+
+def plain_ascii(text: str) -> str:
+    """``Østergaard`` -> ``Ostergaard``, ``Yılmaz`` -> ``Yilmaz``: as typed on a plain keyboard."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_PLAIN))
+    return decomposed.encode("ascii", "ignore").decode()
+
+
 def _ascii(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return folded.lower() or "lab"
+    return plain_ascii(name).lower() or "lab"
 
 
 def _authors_pool(rng: random.Random) -> list[str]:
