@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from types import FrameType

@@ -22,7 +22,6 @@ from datetime import date
 from pathlib import Path
 
 import tantivy
-
 from sqlalchemy.orm import Session
 
 from bot.catalog import current_revision, iter_papers
@@ -161,7 +160,6 @@ class IndexWriter:
     def __init__(self, owner: SearchIndex, writer: tantivy.IndexWriter) -> None:
         self._owner = owner
         self._writer = writer
-        self.pending = 0
 
     def add(self, records: Iterable[PaperRecord], *, replace: bool = True) -> int:
         """Index ``records``; with ``replace`` an earlier copy of each is removed."""
@@ -171,7 +169,6 @@ class IndexWriter:
                 self._writer.delete_documents_by_term("id", record.id)
             self._writer.add_document(_document(record))
             count += 1
-        self.pending += count
         return count
 
     def delete_all(self) -> None:
@@ -214,7 +211,6 @@ class IndexWriter:
     def commit(self, revision: int) -> None:
         self._writer.commit()
         self._owner._committed(revision)
-        self.pending = 0
 
 
 class SearchIndex:

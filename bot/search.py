@@ -215,7 +215,7 @@ def _ranked(index: SearchIndex, parsed: ParsedQuery, fetch: int) -> list[tuple[s
     days = searcher.fast_field_values("day", addresses)
     rows = [
         (float(score), day if isinstance(day, int) else -(2**62), searcher.doc(addr)["id"][0])
-        for (score, addr), day in zip(result.hits, days)
+        for (score, addr), day in zip(result.hits, days, strict=True)
     ]
     rows.sort(key=lambda r: (-round(r[0], SCORE_DECIMALS), -r[1], r[2]))
     return [(paper_id, score) for score, _, paper_id in rows]

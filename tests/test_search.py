@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from bot.db import Database
 from bot.index import SearchIndex
