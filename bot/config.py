@@ -105,12 +105,14 @@ def default_data_dir() -> Path:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
+    """The values of ``SETTINGS``; the defaults come from that table."""
+
     data_dir: Path = field(default_factory=default_data_dir)
-    database_url: str | None = None
-    seeds_dir: Path = PROJECT_SEEDS_DIR
-    search_limit: int = 10
-    index_memory_mb: int = 1024
-    log_level: str = "WARNING"
+    database_url: str | None = _BY_NAME["database_url"].default
+    seeds_dir: Path = _BY_NAME["seeds_dir"].default
+    search_limit: int = _BY_NAME["search_limit"].default
+    index_memory_mb: int = _BY_NAME["index_memory_mb"].default
+    log_level: str = _BY_NAME["log_level"].default
     config_file: Path | None = None
 
     @property

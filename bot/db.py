@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -134,6 +134,3 @@ def open_database(url: str) -> Database:
         raise DatabaseError(f"Cannot open the database {engine.url!r}: {reason}.") from None
     return Database(engine=engine, sessions=sessions, catalog_id=catalog_id)
 
-
-def select_one_meta(session: Session, key: str) -> str | None:
-    return session.scalar(select(CatalogMeta.value).where(CatalogMeta.key == key))

@@ -179,7 +179,7 @@ class IndexWriter:
         session: Session,
         *,
         skip_revisions: Collection[int] = (),
-        progress: ProgressFn | None = None,
+        progress: Progress | None = None,
     ) -> tuple[int, int]:
         """Add the papers written since the index's revision, except ``skip_revisions``.
 
@@ -336,14 +336,14 @@ def _write_state(path: Path, state: _State) -> None:
     os.replace(tmp, path / STATE_FILE)
 
 
-ProgressFn = Callable[[int], None]
+Progress = Callable[[int], None]
 
 
 def catch_up(
     session: Session,
     index: SearchIndex,
     *,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     wait_seconds: float = 30.0,
 ) -> int:
     """Index what the catalog wrote since the index's revision; returns how many papers.

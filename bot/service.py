@@ -19,7 +19,7 @@ from typing import IO
 from bot.catalog import UpsertResult, count_papers, get_paper, iter_papers, upsert_papers
 from bot.config import Settings
 from bot.db import Database, open_database
-from bot.index import IndexBusyError, SearchIndex, catch_up
+from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
 from bot.papers import PaperRecord
 from bot.search import SearchResults, search
 from bot.seeds import read_seed_file, seed_paths
@@ -29,7 +29,6 @@ __all__ = ["ImportReport", "Service"]
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Progress = Callable[[int], None]
 
 
 def utcnow() -> datetime:
