@@ -22,6 +22,7 @@ from bot.index import IndexBusyError
 from bot.papers import PaperRecord
 from bot.query import QueryError
 from bot.service import Service
+from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError
 
 __all__ = ["main"]
 
@@ -199,6 +200,38 @@ def cmd_reindex(service: Service, args: argparse.Namespace, settings: Settings) 
     return 0
 
 
+def cmd_subscribe(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    result = service.subscribe(args.channel, " ".join(args.topic))
+    if result.added:
+        _out(f"{args.channel} now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics)")
+    else:
+        _out(f"{args.channel} already follows: {result.topic}")
+    return 0
+
+
+def cmd_unsubscribe(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    removed = service.unsubscribe(args.channel, " ".join(args.topic))
+    if removed is None:
+        raise CommandError(
+            f"{args.channel} does not follow {' '.join(args.topic)!r}; "
+            f"list its topics with: digestbot topics {args.channel}"
+        )
+    _out(f"{args.channel} no longer follows: {removed}")
+    return 0
+
+
+def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    topics = service.topics(args.channel)
+    if args.json:
+        _out(json.dumps(topics, ensure_ascii=False))
+    elif topics:
+        _out("\n".join(f"{n}. {topic}" for n, topic in enumerate(topics, start=1)))
+    else:
+        _out(f"{args.channel} follows no topics yet; add one with: "
+             f"digestbot subscribe {args.channel} TOPIC")
+    return 0
+
+
 # -- parser ------------------------------------------------------------------
 
 
@@ -253,6 +286,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("import", cmd_import, "import a JSON Lines export", "Import papers written "
                "by `digestbot export` (FILE, or - for stdin). Existing papers are updated.")
     sub.add_argument("file", metavar="FILE")
+    channel_help = "a channel address PLATFORM:WORKSPACE/CHANNEL, e.g. console:local/general"
+    sub = verb("subscribe", cmd_subscribe, "follow a topic in a channel", "Make CHANNEL follow "
+               "TOPIC, a query in the search language (see `digestbot search --help`), "
+               f"e.g. '\"breast MRI\" has:code -survey'. At most {MAX_TOPICS} topics a channel.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("topic", nargs="+", metavar="TOPIC")
+    sub = verb("unsubscribe", cmd_unsubscribe, "stop following a topic",
+               "Make CHANNEL stop following TOPIC (written as when subscribing).")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("topic", nargs="+", metavar="TOPIC")
+    sub = verb("topics", cmd_topics, "list a channel's topics", "List the topics CHANNEL follows.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("--json", action="store_true", help="print a JSON array")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser
@@ -315,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QueryError as exc:
         _err(f"digestbot: {exc}")
         return EXIT_USAGE
-    except (CommandError, IndexBusyError, DatabaseError) as exc:
+    except (CommandError, IndexBusyError, DatabaseError, ChannelError, TopicLimitError) as exc:
         _err(f"digestbot: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -12,11 +12,13 @@ The config file is ``--config FILE`` or ``DIGESTBOT_CONFIG``; without either,
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
@@ -81,6 +83,19 @@ SETTINGS: tuple[Setting, ...] = (
         help="Number of results `search` shows when no --limit is given (1-100).",
     ),
     Setting(
+        name="timezone",
+        type=str,
+        default="UTC",
+        help="IANA time zone a new channel's digest time is read in, e.g. Europe/Berlin "
+        "(each channel can change its own).",
+    ),
+    Setting(
+        name="digest_time",
+        type=str,
+        default="09:00",
+        help="Local time HH:MM of a new channel's daily digest (each channel can change its own).",
+    ),
+    Setting(
         name="index_memory_mb",
         type=int,
         default=1024,
@@ -99,6 +114,17 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+
+
+def _valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("digestbot", appauthor=False))
 
@@ -111,6 +137,8 @@ class Settings:
     database_url: str | None = _BY_NAME["database_url"].default
     seeds_dir: Path = _BY_NAME["seeds_dir"].default
     search_limit: int = _BY_NAME["search_limit"].default
+    timezone: str = _BY_NAME["timezone"].default
+    digest_time: str = _BY_NAME["digest_time"].default
     index_memory_mb: int = _BY_NAME["index_memory_mb"].default
     log_level: str = _BY_NAME["log_level"].default
     config_file: Path | None = None
@@ -201,6 +229,12 @@ def load_settings(
     settings = Settings(config_file=config_file, **values)
     if not 1 <= settings.search_limit <= 100:
         raise ConfigError(f"search_limit must be between 1 and 100, got {settings.search_limit}.")
+    if not _valid_timezone(settings.timezone):
+        raise ConfigError(
+            f"timezone {settings.timezone!r} is not an IANA time zone; use e.g. UTC or Europe/Berlin."
+        )
+    if not _HHMM.fullmatch(settings.digest_time):
+        raise ConfigError(f"digest_time must be HH:MM (24-hour), got {settings.digest_time!r}.")
     if not 64 <= settings.index_memory_mb <= 16384:
         raise ConfigError(
             f"index_memory_mb must be between 64 and 16384, got {settings.index_memory_mb}."

@@ -9,12 +9,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "CatalogMeta", "Paper", "UTCDateTime"]
+__all__ = ["Base", "CatalogMeta", "Channel", "Paper", "Topic", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -77,3 +88,42 @@ class CatalogMeta(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Channel(Base):
+    """A chat channel digestbot posts to: ``<platform>:<workspace>/<channel>``."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    workspace: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(200))
+    # IANA time zone and local "HH:MM" of the channel's digest.
+    timezone: Mapped[str] = mapped_column(String(64))
+    digest_time: Mapped[str] = mapped_column(String(5))
+    # "daily", "weekdays" or "weekly mon" .. "weekly sun".
+    cadence: Mapped[str] = mapped_column(String(20), default="daily")
+    max_papers: Mapped[int] = mapped_column(Integer, default=10)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),)
+
+    @property
+    def address(self) -> str:
+        return f"{self.platform}:{self.workspace}/{self.channel}"
+
+
+class Topic(Base):
+    """A topic a channel follows: a query of the search language, in canonical form."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (UniqueConstraint("channel_id", "query", name="uq_topics_channel_query"),)

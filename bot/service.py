@@ -16,13 +16,25 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy.orm import Session
+
 from bot.catalog import UpsertResult, count_papers, get_paper, iter_papers, upsert_papers
 from bot.config import Settings
 from bot.db import Database, open_database
 from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
+from bot.models import Channel
 from bot.papers import PaperRecord
 from bot.search import SearchResults, search
 from bot.seeds import read_seed_file, seed_paths
+from bot.subscriptions import (
+    SubscribeResult,
+    channel_topics,
+    find_channel,
+    get_or_create_channel,
+    parse_address,
+    subscribe,
+    unsubscribe,
+)
 
 __all__ = ["ImportReport", "Service"]
 
@@ -74,10 +86,21 @@ def _batches(items: Iterable[PaperRecord], size: int) -> Iterator[list[PaperReco
 class Service:
     """The catalog and its index, opened from settings."""
 
-    def __init__(self, *, db: Database, index: SearchIndex, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        index: SearchIndex,
+        clock: Clock = utcnow,
+        timezone: str = "UTC",
+        digest_time: str = "09:00",
+    ) -> None:
         self.db = db
         self.index = index
         self.clock = clock
+        # Schedule defaults of a channel seen for the first time.
+        self.timezone = timezone
+        self.digest_time = digest_time
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
@@ -87,7 +110,13 @@ class Service:
             catalog_id=db.catalog_id,
             writer_memory=settings.index_memory_mb * 2**20,
         )
-        return cls(db=db, index=index, clock=clock)
+        return cls(
+            db=db,
+            index=index,
+            clock=clock,
+            timezone=settings.timezone,
+            digest_time=settings.digest_time,
+        )
 
     def close(self) -> None:
         self.db.dispose()
@@ -191,6 +220,32 @@ class Service:
             skipped=len(problems),
             problems=tuple(problems),
         )
+
+    # -- subscriptions -------------------------------------------------------
+
+    def _channel(self, session: Session, address: str) -> Channel:
+        return get_or_create_channel(
+            session,
+            parse_address(address),
+            timezone=self.timezone,
+            digest_time=self.digest_time,
+            now=self.clock(),
+        )
+
+    def subscribe(self, address: str, topic: str) -> SubscribeResult:
+        """``address`` follows ``topic``; see ``bot.subscriptions.subscribe`` for errors."""
+        with self.db.session() as session:
+            return subscribe(session, self._channel(session, address), topic, now=self.clock())
+
+    def unsubscribe(self, address: str, topic: str) -> str | None:
+        with self.db.session() as session:
+            channel = find_channel(session, parse_address(address))
+            return unsubscribe(session, channel, topic) if channel else None
+
+    def topics(self, address: str) -> list[str]:
+        with self.db.session() as session:
+            channel = find_channel(session, parse_address(address))
+            return channel_topics(session, channel) if channel else []
 
     # -- reading -------------------------------------------------------------
 

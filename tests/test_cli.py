@@ -198,7 +198,10 @@ def test_bad_limit_is_a_usage_error(run) -> None:
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize("verb", ["init", "seed", "search", "show", "export", "import", "reindex"])
+@pytest.mark.parametrize(
+    "verb",
+    ["init", "seed", "search", "show", "export", "import", "reindex", "subscribe", "unsubscribe", "topics"],
+)
 def test_every_verb_has_help(verb: str, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main([verb, "--help"])
@@ -212,3 +215,33 @@ def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
         done = subprocess.run([*command, "--help"], capture_output=True, text=True, env=env, check=True)
         assert "DIGESTBOT_DATA_DIR" in done.stdout
         assert "search" in done.stdout
+
+
+def test_subscribe_unsubscribe_topics(run) -> None:
+    channel = "console:local/general"
+    code, out, _ = run("subscribe", channel, '"Breast MRI"', "has:code")
+    assert code == 0
+    assert out.strip() == f'{channel} now follows: "breast mri" has:code (1 of 25 topics)'
+    _, out, _ = run("subscribe", channel, '"breast mri" has:code')
+    assert out.strip() == f'{channel} already follows: "breast mri" has:code'
+    _, out, _ = run("topics", channel, "--json")
+    assert json.loads(out) == ['"breast mri" has:code']
+    code, out, _ = run("unsubscribe", channel, '"breast mri"', "has:code")
+    assert code == 0 and "no longer follows" in out
+    _, out, _ = run("topics", channel)
+    assert "follows no topics yet" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("subscribe", "general", "mri"), 1, "is not a channel address"),
+        (("subscribe", "console:local/general", "col:x"), 2, 'Unknown filter "col:"'),
+        (("unsubscribe", "console:local/general", "zebra"), 1, "does not follow 'zebra'"),
+    ],
+)
+def test_subscription_errors_are_one_line(run, args, code: int, message: str) -> None:
+    got, _, err = run(*args)
+    assert got == code
+    last = err.strip().splitlines()[-1]
+    assert message in last and last.startswith("digestbot: ")

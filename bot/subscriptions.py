@@ -1,0 +1,154 @@
+"""Channels and the topics they follow.
+
+A channel is addressed as ``<platform>:<workspace>/<channel>`` (the console
+uses ``console:local/<name>``). A topic is a query of the search language
+(``bot.query``), stored in its canonical form, so the same topic typed twice
+is one topic and an invalid topic is refused with the message search gives.
+Functions take a ``Session``; callers own the transaction. No other I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.models import Channel, Topic
+from bot.query import parse_query
+
+__all__ = [
+    "MAX_TOPICS",
+    "ChannelAddress",
+    "ChannelError",
+    "SubscribeResult",
+    "TopicLimitError",
+    "channel_topics",
+    "find_channel",
+    "get_or_create_channel",
+    "parse_address",
+    "subscribe",
+    "unsubscribe",
+]
+
+MAX_TOPICS = 25
+_PART = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}"
+_ADDRESS = re.compile(rf"(?P<platform>[a-z][a-z0-9_\-]{{0,39}}):(?P<workspace>{_PART})/(?P<channel>{_PART})")
+ADDRESS_EXAMPLE = "console:local/general"
+
+
+class ChannelError(ValueError):
+    """A channel address that cannot be used; the message says how to write one."""
+
+
+class TopicLimitError(ValueError):
+    """The channel already follows ``MAX_TOPICS`` topics."""
+
+
+@dataclass(frozen=True)
+class ChannelAddress:
+    platform: str
+    workspace: str
+    channel: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.workspace}/{self.channel}"
+
+
+@dataclass(frozen=True)
+class SubscribeResult:
+    topic: str  # canonical form
+    added: bool  # False when the channel already followed it
+    count: int  # topics the channel follows now
+
+
+def parse_address(text: str) -> ChannelAddress:
+    match = _ADDRESS.fullmatch(text.strip())
+    if not match:
+        raise ChannelError(
+            f"{text.strip()[:80]!r} is not a channel address; write PLATFORM:WORKSPACE/CHANNEL, "
+            f"e.g. {ADDRESS_EXAMPLE}."
+        )
+    return ChannelAddress(**match.groupdict())
+
+
+def find_channel(session: Session, address: ChannelAddress) -> Channel | None:
+    return session.scalar(
+        select(Channel).where(
+            Channel.platform == address.platform,
+            Channel.workspace == address.workspace,
+            Channel.channel == address.channel,
+        )
+    )
+
+
+def get_or_create_channel(
+    session: Session, address: ChannelAddress, *, timezone: str, digest_time: str, now: datetime
+) -> Channel:
+    """The channel at ``address``, created with the given defaults when new."""
+    channel = find_channel(session, address)
+    if channel is None:
+        channel = Channel(
+            platform=address.platform,
+            workspace=address.workspace,
+            channel=address.channel,
+            timezone=timezone,
+            digest_time=digest_time,
+            cadence="daily",
+            max_papers=10,
+            paused=False,
+            created_at=now,
+        )
+        session.add(channel)
+        session.flush()
+    return channel
+
+
+def _topic_count(session: Session, channel: Channel) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(Topic).where(Topic.channel_id == channel.id))
+        or 0
+    )
+
+
+def subscribe(session: Session, channel: Channel, text: str, *, now: datetime) -> SubscribeResult:
+    """Follow ``text``; raises ``QueryError`` (invalid topic) or ``TopicLimitError``."""
+    canonical = str(parse_query(text))
+    existing = session.scalar(
+        select(Topic).where(Topic.channel_id == channel.id, Topic.query == canonical)
+    )
+    count = _topic_count(session, channel)
+    if existing is not None:
+        return SubscribeResult(topic=canonical, added=False, count=count)
+    if count >= MAX_TOPICS:
+        raise TopicLimitError(
+            f"{channel.address} already follows {MAX_TOPICS} topics, the most a channel can; "
+            "unsubscribe from one first (list them with topics)."
+        )
+    session.add(Topic(channel_id=channel.id, query=canonical, created_at=now))
+    session.flush()
+    return SubscribeResult(topic=canonical, added=True, count=count + 1)
+
+
+def unsubscribe(session: Session, channel: Channel, text: str) -> str | None:
+    """Stop following ``text``; returns the canonical topic removed, or None."""
+    canonical = str(parse_query(text))
+    topic = session.scalar(
+        select(Topic).where(Topic.channel_id == channel.id, Topic.query == canonical)
+    )
+    if topic is None:
+        return None
+    session.delete(topic)
+    session.flush()
+    return canonical
+
+
+def channel_topics(session: Session, channel: Channel) -> list[str]:
+    """The channel's topics, oldest first."""
+    return list(
+        session.scalars(
+            select(Topic.query).where(Topic.channel_id == channel.id).order_by(Topic.id)
+        )
+    )
