@@ -177,6 +177,8 @@ def upsert_papers(
     # bookkeeping would cost more than SQLite's own work at bulk sizes.
     for values in (*inserts, *updates):
         values["revision"] = revision
+    for values in inserts:
+        values["entered_revision"] = revision
     if inserts:
         _insert(session, inserts)
     if updates:

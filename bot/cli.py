@@ -19,6 +19,7 @@ from bot import __version__
 from bot.config import ConfigError, Settings, default_data_dir, load_settings
 from bot.db import DatabaseError
 from bot.index import IndexBusyError
+from bot.messages import Digest
 from bot.papers import PaperRecord
 from bot.query import QueryError
 from bot.service import Service
@@ -232,6 +233,59 @@ def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -
     return 0
 
 
+def format_digest(digest: Digest) -> str:
+    lines = [digest.header, ""]
+    for number, item in enumerate(digest.items, start=1):
+        pad = " " * (len(str(number)) + 2)
+        lines.append(f"{number}. {item.title}")
+        lines.append(f"{pad}{item.authors} · {item.date} · {item.category}")
+        if item.code_links:
+            lines.append(pad + "code: " + ", ".join(f"{c.label} {c.url}" for c in item.code_links))
+        elif item.code_announced:
+            lines.append(f"{pad}code: announced (no link yet)")
+        if item.url:
+            lines.append(f"{pad}{item.url}")
+        lines.append(f"{pad}matched: {'; '.join(item.matched_topics)}")
+        if item.snippet:
+            lines.append(f"{pad}{item.snippet}")
+        lines.append("")
+    if digest.footer:
+        lines.append(digest.footer)
+    return "\n".join(lines).rstrip()
+
+
+def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    shown: list[Digest] = []
+    digest = service.digest(args.channel, send=shown.append, dry_run=args.dry_run)
+    if digest is None:
+        if args.json:
+            _out("null")
+        elif not service.topics(args.channel):
+            _out(f"{args.channel} follows no topics yet; add one with: "
+                 f"digestbot subscribe {args.channel} TOPIC")
+        else:
+            _out(f"Nothing new for {args.channel}.")
+        return 0
+    if args.json:
+        papers = []
+        for item in digest.items:
+            record = service.get(item.paper_id)
+            if record is not None:
+                papers.append(dict(paper_json(record), matched_topics=list(item.matched_topics)))
+        payload = {
+            "channel": digest.channel,
+            "date": digest.date,
+            "topics": list(digest.topics),
+            "papers": papers,
+            "more": digest.more,
+            "more_query": digest.more_query,
+        }
+        _out(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        _out(format_digest(digest))
+    return 0
+
+
 # -- parser ------------------------------------------------------------------
 
 
@@ -299,6 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("topics", cmd_topics, "list a channel's topics", "List the topics CHANNEL follows.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
     sub.add_argument("--json", action="store_true", help="print a JSON array")
+    sub = verb("digest", cmd_digest, "build a channel's digest now", "Build CHANNEL's digest "
+               "now: the papers new since its last digest that match its topics. Without "
+               "--dry-run the papers are recorded as delivered, so the next run shows only "
+               "what is new.")
+    sub.add_argument("--channel", required=True, metavar="CHANNEL", help=channel_help)
+    sub.add_argument("--dry-run", action="store_true", help="show it without recording it")
+    sub.add_argument("--json", action="store_true", help="print the digest as JSON")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser

@@ -96,6 +96,13 @@ SETTINGS: tuple[Setting, ...] = (
         help="Local time HH:MM of a new channel's daily digest (each channel can change its own).",
     ),
     Setting(
+        name="first_digest_days",
+        type=int,
+        default=7,
+        help="A channel's first digest takes the papers that entered the catalog in this "
+        "many days before it (1-365), so a new subscriber is not flooded.",
+    ),
+    Setting(
         name="index_memory_mb",
         type=int,
         default=1024,
@@ -139,6 +146,7 @@ class Settings:
     search_limit: int = _BY_NAME["search_limit"].default
     timezone: str = _BY_NAME["timezone"].default
     digest_time: str = _BY_NAME["digest_time"].default
+    first_digest_days: int = _BY_NAME["first_digest_days"].default
     index_memory_mb: int = _BY_NAME["index_memory_mb"].default
     log_level: str = _BY_NAME["log_level"].default
     config_file: Path | None = None
@@ -235,6 +243,10 @@ def load_settings(
         )
     if not _HHMM.fullmatch(settings.digest_time):
         raise ConfigError(f"digest_time must be HH:MM (24-hour), got {settings.digest_time!r}.")
+    if not 1 <= settings.first_digest_days <= 365:
+        raise ConfigError(
+            f"first_digest_days must be between 1 and 365, got {settings.first_digest_days}."
+        )
     if not 64 <= settings.index_memory_mb <= 16384:
         raise ConfigError(
             f"index_memory_mb must be between 64 and 16384, got {settings.index_memory_mb}."

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "CatalogMeta", "Channel", "Paper", "Topic", "UTCDateTime"]
+__all__ = ["Base", "CatalogMeta", "Channel", "Delivery", "Paper", "Topic", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -70,6 +70,11 @@ class Paper(Base):
     # The catalog revision of the last write (bot.catalog): the search index
     # catches up on papers whose revision is above the one it holds.
     revision: Mapped[int] = mapped_column(Integer)
+    # The catalog revision that first stored the paper: digests take the
+    # papers that entered after their previous one. Revisions commit in
+    # order, so a write still in flight is never skipped, as a timestamp
+    # window could.
+    entered_revision: Mapped[int] = mapped_column(Integer)
     # When this catalog first stored the paper: digests select on it.
     first_seen: Mapped[datetime] = mapped_column()
     # When the stored content last changed.
@@ -78,6 +83,7 @@ class Paper(Base):
     __table_args__ = (
         Index("ix_papers_first_seen", "first_seen"),
         Index("ix_papers_revision", "revision"),
+        Index("ix_papers_entered_revision", "entered_revision"),
     )
 
 
@@ -108,6 +114,10 @@ class Channel(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
+    # When the channel's last digest was built, and the catalog revision it
+    # read: the next digest takes the papers that entered after it.
+    last_digest_at: Mapped[datetime | None] = mapped_column()
+    last_revision: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),)
 
@@ -127,3 +137,29 @@ class Topic(Base):
     created_at: Mapped[datetime] = mapped_column()
 
     __table_args__ = (UniqueConstraint("channel_id", "query", name="uq_topics_channel_query"),)
+
+
+class Delivery(Base):
+    """The delivery ledger: one row per (channel, paper) a digest took.
+
+    ``status`` is ``pending`` from the moment a digest claims the paper until
+    the platform accepted the message (``sent``) or refused it (``failed``).
+    A paper ``sent`` to a channel is never sent there again; ``pending`` and
+    ``failed`` ones are offered again by the channel's next digest.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "paper_id", name="uq_deliveries_channel_paper"),
+        Index("ix_deliveries_channel_status", "channel_id", "status"),
+    )

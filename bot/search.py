@@ -42,6 +42,7 @@ __all__ = [
     "SearchHit",
     "SearchResults",
     "compile_query",
+    "match_all",
     "search",
     "search_ids",
 ]
@@ -228,6 +229,11 @@ def search_ids(index: SearchIndex, parsed: ParsedQuery, *, limit: int) -> list[t
     """
     _check_limit(limit)
     return _ranked(index, parsed, limit * 2 + 10)[:limit]
+
+
+def match_all(index: SearchIndex, parsed: ParsedQuery) -> list[tuple[str, float]]:
+    """Every paper of ``index`` that ``parsed`` matches, best first (small indexes)."""
+    return _ranked(index, parsed, max(index.num_docs, 1))
 
 
 def search(session: Session, index: SearchIndex, text: str, *, limit: int = 10) -> SearchResults:

@@ -18,10 +18,19 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
-from bot.catalog import UpsertResult, count_papers, get_paper, iter_papers, upsert_papers
+from bot.catalog import (
+    UpsertResult,
+    count_papers,
+    current_revision,
+    get_paper,
+    iter_papers,
+    upsert_papers,
+)
 from bot.config import Settings
 from bot.db import Database, open_database
+from bot.digest import advance, claim, confirm, fail, select_digest
 from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
+from bot.messages import Digest
 from bot.models import Channel
 from bot.papers import PaperRecord
 from bot.search import SearchResults, search
@@ -94,6 +103,7 @@ class Service:
         clock: Clock = utcnow,
         timezone: str = "UTC",
         digest_time: str = "09:00",
+        first_digest_days: int = 7,
     ) -> None:
         self.db = db
         self.index = index
@@ -101,6 +111,7 @@ class Service:
         # Schedule defaults of a channel seen for the first time.
         self.timezone = timezone
         self.digest_time = digest_time
+        self.first_digest_days = first_digest_days
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
@@ -116,6 +127,7 @@ class Service:
             clock=clock,
             timezone=settings.timezone,
             digest_time=settings.digest_time,
+            first_digest_days=settings.first_digest_days,
         )
 
     def close(self) -> None:
@@ -246,6 +258,42 @@ class Service:
         with self.db.session() as session:
             channel = find_channel(session, parse_address(address))
             return channel_topics(session, channel) if channel else []
+
+    # -- digests -------------------------------------------------------------
+
+    def digest(
+        self, address: str, *, send: Callable[[Digest], None], dry_run: bool = False
+    ) -> Digest | None:
+        """Build ``address``'s digest now and hand it to ``send``; None when nothing is new.
+
+        Unless ``dry_run``, the shown papers are claimed in the ledger before
+        ``send`` and confirmed after it returns; if ``send`` raises they are
+        marked failed (offered again next time) and the error propagates.
+        """
+        now = self.clock()
+        with self.db.session() as session:
+            channel = find_channel(session, parse_address(address))
+            if channel is None:
+                return None
+            selection = select_digest(session, channel, now=now, first_days=self.first_digest_days)
+            if selection is None:
+                if not dry_run:
+                    advance(channel, now=now, revision=current_revision(session))
+                return None
+            if not dry_run:
+                claim(session, channel, selection, now=now)
+            channel_id = channel.id
+        try:
+            send(selection.digest)
+        except Exception as exc:
+            if not dry_run:
+                with self.db.session() as session:
+                    fail(session, channel_id, selection.paper_ids, error=repr(exc))
+            raise
+        if not dry_run:
+            with self.db.session() as session:
+                confirm(session, channel_id, selection.paper_ids, now=self.clock())
+        return selection.digest
 
     # -- reading -------------------------------------------------------------
 

@@ -34,11 +34,13 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=500), nullable=False),
         sa.Column("arxiv_version", sa.Integer(), nullable=True),
         sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("entered_revision", sa.Integer(), nullable=False),
         sa.Column("first_seen", bot.models.UTCDateTime(), nullable=False),
         sa.Column("updated_at", bot.models.UTCDateTime(), nullable=False),
     )
     op.create_index("ix_papers_first_seen", "papers", ["first_seen"])
     op.create_index("ix_papers_revision", "papers", ["revision"])
+    op.create_index("ix_papers_entered_revision", "papers", ["entered_revision"])
     op.create_table(
         "catalog_meta",
         sa.Column("key", sa.String(length=100), primary_key=True),
@@ -48,6 +50,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("catalog_meta")
+    op.drop_index("ix_papers_entered_revision", table_name="papers")
     op.drop_index("ix_papers_revision", table_name="papers")
     op.drop_index("ix_papers_first_seen", table_name="papers")
     op.drop_table("papers")

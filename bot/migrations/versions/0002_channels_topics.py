@@ -1,4 +1,4 @@
-"""Channels and the topics they follow.
+"""Channels, the topics they follow, and the delivery ledger.
 
 Revision ID: 0002
 Revises: 0001
@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("paused", sa.Boolean(), nullable=False),
         sa.Column("paused_reason", sa.Text(), nullable=True),
         sa.Column("created_at", bot.models.UTCDateTime(), nullable=False),
+        sa.Column("last_digest_at", bot.models.UTCDateTime(), nullable=True),
+        sa.Column("last_revision", sa.Integer(), nullable=True),
         sa.UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),
     )
     op.create_table(
@@ -49,6 +51,28 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "deliveries",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column(
+            "channel_id",
+            sa.Integer(),
+            sa.ForeignKey("channels.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("paper_id", sa.String(length=64), sa.ForeignKey("papers.id"), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", bot.models.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", bot.models.UTCDateTime(), nullable=True),
+        sa.UniqueConstraint("channel_id", "paper_id", name="uq_deliveries_channel_paper"),
+    )
+    op.create_index("ix_deliveries_channel_status", "deliveries", ["channel_id", "status"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_channel_status", table_name="deliveries")
+    op.drop_table("deliveries")
     op.drop_table("topics")
     op.drop_table("channels")

@@ -1,0 +1,185 @@
+"""Digest selection and the delivery ledger, on a real catalog with an injected clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.digest import claim, select_digest
+from bot.messages import Digest
+from bot.models import Channel
+from bot.papers import PaperRecord
+from bot.service import Service
+from bot.subscriptions import find_channel, parse_address
+
+GENERAL = "console:local/general"
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(db, index, clock: Clock) -> Service:
+    return Service(db=db, index=index, clock=clock)
+
+
+def paper(n: int, title: str, *, day: date = date(2024, 1, 1), **extra: object) -> PaperRecord:
+    return PaperRecord(id=f"2401.{n:05d}", title=title, authors=("Ann Lee", "Bo Li"),
+                       abstract=f"{title}. More text.", published=day, **extra)  # type: ignore[arg-type]
+
+
+def run(service: Service, **kwargs: object) -> Digest | None:
+    sent: list[Digest] = []
+    digest = service.digest(GENERAL, send=sent.append, **kwargs)  # type: ignore[arg-type]
+    assert sent == ([digest] if digest else [])
+    return digest
+
+
+def titles(digest: Digest | None) -> list[str]:
+    return [item.title for item in digest.items] if digest else []
+
+
+def test_first_digest_takes_the_last_week_then_only_what_is_new(service: Service, clock: Clock) -> None:
+    clock.now = START - timedelta(days=10)
+    service.import_records([paper(1, "Old breast MRI study")])
+    clock.now = START - timedelta(days=3)
+    service.import_records([paper(2, "Recent breast MRI study")])
+    clock.now = START
+    service.subscribe(GENERAL, "breast")
+    assert titles(run(service)) == ["Recent breast MRI study"]
+    clock.now += timedelta(days=1)
+    assert run(service) is None  # nothing new: never the same paper twice
+    service.import_records([paper(3, "Breast ultrasound"), paper(4, "Liver CT")])
+    clock.now += timedelta(days=1)
+    assert titles(run(service)) == ["Breast ultrasound"]
+
+
+def test_dry_run_records_nothing(service: Service) -> None:
+    service.import_records([paper(1, "Breast MRI")])
+    service.subscribe(GENERAL, "breast")
+    assert titles(run(service, dry_run=True)) == ["Breast MRI"]
+    assert titles(run(service)) == ["Breast MRI"]
+    assert run(service) is None
+
+
+def test_paper_matching_two_topics_appears_once_with_both(service: Service) -> None:
+    service.import_records([paper(1, "Breast MRI"), paper(2, "Prostate MRI")])
+    service.subscribe(GENERAL, "breast")
+    service.subscribe(GENERAL, "mri")
+    digest = run(service)
+    assert digest is not None
+    by_title = {item.title: item.matched_topics for item in digest.items}
+    assert by_title == {"Breast MRI": ("breast", "mri"), "Prostate MRI": ("mri",)}
+
+
+def test_cap_with_footer_ranked_by_relevance_then_recency(service: Service, db) -> None:
+    service.import_records(
+        [paper(n, f"Segmentation study {n}", day=date(2024, 1, n)) for n in range(1, 6)]
+        + [paper(9, "Segmentation segmentation segmentation")]
+    )
+    service.subscribe(GENERAL, "segmentation")
+    with db.session() as session:
+        channel = find_channel(session, parse_address(GENERAL))
+        assert channel is not None
+        channel.max_papers = 3
+    digest = run(service)
+    assert digest is not None
+    assert titles(digest)[0] == "Segmentation segmentation segmentation"
+    assert titles(digest)[1:] == ["Segmentation study 5", "Segmentation study 4"]
+    assert digest.more == 3
+    assert digest.footer == "3 more matched: /papers search segmentation after:2026-10-25"
+
+
+def test_new_version_of_a_delivered_paper_is_not_posted_again(service: Service, clock: Clock) -> None:
+    service.import_records([paper(1, "Breast MRI", version=1)])
+    service.subscribe(GENERAL, "breast")
+    assert titles(run(service)) == ["Breast MRI"]
+    clock.now += timedelta(days=1)
+    service.import_records([paper(1, "Breast MRI, revised", version=2)])
+    clock.now += timedelta(days=1)
+    assert run(service) is None
+
+
+def test_failed_send_is_retried_next_time(service: Service, clock: Clock) -> None:
+    service.import_records([paper(1, "Breast MRI")])
+    service.subscribe(GENERAL, "breast")
+
+    def broken(digest: Digest) -> None:
+        raise ConnectionError("platform down")
+
+    with pytest.raises(ConnectionError):
+        service.digest(GENERAL, send=broken)
+    clock.now += timedelta(days=1)
+    service.import_records([paper(2, "Breast ultrasound")])
+    clock.now += timedelta(hours=1)
+    assert sorted(titles(run(service))) == ["Breast MRI", "Breast ultrasound"]
+    assert run(service) is None
+
+
+def test_killed_between_claim_and_send_neither_loses_nor_duplicates(
+    service: Service, db, clock: Clock
+) -> None:
+    service.import_records([paper(1, "Breast MRI"), paper(2, "Breast CT")])
+    service.subscribe(GENERAL, "breast")
+    # A process claims the digest in the ledger and dies before sending.
+    with db.session() as session:
+        channel = session.get(Channel, 1)
+        assert channel is not None
+        selection = select_digest(session, channel, now=clock.now)
+        assert selection is not None
+        claim(session, channel, selection, now=clock.now)
+    clock.now += timedelta(hours=1)
+    assert sorted(titles(run(service))) == ["Breast CT", "Breast MRI"]
+    clock.now += timedelta(days=1)
+    assert run(service) is None
+
+
+def test_channel_without_topics_or_unknown_gets_nothing(service: Service) -> None:
+    service.import_records([paper(1, "Breast MRI")])
+    assert run(service) is None
+    service.subscribe(GENERAL, "prostate")
+    assert run(service) is None
+
+
+def test_cli_digest_json(tmp_path, capsys, monkeypatch) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main([*data, "seed"]) == 0
+    assert main([*data, "subscribe", GENERAL, "tumor"]) == 0
+    capsys.readouterr()
+    assert main([*data, "digest", "--channel", GENERAL, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["channel"] == GENERAL and payload["topics"] == ["tumor"]
+    assert payload["papers"] and all(p["matched_topics"] == ["tumor"] for p in payload["papers"])
+    assert {"id", "title", "authors", "published", "code_urls", "has_code"} <= set(payload["papers"][0])
+    assert main([*data, "digest", "--channel", GENERAL]) == 0
+    assert "Nothing new for console:local/general." in capsys.readouterr().out
+
+
+def test_paper_committed_late_with_an_older_timestamp_is_not_lost(
+    service: Service, clock: Clock
+) -> None:
+    # An import that stamped its papers before a digest ran but committed
+    # after it: the revision window still hands them to the next digest.
+    service.import_records([paper(1, "Breast MRI")])
+    service.subscribe(GENERAL, "breast")
+    assert titles(run(service)) == ["Breast MRI"]
+    clock.now = START - timedelta(minutes=5)
+    service.import_records([paper(2, "Breast CT, committed late")])
+    clock.now = START + timedelta(days=1)
+    assert titles(run(service)) == ["Breast CT, committed late"]
