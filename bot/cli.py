@@ -22,6 +22,7 @@ from bot.index import IndexBusyError
 from bot.messages import Digest
 from bot.papers import PaperRecord
 from bot.query import QueryError
+from bot.schedules import ScheduleError, parse_schedule
 from bot.service import Service
 from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError
 
@@ -233,6 +234,12 @@ def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -
     return 0
 
 
+def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    info = service.set_schedule(args.channel, parse_schedule(args.when))
+    _out(f"{info.address} gets its digest {info.schedule}.")
+    return 0
+
+
 def format_digest(digest: Digest) -> str:
     lines = [digest.header, ""]
     for number, item in enumerate(digest.items, start=1):
@@ -353,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("topics", cmd_topics, "list a channel's topics", "List the topics CHANNEL follows.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
     sub.add_argument("--json", action="store_true", help="print a JSON array")
+    sub = verb("schedule", cmd_schedule, "set when a channel gets its digest",
+               "Set CHANNEL's digest time: HH:MM [TIMEZONE] [daily|weekdays|weekly DAY], e.g. "
+               "08:30 Europe/Berlin weekdays. Parts left out keep their current values.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("when", nargs="+", metavar="WHEN")
     sub = verb("digest", cmd_digest, "build a channel's digest now", "Build CHANNEL's digest "
                "now: the papers new since its last digest that match its topics. Without "
                "--dry-run the papers are recorded as delivered, so the next run shows only "
@@ -422,7 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QueryError as exc:
         _err(f"digestbot: {exc}")
         return EXIT_USAGE
-    except (CommandError, IndexBusyError, DatabaseError, ChannelError, TopicLimitError) as exc:
+    except (
+        CommandError, IndexBusyError, DatabaseError, ChannelError, TopicLimitError, ScheduleError
+    ) as exc:
         _err(f"digestbot: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -33,9 +33,11 @@ from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
 from bot.messages import Digest
 from bot.models import Channel
 from bot.papers import PaperRecord
+from bot.schedules import Schedule
 from bot.search import SearchResults, search
 from bot.seeds import read_seed_file, seed_paths
 from bot.subscriptions import (
+    ChannelInfo,
     SubscribeResult,
     channel_topics,
     find_channel,
@@ -258,6 +260,37 @@ class Service:
         with self.db.session() as session:
             channel = find_channel(session, parse_address(address))
             return channel_topics(session, channel) if channel else []
+
+    def channel_info(self, address: str) -> ChannelInfo | None:
+        with self.db.session() as session:
+            channel = find_channel(session, parse_address(address))
+            return ChannelInfo.of(session, channel) if channel else None
+
+    def set_schedule(self, address: str, schedule: Schedule) -> ChannelInfo:
+        """Change when ``address`` gets its digest; parts left None are kept."""
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            channel.digest_time = schedule.time
+            if schedule.timezone:
+                channel.timezone = schedule.timezone
+            if schedule.cadence:
+                channel.cadence = schedule.cadence
+            return ChannelInfo.of(session, channel)
+
+    def pause(self, address: str, *, reason: str) -> ChannelInfo:
+        """Stop ``address``'s digests until ``resume``; papers keep accumulating."""
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            channel.paused = True
+            channel.paused_reason = reason
+            return ChannelInfo.of(session, channel)
+
+    def resume(self, address: str) -> ChannelInfo:
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            channel.paused = False
+            channel.paused_reason = None
+            return ChannelInfo.of(session, channel)
 
     # -- digests -------------------------------------------------------------
 

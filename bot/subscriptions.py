@@ -22,6 +22,7 @@ from bot.query import parse_query
 __all__ = [
     "MAX_TOPICS",
     "ChannelAddress",
+    "ChannelInfo",
     "ChannelError",
     "SubscribeResult",
     "TopicLimitError",
@@ -55,6 +56,37 @@ class ChannelAddress:
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.workspace}/{self.channel}"
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """What a channel is set to, for replies."""
+
+    address: str
+    timezone: str
+    digest_time: str
+    cadence: str
+    max_papers: int
+    paused: bool
+    paused_reason: str | None
+    topics: tuple[str, ...]
+
+    @classmethod
+    def of(cls, session: Session, channel: Channel) -> ChannelInfo:
+        return cls(
+            address=channel.address,
+            timezone=channel.timezone,
+            digest_time=channel.digest_time,
+            cadence=channel.cadence,
+            max_papers=channel.max_papers,
+            paused=channel.paused,
+            paused_reason=channel.paused_reason,
+            topics=tuple(channel_topics(session, channel)),
+        )
+
+    @property
+    def schedule(self) -> str:
+        return f"{self.cadence} at {self.digest_time} {self.timezone}"
 
 
 @dataclass(frozen=True)

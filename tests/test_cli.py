@@ -200,7 +200,8 @@ def test_bad_limit_is_a_usage_error(run) -> None:
 
 @pytest.mark.parametrize(
     "verb",
-    ["init", "seed", "search", "show", "export", "import", "reindex", "subscribe", "unsubscribe", "topics"],
+    ["init", "seed", "search", "show", "export", "import", "reindex", "subscribe", "unsubscribe",
+     "topics", "schedule", "digest"],
 )
 def test_every_verb_has_help(verb: str, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
