@@ -37,13 +37,13 @@ class Schedule:
 
 
 def _zone(name: str) -> str | None:
-    if "/" not in name and name.upper() not in ("UTC", "GMT"):
-        return None
+    if name.upper() in ("UTC", "GMT"):
+        return "UTC"
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
-    return "UTC" if name.upper() in ("UTC", "GMT") else name
+    return name
 
 
 def parse_schedule(words: list[str]) -> Schedule:
