@@ -26,11 +26,12 @@ from bot.catalog import (
     iter_papers,
     upsert_papers,
 )
+from bot.commands import IncomingCommand, handle
 from bot.config import Settings
 from bot.db import Database, open_database
 from bot.digest import advance, claim, confirm, fail, select_digest
 from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
-from bot.messages import Digest
+from bot.messages import Digest, Reply
 from bot.models import Channel
 from bot.papers import PaperRecord
 from bot.schedules import Schedule
@@ -291,6 +292,10 @@ class Service:
             channel.paused = False
             channel.paused_reason = None
             return ChannelInfo.of(session, channel)
+
+    def handle(self, command: IncomingCommand, *, send: Callable[[Digest], None]) -> Reply:
+        """Answer a ``/papers`` command from any platform (``bot.commands``)."""
+        return handle(self, command, send=send)
 
     # -- digests -------------------------------------------------------------
 

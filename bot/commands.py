@@ -1,0 +1,179 @@
+"""The ``/papers`` grammar, parsed once in the core for every platform.
+
+An adapter hands over what the user typed after ``/papers`` in an
+``IncomingCommand``; ``handle`` parses it, calls the service and returns a
+neutral ``Reply``. Adapters never interpret arguments, so ``/papers search
+mri`` means the same in Slack, Discord and the console. ``COMMANDS`` is the
+command table adapters may use to register subcommands and build help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.messages import Digest, Reply, paper_item
+from bot.query import QueryError
+from bot.schedules import ScheduleError, parse_schedule
+from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError
+
+if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle at run time
+    from bot.service import Service
+
+__all__ = ["COMMANDS", "Command", "IncomingCommand", "handle"]
+
+Send = Callable[[Digest], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingCommand:
+    """What a person typed after ``/papers``, and where."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    user_id: str
+    text: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.platform}:{self.workspace_id}/{self.channel_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    name: str
+    usage: str
+    example: str
+    summary: str
+    run: Callable[[Service, IncomingCommand, str, Send], Reply]
+
+
+class _UsageError(Exception):
+    """Wrong arguments: the reply is this message plus the command's usage."""
+
+
+def _search(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        raise _UsageError("Say what to search for.")
+    results = service.search(args, limit=5)
+    if not results.hits:
+        return Reply(text=f"No papers match {args}. Try fewer or broader words.")
+    items = tuple(paper_item(hit.paper) for hit in results.hits)
+    return Reply(text=f"Top {len(items)} for {results.query}:", items=items)
+
+
+def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args or " " in args:
+        raise _UsageError("Give one paper id, as search shows it.")
+    record = service.get(args)
+    if record is None:
+        return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
+    return Reply(text=record.abstract or "(no abstract)", items=(paper_item(record),))
+
+
+def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        raise _UsageError("Say which topic to follow.")
+    result = service.subscribe(cmd.address, args)
+    if not result.added:
+        return Reply(text=f"This channel already follows: {result.topic}")
+    return Reply(
+        text=f"This channel now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics)"
+    )
+
+
+def _unsubscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        raise _UsageError("Say which topic to stop following.")
+    removed = service.unsubscribe(cmd.address, args)
+    if removed is None:
+        return Reply(text=f"This channel does not follow {args}. See its topics with /papers topics.")
+    return Reply(text=f"This channel no longer follows: {removed}")
+
+
+def _topics(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    topics = service.topics(cmd.address)
+    if not topics:
+        return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
+    lines = [f"{n}. {topic}" for n, topic in enumerate(topics, start=1)]
+    return Reply(text="This channel follows:\n" + "\n".join(lines))
+
+
+def _schedule(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        info = service.channel_info(cmd.address)
+        if info is None:
+            raise _UsageError("Say when.")
+        return Reply(text=f"This channel gets its digest {info.schedule}.")
+    info = service.set_schedule(cmd.address, parse_schedule(args.split()))
+    return Reply(text=f"This channel gets its digest {info.schedule}.")
+
+
+def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not service.topics(cmd.address):
+        return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
+    digest = service.digest(cmd.address, send=send)
+    if digest is None:
+        return Reply(text="Nothing new for this channel since its last digest.")
+    return Reply(text=f"Posted {digest.count} new papers.")
+
+
+def _pause(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    service.pause(cmd.address, reason=args or f"paused by {cmd.user_id}")
+    return Reply(text="Digests are paused here. /papers resume starts them again.")
+
+
+def _resume(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    info = service.resume(cmd.address)
+    return Reply(text=f"Digests are back on: {info.schedule}.")
+
+
+def _help(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    lines = [f"/papers {c.usage} — {c.summary} (e.g. /papers {c.example})" for c in COMMANDS]
+    return Reply(text="\n".join(lines))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(name="search", usage="search QUERY", example='search "breast mri" has:code',
+            summary="search the catalog", run=_search),
+    Command(name="show", usage="show ID", example="show 2402.12345",
+            summary="one paper with its abstract", run=_show),
+    Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
+            summary="follow a topic in this channel", run=_subscribe),
+    Command(name="unsubscribe", usage="unsubscribe TOPIC", example="unsubscribe ct reconstruction",
+            summary="stop following a topic", run=_unsubscribe),
+    Command(name="topics", usage="topics", example="topics",
+            summary="the topics this channel follows", run=_topics),
+    Command(name="schedule", usage="schedule HH:MM [TIMEZONE] [daily|weekdays|weekly DAY]",
+            example="schedule 08:30 Europe/Berlin weekdays",
+            summary="when this channel gets its digest", run=_schedule),
+    Command(name="digest", usage="digest", example="digest",
+            summary="post this channel's digest now", run=_digest),
+    Command(name="pause", usage="pause [REASON]", example="pause conference week",
+            summary="stop this channel's digests", run=_pause),
+    Command(name="resume", usage="resume", example="resume",
+            summary="start this channel's digests again", run=_resume),
+    Command(name="help", usage="help", example="help", summary="this list", run=_help),
+)
+_BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def handle(service: Service, command: IncomingCommand, *, send: Send) -> Reply:
+    """Answer one ``/papers`` command; ``send`` posts a digest to the channel."""
+    name, _, args = command.text.strip().partition(" ")
+    spec = _BY_NAME.get(name.lower() or "help")
+    if spec is None:
+        return Reply(text=f"Unknown command {name[:40]!r}. Try /papers help.")
+    try:
+        reply = spec.run(service, command, args.strip(), send)
+    except _UsageError as exc:
+        return Reply(text=f"{exc} Usage: /papers {spec.usage}")
+    except (QueryError, ScheduleError, TopicLimitError, ChannelError) as exc:
+        return Reply(text=f"{exc}")
+    info = service.channel_info(command.address) if spec.name != "resume" else None
+    if info is not None and info.paused and spec.name != "pause":
+        notice = f"Digests are paused here ({info.paused_reason}). /papers resume restarts them."
+        return Reply(text=f"{notice}\n{reply.text}", ephemeral=reply.ephemeral, items=reply.items)
+    return reply

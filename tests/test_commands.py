@@ -1,0 +1,107 @@
+"""/papers commands, parsed once in the core: a conversation in one channel."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import COMMANDS, IncomingCommand
+from bot.messages import Digest, Reply
+from bot.service import Service
+from tests.conftest import SEEDS_DIR
+
+
+class Channel:
+    """One chat channel: say() a /papers command, read what it shows."""
+
+    def __init__(self, service: Service, name: str = "general") -> None:
+        self.service = service
+        self.name = name
+        self.posted: list[Digest] = []
+
+    def say(self, text: str) -> Reply:
+        assert text.startswith("/papers")
+        command = IncomingCommand(platform="console", workspace_id="local", channel_id=self.name,
+                                  user_id="ann", text=text.removeprefix("/papers").strip())
+        return self.service.handle(command, send=self.posted.append)
+
+
+@pytest.fixture
+def channel(db, index) -> Channel:
+    service = Service(db=db, index=index)
+    service.import_seed_files([SEEDS_DIR])
+    return Channel(service)
+
+
+def test_subscribe_then_digest_then_nothing_new(channel: Channel) -> None:
+    assert channel.say("/papers subscribe breast MRI").text == (
+        "This channel now follows: breast mri (1 of 25 topics)"
+    )
+    assert channel.say("/papers topics").text == "This channel follows:\n1. breast mri"
+    assert channel.say("/papers digest").text == "Posted 1 new papers."
+    [digest] = channel.posted
+    assert digest.items[0].title.startswith("A Large Model for Non-invasive")
+    assert digest.items[0].code_links[0].label == "LLYXC/MOME"
+    assert channel.say("/papers digest").text == "Nothing new for this channel since its last digest."
+
+
+def test_search_and_show(channel: Channel) -> None:
+    reply = channel.say('/papers search "ct reconstruction"')
+    assert reply.text.startswith('Top 1 for "ct reconstruction":')
+    paper_id = reply.items[0].paper_id
+    shown = channel.say(f"/papers show {paper_id}")
+    assert shown.items[0].paper_id == paper_id
+    assert shown.text.startswith("Low-dose computed tomography")
+    assert channel.say("/papers search zebrafish").text.startswith("No papers match zebrafish")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/papers frobnicate", "Unknown command 'frobnicate'. Try /papers help."),
+        ("/papers search", "Say what to search for. Usage: /papers search QUERY"),
+        ("/papers subscribe", "Say which topic to follow. Usage: /papers subscribe TOPIC"),
+        ("/papers show a b", "Give one paper id, as search shows it. Usage: /papers show ID"),
+        ("/papers search col:x", 'Unknown filter "col:". Filters are author:, cat:, has:code, '
+                                 "after:YYYY-MM-DD, before:YYYY-MM-DD."),
+        ("/papers schedule 25:00", "'25:00' is not a time of day. Use schedule HH:MM [TIMEZONE] "
+                                   "[daily|weekdays|weekly DAY], e.g. schedule 08:30 Europe/Berlin weekdays."),
+        ("/papers unsubscribe zebra", "This channel does not follow zebra. See its topics with /papers topics."),
+        ("/papers show 9999.99999", "No paper with id 9999.99999. Find ids with /papers search WORDS."),
+    ],
+)
+def test_mistakes_get_one_helpful_sentence(channel: Channel, text: str, expected: str) -> None:
+    assert channel.say(text).text == expected
+
+
+def test_schedule_pause_resume(channel: Channel) -> None:
+    assert channel.say("/papers schedule 08:30 Europe/Berlin weekdays").text == (
+        "This channel gets its digest weekdays at 08:30 Europe/Berlin."
+    )
+    assert channel.say("/papers schedule").text == (
+        "This channel gets its digest weekdays at 08:30 Europe/Berlin."
+    )
+    assert channel.say("/papers pause conference week").text.startswith("Digests are paused here.")
+    reply = channel.say("/papers topics")
+    assert reply.text.startswith("Digests are paused here (conference week). /papers resume restarts them.")
+    assert channel.say("/papers resume").text == "Digests are back on: weekdays at 08:30 Europe/Berlin."
+    assert not channel.say("/papers topics").text.startswith("Digests are paused")
+
+
+def test_help_lists_every_command_with_an_example(channel: Channel) -> None:
+    for text in ("/papers help", "/papers"):
+        lines = channel.say(text).text.splitlines()
+        assert len(lines) == len(COMMANDS)
+        for command, line in zip(COMMANDS, lines, strict=True):
+            assert line.startswith(f"/papers {command.usage} — ")
+            assert f"(e.g. /papers {command.example})" in line
+
+
+def test_topic_limit_message(channel: Channel) -> None:
+    for n in range(25):
+        channel.say(f"/papers subscribe topic{n}")
+    assert "already follows 25 topics" in channel.say("/papers subscribe more").text
+
+
+def test_digest_without_topics(channel: Channel) -> None:
+    assert channel.say("/papers digest").text.startswith("This channel follows no topics yet.")
+    assert channel.posted == []
