@@ -118,6 +118,9 @@ class Channel(Base):
     # read: the next digest takes the papers that entered after it.
     last_digest_at: Mapped[datetime | None] = mapped_column()
     last_revision: Mapped[int | None] = mapped_column(Integer)
+    # The local day of the channel's last scheduled digest: at most one a day,
+    # even when a daylight-saving change repeats the scheduled hour.
+    last_scheduled_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),)
 

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.catalog import (
@@ -298,6 +300,31 @@ class Service:
         return handle(self, command, send=send)
 
     # -- digests -------------------------------------------------------------
+
+    def scheduled_channels(self) -> list[ChannelInfo]:
+        """Channels whose digests the scheduler runs: not paused, with topics."""
+        with self.db.session() as session:
+            infos = [ChannelInfo.of(session, c) for c in session.scalars(select(Channel))]
+        return [info for info in infos if not info.paused and info.topics]
+
+    def run_scheduled(
+        self, address: str, due: datetime, *, send: Callable[[Digest], None]
+    ) -> Digest | None:
+        """The scheduler's entry point: ``address``'s digest due at ``due``.
+
+        At most one scheduled digest per local day of the channel, so a
+        daylight-saving change that repeats the hour, or a catch-up after
+        downtime, never posts twice; a paused channel gets nothing.
+        """
+        with self.db.session() as session:
+            channel = find_channel(session, parse_address(address))
+            if channel is None or channel.paused:
+                return None
+            day = due.astimezone(ZoneInfo(channel.timezone)).date()
+            if channel.last_scheduled_on == day:
+                return None
+            channel.last_scheduled_on = day
+        return self.digest(address, send=send)
 
     def digest(
         self, address: str, *, send: Callable[[Digest], None], dry_run: bool = False

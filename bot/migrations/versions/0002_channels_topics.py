@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("created_at", bot.models.UTCDateTime(), nullable=False),
         sa.Column("last_digest_at", bot.models.UTCDateTime(), nullable=True),
         sa.Column("last_revision", sa.Integer(), nullable=True),
+        sa.Column("last_scheduled_on", sa.Date(), nullable=True),
         sa.UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),
     )
     op.create_table(

@@ -1,0 +1,123 @@
+"""Schedules in each channel's time zone, across daylight-saving changes, with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.messages import Digest
+from bot.papers import PaperRecord
+from bot.scheduler import DigestScheduler, last_due, trigger_for
+from bot.schedules import parse_schedule
+from bot.service import Service
+from bot.subscriptions import ChannelInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+GENERAL = "console:local/general"
+
+
+def info(time: str, cadence: str = "daily", tz: str = "Europe/Berlin") -> ChannelInfo:
+    return ChannelInfo(address=GENERAL, timezone=tz, digest_time=time, cadence=cadence,
+                       max_papers=10, paused=False, paused_reason=None, topics=("mri",))
+
+
+def fire_times(channel: ChannelInfo, start: datetime, end: datetime) -> list[datetime]:
+    trigger = trigger_for(channel)
+    times, fire = [], trigger.get_next_fire_time(None, start)
+    while fire is not None and fire.astimezone(UTC) < end.astimezone(UTC):
+        times.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
+    return times
+
+
+@pytest.mark.parametrize("time", ["02:30", "09:00"])
+@pytest.mark.parametrize("month_day", [(3, 26), (10, 22)])  # spring forward 29 Mar, fall back 25 Oct
+def test_one_digest_each_day_across_dst(db, index, time: str, month_day: tuple[int, int]) -> None:
+    clock_now = [datetime(2026, *month_day, tzinfo=BERLIN)]
+    service = Service(db=db, index=index, clock=lambda: clock_now[0])
+    service.subscribe(GENERAL, "mri")
+    service.set_schedule(GENERAL, parse_schedule([time, "Europe/Berlin"]))
+    start = datetime(2026, *month_day, tzinfo=BERLIN)
+    posted: list[tuple[date, Digest]] = []
+    for n, due in enumerate(fire_times(info(time), start, start + timedelta(days=6))):
+        clock_now[0] = due - timedelta(minutes=30)
+        service.import_records([PaperRecord(id=f"2601.{n:05d}", title=f"MRI paper {n}")])
+        clock_now[0] = due
+        digest = service.run_scheduled(GENERAL, due, send=lambda d: None)
+        if digest is not None:
+            posted.append((due.astimezone(BERLIN).date(), digest))
+    days = [day for day, _ in posted]
+    assert days == [start.date() + timedelta(days=k) for k in range(6)]  # none twice, none skipped
+
+
+def test_weekdays_and_weekly_triggers() -> None:
+    monday = datetime(2026, 11, 23, tzinfo=BERLIN)
+    weekdays = fire_times(info("08:00", "weekdays"), monday, monday + timedelta(days=7))
+    assert [t.strftime("%a %H:%M") for t in weekdays] == [
+        "Mon 08:00", "Tue 08:00", "Wed 08:00", "Thu 08:00", "Fri 08:00"
+    ]
+    weekly = fire_times(info("07:15", "weekly thu"), monday, monday + timedelta(days=14))
+    assert [t.strftime("%a %d %H:%M") for t in weekly] == ["Thu 26 07:15", "Thu 03 07:15"]
+
+
+def test_last_due_steps_through_the_repeated_hour() -> None:
+    channel = info("02:30")
+    since = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
+    now = datetime(2026, 10, 25, 6, 0, tzinfo=UTC)
+    due = last_due(channel, since=since, now=now)
+    assert due is not None and due.astimezone(UTC) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+
+
+def test_missed_digest_is_caught_up_within_the_grace_only() -> None:
+    channel = info("09:00", tz="UTC")
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    assert last_due(channel, since=now - timedelta(hours=6), now=now) == datetime(
+        2026, 11, 28, 9, 0, tzinfo=UTC
+    )
+    late = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+    assert last_due(channel, since=late - timedelta(hours=6), now=late) is None
+
+
+def test_catch_up_after_downtime_posts_once(db, index) -> None:
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    service = Service(db=db, index=index, clock=lambda: now)
+    service.import_records([PaperRecord(id="2611.00001", title="MRI study")])
+    service.subscribe(GENERAL, "mri")
+    service.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
+    due = last_due(service.channel_info(GENERAL), since=now - timedelta(hours=6), now=now)
+    assert due is not None
+    sent: list[Digest] = []
+    assert service.run_scheduled(GENERAL, due, send=sent.append) is not None
+    # The regular job firing for the same day (or a second catch-up) posts nothing.
+    assert service.run_scheduled(GENERAL, due + timedelta(minutes=1), send=sent.append) is None
+    assert len(sent) == 1
+
+
+def test_paused_channel_gets_no_scheduled_digest(db, index) -> None:
+    service = Service(db=db, index=index)
+    service.import_records([PaperRecord(id="2611.00001", title="MRI study")])
+    service.subscribe(GENERAL, "mri")
+    service.pause(GENERAL, reason="test")
+    assert service.run_scheduled(GENERAL, datetime.now(UTC), send=lambda d: None) is None
+    assert service.scheduled_channels() == []
+
+
+def test_jobs_follow_the_database(db, index) -> None:
+    service = Service(db=db, index=index)
+    service.subscribe(GENERAL, "mri")
+    service.subscribe("console:local/other", "ct")
+    scheduler = DigestScheduler(channels=service.scheduled_channels,
+                                run=lambda address, due: None, clock=lambda: datetime.now(UTC))
+    scheduler.sync()
+    assert sorted(job.id for job in scheduler.scheduler.get_jobs()) == [
+        "digest:console:local/general", "digest:console:local/other"
+    ]
+    service.pause("console:local/other", reason="test")
+    service.set_schedule(GENERAL, parse_schedule(["07:45", "Asia/Tokyo", "weekdays"]))
+    scheduler.sync()
+    [job] = scheduler.scheduler.get_jobs()
+    assert job.id == "digest:console:local/general"
+    assert str(job.trigger.timezone) == "Asia/Tokyo"
+    assert job.coalesce and job.misfire_grace_time == 6 * 3600
