@@ -19,7 +19,7 @@ from bot import __version__
 from bot.config import ConfigError, Settings, default_data_dir, load_settings
 from bot.db import DatabaseError
 from bot.index import IndexBusyError
-from bot.messages import Digest
+from bot.messages import Digest, short_authors
 from bot.papers import PaperRecord
 from bot.query import QueryError
 from bot.schedules import ScheduleError, parse_schedule
@@ -60,19 +60,12 @@ def _progress(verb: str, *, every: int = 100_000) -> Callable[[int], None]:
 # -- formatting --------------------------------------------------------------
 
 
-def format_authors(record: PaperRecord, *, limit: int = 3) -> str:
-    names = list(record.authors[:limit])
-    more = len(record.authors) > limit or record.authors_truncated
-    text = ", ".join(names) if names else "unknown authors"
-    return text + (" et al." if more else "")
-
-
 def format_paper(record: PaperRecord, *, number: int | None = None, full: bool = False) -> str:
     lead = f"{number}. " if number is not None else ""
     pad = " " * len(lead)
     authors = ", ".join(record.authors) + (" et al." if record.authors_truncated else "")
     facts = [
-        authors if full else format_authors(record),
+        authors if full else short_authors(record),
         record.published.isoformat() if record.published else "undated",
         ", ".join(record.categories) or "uncategorized",
     ]
