@@ -103,6 +103,27 @@ SETTINGS: tuple[Setting, ...] = (
         "many days before it (1-365), so a new subscriber is not flooded.",
     ),
     Setting(
+        name="catch_up_hours",
+        type=int,
+        default=6,
+        help="A digest missed while the bot was down is posted once when it starts again, "
+        "if its time was at most this many hours ago (0-48; 0 never catches up).",
+    ),
+    Setting(
+        name="quiet_day_line",
+        type=bool,
+        default=False,
+        help="On a scheduled day with nothing new, post one short \"nothing new today\" "
+        "line instead of staying silent (true or false).",
+    ),
+    Setting(
+        name="ingest_minutes",
+        type=int,
+        default=60,
+        help="How often `digestbot run` looks for new papers, in minutes (5-1440): the "
+        "seed files now, and the configured feeds.",
+    ),
+    Setting(
         name="index_memory_mb",
         type=int,
         default=1024,
@@ -121,6 +142,8 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}
 _HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
 
@@ -147,6 +170,9 @@ class Settings:
     timezone: str = _BY_NAME["timezone"].default
     digest_time: str = _BY_NAME["digest_time"].default
     first_digest_days: int = _BY_NAME["first_digest_days"].default
+    catch_up_hours: int = _BY_NAME["catch_up_hours"].default
+    quiet_day_line: bool = _BY_NAME["quiet_day_line"].default
+    ingest_minutes: int = _BY_NAME["ingest_minutes"].default
     index_memory_mb: int = _BY_NAME["index_memory_mb"].default
     log_level: str = _BY_NAME["log_level"].default
     config_file: Path | None = None
@@ -170,6 +196,12 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             if not isinstance(value, str | os.PathLike):
                 raise TypeError
             return Path(value).expanduser()
+        if setting.type is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+                return _BOOLEANS[value.strip().lower()]
+            raise TypeError
         if setting.type is int:
             if isinstance(value, bool):
                 raise TypeError
@@ -202,6 +234,12 @@ def _read_file(path: Path) -> dict[str, Any]:
             f"{', '.join(_BY_NAME)} (see config/digestbot.example.toml)."
         )
     return data
+
+
+def _check_range(settings: Settings, name: str, low: int, high: int) -> None:
+    value = getattr(settings, name)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}.")
 
 
 def load_settings(
@@ -247,6 +285,8 @@ def load_settings(
         raise ConfigError(
             f"first_digest_days must be between 1 and 365, got {settings.first_digest_days}."
         )
+    _check_range(settings, "catch_up_hours", 0, 48)
+    _check_range(settings, "ingest_minutes", 5, 1440)
     if not 64 <= settings.index_memory_mb <= 16384:
         raise ConfigError(
             f"index_memory_mb must be between 64 and 16384, got {settings.index_memory_mb}."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -31,9 +31,9 @@ from bot.catalog import (
 from bot.commands import IncomingCommand, handle
 from bot.config import Settings
 from bot.db import Database, open_database
-from bot.digest import advance, claim, confirm, fail, select_digest
+from bot.digest import Selection, advance, claim, confirm, fail, select_digests
 from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
-from bot.messages import Digest, Reply
+from bot.messages import Digest, NothingNew, Reply
 from bot.models import Channel
 from bot.papers import PaperRecord
 from bot.schedules import Schedule
@@ -50,7 +50,7 @@ from bot.subscriptions import (
     unsubscribe,
 )
 
-__all__ = ["ImportReport", "Service"]
+__all__ = ["ChannelUnavailable", "ImportReport", "Outcome", "Post", "Service"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,57 @@ class ImportReport:
         )
 
 
+Post = Callable[[Digest | NothingNew], None]
+
+
+class ChannelUnavailable(Exception):
+    """Raised by an adapter's send when the channel cannot take posts any more.
+
+    The bot was removed, the channel deleted, or a permission revoked: the
+    channel is paused with ``reason`` (shown by the next ``/papers`` there)
+    and its papers stay in the ledger until someone resumes it.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What one channel's scheduled run posted: a digest, a quiet-day line, or nothing."""
+
+    address: str
+    message: Digest | NothingNew | None
+    error: str | None = None
+
+
+def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]:
+    """The channels at the addresses in ``due`` that exist, in the order given."""
+    wanted = {str(parse_address(address)): address for address in due}
+    if len(wanted) == 1:
+        [address] = wanted
+        found = find_channel(session, parse_address(address))
+        return [found] if found is not None else []
+    by_address = {c.address: c for c in session.scalars(select(Channel))}
+    return [by_address[a] for a in wanted if a in by_address]
+
+
+def _local_day(when: datetime, timezone: str) -> str:
+    return when.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def _due_today(channel: Channel, due: datetime) -> bool:
+    """Marks the channel's scheduled digest of ``due``'s local day; False if it had one."""
+    if channel.paused:
+        return False
+    day = due.astimezone(ZoneInfo(channel.timezone)).date()
+    if channel.last_scheduled_on == day:
+        return False
+    channel.last_scheduled_on = day
+    return True
+
+
 def _display_path(path: Path) -> Path:
     """``path`` relative to the working directory when it lies below it."""
     try:
@@ -109,6 +160,7 @@ class Service:
         timezone: str = "UTC",
         digest_time: str = "09:00",
         first_digest_days: int = 7,
+        quiet_day_line: bool = False,
     ) -> None:
         self.db = db
         self.index = index
@@ -117,6 +169,7 @@ class Service:
         self.timezone = timezone
         self.digest_time = digest_time
         self.first_digest_days = first_digest_days
+        self.quiet_day_line = quiet_day_line
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
@@ -133,6 +186,7 @@ class Service:
             timezone=settings.timezone,
             digest_time=settings.digest_time,
             first_digest_days=settings.first_digest_days,
+            quiet_day_line=settings.quiet_day_line,
         )
 
     def close(self) -> None:
@@ -307,24 +361,17 @@ class Service:
             infos = [ChannelInfo.of(session, c) for c in session.scalars(select(Channel))]
         return [info for info in infos if not info.paused and info.topics]
 
-    def run_scheduled(
-        self, address: str, due: datetime, *, send: Callable[[Digest], None]
-    ) -> Digest | None:
-        """The scheduler's entry point: ``address``'s digest due at ``due``.
+    def run_scheduled(self, due: Mapping[str, datetime], *, send: Post) -> list[Outcome]:
+        """The scheduler's entry point: the digests of the channels in ``due``.
 
-        At most one scheduled digest per local day of the channel, so a
+        ``due`` maps each channel address to the time its digest fell due;
+        every channel due at once is selected in one pass (``bot.digest``).
+        At most one scheduled digest per local day of a channel, so a
         daylight-saving change that repeats the hour, or a catch-up after
-        downtime, never posts twice; a paused channel gets nothing.
+        downtime, never posts twice; a paused channel gets nothing. A send
+        that fails affects only its own channel.
         """
-        with self.db.session() as session:
-            channel = find_channel(session, parse_address(address))
-            if channel is None or channel.paused:
-                return None
-            day = due.astimezone(ZoneInfo(channel.timezone)).date()
-            if channel.last_scheduled_on == day:
-                return None
-            channel.last_scheduled_on = day
-        return self.digest(address, send=send)
+        return self._deliver(due, send=send, scheduled=True)
 
     def digest(
         self, address: str, *, send: Callable[[Digest], None], dry_run: bool = False
@@ -335,30 +382,81 @@ class Service:
         ``send`` and confirmed after it returns; if ``send`` raises they are
         marked failed (offered again next time) and the error propagates.
         """
+
+        def post(message: Digest | NothingNew) -> None:
+            assert isinstance(message, Digest)
+            send(message)
+
+        outcomes = self._deliver(
+            {address: self.clock()}, send=post, dry_run=dry_run, raise_errors=True
+        )
+        message = outcomes[0].message if outcomes else None
+        return message if isinstance(message, Digest) else None
+
+    def _deliver(
+        self,
+        due: Mapping[str, datetime],
+        *,
+        send: Post,
+        scheduled: bool = False,
+        dry_run: bool = False,
+        raise_errors: bool = False,
+    ) -> list[Outcome]:
         now = self.clock()
         with self.db.session() as session:
-            channel = find_channel(session, parse_address(address))
-            if channel is None:
-                return None
-            selection = select_digest(session, channel, now=now, first_days=self.first_digest_days)
+            channels = _channels_at(session, due)
+            if scheduled:
+                channels = [c for c in channels if _due_today(c, due[c.address])]
+            selections = select_digests(
+                session, channels, now=now, first_days=self.first_digest_days
+            )
+            revision = current_revision(session)
+            for channel in channels:
+                selection = selections.get(channel.id)
+                if dry_run:
+                    continue
+                if selection is None:
+                    advance(channel, now=now, revision=revision)
+                else:
+                    claim(session, channel, selection, now=now)
+            plan = [(c.id, c.address, c.timezone, selections.get(c.id)) for c in channels]
+        outcomes = []
+        for channel_id, address, timezone, selection in plan:
             if selection is None:
+                message: Digest | NothingNew | None = None
+                if scheduled and self.quiet_day_line:
+                    message = NothingNew(channel=address, date=_local_day(now, timezone))
+                    try:
+                        send(message)
+                    except Exception as exc:  # a quiet-day line is not worth a retry
+                        log.warning("quiet-day line for %s not sent: %r", address, exc)
+                outcomes.append(Outcome(address=address, message=message))
+                continue
+            try:
+                send(selection.digest)
+            except Exception as exc:
                 if not dry_run:
-                    advance(channel, now=now, revision=current_revision(session))
-                return None
-            if not dry_run:
-                claim(session, channel, selection, now=now)
-            channel_id = channel.id
-        try:
-            send(selection.digest)
-        except Exception as exc:
+                    self._failed(channel_id, selection, exc)
+                if raise_errors:
+                    raise
+                log.warning("digest for %s not sent, kept for the next run: %r", address, exc)
+                outcomes.append(Outcome(address=address, message=selection.digest, error=str(exc)))
+                continue
             if not dry_run:
                 with self.db.session() as session:
-                    fail(session, channel_id, selection.paper_ids, error=repr(exc))
-            raise
-        if not dry_run:
-            with self.db.session() as session:
-                confirm(session, channel_id, selection.paper_ids, now=self.clock())
-        return selection.digest
+                    confirm(session, channel_id, selection.paper_ids, now=self.clock())
+            log.info("digest for %s: %d papers", address, selection.digest.count)
+            outcomes.append(Outcome(address=address, message=selection.digest))
+        return outcomes
+
+    def _failed(self, channel_id: int, selection: Selection, exc: Exception) -> None:
+        with self.db.session() as session:
+            fail(session, channel_id, selection.paper_ids, error=repr(exc))
+            if isinstance(exc, ChannelUnavailable):
+                channel = session.get(Channel, channel_id)
+                if channel is not None:
+                    channel.paused = True
+                    channel.paused_reason = exc.reason
 
     # -- reading -------------------------------------------------------------
 

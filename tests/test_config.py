@@ -88,3 +88,15 @@ def test_bad_environment_value_names_the_variable() -> None:
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(config_file=tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(("text", "value"), [("true", True), ("Yes", True), ("0", False), ("off", False)])
+def test_switches_read_from_the_environment(text: str, value: bool) -> None:
+    assert load_settings(environ={"DIGESTBOT_QUIET_DAY_LINE": text}).quiet_day_line is value
+
+
+def test_bad_switch_and_out_of_range_hours_say_what_is_wrong() -> None:
+    with pytest.raises(ConfigError, match="DIGESTBOT_QUIET_DAY_LINE: quiet_day_line must be a bool"):
+        load_settings(environ={"DIGESTBOT_QUIET_DAY_LINE": "maybe"})
+    with pytest.raises(ConfigError, match="catch_up_hours must be between 0 and 48, got 72"):
+        load_settings(environ={"DIGESTBOT_CATCH_UP_HOURS": "72"})

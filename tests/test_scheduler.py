@@ -45,9 +45,9 @@ def test_one_digest_each_day_across_dst(db, index, time: str, month_day: tuple[i
         clock_now[0] = due - timedelta(minutes=30)
         service.import_records([PaperRecord(id=f"2601.{n:05d}", title=f"MRI paper {n}")])
         clock_now[0] = due
-        digest = service.run_scheduled(GENERAL, due, send=lambda d: None)
-        if digest is not None:
-            posted.append((due.astimezone(BERLIN).date(), digest))
+        for outcome in service.run_scheduled({GENERAL: due}, send=lambda d: None):
+            if isinstance(outcome.message, Digest):
+                posted.append((due.astimezone(BERLIN).date(), outcome.message))
     days = [day for day, _ in posted]
     assert days == [start.date() + timedelta(days=k) for k in range(6)]  # none twice, none skipped
 
@@ -89,9 +89,9 @@ def test_catch_up_after_downtime_posts_once(db, index) -> None:
     due = last_due(service.channel_info(GENERAL), since=now - timedelta(hours=6), now=now)
     assert due is not None
     sent: list[Digest] = []
-    assert service.run_scheduled(GENERAL, due, send=sent.append) is not None
+    assert [o.message for o in service.run_scheduled({GENERAL: due}, send=sent.append)] == sent
     # The regular job firing for the same day (or a second catch-up) posts nothing.
-    assert service.run_scheduled(GENERAL, due + timedelta(minutes=1), send=sent.append) is None
+    assert service.run_scheduled({GENERAL: due + timedelta(minutes=1)}, send=sent.append) == []
     assert len(sent) == 1
 
 
@@ -100,7 +100,7 @@ def test_paused_channel_gets_no_scheduled_digest(db, index) -> None:
     service.import_records([PaperRecord(id="2611.00001", title="MRI study")])
     service.subscribe(GENERAL, "mri")
     service.pause(GENERAL, reason="test")
-    assert service.run_scheduled(GENERAL, datetime.now(UTC), send=lambda d: None) is None
+    assert service.run_scheduled({GENERAL: datetime.now(UTC)}, send=lambda d: None) == []
     assert service.scheduled_channels() == []
 
 
@@ -109,7 +109,7 @@ def test_jobs_follow_the_database(db, index) -> None:
     service.subscribe(GENERAL, "mri")
     service.subscribe("console:local/other", "ct")
     scheduler = DigestScheduler(channels=service.scheduled_channels,
-                                run=lambda address, due: None, clock=lambda: datetime.now(UTC))
+                                run=lambda due: None, clock=lambda: datetime.now(UTC))
     scheduler.sync()
     assert sorted(job.id for job in scheduler.scheduler.get_jobs()) == [
         "digest:console:local/general", "digest:console:local/other"
