@@ -7,11 +7,13 @@ text or JSON. Errors are one line on stderr with a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -22,9 +24,11 @@ from bot.index import IndexBusyError
 from bot.messages import Digest, short_authors
 from bot.papers import PaperRecord
 from bot.query import QueryError
+from bot.runtime import Bot, adapter_factories
 from bot.schedules import ScheduleError, parse_schedule
-from bot.service import Service
+from bot.service import Service, utcnow
 from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError
+from bot.text import format_digest
 
 __all__ = ["main"]
 
@@ -233,27 +237,6 @@ def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings)
     return 0
 
 
-def format_digest(digest: Digest) -> str:
-    lines = [digest.header, ""]
-    for number, item in enumerate(digest.items, start=1):
-        pad = " " * (len(str(number)) + 2)
-        lines.append(f"{number}. {item.title}")
-        lines.append(f"{pad}{item.authors} · {item.date} · {item.category}")
-        if item.code_links:
-            lines.append(pad + "code: " + ", ".join(f"{c.label} {c.url}" for c in item.code_links))
-        elif item.code_announced:
-            lines.append(f"{pad}code: announced (no link yet)")
-        if item.url:
-            lines.append(f"{pad}{item.url}")
-        lines.append(f"{pad}matched: {'; '.join(item.matched_topics)}")
-        if item.snippet:
-            lines.append(f"{pad}{item.snippet}")
-        lines.append("")
-    if digest.footer:
-        lines.append(digest.footer)
-    return "\n".join(lines).rstrip()
-
-
 def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     shown: list[Digest] = []
     digest = service.digest(args.channel, send=shown.append, dry_run=args.dry_run)
@@ -283,6 +266,31 @@ def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -
         _out(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         _out(format_digest(digest))
+    return 0
+
+
+def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    factories = adapter_factories()
+    adapters = [
+        adapter
+        for name, factory in sorted(factories.items())
+        if name != "console" and (adapter := factory(settings)) is not None
+    ]
+    if not adapters or args.console:
+        if "console" not in factories:
+            raise CommandError("no chat platform is configured and the console adapter is not "
+                               "installed; reinstall digestbot (pip install -e .).")
+        console = factories["console"](settings)
+        assert console is not None
+        adapters.append(console)
+    bot = Bot(
+        service=service,
+        adapters=adapters,
+        clock=utcnow,
+        catch_up=timedelta(hours=settings.catch_up_hours),
+        ingest_every=timedelta(minutes=settings.ingest_minutes),
+    )
+    asyncio.run(bot.run())
     return 0
 
 
@@ -365,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--channel", required=True, metavar="CHANNEL", help=channel_help)
     sub.add_argument("--dry-run", action="store_true", help="show it without recording it")
     sub.add_argument("--json", action="store_true", help="print the digest as JSON")
+    sub = verb("run", cmd_run, "run the bot", "Run the bot: post each channel's digest on "
+               "its schedule, look for new papers every ingest_minutes, and answer /papers "
+               "commands. With no chat platform configured, this terminal is the channel "
+               "console:local/general. Stop with quit, Ctrl-D or Ctrl-C.")
+    sub.add_argument("--console", action="store_true",
+                     help="use the terminal as a channel even when a chat platform is configured")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser

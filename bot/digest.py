@@ -50,6 +50,8 @@ __all__ = [
     "claim",
     "confirm",
     "fail",
+    "has_pending",
+    "interrupted_channels",
     "select_digest",
     "select_digests",
 ]
@@ -329,6 +331,24 @@ def advance(channel: Channel, *, now: datetime, revision: int) -> None:
     """Move the channel's window: its next digest takes papers entered after ``revision``."""
     channel.last_digest_at = now
     channel.last_revision = revision
+
+
+def has_pending(session: Session, channel_id: int) -> bool:
+    """True when a digest of the channel was claimed and neither confirmed nor failed."""
+    found = session.scalar(
+        select(Delivery.id).where(Delivery.channel_id == channel_id, Delivery.status == PENDING).limit(1)
+    )
+    return found is not None
+
+
+def interrupted_channels(session: Session) -> list[str]:
+    """Unpaused channels with ``pending`` papers: a process died while posting to them."""
+    channels = session.scalars(
+        select(Channel)
+        .where(Channel.paused.is_(False))
+        .where(Channel.id.in_(select(Delivery.channel_id).where(Delivery.status == PENDING)))
+    )
+    return [channel.address for channel in channels]
 
 
 def confirm(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:

@@ -74,6 +74,7 @@ class DigestScheduler:
         grace: timedelta = timedelta(hours=6),
         ingest: Callable[[], object] | None = None,
         ingest_every: timedelta = timedelta(hours=1),
+        interrupted: Callable[[], list[str]] | None = None,
     ) -> None:
         self._channels = channels
         self._run = run
@@ -81,8 +82,10 @@ class DigestScheduler:
         self._clock = clock
         self._ingest = ingest
         self._ingest_every = ingest_every
+        self._interrupted = interrupted
         self._due: dict[str, datetime] = {}
         self._flushing: asyncio.Task[None] | None = None
+        self._ingesting: asyncio.Task[None] | None = None
         self.scheduler = AsyncIOScheduler()
 
     def start(self) -> None:
@@ -98,6 +101,10 @@ class DigestScheduler:
                     self.scheduler.add_job(
                         self._job, args=(info.address, due), id=f"catch-up:{info.address}"
                     )
+        if self._interrupted is not None:
+            for address in self._interrupted():
+                # A digest cut short by a crash is finished now, not tomorrow.
+                self.scheduler.add_job(self._job, args=(address, now), id=f"resume:{address}")
         if self._ingest is not None:
             self.scheduler.add_job(
                 self._run_ingest,
@@ -118,14 +125,25 @@ class DigestScheduler:
             if job.id.startswith("digest:"):
                 job.remove()
         for job_id, info in wanted.items():
-            self.scheduler.add_job(
-                self._job,
-                trigger_for(info),
-                args=(info.address, None),
-                id=job_id,
-                coalesce=True,
-                misfire_grace_time=max(int(self.grace.total_seconds()), 1),
-            )
+            self._add(job_id, info)
+
+    def update(self, address: str, info: ChannelInfo | None) -> None:
+        """Re-derive one channel's job after a command changed it; None removes it."""
+        job_id = f"digest:{address}"
+        if self.scheduler.get_job(job_id) is not None:
+            self.scheduler.remove_job(job_id)
+        if info is not None and not info.paused and info.topics:
+            self._add(job_id, info)
+
+    def _add(self, job_id: str, info: ChannelInfo) -> None:
+        self.scheduler.add_job(
+            self._job,
+            trigger_for(info),
+            args=(info.address, None),
+            id=job_id,
+            coalesce=True,
+            misfire_grace_time=max(int(self.grace.total_seconds()), 1),
+        )
 
     async def _job(self, address: str, due: datetime | None) -> None:
         self._due.setdefault(address, due or self._clock())
@@ -133,9 +151,11 @@ class DigestScheduler:
             self._flushing = asyncio.create_task(self._flush())
 
     async def flush(self) -> None:
-        """Wait until every digest queued so far has run (tests and shutdown)."""
+        """Wait until every digest queued so far, and a running ingest, are done."""
         while self._flushing is not None and not self._flushing.done():
             await self._flushing
+        if self._ingesting is not None:
+            await self._ingesting
 
     async def _flush(self) -> None:
         # Yield once so that the jobs firing in this same instant join the batch.
@@ -149,6 +169,12 @@ class DigestScheduler:
                               len(batch))
 
     async def _run_ingest(self) -> None:
+        # Our own task rather than the job itself: shutdown waits for it
+        # (``flush``) instead of cancelling it halfway.
+        if self._ingesting is None or self._ingesting.done():
+            self._ingesting = asyncio.create_task(self._ingest_now())
+
+    async def _ingest_now(self) -> None:
         assert self._ingest is not None
         try:
             await asyncio.to_thread(self._ingest)

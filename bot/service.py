@@ -31,7 +31,16 @@ from bot.catalog import (
 from bot.commands import IncomingCommand, handle
 from bot.config import Settings
 from bot.db import Database, open_database
-from bot.digest import Selection, advance, claim, confirm, fail, select_digests
+from bot.digest import (
+    Selection,
+    advance,
+    claim,
+    confirm,
+    fail,
+    has_pending,
+    interrupted_channels,
+    select_digests,
+)
 from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
 from bot.messages import Digest, NothingNew, Reply
 from bot.models import Channel
@@ -123,12 +132,16 @@ def _local_day(when: datetime, timezone: str) -> str:
     return when.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
-def _due_today(channel: Channel, due: datetime) -> bool:
-    """Marks the channel's scheduled digest of ``due``'s local day; False if it had one."""
+def _due_today(session: Session, channel: Channel, due: datetime) -> bool:
+    """Marks the channel's scheduled digest of ``due``'s local day; False if it had one.
+
+    A day whose digest was interrupted (papers still ``pending`` in the
+    ledger: the process died while posting) may run again to finish it.
+    """
     if channel.paused:
         return False
     day = due.astimezone(ZoneInfo(channel.timezone)).date()
-    if channel.last_scheduled_on == day:
+    if channel.last_scheduled_on == day and not has_pending(session, channel.id):
         return False
     channel.last_scheduled_on = day
     return True
@@ -161,6 +174,7 @@ class Service:
         digest_time: str = "09:00",
         first_digest_days: int = 7,
         quiet_day_line: bool = False,
+        seeds_dir: Path | None = None,
     ) -> None:
         self.db = db
         self.index = index
@@ -170,6 +184,8 @@ class Service:
         self.digest_time = digest_time
         self.first_digest_days = first_digest_days
         self.quiet_day_line = quiet_day_line
+        # Where the ingest job looks for seed files (feeds come later).
+        self.seeds_dir = seeds_dir
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
@@ -187,6 +203,7 @@ class Service:
             digest_time=settings.digest_time,
             first_digest_days=settings.first_digest_days,
             quiet_day_line=settings.quiet_day_line,
+            seeds_dir=settings.seeds_dir,
         )
 
     def close(self) -> None:
@@ -257,6 +274,19 @@ class Service:
                     problems=tuple(str(p) for p in parsed.problems),
                 )
             )
+        return reports
+
+    def ingest(self) -> list[ImportReport]:
+        """The ingest job: bring in whatever is new from the configured sources.
+
+        Today that is the seed directory (a file dropped there is picked up;
+        importing it again changes nothing). Also brings the index up to the
+        catalog, whoever wrote to it.
+        """
+        reports = []
+        if self.seeds_dir is not None and self.seeds_dir.is_dir():
+            reports = self.import_seed_files([self.seeds_dir])
+        self.sync_index()
         return reports
 
     def import_jsonl(
@@ -361,6 +391,11 @@ class Service:
             infos = [ChannelInfo.of(session, c) for c in session.scalars(select(Channel))]
         return [info for info in infos if not info.paused and info.topics]
 
+    def interrupted_channels(self) -> list[str]:
+        """Addresses of unpaused channels whose last digest was claimed but never confirmed."""
+        with self.db.session() as session:
+            return interrupted_channels(session)
+
     def run_scheduled(self, due: Mapping[str, datetime], *, send: Post) -> list[Outcome]:
         """The scheduler's entry point: the digests of the channels in ``due``.
 
@@ -406,7 +441,7 @@ class Service:
         with self.db.session() as session:
             channels = _channels_at(session, due)
             if scheduled:
-                channels = [c for c in channels if _due_today(c, due[c.address])]
+                channels = [c for c in channels if _due_today(session, c, due[c.address])]
             selections = select_digests(
                 session, channels, now=now, first_days=self.first_digest_days
             )

@@ -183,3 +183,33 @@ def test_paper_committed_late_with_an_older_timestamp_is_not_lost(
     service.import_records([paper(2, "Breast CT, committed late")])
     clock.now = START + timedelta(days=1)
     assert titles(run(service)) == ["Breast CT, committed late"]
+
+
+def test_channel_gone_is_paused_with_the_reason_and_keeps_its_papers(
+    service: Service, clock: Clock
+) -> None:
+    from bot.commands import IncomingCommand
+    from bot.service import ChannelUnavailable
+
+    service.import_records([paper(1, "Breast MRI")])
+    service.subscribe(GENERAL, "breast")
+    service.subscribe("console:local/other", "breast")
+
+    def post(message: object) -> None:
+        if getattr(message, "channel", None) == GENERAL:
+            raise ChannelUnavailable("the bot was removed from this channel; invite it back")
+
+    outcomes = service.run_scheduled({GENERAL: clock.now, "console:local/other": clock.now}, send=post)
+    assert [(o.address, o.error is None) for o in outcomes] == [
+        (GENERAL, False), ("console:local/other", True)
+    ]
+    info = service.channel_info(GENERAL)
+    assert info is not None and info.paused
+    assert [i.address for i in service.scheduled_channels()] == ["console:local/other"]
+    reply = service.handle(IncomingCommand(platform="console", workspace_id="local",
+                                           channel_id="general", user_id="ann", text="topics"),
+                           send=lambda d: None)
+    assert "paused here (the bot was removed from this channel; invite it back)" in reply.text
+    service.resume(GENERAL)
+    clock.now += timedelta(days=1)
+    assert titles(run(service)) == ["Breast MRI"]

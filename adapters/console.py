@@ -1,0 +1,137 @@
+"""The console adapter: a terminal as one chat channel, ``console:local/<name>``.
+
+A person types ``/papers subscribe breast mri`` at the prompt and reads the
+reply; digests print when the scheduler posts them. It is what
+``digestbot run`` uses when no chat platform is configured, and what the
+whole-bot tests drive. Terminal I/O (stdin and stdout) is its only I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
+
+from bot.commands import IncomingCommand
+from bot.config import Settings
+from bot.messages import Digest, NothingNew
+from bot.text import format_message
+
+if TYPE_CHECKING:
+    from bot.runtime import Bot
+
+__all__ = ["ConsoleAdapter", "create"]
+
+WORKSPACE = "local"
+PREFIX = "/papers"
+QUIT = {"quit", "exit", "/quit", "/exit"}
+
+
+def create(settings: Settings) -> ConsoleAdapter:
+    """The entry point: the console is always available."""
+    return ConsoleAdapter()
+
+
+class ConsoleAdapter:
+    """Reads ``/papers ...`` lines from ``stdin`` and writes to ``stdout``.
+
+    With ``stdin=None`` it reads nothing and ``say`` is the only way in
+    (tests, and embedding).
+    """
+
+    platform = "console"
+
+    def __init__(
+        self,
+        *,
+        channel: str = "general",
+        stdin: TextIO | None = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        user: str = "you",
+    ) -> None:
+        self.channel = channel
+        self.address = f"{self.platform}:{WORKSPACE}/{channel}"
+        self._stdin = stdin
+        self._stdout = stdout
+        self._user = user
+        self._bot: Bot | None = None
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self._interactive = bool(stdin is not None and stdin.isatty())
+
+    async def start(self, bot: Bot) -> None:
+        self._bot = bot
+        self._write(
+            f"digestbot console: this terminal is the channel {self.address}.\n"
+            "Type /papers help for the commands, quit to stop. Digests print here when due."
+        )
+        if self._stdin is not None:
+            loop = asyncio.get_running_loop()
+            # A daemon thread, not asyncio.to_thread: a read blocked on the
+            # terminal must not keep the process alive after quit.
+            threading.Thread(target=self._read, args=(loop,), daemon=True).start()
+            self._reader = asyncio.create_task(self._serve())
+        self._prompt()
+
+    async def post(self, message: Digest | NothingNew) -> None:
+        self._write(format_message(message))
+        self._prompt()
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+
+    async def say(self, line: str) -> None:
+        """Handle one line as if typed at the prompt."""
+        text = line.strip()
+        if not text:
+            return
+        if text.lower() in QUIT:
+            if self._bot is not None:
+                self._bot.stop()
+            return
+        command, _, rest = text.partition(" ")
+        if command.lower() != PREFIX:
+            self._write("Commands start with /papers, e.g. /papers search ct reconstruction. "
+                        "Type /papers help for all of them, quit to stop.")
+            return
+        assert self._bot is not None, "say() before start()"
+        reply = await self._bot.handle(
+            IncomingCommand(
+                platform=self.platform,
+                workspace_id=WORKSPACE,
+                channel_id=self.channel,
+                user_id=self._user,
+                text=rest,
+            )
+        )
+        self._write(format_message(reply))
+
+    async def _serve(self) -> None:
+        while True:
+            line = await self._lines.get()
+            if line is None:  # end of input
+                if self._bot is not None:
+                    self._bot.stop()
+                return
+            try:
+                await self.say(line)
+            except Exception as exc:  # the prompt survives a failed command
+                self._write(f"That command failed: {exc}")
+            self._prompt()
+
+    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._stdin is not None
+        for line in iter(self._stdin.readline, ""):
+            loop.call_soon_threadsafe(self._lines.put_nowait, line)
+        loop.call_soon_threadsafe(self._lines.put_nowait, None)
+
+    def _write(self, text: str) -> None:
+        self._stdout.write(text + "\n")
+        self._stdout.flush()
+
+    def _prompt(self) -> None:
+        if self._interactive:
+            self._stdout.write("papers> ")
+            self._stdout.flush()

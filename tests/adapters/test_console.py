@@ -1,0 +1,155 @@
+"""The whole bot from plain text: the console adapter, the scheduler and the core together."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.papers import PaperRecord
+from bot.schedules import parse_schedule
+from bot.service import Service
+from tests.console_bot import ConsoleBot
+
+GENERAL = "console:local/general"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(db, index, clock: Clock) -> Service:
+    service = Service(db=db, index=index, clock=clock)
+    service.import_records([
+        paper(1, "Breast MRI screening with deep learning"),
+        paper(2, "Low-dose CT reconstruction", code_urls=("https://github.com/lab/ldct",)),
+        paper(3, "Prostate MRI segmentation"),
+    ])
+    return service
+
+
+@pytest.fixture
+def bot(service: Service, clock: Clock) -> Iterator[ConsoleBot]:
+    running = ConsoleBot(service, clock).start()
+    yield running
+    running.stop()
+
+
+def paper(n: int, title: str, **extra: object) -> PaperRecord:
+    return PaperRecord(id=f"2611.{n:05d}", title=title, authors=("Ann Lee", "Bo Li"),
+                       abstract=f"{title}. Second sentence.", published=date(2026, 11, 27),
+                       categories=("eess.IV",), **extra)  # type: ignore[arg-type]
+
+
+def test_a_conversation_in_the_console(bot: ConsoleBot) -> None:
+    assert "now follows: mri (1 of 25 topics)" in bot.say("/papers subscribe mri")
+    assert "1. mri" in bot.say("/papers topics")
+    shown = bot.say("/papers digest")
+    assert "2 new papers for mri" in shown
+    assert "Breast MRI screening with deep learning" in shown
+    assert "Prostate MRI segmentation" in shown and "Low-dose CT" not in shown
+    assert "Posted 2 new papers." in shown
+    assert "Nothing new for this channel" in bot.say("/papers digest")
+    found = bot.say("/papers search ct reconstruction")
+    assert "Low-dose CT reconstruction" in found and "lab/ldct" in found
+
+
+def test_help_and_mistakes_say_what_to_do(bot: ConsoleBot) -> None:
+    help_text = bot.say("/papers help")
+    for name in ("search", "show", "subscribe", "unsubscribe", "topics", "schedule", "digest",
+                 "pause", "resume", "help"):
+        assert f"/papers {name}" in help_text
+    assert "Usage: /papers subscribe TOPIC" in bot.say("/papers subscribe")
+    assert "Try /papers help" in bot.say("/papers frobnicate")
+    assert "Commands start with /papers" in bot.say("hello?")
+
+
+def test_a_hostile_title_cannot_drive_the_terminal(service: Service, bot: ConsoleBot) -> None:
+    service.import_records([paper(9, "MRI \x1b[2J\x1b[31mred\u202egnp.exe title")])
+    shown = bot.say("/papers search red")
+    assert "red" in shown and "\x1b" not in shown and "\u202e" not in shown
+
+
+def test_schedule_command_moves_the_channel_job(bot: ConsoleBot) -> None:
+    bot.say("/papers subscribe mri")
+    assert "weekdays at 07:30 Asia/Tokyo" in bot.say("/papers schedule 07:30 Asia/Tokyo weekdays")
+    job = bot.bot.scheduler.scheduler.get_job("digest:console:local/general")
+    assert job is not None and str(job.trigger.timezone) == "Asia/Tokyo"
+    bot.say("/papers pause conference week")
+    assert bot.bot.scheduler.scheduler.get_job("digest:console:local/general") is None
+    assert "Digests are back on" in bot.say("/papers resume")
+    assert bot.bot.scheduler.scheduler.get_job("digest:console:local/general") is not None
+
+
+def test_missed_digest_prints_once_after_a_restart(service: Service, clock: Clock) -> None:
+    service.subscribe(GENERAL, "mri")
+    service.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
+    # The bot was down at 09:00; it starts at 12:00, within the 6-hour grace.
+    first = ConsoleBot(service, clock).start()
+    try:
+        screen = first.wait_for("2 new papers for mri")
+    finally:
+        first.stop()
+    assert screen.count("new papers for mri") == 1
+    # A second restart the same day posts nothing more.
+    clock.now += timedelta(minutes=30)
+    second = ConsoleBot(service, clock).start()
+    try:
+        second.settle()
+        assert "new papers" not in second.say("/papers topics")
+        assert "new papers" not in second.screen.getvalue()
+    finally:
+        second.stop()
+
+
+def test_digest_missed_beyond_the_grace_waits_for_the_next_day(service: Service, clock: Clock) -> None:
+    service.subscribe(GENERAL, "mri")
+    service.set_schedule(GENERAL, parse_schedule(["03:00", "UTC"]))
+    late = ConsoleBot(service, clock, catch_up=timedelta(hours=6)).start()
+    try:
+        late.settle()
+        assert "new papers" not in late.screen.getvalue()
+        job = late.bot.scheduler.scheduler.get_job("digest:console:local/general")
+        assert job is not None and job.next_run_time.astimezone(UTC) == datetime(
+            2026, 11, 29, 3, 0, tzinfo=UTC
+        )
+    finally:
+        late.stop()
+
+
+def test_quiet_day_line_when_asked_for(service: Service, clock: Clock) -> None:
+    service.quiet_day_line = True
+    service.subscribe(GENERAL, "liver")  # matches nothing
+    service.set_schedule(GENERAL, parse_schedule(["10:00", "UTC"]))
+    running = ConsoleBot(service, clock).start()
+    try:
+        running.wait_for(f"Nothing new today for {GENERAL}.")
+    finally:
+        running.stop()
+
+
+def test_digestbot_run_reads_commands_from_stdin(tmp_path: Path) -> None:
+    commands = "/papers subscribe tumor\n/papers topics\n/papers search ct\nquit\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "run"],
+        input=commands, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "this terminal is the channel console:local/general" in result.stdout
+    assert "This channel now follows: tumor" in result.stdout
+    assert "1. tumor" in result.stdout

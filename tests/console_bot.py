@@ -1,0 +1,74 @@
+"""The whole bot driven by plain text through the console adapter.
+
+``ConsoleBot`` runs the real ``Bot`` (scheduler, core, console adapter) on
+an event loop in a background thread, against a real SQLite catalog, with
+an injected clock. Tests read as a conversation::
+
+    bot.say("/papers subscribe breast mri")
+    assert "now follows" in bot.say("/papers topics")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime, timedelta
+
+from adapters.console import ConsoleAdapter
+from bot.runtime import Bot
+from bot.service import Service
+
+TIMEOUT = 20.0
+
+
+class ConsoleBot:
+    def __init__(self, service: Service, clock: Callable[[], datetime], *,
+                 catch_up: timedelta = timedelta(hours=6)) -> None:
+        self.service = service
+        self.screen = io.StringIO()
+        self.adapter = ConsoleAdapter(stdin=None, stdout=self.screen)
+        self.bot = Bot(service=service, adapters=[self.adapter], clock=clock,
+                       catch_up=catch_up, ingest_every=None)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._running: Future[None] | None = None
+
+    def start(self) -> ConsoleBot:
+        self._thread.start()
+        ready = threading.Event()
+        self._running = asyncio.run_coroutine_threadsafe(self.bot.run(ready=ready.set), self._loop)
+        if not ready.wait(TIMEOUT):
+            self._running.result(0)  # raises what went wrong
+        return self
+
+    def say(self, text: str) -> str:
+        """Type ``text`` at the prompt; returns what the channel showed in answer."""
+        mark = len(self.screen.getvalue())
+        asyncio.run_coroutine_threadsafe(self.adapter.say(text), self._loop).result(TIMEOUT)
+        return self.screen.getvalue()[mark:]
+
+    def wait_for(self, text: str) -> str:
+        """The screen once ``text`` appears on it (posted by the scheduler)."""
+        deadline = time.monotonic() + TIMEOUT
+        while text not in self.screen.getvalue():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen.getvalue()}")
+            time.sleep(0.02)
+        self.settle()
+        return self.screen.getvalue()
+
+    def settle(self) -> None:
+        """Wait for digests the scheduler has queued to finish."""
+        asyncio.run_coroutine_threadsafe(self.bot.scheduler.flush(), self._loop).result(TIMEOUT)
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._loop.call_soon_threadsafe(self.bot.stop)
+            self._running.result(TIMEOUT)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(TIMEOUT)
+        self._loop.close()
