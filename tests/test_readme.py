@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,3 +29,18 @@ def test_quick_start_has_exactly_two_one_line_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text("utf-8")
     assert quick_start_commands()[1] in ci.splitlines()
+
+
+def test_quick_start_main_command_prints_a_digest(tmp_path: Path) -> None:
+    # The digestbot steps of the first command, in a fresh data directory
+    # (the venv and install steps are CI's own).
+    steps = [shlex.split(step) for step in quick_start_commands()[0].split(" && ")]
+    steps = [step for step in steps if step[0].endswith("/digestbot")]
+    assert [step[1] for step in steps] == ["seed", "subscribe", "digest"]
+    env = dict(os.environ, DIGESTBOT_DATA_DIR=str(tmp_path / "data"))
+    for step in steps:
+        result = subprocess.run([sys.executable, "-m", "bot", *step[1:]], capture_output=True,
+                                text=True, env=env, cwd=ROOT, timeout=120)
+        assert result.returncode == 0, result.stderr
+    assert re.match(r"\d+ new papers for mri OR ct · \d{4}-\d\d-\d\d\n", result.stdout)
+    assert "matched: mri OR ct" in result.stdout
