@@ -27,6 +27,8 @@ __all__ = ["DigestScheduler", "last_due", "trigger_for"]
 
 log = logging.getLogger(__name__)
 
+RESYNC_SECONDS = 60
+
 
 def trigger_for(info: ChannelInfo) -> CronTrigger:
     """The cron trigger of a channel's schedule, in its time zone."""
@@ -85,6 +87,7 @@ class DigestScheduler:
         self._interrupted = interrupted
         self._due: dict[str, datetime] = {}
         self._flushing: asyncio.Task[None] | None = None
+        self._known: dict[str, ChannelInfo] = {}
         self._ingesting: asyncio.Task[None] | None = None
         self.scheduler = AsyncIOScheduler()
 
@@ -105,6 +108,9 @@ class DigestScheduler:
             for address in self._interrupted():
                 # A digest cut short by a crash is finished now, not tomorrow.
                 self.scheduler.add_job(self._job, args=(address, now), id=f"resume:{address}")
+        self.scheduler.add_job(
+            self._resync, IntervalTrigger(seconds=RESYNC_SECONDS), id="resync", coalesce=True
+        )
         if self._ingest is not None:
             self.scheduler.add_job(
                 self._run_ingest,
@@ -116,24 +122,40 @@ class DigestScheduler:
             )
         self.scheduler.start()
 
-    def sync(self) -> None:
-        """Make the jobs match the channels' schedules in the database."""
-        wanted = {f"digest:{info.address}": info for info in self._channels()}
-        # Remove and add rather than replace: before the scheduler starts,
-        # APScheduler keeps added jobs in a pending list that does not dedupe.
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("digest:"):
-                job.remove()
-        for job_id, info in wanted.items():
-            self._add(job_id, info)
+    def sync(self, infos: list[ChannelInfo] | None = None) -> None:
+        """Make the jobs match the channels' schedules (``infos``, else the database).
+
+        Only the jobs of channels that changed are touched, so a channel's
+        next run time survives an unrelated change elsewhere.
+        """
+        wanted = {info.address: info for info in (self._channels() if infos is None else infos)}
+        for address in [a for a in self._known if a not in wanted]:
+            self.update(address, None)
+        for address, info in wanted.items():
+            if self._known.get(address) != info:
+                self.update(address, info)
 
     def update(self, address: str, info: ChannelInfo | None) -> None:
-        """Re-derive one channel's job after a command changed it; None removes it."""
+        """Re-derive one channel's job after a change; None (or paused, no topics) removes it."""
         job_id = f"digest:{address}"
+        # Remove and add rather than replace: before the scheduler starts,
+        # APScheduler keeps added jobs in a pending list that does not dedupe.
         if self.scheduler.get_job(job_id) is not None:
             self.scheduler.remove_job(job_id)
+        self._known.pop(address, None)
         if info is not None and not info.paused and info.topics:
             self._add(job_id, info)
+            self._known[address] = info
+
+    async def _resync(self) -> None:
+        # Schedules changed by another process (the CLI, another bot) are
+        # picked up within a minute.
+        try:
+            infos = await asyncio.to_thread(self._channels)
+        except Exception:
+            log.exception("reading the channels' schedules failed; trying again in a minute")
+            return
+        self.sync(infos)
 
     def _add(self, job_id: str, info: ChannelInfo) -> None:
         self.scheduler.add_job(

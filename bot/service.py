@@ -51,6 +51,7 @@ from bot.seeds import read_seed_file, seed_paths
 from bot.subscriptions import (
     ChannelInfo,
     SubscribeResult,
+    all_topics,
     channel_topics,
     find_channel,
     get_or_create_channel,
@@ -388,8 +389,11 @@ class Service:
     def scheduled_channels(self) -> list[ChannelInfo]:
         """Channels whose digests the scheduler runs: not paused, with topics."""
         with self.db.session() as session:
-            infos = [ChannelInfo.of(session, c) for c in session.scalars(select(Channel))]
-        return [info for info in infos if not info.paused and info.topics]
+            topics = all_topics(session)
+            channels = session.scalars(select(Channel).where(Channel.paused.is_(False)))
+            return [
+                ChannelInfo.of(session, c, topics=topics[c.id]) for c in channels if topics.get(c.id)
+            ]
 
     def interrupted_channels(self) -> list[str]:
         """Addresses of unpaused channels whose last digest was claimed but never confirmed."""

@@ -10,6 +10,7 @@ Functions take a ``Session``; callers own the transaction. No other I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ __all__ = [
     "ChannelError",
     "SubscribeResult",
     "TopicLimitError",
+    "all_topics",
     "channel_topics",
     "find_channel",
     "get_or_create_channel",
@@ -72,7 +74,10 @@ class ChannelInfo:
     topics: tuple[str, ...]
 
     @classmethod
-    def of(cls, session: Session, channel: Channel) -> ChannelInfo:
+    def of(
+        cls, session: Session, channel: Channel, *, topics: Sequence[str] | None = None
+    ) -> ChannelInfo:
+        """``channel``'s settings; ``topics`` when already loaded, else read."""
         return cls(
             address=channel.address,
             timezone=channel.timezone,
@@ -81,7 +86,7 @@ class ChannelInfo:
             max_papers=channel.max_papers,
             paused=channel.paused,
             paused_reason=channel.paused_reason,
-            topics=tuple(channel_topics(session, channel)),
+            topics=tuple(channel_topics(session, channel) if topics is None else topics),
         )
 
     @property
@@ -175,6 +180,16 @@ def unsubscribe(session: Session, channel: Channel, text: str) -> str | None:
     session.delete(topic)
     session.flush()
     return canonical
+
+
+def all_topics(session: Session) -> dict[int, list[str]]:
+    """Every channel's topics by channel id, oldest first, in one query."""
+    found: dict[int, list[str]] = {}
+    for channel_id, query in session.execute(
+        select(Topic.channel_id, Topic.query).order_by(Topic.id)
+    ):
+        found.setdefault(channel_id, []).append(query)
+    return found
 
 
 def channel_topics(session: Session, channel: Channel) -> list[str]:

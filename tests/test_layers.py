@@ -24,3 +24,35 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_imports_no_platform(path: Path) -> None:
     assert not _imports(path) & set(FORBIDDEN)
+
+
+ADAPTERS = CORE.parent / "adapters"
+
+
+def _adapter_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return {name for name in names if name.startswith("adapters.")}
+
+
+def _platform(path: Path) -> str:
+    """``console`` for adapters/console.py, ``slack`` for adapters/slack/render.py."""
+    return path.relative_to(ADAPTERS).parts[0].removesuffix(".py")
+
+
+@pytest.mark.parametrize(
+    "path", sorted(ADAPTERS.rglob("*.py")), ids=lambda p: str(p.relative_to(ADAPTERS))
+)
+def test_adapters_never_import_each_other(path: Path) -> None:
+    others = {name for name in _adapter_imports(path) if name.split(".")[1] != _platform(path)}
+    assert not others
+
+
+def test_console_adapter_is_registered() -> None:
+    from bot.runtime import adapter_factories
+
+    assert "console" in adapter_factories()

@@ -121,3 +121,23 @@ def test_jobs_follow_the_database(db, index) -> None:
     assert job.id == "digest:console:local/general"
     assert str(job.trigger.timezone) == "Asia/Tokyo"
     assert job.coalesce and job.misfire_grace_time == 6 * 3600
+
+
+def test_sync_touches_only_changed_channels(db, index) -> None:
+    service = Service(db=db, index=index)
+    service.subscribe(GENERAL, "mri")
+    service.subscribe("console:local/other", "ct")
+    scheduler = DigestScheduler(channels=service.scheduled_channels,
+                                run=lambda due: None, clock=lambda: datetime.now(UTC))
+    scheduler.sync()
+    before = scheduler.scheduler.get_job("digest:console:local/other")
+    # A change made elsewhere (another process, the CLI) reaches the next sync.
+    service.set_schedule(GENERAL, parse_schedule(["06:00", "America/Chicago"]))
+    service.subscribe("console:local/third", "pet")
+    scheduler.sync()
+    assert scheduler.scheduler.get_job("digest:console:local/other") is before
+    assert str(scheduler.scheduler.get_job(f"digest:{GENERAL}").trigger.timezone) == "America/Chicago"
+    assert scheduler.scheduler.get_job("digest:console:local/third") is not None
+    service.unsubscribe("console:local/third", "pet")
+    scheduler.sync()
+    assert scheduler.scheduler.get_job("digest:console:local/third") is None
