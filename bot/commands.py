@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.digest import DigestInProgress
 from bot.messages import Digest, Reply, paper_item
 from bot.query import QueryError
 from bot.schedules import ScheduleError, parse_schedule
@@ -20,7 +21,6 @@ from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError
 
 if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle at run time
     from bot.service import Service
-
 __all__ = ["COMMANDS", "Command", "IncomingCommand", "handle"]
 
 Send = Callable[[Digest], None]
@@ -114,7 +114,10 @@ def _schedule(service: Service, cmd: IncomingCommand, args: str, send: Send) -> 
 def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not service.topics(cmd.address):
         return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
-    digest = service.digest(cmd.address, send=send)
+    try:
+        digest = service.digest(cmd.address, send=send)
+    except DigestInProgress as exc:
+        return Reply(text=str(exc))
     if digest is None:
         return Reply(text="Nothing new for this channel since its last digest.")
     return Reply(text=f"Posted {digest.count} new papers.")

@@ -45,6 +45,7 @@ from bot.query import parse_query
 from bot.search import match_all
 
 __all__ = [
+    "DigestInProgress",
     "Selection",
     "advance",
     "claim",
@@ -60,6 +61,10 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 # SQLite allows 32,766 bound parameters per statement; stay well below.
 _CHUNK = 5000
+
+
+class DigestInProgress(Exception):
+    """A digest was asked for a channel that one is being posted to right now."""
 
 
 @dataclass(frozen=True)

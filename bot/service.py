@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from bot.commands import IncomingCommand, handle
 from bot.config import Settings
 from bot.db import Database, open_database
 from bot.digest import (
+    DigestInProgress,
     Selection,
     advance,
     claim,
@@ -60,7 +62,14 @@ from bot.subscriptions import (
     unsubscribe,
 )
 
-__all__ = ["ChannelUnavailable", "ImportReport", "Outcome", "Post", "Service"]
+__all__ = [
+    "ChannelUnavailable",
+    "DigestInProgress",
+    "ImportReport",
+    "Outcome",
+    "Post",
+    "Service",
+]
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +196,9 @@ class Service:
         self.quiet_day_line = quiet_day_line
         # Where the ingest job looks for seed files (feeds come later).
         self.seeds_dir = seeds_dir
+        # Channels a digest run of this process is posting to right now.
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
@@ -442,8 +454,48 @@ class Service:
         raise_errors: bool = False,
     ) -> list[Outcome]:
         now = self.clock()
+        taken: set[int] = set()
+        try:
+            return self._deliver_now(
+                due, now=now, send=send, scheduled=scheduled, dry_run=dry_run,
+                raise_errors=raise_errors, taken=taken,
+            )
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= taken
+
+    def _take(self, channels: list[Channel], *, scheduled: bool, taken: set[int]) -> list[Channel]:
+        """Mark ``channels`` as being posted to, leaving out those another run is posting to.
+
+        Papers a live run has claimed are ``pending``; a second run must not
+        take them for a crashed run's leftovers and post them again.
+        """
+        with self._in_flight_lock:
+            free = [c for c in channels if c.id not in self._in_flight]
+            if not scheduled and len(free) < len(channels):
+                raise DigestInProgress(
+                    "A digest is being posted to this channel right now; "
+                    "it will show what is new."
+                )
+            taken.update(c.id for c in free)
+            self._in_flight |= taken
+        return free
+
+    def _deliver_now(
+        self,
+        due: Mapping[str, datetime],
+        *,
+        now: datetime,
+        send: Post,
+        scheduled: bool,
+        dry_run: bool,
+        raise_errors: bool,
+        taken: set[int],
+    ) -> list[Outcome]:
         with self.db.session() as session:
             channels = _channels_at(session, due)
+            if not dry_run:
+                channels = self._take(channels, scheduled=scheduled, taken=taken)
             if scheduled:
                 channels = [c for c in channels if _due_today(session, c, due[c.address])]
             selections = select_digests(

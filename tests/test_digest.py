@@ -213,3 +213,33 @@ def test_channel_gone_is_paused_with_the_reason_and_keeps_its_papers(
     service.resume(GENERAL)
     clock.now += timedelta(days=1)
     assert titles(run(service)) == ["Breast MRI"]
+
+
+def test_digest_asked_for_while_one_is_being_posted_is_not_doubled(service: Service) -> None:
+    import threading
+
+    from bot.commands import IncomingCommand
+
+    service.import_records([paper(1, "Breast MRI")])
+    service.subscribe(GENERAL, "breast")
+    posting, release = threading.Event(), threading.Event()
+    sent: list[Digest] = []
+
+    def slow(message: object) -> None:
+        posting.set()
+        release.wait(10)
+        sent.append(message)  # type: ignore[arg-type]
+
+    scheduled = threading.Thread(
+        target=service.run_scheduled, args=({GENERAL: START},), kwargs={"send": slow}
+    )
+    scheduled.start()
+    assert posting.wait(10)
+    reply = service.handle(IncomingCommand(platform="console", workspace_id="local",
+                                           channel_id="general", user_id="ann", text="digest"),
+                           send=sent.append)
+    release.set()
+    scheduled.join(10)
+    assert reply.text.startswith("A digest is being posted to this channel right now")
+    assert titles(sent[0]) == ["Breast MRI"] and len(sent) == 1
+    assert run(service) is None
