@@ -27,7 +27,7 @@ from bot.query import QueryError
 from bot.runtime import Bot, adapter_factories
 from bot.schedules import ScheduleError, parse_schedule
 from bot.service import Service, utcnow
-from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError
+from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError, parse_max_papers
 from bot.text import format_digest
 
 __all__ = ["main"]
@@ -237,6 +237,12 @@ def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings)
     return 0
 
 
+def cmd_limit(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    info = service.set_max_papers(args.channel, parse_max_papers(args.count))
+    _out(f"{info.address}'s digests show at most {info.max_papers} papers.")
+    return 0
+
+
 def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     shown: list[Digest] = []
     digest = service.digest(args.channel, send=shown.append, dry_run=args.dry_run)
@@ -366,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
                "08:30 Europe/Berlin weekdays. Parts left out keep their current values.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
     sub.add_argument("when", nargs="+", metavar="WHEN")
+    sub = verb("limit", cmd_limit, "set how many papers a channel's digest shows",
+               "Show at most N papers (1-50, default 10) in CHANNEL's digests; the footer "
+               "counts the rest and names the search that lists them.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("count", metavar="N")
     sub = verb("digest", cmd_digest, "build a channel's digest now", "Build CHANNEL's digest "
                "now: the papers new since its last digest that match its topics. Without "
                "--dry-run the papers are recorded as delivered, so the next run shows only "

@@ -17,7 +17,13 @@ from bot.digest import DigestInProgress
 from bot.messages import Digest, Reply, paper_item
 from bot.query import QueryError
 from bot.schedules import ScheduleError, parse_schedule
-from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError
+from bot.subscriptions import (
+    DEFAULT_MAX_PAPERS,
+    MAX_TOPICS,
+    ChannelError,
+    TopicLimitError,
+    parse_max_papers,
+)
 
 if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle at run time
     from bot.service import Service
@@ -111,6 +117,16 @@ def _schedule(service: Service, cmd: IncomingCommand, args: str, send: Send) -> 
     return Reply(text=f"This channel gets its digest {info.schedule}.")
 
 
+def _limit(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        info = service.channel_info(cmd.address)
+        count = info.max_papers if info else DEFAULT_MAX_PAPERS
+        return Reply(text=f"This channel's digests show at most {count} papers.")
+    info = service.set_max_papers(cmd.address, parse_max_papers(args))
+    return Reply(text=f"This channel's digests now show at most {info.max_papers} papers; "
+                      "the footer counts the rest.")
+
+
 def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not service.topics(cmd.address):
         return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
@@ -120,7 +136,8 @@ def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
         return Reply(text=str(exc))
     if digest is None:
         return Reply(text="Nothing new for this channel since its last digest.")
-    return Reply(text=f"Posted {digest.count} new papers.")
+    noun = "paper" if digest.count == 1 else "papers"
+    return Reply(text=f"Posted {digest.count} new {noun}.")
 
 
 def _pause(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
@@ -152,6 +169,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(name="schedule", usage="schedule HH:MM [TIMEZONE] [daily|weekdays|weekly DAY]",
             example="schedule 08:30 Europe/Berlin weekdays",
             summary="when this channel gets its digest", run=_schedule),
+    Command(name="limit", usage="limit N", example="limit 5",
+            summary="how many papers a digest shows (1-50)", run=_limit),
     Command(name="digest", usage="digest", example="digest",
             summary="post this channel's digest now", run=_digest),
     Command(name="pause", usage="pause [REASON]", example="pause conference week",

@@ -377,6 +377,13 @@ class Service:
                 channel.cadence = schedule.cadence
             return ChannelInfo.of(session, channel)
 
+    def set_max_papers(self, address: str, count: int) -> ChannelInfo:
+        """Show at most ``count`` papers in ``address``'s digests; the rest go in the footer."""
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            channel.max_papers = count
+            return ChannelInfo.of(session, channel)
+
     def pause(self, address: str, *, reason: str) -> ChannelInfo:
         """Stop ``address``'s digests until ``resume``; papers keep accumulating."""
         with self.db.session() as session:

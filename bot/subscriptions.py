@@ -21,6 +21,8 @@ from bot.models import Channel, Topic
 from bot.query import parse_query
 
 __all__ = [
+    "DEFAULT_MAX_PAPERS",
+    "MAX_PAPERS_RANGE",
     "MAX_TOPICS",
     "ChannelAddress",
     "ChannelInfo",
@@ -32,11 +34,15 @@ __all__ = [
     "find_channel",
     "get_or_create_channel",
     "parse_address",
+    "parse_max_papers",
     "subscribe",
     "unsubscribe",
 ]
 
 MAX_TOPICS = 25
+# Papers a digest shows at most, before its "N more matched" footer.
+DEFAULT_MAX_PAPERS = 10
+MAX_PAPERS_RANGE = (1, 50)
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}"
 _ADDRESS = re.compile(rf"(?P<platform>[a-z][a-z0-9_\-]{{0,39}}):(?P<workspace>{_PART})/(?P<channel>{_PART})")
 ADDRESS_EXAMPLE = "console:local/general"
@@ -101,6 +107,18 @@ class SubscribeResult:
     count: int  # topics the channel follows now
 
 
+def parse_max_papers(text: str) -> int:
+    """A digest size as typed, 1-50; ``ChannelError`` says what is wrong."""
+    low, high = MAX_PAPERS_RANGE
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if not low <= value <= high:
+        raise ChannelError(f"A digest can show {low} to {high} papers; got {text.strip()[:20]!r}.")
+    return value
+
+
 def parse_address(text: str) -> ChannelAddress:
     match = _ADDRESS.fullmatch(text.strip())
     if not match:
@@ -134,7 +152,7 @@ def get_or_create_channel(
             timezone=timezone,
             digest_time=digest_time,
             cadence="daily",
-            max_papers=10,
+            max_papers=DEFAULT_MAX_PAPERS,
             paused=False,
             created_at=now,
         )

@@ -201,7 +201,7 @@ def test_bad_limit_is_a_usage_error(run) -> None:
 @pytest.mark.parametrize(
     "verb",
     ["init", "seed", "search", "show", "export", "import", "reindex", "subscribe", "unsubscribe",
-     "topics", "schedule", "digest"],
+     "topics", "schedule", "limit", "digest", "run"],
 )
 def test_every_verb_has_help(verb: str, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
@@ -233,12 +233,18 @@ def test_subscribe_unsubscribe_topics(run) -> None:
     assert "follows no topics yet" in out
 
 
+def test_limit(run) -> None:
+    code, out, _ = run("limit", "console:local/general", "5")
+    assert code == 0 and out.strip() == "console:local/general's digests show at most 5 papers."
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
         (("subscribe", "general", "mri"), 1, "is not a channel address"),
         (("subscribe", "console:local/general", "col:x"), 2, 'Unknown filter "col:"'),
         (("unsubscribe", "console:local/general", "zebra"), 1, "does not follow 'zebra'"),
+        (("limit", "console:local/general", "500"), 1, "A digest can show 1 to 50 papers"),
     ],
 )
 def test_subscription_errors_are_one_line(run, args, code: int, message: str) -> None:

@@ -37,7 +37,7 @@ def test_subscribe_then_digest_then_nothing_new(channel: Channel) -> None:
         "This channel now follows: breast mri (1 of 25 topics)"
     )
     assert channel.say("/papers topics").text == "This channel follows:\n1. breast mri"
-    assert channel.say("/papers digest").text == "Posted 1 new papers."
+    assert channel.say("/papers digest").text == "Posted 1 new paper."
     [digest] = channel.posted
     assert digest.items[0].title.startswith("A Large Model for Non-invasive")
     assert digest.items[0].code_links[0].label == "LLYXC/MOME"
@@ -105,3 +105,17 @@ def test_topic_limit_message(channel: Channel) -> None:
 def test_digest_without_topics(channel: Channel) -> None:
     assert channel.say("/papers digest").text.startswith("This channel follows no topics yet.")
     assert channel.posted == []
+
+
+def test_limit_caps_the_digest(channel: Channel) -> None:
+    assert channel.say("/papers limit").text == "This channel's digests show at most 10 papers."
+    assert channel.say("/papers limit 2").text.startswith(
+        "This channel's digests now show at most 2 papers"
+    )
+    assert channel.say("/papers limit 0").text == "A digest can show 1 to 50 papers; got '0'."
+    assert channel.say("/papers limit many").text == "A digest can show 1 to 50 papers; got 'many'."
+    channel.say("/papers subscribe mri OR ct")
+    assert channel.say("/papers digest").text == "Posted 2 new papers."
+    [digest] = channel.posted
+    assert digest.count == 2 and digest.more == 4
+    assert digest.footer == f"4 more matched: /papers search mri OR ct after:{digest.more_query[-10:]}"
