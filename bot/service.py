@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +22,6 @@ from sqlalchemy.orm import Session
 from bot.catalog import (
     UpsertResult,
     count_papers,
-    current_revision,
     get_paper,
     iter_papers,
     upsert_papers,
@@ -32,17 +29,8 @@ from bot.catalog import (
 from bot.commands import IncomingCommand, handle
 from bot.config import Settings
 from bot.db import Database, open_database
-from bot.digest import (
-    DigestInProgress,
-    Selection,
-    advance,
-    claim,
-    confirm,
-    fail,
-    has_pending,
-    interrupted_channels,
-    select_digests,
-)
+from bot.delivery import ChannelUnavailable, Deliverer, Outcome, Post
+from bot.digest import DigestInProgress, interrupted_channels
 from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
 from bot.messages import Digest, NothingNew, Reply
 from bot.models import Channel
@@ -102,61 +90,6 @@ class ImportReport:
         )
 
 
-Post = Callable[[Digest | NothingNew], None]
-
-
-class ChannelUnavailable(Exception):
-    """Raised by an adapter's send when the channel cannot take posts any more.
-
-    The bot was removed, the channel deleted, or a permission revoked: the
-    channel is paused with ``reason`` (shown by the next ``/papers`` there)
-    and its papers stay in the ledger until someone resumes it.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    """What one channel's scheduled run posted: a digest, a quiet-day line, or nothing."""
-
-    address: str
-    message: Digest | NothingNew | None
-    error: str | None = None
-
-
-def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]:
-    """The channels at the addresses in ``due`` that exist, in the order given."""
-    wanted = {str(parse_address(address)): address for address in due}
-    if len(wanted) == 1:
-        [address] = wanted
-        found = find_channel(session, parse_address(address))
-        return [found] if found is not None else []
-    by_address = {c.address: c for c in session.scalars(select(Channel))}
-    return [by_address[a] for a in wanted if a in by_address]
-
-
-def _local_day(when: datetime, timezone: str) -> str:
-    return when.astimezone(ZoneInfo(timezone)).date().isoformat()
-
-
-def _due_today(session: Session, channel: Channel, due: datetime) -> bool:
-    """Marks the channel's scheduled digest of ``due``'s local day; False if it had one.
-
-    A day whose digest was interrupted (papers still ``pending`` in the
-    ledger: the process died while posting) may run again to finish it.
-    """
-    if channel.paused:
-        return False
-    day = due.astimezone(ZoneInfo(channel.timezone)).date()
-    if channel.last_scheduled_on == day and not has_pending(session, channel.id):
-        return False
-    channel.last_scheduled_on = day
-    return True
-
-
 def _display_path(path: Path) -> Path:
     """``path`` relative to the working directory when it lies below it."""
     try:
@@ -192,13 +125,14 @@ class Service:
         # Schedule defaults of a channel seen for the first time.
         self.timezone = timezone
         self.digest_time = digest_time
-        self.first_digest_days = first_digest_days
-        self.quiet_day_line = quiet_day_line
+        self.deliverer = Deliverer(
+            db=db,
+            clock=lambda: self.clock(),
+            first_digest_days=first_digest_days,
+            quiet_day_line=quiet_day_line,
+        )
         # Where the ingest job looks for seed files (feeds come later).
         self.seeds_dir = seeds_dir
-        # Channels a digest run of this process is posting to right now.
-        self._in_flight: set[int] = set()
-        self._in_flight_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
@@ -429,7 +363,7 @@ class Service:
         downtime, never posts twice; a paused channel gets nothing. A send
         that fails affects only its own channel.
         """
-        return self._deliver(due, send=send, scheduled=True)
+        return self.deliverer.run(due, send=send, scheduled=True)
 
     def digest(
         self, address: str, *, send: Callable[[Digest], None], dry_run: bool = False
@@ -445,116 +379,11 @@ class Service:
             assert isinstance(message, Digest)
             send(message)
 
-        outcomes = self._deliver(
+        outcomes = self.deliverer.run(
             {address: self.clock()}, send=post, dry_run=dry_run, raise_errors=True
         )
         message = outcomes[0].message if outcomes else None
         return message if isinstance(message, Digest) else None
-
-    def _deliver(
-        self,
-        due: Mapping[str, datetime],
-        *,
-        send: Post,
-        scheduled: bool = False,
-        dry_run: bool = False,
-        raise_errors: bool = False,
-    ) -> list[Outcome]:
-        now = self.clock()
-        taken: set[int] = set()
-        try:
-            return self._deliver_now(
-                due, now=now, send=send, scheduled=scheduled, dry_run=dry_run,
-                raise_errors=raise_errors, taken=taken,
-            )
-        finally:
-            with self._in_flight_lock:
-                self._in_flight -= taken
-
-    def _take(self, channels: list[Channel], *, scheduled: bool, taken: set[int]) -> list[Channel]:
-        """Mark ``channels`` as being posted to, leaving out those another run is posting to.
-
-        Papers a live run has claimed are ``pending``; a second run must not
-        take them for a crashed run's leftovers and post them again.
-        """
-        with self._in_flight_lock:
-            free = [c for c in channels if c.id not in self._in_flight]
-            if not scheduled and len(free) < len(channels):
-                raise DigestInProgress(
-                    "A digest is being posted to this channel right now; "
-                    "it will show what is new."
-                )
-            taken.update(c.id for c in free)
-            self._in_flight |= taken
-        return free
-
-    def _deliver_now(
-        self,
-        due: Mapping[str, datetime],
-        *,
-        now: datetime,
-        send: Post,
-        scheduled: bool,
-        dry_run: bool,
-        raise_errors: bool,
-        taken: set[int],
-    ) -> list[Outcome]:
-        with self.db.session() as session:
-            channels = _channels_at(session, due)
-            if not dry_run:
-                channels = self._take(channels, scheduled=scheduled, taken=taken)
-            if scheduled:
-                channels = [c for c in channels if _due_today(session, c, due[c.address])]
-            selections = select_digests(
-                session, channels, now=now, first_days=self.first_digest_days
-            )
-            revision = current_revision(session)
-            for channel in channels:
-                selection = selections.get(channel.id)
-                if dry_run:
-                    continue
-                if selection is None:
-                    advance(channel, now=now, revision=revision)
-                else:
-                    claim(session, channel, selection, now=now)
-            plan = [(c.id, c.address, c.timezone, selections.get(c.id)) for c in channels]
-        outcomes = []
-        for channel_id, address, timezone, selection in plan:
-            if selection is None:
-                message: Digest | NothingNew | None = None
-                if scheduled and self.quiet_day_line:
-                    message = NothingNew(channel=address, date=_local_day(now, timezone))
-                    try:
-                        send(message)
-                    except Exception as exc:  # a quiet-day line is not worth a retry
-                        log.warning("quiet-day line for %s not sent: %r", address, exc)
-                outcomes.append(Outcome(address=address, message=message))
-                continue
-            try:
-                send(selection.digest)
-            except Exception as exc:
-                if not dry_run:
-                    self._failed(channel_id, selection, exc)
-                if raise_errors:
-                    raise
-                log.warning("digest for %s not sent, kept for the next run: %r", address, exc)
-                outcomes.append(Outcome(address=address, message=selection.digest, error=str(exc)))
-                continue
-            if not dry_run:
-                with self.db.session() as session:
-                    confirm(session, channel_id, selection.paper_ids, now=self.clock())
-            log.info("digest for %s: %d papers", address, selection.digest.count)
-            outcomes.append(Outcome(address=address, message=selection.digest))
-        return outcomes
-
-    def _failed(self, channel_id: int, selection: Selection, exc: Exception) -> None:
-        with self.db.session() as session:
-            fail(session, channel_id, selection.paper_ids, error=repr(exc))
-            if isinstance(exc, ChannelUnavailable):
-                channel = session.get(Channel, channel_id)
-                if channel is not None:
-                    channel.paused = True
-                    channel.paused_reason = exc.reason
 
     # -- reading -------------------------------------------------------------
 

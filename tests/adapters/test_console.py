@@ -133,7 +133,7 @@ def test_digest_missed_beyond_the_grace_waits_for_the_next_day(service: Service,
 
 
 def test_quiet_day_line_when_asked_for(service: Service, clock: Clock) -> None:
-    service.quiet_day_line = True
+    service.deliverer.quiet_day_line = True
     service.subscribe(GENERAL, "liver")  # matches nothing
     service.set_schedule(GENERAL, parse_schedule(["10:00", "UTC"]))
     running = ConsoleBot(service, clock).start()
