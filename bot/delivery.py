@@ -177,15 +177,13 @@ class Deliverer:
             selections = select_digests(
                 session, channels, now=now, first_days=self.first_digest_days
             )
-            revision = current_revision(session)
-            for channel in channels:
-                selection = selections.get(channel.id)
-                if dry_run:
-                    continue
-                if selection is None:
-                    advance(channel, now=now, revision=revision)
-                else:
-                    claim(session, channel, selection, now=now)
+            if not dry_run:
+                revision = current_revision(session)
+                for channel in channels:
+                    if channel.id not in selections:
+                        advance(channel, now=now, revision=revision)
+                claim(session, [(c, selections[c.id]) for c in channels if c.id in selections],
+                      now=now)
             plan = [(c.id, c.address, c.timezone, selections.get(c.id)) for c in channels]
         outcomes = []
         for channel_id, address, timezone, selection in plan:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.digest import claim, select_digest
 from bot.messages import Digest
-from bot.models import Channel
+from bot.models import Channel, Delivery
 from bot.papers import PaperRecord
 from bot.service import Service
 from bot.subscriptions import find_channel, parse_address
@@ -127,6 +127,10 @@ def test_failed_send_is_retried_next_time(service: Service, clock: Clock) -> Non
     clock.now += timedelta(hours=1)
     assert sorted(titles(run(service))) == ["Breast MRI", "Breast ultrasound"]
     assert run(service) is None
+    with service.db.session() as session:
+        ledger = {(d.paper_id, d.status, d.attempts, d.error is None)
+                  for d in session.query(Delivery)}
+    assert ledger == {("2401.00001", "sent", 2, True), ("2401.00002", "sent", 1, True)}
 
 
 def test_killed_between_claim_and_send_neither_loses_nor_duplicates(
@@ -140,7 +144,7 @@ def test_killed_between_claim_and_send_neither_loses_nor_duplicates(
         assert channel is not None
         selection = select_digest(session, channel, now=clock.now)
         assert selection is not None
-        claim(session, channel, selection, now=clock.now)
+        claim(session, [(channel, selection)], now=clock.now)
     clock.now += timedelta(hours=1)
     assert sorted(titles(run(service))) == ["Breast CT", "Breast MRI"]
     clock.now += timedelta(days=1)
