@@ -59,6 +59,7 @@ class ConsoleAdapter:
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._interactive = bool(stdin is not None and stdin.isatty())
+        self._quitting = False
 
     async def start(self, bot: Bot) -> None:
         self._bot = bot
@@ -88,6 +89,7 @@ class ConsoleAdapter:
         if not text:
             return
         if text.lower() in QUIT:
+            self._quitting = True
             if self._bot is not None:
                 self._bot.stop()
             return
@@ -132,6 +134,6 @@ class ConsoleAdapter:
         self._stdout.flush()
 
     def _prompt(self) -> None:
-        if self._interactive:
+        if self._interactive and not self._quitting:
             self._stdout.write("papers> ")
             self._stdout.flush()

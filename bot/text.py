@@ -30,7 +30,8 @@ def format_items(items: tuple[PaperItem, ...]) -> list[str]:
     for number, item in enumerate(items, start=1):
         pad = " " * (len(str(number)) + 2)
         lines.append(f"{number}. {plain(item.title)}")
-        lines.append(f"{pad}{plain(item.authors)} · {item.date} · {plain(item.category)}")
+        meta = f"{plain(item.authors)} · {item.date} · {plain(item.category)} · {plain(item.paper_id)}"
+        lines.append(pad + meta)
         if item.code_links:
             links = ", ".join(f"{plain(c.label)} {plain(c.url)}" for c in item.code_links)
             lines.append(f"{pad}code: {links}")

@@ -67,6 +67,7 @@ def test_a_conversation_in_the_console(bot: ConsoleBot) -> None:
     assert "Nothing new for this channel" in bot.say("/papers digest")
     found = bot.say("/papers search ct reconstruction")
     assert "Low-dose CT reconstruction" in found and "lab/ldct" in found
+    assert "· 2611.00002" in found  # the id, for /papers show
 
 
 def test_help_and_mistakes_say_what_to_do(bot: ConsoleBot) -> None:
