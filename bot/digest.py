@@ -27,6 +27,7 @@ Functions take a ``Session``; callers own the transactions.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,34 @@ class _Candidate:
     first_seen: datetime
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The papers new to a channel: entered after revision ``after`` and up
+    to ``up_to``; on a first digest (``after`` None), first seen after ``since``.
+
+    Channels whose previous digests ran together share a window, and with
+    it the filtered matches of the topics they share.
+    """
+
+    after: int | None
+    since: datetime | None
+    up_to: int
+
+    @classmethod
+    def of(cls, channel: Channel, *, since: datetime, up_to: int) -> _Window:
+        if channel.last_revision is None:
+            return cls(after=None, since=since, up_to=up_to)
+        return cls(after=channel.last_revision, since=None, up_to=up_to)
+
+    def holds(self, candidate: _Candidate) -> bool:
+        if candidate.entered_revision > self.up_to:
+            return False
+        if self.after is None:
+            assert self.since is not None
+            return candidate.first_seen > self.since
+        return candidate.entered_revision > self.after
+
+
 class _Pool:
     """The candidates of a batch of channels, indexed once in memory.
 
@@ -113,7 +142,13 @@ class _Pool:
             for _, address in everything.hits
         }
         self._matches: dict[str, list[tuple[str, float]]] = {}
+        self._windowed: dict[tuple[str, _Window], list[tuple[str, float]]] = {}
         self._items: dict[str, PaperItem] = {}
+        # Ties in relevance go to the newer paper, then the smaller id.
+        self.order = {
+            paper_id: (-(c.record.published.toordinal() if c.record.published else 0), paper_id)
+            for paper_id, c in candidates.items()
+        }
 
     def matches(self, topic: str) -> list[tuple[str, float]]:
         """(paper id, score) for every candidate ``topic`` matches, unordered; each topic runs once."""
@@ -129,6 +164,18 @@ class _Pool:
             ]
             self._matches[topic] = found
         return found
+
+    def in_window(self, topic: str, window: _Window) -> list[tuple[str, float]]:
+        """``matches(topic)`` limited to ``window``, computed once per window."""
+        key = (topic, window)
+        found = self._windowed.get(key)
+        if found is None:
+            found = [m for m in self.matches(topic) if window.holds(self.candidates[m[0]])]
+            self._windowed[key] = found
+        return found
+
+    def holds(self, paper_id: str, window: _Window) -> bool:
+        return window.holds(self.candidates[paper_id])
 
     def item(self, paper_id: str, topics: Sequence[str]) -> PaperItem:
         base = self._items.get(paper_id)
@@ -236,14 +283,15 @@ def select_digests(
     pool = _Pool(candidates)
     selections = {}
     for channel in channels:
+        since = _since(channel, now, first_days)
         selection = _select(
             channel,
             topics[channel.id],
             pool,
             retry=retry.get(channel.id, set()),
             sent=sent.get(channel.id, set()),
-            up_to=up_to,
-            since=_since(channel, now, first_days),
+            window=_Window.of(channel, since=since, up_to=up_to),
+            since=since,
             now=now,
         )
         if selection is not None:
@@ -258,44 +306,36 @@ def _select(
     *,
     retry: set[str],
     sent: set[str],
-    up_to: int,
+    window: _Window,
     since: datetime,
     now: datetime,
 ) -> Selection | None:
-    last = channel.last_revision
-
-    def eligible(paper_id: str) -> bool:
-        if paper_id in sent:
-            return False
-        if paper_id in retry:
-            return True
-        candidate = pool.candidates[paper_id]
-        if candidate.entered_revision > up_to:
-            return False
-        if last is None:
-            return candidate.first_seen > since
-        return candidate.entered_revision > last
-
-    verdict: dict[str, bool] = {}
     best: dict[str, float] = {}
     matched: dict[str, list[str]] = defaultdict(list)
     for topic in topics:
-        for paper_id, score in pool.matches(topic):
-            ok = verdict.get(paper_id)
-            if ok is None:
-                ok = verdict[paper_id] = eligible(paper_id)
-            if ok:
+        for paper_id, score in pool.in_window(topic, window):
+            if paper_id not in sent:
                 best[paper_id] = max(score, best.get(paper_id, score))
                 matched[paper_id].append(topic)
+    if retry:
+        # Papers a failed or interrupted digest still owes the channel,
+        # wherever they lie; those inside the window were counted above.
+        for topic in topics:
+            for paper_id, score in pool.matches(topic):
+                if paper_id in retry and paper_id not in sent and not pool.holds(paper_id, window):
+                    best[paper_id] = max(score, best.get(paper_id, score))
+                    matched[paper_id].append(topic)
     if not best:
         return None
 
-    def rank(paper_id: str) -> tuple[float, int, str]:
-        published = pool.candidates[paper_id].record.published
-        return (-round(best[paper_id], 4), -(published.toordinal() if published else 0), paper_id)
+    order = pool.order
 
-    ordered = sorted(best, key=rank)
-    shown, rest = ordered[: channel.max_papers], ordered[channel.max_papers :]
+    def rank(paper_id: str) -> tuple[float, tuple[int, str]]:
+        return (-round(best[paper_id], 4), order[paper_id])
+
+    shown = heapq.nsmallest(channel.max_papers, best, key=rank)
+    picked = set(shown)
+    rest = [paper_id for paper_id in best if paper_id not in picked]
     digest = Digest(
         channel=channel.address,
         topics=tuple(topics),
@@ -304,7 +344,7 @@ def _select(
         more=len(rest),
         more_query=_more_query(rest, matched, since) if rest else None,
     )
-    return Selection(digest=digest, paper_ids=tuple(shown), revision=up_to)
+    return Selection(digest=digest, paper_ids=tuple(shown), revision=window.up_to)
 
 
 def select_digest(
