@@ -79,6 +79,21 @@ def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Repl
     return Reply(text=record.abstract or "(no abstract)", items=(paper_item(record),))
 
 
+def _like(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args or " " in args:
+        raise _UsageError("Give one paper id, as search shows it.")
+    found = service.more_like(args)
+    if found is None:
+        return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
+    record, query, papers = found
+    if not papers:
+        return Reply(text=f"Nothing in the catalog is like {record.title} yet.")
+    return Reply(
+        text=f"Papers like {record.title} (/papers search {query}):",
+        items=tuple(paper_item(p) for p in papers),
+    )
+
+
 def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
         raise _UsageError("Say which topic to follow.")
@@ -160,6 +175,8 @@ COMMANDS: tuple[Command, ...] = (
             summary="search the catalog", run=_search),
     Command(name="show", usage="show ID", example="show 2402.12345",
             summary="one paper with its abstract", run=_show),
+    Command(name="like", usage="like ID", example="like 2402.12345",
+            summary="papers like this one", run=_like),
     Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
             summary="follow a topic in this channel", run=_subscribe),
     Command(name="unsubscribe", usage="unsubscribe TOPIC", example="unsubscribe ct reconstruction",

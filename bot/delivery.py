@@ -36,7 +36,7 @@ from bot.messages import Digest, NothingNew
 from bot.models import Channel
 from bot.subscriptions import find_channel, parse_address
 
-__all__ = ["ChannelUnavailable", "Deliverer", "Outcome", "Post"]
+__all__ = ["ChannelUnavailable", "Deliverer", "Outcome", "Post", "WorkspaceUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,15 @@ class ChannelUnavailable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class WorkspaceUnavailable(ChannelUnavailable):
+    """Raised by an adapter's send when no channel of the workspace can take posts.
+
+    The token was revoked, the app uninstalled, the account deactivated:
+    every channel of the workspace is paused with ``reason``, and the rest
+    of the run skips them (their papers stay in the ledger).
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,7 +195,14 @@ class Deliverer:
                       now=now)
             plan = [(c.id, c.address, c.timezone, selections.get(c.id)) for c in channels]
         outcomes = []
+        gone: dict[str, str] = {}  # workspace prefix -> why it cannot take posts
         for channel_id, address, timezone, selection in plan:
+            workspace = address.rsplit("/", 1)[0]
+            if workspace in gone:
+                if selection is not None and not dry_run:
+                    self._failed(channel_id, selection, WorkspaceUnavailable(gone[workspace]))
+                outcomes.append(Outcome(address=address, message=None, error=gone[workspace]))
+                continue
             if selection is None:
                 message: Digest | NothingNew | None = None
                 if scheduled and self.quiet_day_line:
@@ -202,6 +218,8 @@ class Deliverer:
             except Exception as exc:
                 if not dry_run:
                     self._failed(channel_id, selection, exc)
+                if isinstance(exc, WorkspaceUnavailable):
+                    gone[workspace] = exc.reason
                 if raise_errors:
                     raise
                 log.warning("digest for %s not sent, kept for the next run: %r", address, exc)
@@ -217,8 +235,14 @@ class Deliverer:
     def _failed(self, channel_id: int, selection: Selection, exc: Exception) -> None:
         with self.db.session() as session:
             fail(session, channel_id, selection.paper_ids, error=repr(exc))
-            if isinstance(exc, ChannelUnavailable):
-                channel = session.get(Channel, channel_id)
-                if channel is not None:
-                    channel.paused = True
-                    channel.paused_reason = exc.reason
+            channel = session.get(Channel, channel_id)
+            if channel is None or not isinstance(exc, ChannelUnavailable):
+                return
+            paused = [channel]
+            if isinstance(exc, WorkspaceUnavailable):
+                paused = list(session.scalars(select(Channel).where(
+                    Channel.platform == channel.platform, Channel.workspace == channel.workspace
+                )))
+            for each in paused:
+                each.paused = True
+                each.paused_reason = exc.reason

@@ -109,6 +109,16 @@ def text_phrase(text: str) -> list[tuple[int, str]]:
     return pairs
 
 
+def text_words(text: str) -> list[tuple[str, str]]:
+    """(word as written, index term) for each word of ``text`` that is indexed."""
+    pairs = []
+    for word in _WORDS.analyze(text):
+        terms = _TEXT.analyze(word)
+        if terms:
+            pairs.append((word, terms[0]))
+    return pairs
+
+
 def name_terms(text: str) -> list[str]:
     """The index terms of ``text`` in the authors field."""
     return list(_NAMES.analyze(text))

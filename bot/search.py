@@ -14,6 +14,7 @@ exclusions) lists the newest papers first.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import tantivy
 from sqlalchemy.orm import Session
 
 from bot.catalog import get_papers
-from bot.index import SearchIndex, day_number, name_terms, text_phrase, text_terms
+from bot.index import SearchIndex, day_number, name_terms, text_phrase, text_terms, text_words
 from bot.papers import PaperRecord
 from bot.query import (
     Author,
@@ -43,6 +44,7 @@ __all__ = [
     "SearchResults",
     "compile_query",
     "match_all",
+    "more_like",
     "search",
     "search_ids",
 ]
@@ -259,3 +261,32 @@ def search(session: Session, index: SearchIndex, text: str, *, limit: int = 10) 
         hits += [SearchHit(papers[i], score) for i, score in window if i in papers]
     log.debug("search %r: %d hits", str(parsed), len(hits))
     return SearchResults(query=parsed, hits=tuple(hits))
+
+
+def more_like(index: SearchIndex, record: PaperRecord, *, terms: int = 6) -> str | None:
+    """A query for papers like ``record``: its rarest shared words, any of them.
+
+    Words come from the title and the abstract's first 60 words; a title
+    word counts double. A word no other paper has finds nothing and is
+    skipped. None when the paper has no usable word.
+    """
+    searcher = index.searcher()
+    total = max(searcher.num_docs, 1)
+    abstract = " ".join(record.abstract.split()[:60])
+    weights: dict[str, tuple[float, str]] = {}
+    for text, boost in ((abstract, 1.0), (record.title, 2.0)):
+        for word, term in text_words(text):
+            if term.isdigit():
+                continue
+            frequency = max(
+                searcher.doc_freq("title", term), searcher.doc_freq("abstract", term)
+            )
+            if frequency < 2:
+                continue
+            weight = boost * math.log(total / frequency)
+            if weight > weights.get(term, (0.0, ""))[0]:
+                weights[term] = (weight, word.lower())
+    if not weights:
+        return None
+    best = sorted(weights.values(), key=lambda pair: (-pair[0], pair[1]))[:terms]
+    return " OR ".join(word for _, word in best)

@@ -36,7 +36,7 @@ from bot.messages import Digest, NothingNew, Reply
 from bot.models import Channel
 from bot.papers import PaperRecord
 from bot.schedules import Schedule
-from bot.search import SearchResults, search
+from bot.search import SearchResults, more_like, search
 from bot.seeds import read_seed_file, seed_paths
 from bot.subscriptions import (
     ChannelInfo,
@@ -397,6 +397,23 @@ class Service:
             log.info("search index busy; searching it as it stands")
         with self.db.session() as session:
             return search(session, self.index, text, limit=limit)
+
+    def more_like(
+        self, paper_id: str, *, limit: int = 5
+    ) -> tuple[PaperRecord, str | None, list[PaperRecord]] | None:
+        """The paper, the query that finds papers like it, and the best ``limit`` of those.
+
+        None when there is no such paper; the query is None when the paper
+        has no word another paper shares.
+        """
+        record = self.get(paper_id)
+        if record is None:
+            return None
+        query = more_like(self.index, record)
+        if query is None:
+            return record, None, []
+        hits = self.search(query, limit=limit + 1).hits
+        return record, query, [h.paper for h in hits if h.paper.id != record.id][:limit]
 
     def get(self, paper_id: str) -> PaperRecord | None:
         with self.db.session() as session:

@@ -119,3 +119,17 @@ def test_limit_caps_the_digest(channel: Channel) -> None:
     [digest] = channel.posted
     assert digest.count == 2 and digest.more == 4
     assert digest.footer == f"4 more matched: /papers search mri OR ct after:{digest.more_query[-10:]}"
+
+
+def test_like_finds_related_papers_not_the_paper_itself(channel: Channel) -> None:
+    reply = channel.say('/papers search "ct reconstruction"')
+    paper_id = reply.items[0].paper_id
+    like = channel.say(f"/papers like {paper_id}")
+    assert like.text.startswith("Papers like Unsupervised Domain Adaptation for Low-dose CT")
+    assert "(/papers search " in like.text
+    ids = [item.paper_id for item in like.items]
+    assert ids and paper_id not in ids and len(ids) <= 5
+    assert channel.say("/papers like nope").text.startswith("No paper with id nope.")
+    assert channel.say("/papers like").text == (
+        "Give one paper id, as search shows it. Usage: /papers like ID"
+    )

@@ -247,3 +247,38 @@ def test_digest_asked_for_while_one_is_being_posted_is_not_doubled(service: Serv
     assert reply.text.startswith("A digest is being posted to this channel right now")
     assert titles(sent[0]) == ["Breast MRI"] and len(sent) == 1
     assert run(service) is None
+
+
+def test_workspace_gone_pauses_all_its_channels_and_spares_others(
+    service: Service, clock: Clock
+) -> None:
+    from bot.delivery import WorkspaceUnavailable
+
+    service.import_records([paper(1, "Breast MRI")])
+    addresses = ["slack:T1/C1", "slack:T1/C2", "slack:T2/C1", "slack:T1/C3"]
+    for address in addresses:
+        service.subscribe(address, "breast")
+    service.pause("slack:T1/C3", reason="conference week")
+    tried: list[str] = []
+
+    def post(message: object) -> None:
+        channel = str(getattr(message, "channel", ""))
+        tried.append(channel)
+        if channel.startswith("slack:T1/"):
+            raise WorkspaceUnavailable("the app was uninstalled from this workspace; reinstall it")
+
+    outcomes = service.run_scheduled({a: clock.now for a in addresses}, send=post)
+    assert tried == ["slack:T1/C1", "slack:T2/C1"]  # C2 skipped once T1 was known gone
+    assert {o.address: o.error is None for o in outcomes} == {
+        "slack:T1/C1": False, "slack:T1/C2": False, "slack:T2/C1": True
+    }
+    for address in ("slack:T1/C1", "slack:T1/C2", "slack:T1/C3"):
+        info = service.channel_info(address)
+        assert info is not None and info.paused
+        assert info.paused_reason == "the app was uninstalled from this workspace; reinstall it"
+    # Nothing lost: once resumed, T1/C2 still gets the paper.
+    service.resume("slack:T1/C2")
+    clock.now += timedelta(days=1)
+    sent: list[Digest] = []
+    assert service.digest("slack:T1/C2", send=sent.append) is not None
+    assert titles(sent[0]) == ["Breast MRI"]
