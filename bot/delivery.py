@@ -10,9 +10,10 @@ no other. Within a process, a channel is posted to by one run at a time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -36,7 +37,14 @@ from bot.messages import Digest, NothingNew
 from bot.models import Channel
 from bot.subscriptions import find_channel, parse_address
 
-__all__ = ["ChannelUnavailable", "Deliverer", "Outcome", "Post", "WorkspaceUnavailable"]
+__all__ = [
+    "ChannelUnavailable",
+    "Deliverer",
+    "Outcome",
+    "PartlySent",
+    "Post",
+    "WorkspaceUnavailable",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,18 @@ class WorkspaceUnavailable(ChannelUnavailable):
     every channel of the workspace is paused with ``reason``, and the rest
     of the run skips them (their papers stay in the ledger).
     """
+
+
+class PartlySent(Exception):
+    """Raised by an adapter's send when a digest split into several messages
+    failed after some were posted: ``paper_ids`` were posted (confirmed as
+    sent), the rest are offered again; ``cause`` is what went wrong.
+    """
+
+    def __init__(self, paper_ids: Sequence[str], cause: Exception) -> None:
+        super().__init__(f"{len(paper_ids)} papers posted before {cause!r}")
+        self.paper_ids = tuple(paper_ids)
+        self.cause = cause
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,12 +236,21 @@ class Deliverer:
             try:
                 send(selection.digest)
             except Exception as exc:
+                if isinstance(exc, PartlySent):
+                    posted = [i for i in selection.paper_ids if i in exc.paper_ids]
+                    if posted and not dry_run:
+                        with self.db.session() as session:
+                            confirm(session, channel_id, posted, now=self.clock())
+                    selection = dataclasses.replace(
+                        selection, paper_ids=tuple(i for i in selection.paper_ids if i not in posted)
+                    )
+                    exc = exc.cause
                 if not dry_run:
                     self._failed(channel_id, selection, exc)
                 if isinstance(exc, WorkspaceUnavailable):
                     gone[workspace] = exc.reason
                 if raise_errors:
-                    raise
+                    raise exc
                 log.warning("digest for %s not sent, kept for the next run: %r", address, exc)
                 outcomes.append(Outcome(address=address, message=selection.digest, error=str(exc)))
                 continue

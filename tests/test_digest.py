@@ -282,3 +282,25 @@ def test_workspace_gone_pauses_all_its_channels_and_spares_others(
     sent: list[Digest] = []
     assert service.digest("slack:T1/C2", send=sent.append) is not None
     assert titles(sent[0]) == ["Breast MRI"]
+
+
+def test_digest_cut_short_after_some_messages_confirms_only_what_was_posted(
+    service: Service, clock: Clock
+) -> None:
+    from bot.delivery import PartlySent
+
+    service.import_records([paper(1, "Breast MRI"), paper(2, "Breast CT"), paper(3, "Breast PET")])
+    service.subscribe(GENERAL, "breast")
+
+    def post(message: object) -> None:
+        assert isinstance(message, Digest)
+        first = message.items[0].paper_id  # the first message went out, then the link broke
+        raise PartlySent([first], ConnectionError("connection reset"))
+
+    [outcome] = service.run_scheduled({GENERAL: clock.now}, send=post)
+    assert outcome.error == "connection reset"
+    assert isinstance(outcome.message, Digest)
+    posted = outcome.message.items[0].title
+    clock.now += timedelta(days=1)
+    again = titles(run(service))
+    assert sorted(again + [posted]) == ["Breast CT", "Breast MRI", "Breast PET"]
