@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 __all__ = [
+    "SECRET_NAMES",
     "SETTINGS",
     "ConfigError",
+    "Secrets",
     "Setting",
     "Settings",
     "default_data_dir",
@@ -132,6 +134,27 @@ SETTINGS: tuple[Setting, ...] = (
         "only what they need.",
     ),
     Setting(
+        name="slack_api_url",
+        type=str,
+        default="https://slack.com/api/",
+        help="Base URL of the Slack Web API. Change it only for a Slack deployment with its "
+        "own API host (GovSlack-style) or a proxy.",
+    ),
+    Setting(
+        name="slack_http",
+        type=bool,
+        default=False,
+        help="Serve Slack over HTTP (a public request URL, verified with SLACK_SIGNING_SECRET) "
+        "instead of Socket Mode (true or false). `digestbot run --slack-http` sets it too.",
+    ),
+    Setting(
+        name="port",
+        type=int,
+        default=3000,
+        help="Port of the HTTP server for Slack's request URLs (/slack/events, and with OAuth "
+        "/slack/install and /slack/oauth_redirect), 1-65535.",
+    ),
+    Setting(
         name="log_level",
         type=str,
         default="WARNING",
@@ -159,6 +182,43 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("digestbot", appauthor=False))
 
 
+# Secrets come from the environment only, under the platforms' usual names,
+# never from a file that could be committed.
+SECRET_NAMES: tuple[str, ...] = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "DISCORD_TOKEN",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secrets:
+    """Chat platform credentials, read from the environment (``SECRET_NAMES``)."""
+
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    discord_token: str | None = None
+
+    def __repr__(self) -> str:
+        # Never print a secret, e.g. in a traceback or a debug log.
+        present = [name for name in SECRET_NAMES if getattr(self, name.lower())]
+        return f"Secrets(present={present})"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
+        return cls(**{
+            name.lower(): environ[name].strip()
+            for name in SECRET_NAMES
+            if environ.get(name, "").strip()
+        })
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """The values of ``SETTINGS``; the defaults come from that table."""
@@ -174,7 +234,11 @@ class Settings:
     quiet_day_line: bool = _BY_NAME["quiet_day_line"].default
     ingest_minutes: int = _BY_NAME["ingest_minutes"].default
     index_memory_mb: int = _BY_NAME["index_memory_mb"].default
+    slack_api_url: str = _BY_NAME["slack_api_url"].default
+    slack_http: bool = _BY_NAME["slack_http"].default
+    port: int = _BY_NAME["port"].default
     log_level: str = _BY_NAME["log_level"].default
+    secrets: Secrets = field(default_factory=lambda: Secrets())
     config_file: Path | None = None
 
     @property
@@ -272,7 +336,7 @@ def load_settings(
         values[setting.name] = value
     if values.get("data_dir") is None:
         values.pop("data_dir", None)
-    settings = Settings(config_file=config_file, **values)
+    settings = Settings(config_file=config_file, secrets=Secrets.from_environ(env), **values)
     if not 1 <= settings.search_limit <= 100:
         raise ConfigError(f"search_limit must be between 1 and 100, got {settings.search_limit}.")
     if not _valid_timezone(settings.timezone):
@@ -287,6 +351,11 @@ def load_settings(
         )
     _check_range(settings, "catch_up_hours", 0, 48)
     _check_range(settings, "ingest_minutes", 5, 1440)
+    _check_range(settings, "port", 1, 65535)
+    if not settings.slack_api_url.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"slack_api_url must be an http(s) URL, got {settings.slack_api_url!r}."
+        )
     if not 64 <= settings.index_memory_mb <= 16384:
         raise ConfigError(
             f"index_memory_mb must be between 64 and 16384, got {settings.index_memory_mb}."

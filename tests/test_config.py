@@ -100,3 +100,15 @@ def test_bad_switch_and_out_of_range_hours_say_what_is_wrong() -> None:
         load_settings(environ={"DIGESTBOT_QUIET_DAY_LINE": "maybe"})
     with pytest.raises(ConfigError, match="catch_up_hours must be between 0 and 48, got 72"):
         load_settings(environ={"DIGESTBOT_CATCH_UP_HOURS": "72"})
+
+
+def test_secrets_come_from_the_environment_only_and_never_print(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('slack_bot_token = "xoxb-from-file"\n')
+    with pytest.raises(ConfigError, match="unknown setting 'slack_bot_token'"):
+        load_settings(config_file=config, environ={})
+    settings = load_settings(environ={"SLACK_BOT_TOKEN": "xoxb-secret", "DISCORD_TOKEN": " "})
+    assert settings.secrets.slack_bot_token == "xoxb-secret"
+    assert settings.secrets.discord_token is None
+    assert "xoxb-secret" not in repr(settings)
+    assert "SLACK_BOT_TOKEN" in repr(settings.secrets)

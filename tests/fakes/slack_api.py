@@ -1,0 +1,653 @@
+"""A fake Slack Web API: a real HTTP server on 127.0.0.1 that records every request.
+
+Point the real clients at it, so that tests cross the same wire as production::
+
+    WebClient(token="xoxb-test", base_url=fake.api_url)       # fake.api_url == fake.url + "/api/"
+    AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+
+What it serves:
+
+- ``POST``/``GET /api/<method>``: the query string, form-encoded, multipart and JSON
+  bodies are merged into one ``params`` dict; fields that carry JSON (``blocks``,
+  ``attachments``, ``view``...) are decoded so tests assert on Python objects.
+  Default answers are the recorded responses in ``tests/fakes/slack/<method>.json``,
+  with request-specific fields filled in (see each file's ``_about``). A method with
+  neither a recording nor a scripted answer gets ``ok: false, error: unknown_method``.
+- ``POST /response/<name>``: the ``response_url`` of slash commands and
+  interactivity (see :meth:`FakeSlackAPI.response_url`); recorded with
+  ``method == "response_url"`` and answered ``{"ok": true}``.
+
+Scripted answers (:meth:`~FakeSlackAPI.fail`, :meth:`~FakeSlackAPI.rate_limit`,
+:meth:`~FakeSlackAPI.server_error`, :meth:`~FakeSlackAPI.respond`) are queued per
+method, optionally for one channel only, and used up first-in first-out. Token
+checks (:meth:`~FakeSlackAPI.revoke`, an allow-list) come before scripts.
+
+This module's only I/O is the local listening socket and reading its recordings.
+"""
+
+from __future__ import annotations
+
+import copy
+import email.parser
+import email.policy
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+__all__ = [
+    "BOT_ID",
+    "BOT_USER_ID",
+    "RECORDINGS_DIR",
+    "TEAM_ID",
+    "FakeSlackAPI",
+    "Headers",
+    "SlackCall",
+    "recorded_response",
+]
+
+log = logging.getLogger(__name__)
+
+RECORDINGS_DIR = Path(__file__).resolve().parent / "slack"
+# The fake workspace's identity, as in the recordings (a self-test keeps them in step).
+TEAM_ID = "T0FAKE"
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+
+RESPONSE_URL = "response_url"
+# Form fields Slack documents as "a JSON-based array/object": decoded when they
+# arrive as a string, in a form body or (double-encoded) in a JSON body.
+JSON_FIELDS = frozenset(
+    {"attachments", "blocks", "metadata", "options", "unfurls", "user_auth_blocks", "view"}
+)
+# Methods that authenticate with something other than a token (OAuth: HTTP Basic).
+NO_TOKEN_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
+TS_BASE = 1_700_000_000  # ts values are deterministic: 1700000000.000001, .000002, ...
+
+
+class Headers(Mapping[str, str]):
+    """Request headers, looked up case-insensitively (``h["authorization"]``)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        self._items = {name.lower(): (name, value) for name, value in items}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class SlackCall:
+    """One request the fake received, and what it answered."""
+
+    method: str  # "chat.postMessage"; "response_url" for response_url posts
+    params: dict[str, Any]  # query + body, JSON fields decoded
+    headers: Headers
+    received_at: float  # the fake's clock (time.monotonic by default)
+    http_verb: str
+    path: str
+    body: bytes
+    status: int
+    response: dict[str, Any]
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token from the Authorization header, else the ``token`` param."""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return auth.removeprefix("Bearer ")
+        token = self.params.get("token")
+        return token if isinstance(token, str) else None
+
+    @property
+    def ok(self) -> bool:
+        """True when the fake answered HTTP 200 with ``ok: true``."""
+        return self.status == 200 and self.response.get("ok") is True
+
+    @property
+    def channel(self) -> str | None:
+        return self.params.get("channel")
+
+    @property
+    def text(self) -> str | None:
+        return self.params.get("text")
+
+    @property
+    def blocks(self) -> list[dict[str, Any]] | None:
+        return self.params.get("blocks")
+
+    @property
+    def response_name(self) -> str | None:
+        """For a response_url post, the ``name`` given to :meth:`FakeSlackAPI.response_url`."""
+        if self.method != RESPONSE_URL:
+            return None
+        return unquote(self.path.removeprefix("/response/"))
+
+
+@dataclass
+class _Script:
+    method: str  # a method name, "response_url", or "*" for any
+    channel: str | None
+    times: int | None  # None: until reset()
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def matches(self, method: str, params: Mapping[str, Any]) -> bool:
+        return (
+            self.method in ("*", method)
+            and (self.channel is None or params.get("channel") == self.channel)
+            and (self.times is None or self.times > 0)
+        )
+
+
+@functools.cache
+def _load_recording(method: str) -> dict[str, Any] | None:
+    path = RECORDINGS_DIR / f"{method}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def recorded_response(method: str) -> dict[str, Any] | None:
+    """A fresh copy of the recorded answer for ``method`` (without ``_about``), or None."""
+    data = _load_recording(method)
+    return copy.deepcopy(data) if data is not None else None
+
+
+class FakeSlackAPI:
+    """A fake Slack Web API on ``127.0.0.1:<free port>``; see the module docstring.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`. It is
+    thread-safe: the server answers from its own threads while the test reads.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokens: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``tokens``: if given, the only tokens accepted (others: ``invalid_auth``)."""
+        self._initial_tokens = None if tokens is None else frozenset(tokens)
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._calls: list[SlackCall] = []
+        self._scripts: list[_Script] = []
+        self._revoked: set[str] = set()
+        self._allowed: set[str] | None = None
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._seq = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.errors: list[BaseException] = []  # bugs in the fake itself, raised while serving
+        self.reset()
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> FakeSlackAPI:
+        if self._server is not None:
+            raise RuntimeError("the fake Slack API is already running")
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-slack-api:{server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and join every server thread."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        server.server_close()  # joins the request threads (block_on_close)
+        thread.join()
+
+    def __enter__(self) -> FakeSlackAPI:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``, without a trailing slash."""
+        if self._server is None:
+            raise RuntimeError("the fake Slack API is not running; call start()")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The ``base_url`` for slack_sdk clients: ``url + "/api/"``."""
+        return self.url + "/api/"
+
+    def response_url(self, name: str = "default") -> str:
+        """A response_url on the fake; posts to it are recorded as ``response_url`` calls."""
+        return f"{self.url}/response/{name}"
+
+    def reset(self) -> None:
+        """Forget calls, scripts, revocations, registered channels and users.
+
+        The token allow-list goes back to the constructor's; ts keeps growing.
+        """
+        with self._cond:
+            self._calls.clear()
+            self._scripts.clear()
+            self._revoked.clear()
+            self._channels.clear()
+            self._users.clear()
+            self._allowed = None if self._initial_tokens is None else set(self._initial_tokens)
+
+    # -- what tests read ------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[SlackCall]:
+        """Every request received (of ``method``, if given), failed ones included, in order."""
+        with self._cond:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def posts(self, channel: str | None = None, *, include_failed: bool = False) -> list[SlackCall]:
+        """The chat.postMessage calls (to ``channel``) that were answered ok.
+
+        That is what the channel shows; pass ``include_failed=True`` to see
+        every attempt, rate-limited and failed ones too.
+        """
+        return [
+            c
+            for c in self.calls("chat.postMessage")
+            if (channel is None or c.channel == channel) and (include_failed or c.ok)
+        ]
+
+    def responses(self, name: str | None = None) -> list[SlackCall]:
+        """The posts to response_url(``name``) (to any response_url if None)."""
+        return [
+            c for c in self.calls(RESPONSE_URL) if name is None or c.response_name == name
+        ]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[SlackCall]:
+        """Block until ``count`` calls of ``method`` arrived; return them all.
+
+        Counts every attempt (failed ones too). Raises AssertionError, listing
+        what did arrive, when ``timeout`` seconds pass first.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                got = [c for c in self._calls if c.method == method]
+                left = deadline - time.monotonic()
+                if len(got) >= count or left <= 0:
+                    break
+                self._cond.wait(left)
+            if len(got) < count:
+                seen = [c.method for c in self._calls]
+                raise AssertionError(
+                    f"waited {timeout}s for {count} {method} call(s) to the fake Slack API, "
+                    f"got {len(got)}; all calls received: {seen}"
+                )
+            return got
+
+    # -- scripting --------------------------------------------------------------------
+
+    def respond(
+        self,
+        method: str,
+        body: Mapping[str, Any],
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        channel: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Queue an answer for the next ``times`` calls of ``method`` (None: until reset).
+
+        ``method`` may be ``"response_url"`` or ``"*"`` (any). With ``channel``,
+        only calls whose ``channel`` param equals it use the answer.
+        """
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1, or None for 'until reset()'")
+        script = _Script(method, channel, times, status, dict(body), dict(headers or {}))
+        with self._cond:
+            self._scripts.append(script)
+
+    def fail(
+        self,
+        method: str,
+        *,
+        error: str,
+        channel: str | None = None,
+        times: int | None = 1,
+        **extra: Any,
+    ) -> None:
+        """Answer HTTP 200 ``{"ok": false, "error": error, **extra}``."""
+        body = {"ok": False, "error": error, **extra}
+        self.respond(method, body, channel=channel, times=times)
+
+    def rate_limit(
+        self,
+        method: str,
+        *,
+        retry_after: int = 1,
+        channel: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Answer HTTP 429 with ``Retry-After: retry_after`` and ``error: ratelimited``.
+
+        slack_sdk's RateLimitErrorRetryHandler sleeps retry_after plus up to one
+        second of jitter, so tests should keep retry_after at 0 or 1.
+        """
+        self.respond(
+            method,
+            {"ok": False, "error": "ratelimited"},
+            status=429,
+            headers={"Retry-After": str(int(retry_after))},
+            channel=channel,
+            times=times,
+        )
+
+    def server_error(
+        self,
+        method: str,
+        *,
+        status: int = 503,
+        error: str = "fatal_error",
+        channel: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Answer HTTP ``status`` (5xx) with ``{"ok": false, "error": error}``."""
+        body = {"ok": False, "error": error}
+        self.respond(method, body, status=status, channel=channel, times=times)
+
+    def revoke(self, token: str) -> None:
+        """From now on, calls with ``token`` answer ``ok: false, error: token_revoked``."""
+        with self._cond:
+            self._revoked.add(token)
+
+    def allow(self, *tokens: str) -> None:
+        """Accept ``tokens``; starts an allow-list if there was none (others: invalid_auth)."""
+        with self._cond:
+            self._allowed = (self._allowed or set()) | set(tokens)
+
+    def add_channel(self, channel_id: str, **fields: Any) -> None:
+        """Fields conversations.info/join report for ``channel_id`` (name, is_private...)."""
+        with self._cond:
+            self._channels.setdefault(channel_id, {}).update(fields)
+
+    def add_user(self, user_id: str, **fields: Any) -> None:
+        """Fields users.info reports for ``user_id`` (tz, tz_offset, real_name...)."""
+        with self._cond:
+            self._users.setdefault(user_id, {}).update(fields)
+
+    # -- serving (called from the server's threads) -----------------------------
+
+    def _handle(
+        self, verb: str, target: str, headers: Headers, body: bytes
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        split = urlsplit(target)
+        if split.path.startswith("/api/"):
+            method = split.path.removeprefix("/api/")
+        elif split.path.startswith("/response/"):
+            method = RESPONSE_URL
+        else:
+            method = split.path
+        params = _parse_params(split.query, headers.get("Content-Type", ""), body)
+        with self._cond:
+            if not split.path.startswith(("/api/", "/response/")):
+                status, extra, answer = 404, {}, {"ok": False, "error": "not_found"}
+            else:
+                status, extra, answer = self._answer(method, params, headers)
+            self._calls.append(
+                SlackCall(
+                    method=method,
+                    params=params,
+                    headers=headers,
+                    received_at=self._clock(),
+                    http_verb=verb,
+                    path=split.path,
+                    body=body,
+                    status=status,
+                    response=answer,
+                )
+            )
+            self._cond.notify_all()
+        return status, extra, copy.deepcopy(answer)
+
+    def _answer(
+        self, method: str, params: dict[str, Any], headers: Headers
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """The answer to one call; the caller holds the lock."""
+        denied = self._auth_error(method, params, headers)
+        if denied is not None:
+            return 200, {}, {"ok": False, "error": denied}
+        for script in self._scripts:
+            if script.matches(method, params):
+                if script.times is not None:
+                    script.times -= 1
+                return script.status, dict(script.headers), copy.deepcopy(script.body)
+        if method == RESPONSE_URL:
+            return 200, {}, {"ok": True}
+        return 200, {}, self._default(method, params)
+
+    def _auth_error(self, method: str, params: Mapping[str, Any], headers: Headers) -> str | None:
+        if method == RESPONSE_URL or method in NO_TOKEN_METHODS:
+            return None
+        auth = headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+        if not token:
+            return "not_authed"
+        if token in self._revoked:
+            return "token_revoked"
+        if self._allowed is not None and token not in self._allowed:
+            return "invalid_auth"
+        return None
+
+    def _next_ts(self) -> str:
+        self._seq += 1
+        return f"{TS_BASE + self._seq // 1_000_000}.{self._seq % 1_000_000:06d}"
+
+    def _default(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        answer = recorded_response(method)
+        if answer is None:
+            return {"ok": False, "error": "unknown_method"}
+        fill = _FILLERS.get(method)
+        if fill is not None:
+            fill(self, answer, params)
+        return answer
+
+    def _fill_post(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        ts = self._next_ts()
+        answer["channel"] = params.get("channel", answer["channel"])
+        answer["ts"] = answer["message"]["ts"] = ts
+        _echo_message(answer["message"], params)
+
+    def _fill_ephemeral(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        answer["message_ts"] = self._next_ts()
+
+    def _fill_update(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        answer["channel"] = params.get("channel", answer["channel"])
+        answer["ts"] = params.get("ts", answer["ts"])
+        answer["text"] = params.get("text", "")
+        answer["message"]["edited"]["ts"] = self._next_ts()
+        _echo_message(answer["message"], params)
+
+    def _fill_channel(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        channel_id = str(params.get("channel", answer["channel"]["id"]))
+        answer["channel"].update(id=channel_id, name=f"channel-{channel_id.lower()}")
+        answer["channel"]["name_normalized"] = answer["channel"]["name"]
+        answer["channel"].update(self._channels.get(channel_id, {}))
+
+    def _fill_join(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        channel_id = params.get("channel")
+        if isinstance(channel_id, str):
+            self._channels.setdefault(channel_id, {})["is_member"] = True
+        self._fill_channel(answer, params)
+
+    def _fill_oauth(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        if self._allowed is not None:
+            self._allowed.add(answer["access_token"])
+
+    def _fill_user(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        user_id = str(params.get("user", answer["user"]["id"]))
+        answer["user"].update(id=user_id, name=f"user-{user_id.lower()}")
+        answer["user"].update(self._users.get(user_id, {}))
+
+    def _fill_view(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        self._seq += 1  # shares the ts counter: ids never repeat within a fake
+        view_id = f"V{self._seq:010d}"
+        answer["view"].update(id=view_id, root_view_id=view_id)
+        requested = params.get("view")
+        if isinstance(requested, dict):
+            keys = ("type", "title", "blocks", "callback_id", "private_metadata", "submit", "close")
+            answer["view"].update({k: requested[k] for k in keys if k in requested})
+
+
+_FILLERS: dict[str, Callable[[FakeSlackAPI, dict[str, Any], dict[str, Any]], None]] = {
+    "chat.postMessage": FakeSlackAPI._fill_post,
+    "chat.postEphemeral": FakeSlackAPI._fill_ephemeral,
+    "chat.update": FakeSlackAPI._fill_update,
+    "conversations.info": FakeSlackAPI._fill_channel,
+    "conversations.join": FakeSlackAPI._fill_join,
+    "oauth.v2.access": FakeSlackAPI._fill_oauth,
+    "users.info": FakeSlackAPI._fill_user,
+    "views.open": FakeSlackAPI._fill_view,
+}
+
+
+def _echo_message(message: dict[str, Any], params: Mapping[str, Any]) -> None:
+    message["text"] = params.get("text", "")
+    for key in ("blocks", "attachments", "thread_ts", "metadata"):
+        if key in params:
+            message[key] = params[key]
+        else:
+            message.pop(key, None)
+
+
+def _parse_params(query: str, content_type: str, body: bytes) -> dict[str, Any]:
+    """Query string and body as one dict (the body wins), JSON fields decoded."""
+    params: dict[str, Any] = _pairs(parse_qsl(query, keep_blank_values=True))
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if body and mime == "application/json":
+        decoded = json.loads(body)
+        if isinstance(decoded, dict):
+            params.update(decoded)
+    elif body and mime == "multipart/form-data":
+        params.update(_parse_multipart(content_type, body))
+    elif body:
+        params.update(_pairs(parse_qsl(body.decode("utf-8"), keep_blank_values=True)))
+    for key in JSON_FIELDS & params.keys():
+        value = params[key]
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            try:
+                params[key] = json.loads(value)
+            except json.JSONDecodeError:
+                pass  # leave it as sent: the test sees exactly what the client posted
+    return params
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Form pairs as a dict: one value stays a str, a repeated name becomes a list."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            previous = out[key]
+            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Text parts as str, file parts (those with a filename) as bytes."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    out: dict[str, Any] = {}
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is None:
+            out[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
+        else:
+            out[str(name)] = payload
+    return out
+
+
+class _Server(ThreadingHTTPServer):
+    # Join request threads on close, so a stopped fake leaves no thread behind.
+    daemon_threads = False
+    block_on_close = True
+    fake: FakeSlackAPI
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
+    timeout = 5  # a client that connects and never speaks cannot hang stop()
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, verb: str) -> None:
+        try:
+            body = self._read_body()
+            status, headers, answer = self.server.fake._handle(
+                verb, self.path, Headers(self.headers.items()), body
+            )
+        except Exception as exc:  # a bug in the fake: answer loudly, and keep it for the test
+            log.exception("fake Slack API failed on %s %s", verb, self.path)
+            self.server.fake.errors.append(exc)
+            status, headers, answer = 500, {}, {"ok": False, "error": f"fake_crashed: {exc!r}"}
+        payload = json.dumps(answer).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
+            while self.rfile.readline().strip():  # trailers, then the blank line
+                pass
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("fake Slack API: " + format, *args)
