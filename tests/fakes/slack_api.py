@@ -290,9 +290,7 @@ class FakeSlackAPI:
 
     def responses(self, name: str | None = None) -> list[SlackCall]:
         """The posts to response_url(``name``) (to any response_url if None)."""
-        return [
-            c for c in self.calls(RESPONSE_URL) if name is None or c.response_name == name
-        ]
+        return [c for c in self.calls(RESPONSE_URL) if name is None or c.response_name == name]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[SlackCall]:
         """Block until ``count`` calls of ``method`` arrived; return them all.
@@ -419,10 +417,19 @@ class FakeSlackAPI:
             method = RESPONSE_URL
         else:
             method = split.path
-        params = _parse_params(split.query, headers.get("Content-Type", ""), body)
+        extra: dict[str, str] = {}
+        try:
+            params = _parse_params(split.query, headers.get("Content-Type", ""), body)
+            malformed = None
+        except (ValueError, UnicodeDecodeError):  # what Slack says to a body it cannot read
+            params = {}
+            is_json = "json" in headers.get("Content-Type", "")
+            malformed = "invalid_json" if is_json else "invalid_form_data"
         with self._cond:
             if not split.path.startswith(("/api/", "/response/")):
-                status, extra, answer = 404, {}, {"ok": False, "error": "not_found"}
+                status, answer = 404, {"ok": False, "error": "not_found"}
+            elif malformed is not None:
+                status, answer = 200, {"ok": False, "error": malformed}
             else:
                 status, extra, answer = self._answer(method, params, headers)
             self._calls.append(
@@ -592,7 +599,8 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         if part.get_filename() is None:
             out[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
         else:
