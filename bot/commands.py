@@ -27,7 +27,7 @@ from bot.subscriptions import (
 
 if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle at run time
     from bot.service import Service
-__all__ = ["COMMANDS", "Command", "IncomingCommand", "handle"]
+__all__ = ["COMMANDS", "Command", "IncomingCommand", "handle", "is_slow"]
 
 Send = Callable[[Digest], None]
 
@@ -54,6 +54,9 @@ class Command:
     example: str
     summary: str
     run: Callable[[Service, IncomingCommand, str, Send], Reply]
+    # The answer may take longer than a platform waits for an acknowledgement
+    # (Slack and Discord: 3 s): acknowledge first, answer after.
+    slow: bool = False
 
 
 class _UsageError(Exception):
@@ -189,7 +192,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(name="limit", usage="limit N", example="limit 5",
             summary="how many papers a digest shows (1-50)", run=_limit),
     Command(name="digest", usage="digest", example="digest",
-            summary="post this channel's digest now", run=_digest),
+            summary="post this channel's digest now", run=_digest, slow=True),
     Command(name="pause", usage="pause [REASON]", example="pause conference week",
             summary="stop this channel's digests", run=_pause),
     Command(name="resume", usage="resume", example="resume",
@@ -197,6 +200,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(name="help", usage="help", example="help", summary="this list", run=_help),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def is_slow(text: str) -> bool:
+    """True when the command in ``text`` should be acknowledged before it is answered."""
+    spec = _BY_NAME.get(text.strip().partition(" ")[0].lower())
+    return spec is not None and spec.slow
 
 
 def handle(service: Service, command: IncomingCommand, *, send: Send) -> Reply:

@@ -113,6 +113,15 @@ class Bot:
         self.scheduler.update(command.address, info if info and self._serves(info) else None)
         return reply
 
+    async def workspace_gone(self, platform: str, workspace: str, *, reason: str) -> None:
+        """The platform says the app left a workspace: pause its channels, keep their papers."""
+        count = await asyncio.to_thread(
+            self.service.pause_workspace, platform, workspace, reason=reason
+        )
+        for address in self.scheduler.known(platform, workspace):
+            self.scheduler.update(address, None)
+        log.warning("%s:%s gone (%s): %d channels paused", platform, workspace, reason, count)
+
     def stop(self) -> None:
         """Ask ``run`` to shut down (from the loop's thread)."""
         if self._stopped is not None:

@@ -135,6 +135,11 @@ class DigestScheduler:
             if self._known.get(address) != info:
                 self.update(address, info)
 
+    def known(self, platform: str, workspace: str) -> list[str]:
+        """Addresses of the scheduled channels of one workspace."""
+        prefix = f"{platform}:{workspace}/"
+        return [address for address in self._known if address.startswith(prefix)]
+
     def update(self, address: str, info: ChannelInfo | None) -> None:
         """Re-derive one channel's job after a change; None (or paused, no topics) removes it."""
         job_id = f"digest:{address}"

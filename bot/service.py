@@ -326,6 +326,17 @@ class Service:
             channel.paused_reason = reason
             return ChannelInfo.of(session, channel)
 
+    def pause_workspace(self, platform: str, workspace: str, *, reason: str) -> int:
+        """Pause every channel of a workspace (the app was uninstalled); returns how many."""
+        with self.db.session() as session:
+            channels = list(session.scalars(
+                select(Channel).where(Channel.platform == platform, Channel.workspace == workspace)
+            ))
+            for channel in channels:
+                channel.paused = True
+                channel.paused_reason = reason
+            return len(channels)
+
     def resume(self, address: str) -> ChannelInfo:
         with self.db.session() as session:
             channel = self._channel(session, address)

@@ -14,15 +14,17 @@ import asyncio
 import io
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from adapters.console import ConsoleAdapter
 from bot.runtime import Bot
 from bot.service import Service
 
 TIMEOUT = 20.0
+T = TypeVar("T")
 
 
 class ConsoleBot:
@@ -50,6 +52,10 @@ class ConsoleBot:
         mark = len(self.screen.getvalue())
         asyncio.run_coroutine_threadsafe(self.adapter.say(text), self._loop).result(TIMEOUT)
         return self.screen.getvalue()[mark:]
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the bot's event loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(TIMEOUT)
 
     def wait_for(self, text: str) -> str:
         """The screen once ``text`` appears on it (posted by the scheduler)."""

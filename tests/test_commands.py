@@ -133,3 +133,10 @@ def test_like_finds_related_papers_not_the_paper_itself(channel: Channel) -> Non
     assert channel.say("/papers like").text == (
         "Give one paper id, as search shows it. Usage: /papers like ID"
     )
+
+
+def test_only_digest_is_acknowledged_before_it_is_answered() -> None:
+    from bot.commands import is_slow
+
+    assert is_slow("digest") and is_slow("  DIGEST now")
+    assert not any(is_slow(text) for text in ("search digest", "help", "", "digests", "show 1"))

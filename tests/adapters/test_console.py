@@ -154,3 +154,14 @@ def test_digestbot_run_reads_commands_from_stdin(tmp_path: Path) -> None:
     assert "this terminal is the channel console:local/general" in result.stdout
     assert "This channel now follows: tumor" in result.stdout
     assert "1. tumor" in result.stdout
+
+
+def test_workspace_gone_pauses_its_channels_and_their_jobs(service: Service, bot: ConsoleBot) -> None:
+    bot.say("/papers subscribe mri")
+    service.subscribe("console:other/general", "mri")
+    bot.bot.scheduler.sync()
+    assert bot.bot.scheduler.known("console", "local") == [GENERAL]
+    bot.run(bot.bot.workspace_gone("console", "local", reason="the app was uninstalled"))
+    assert bot.bot.scheduler.known("console", "local") == []
+    assert bot.bot.scheduler.known("console", "other") == ["console:other/general"]
+    assert "paused here (the app was uninstalled)" in bot.say("/papers topics")
