@@ -26,7 +26,6 @@ Functions take a ``Session``; callers own the transactions.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -44,7 +43,7 @@ from bot.messages import Digest, PaperItem, paper_item
 from bot.models import Channel, Delivery, Topic
 from bot.papers import PaperRecord
 from bot.query import parse_query
-from bot.search import compile_query
+from bot.search import SCORE_DECIMALS, compile_query
 
 __all__ = [
     "DigestInProgress",
@@ -119,12 +118,32 @@ class _Window:
         return candidate.entered_revision > self.after
 
 
+# A match as the digest ranks it: best first when sorted ascending, by
+# relevance, then publication day (newer first), then id. Unique per paper.
+_Key = tuple[float, int, str]
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """One topic's matches inside one window: ranking keys sorted best first, and their ids."""
+
+    keys: list[_Key]
+    ids: frozenset[str]
+
+    @classmethod
+    def of(cls, keys: Iterable[_Key]) -> _Ranked:
+        ordered = sorted(keys)
+        return cls(keys=ordered, ids=frozenset(key[2] for key in ordered))
+
+
 class _Pool:
     """The candidates of a batch of channels, indexed once in memory.
 
     One searcher serves every topic, and document addresses map to paper
-    ids through a table built once: 18,000 topics against a day's papers
-    then cost a search each and nothing more.
+    ids through a table built once. Each distinct topic is searched once;
+    its matches inside a window are ranked once and shared by every channel
+    with that topic and window, so a channel costs a merge of a few sorted
+    lists, not a sort of everything its topics matched.
     """
 
     def __init__(self, candidates: dict[str, _Candidate]) -> None:
@@ -141,47 +160,57 @@ class _Pool:
             (address.segment_ord, address.doc): self._searcher.doc(address)["id"][0]
             for _, address in everything.hits
         }
-        self._matches: dict[str, list[tuple[str, float]]] = {}
-        self._windowed: dict[tuple[str, _Window], list[tuple[str, float]]] = {}
-        self._items: dict[str, PaperItem] = {}
         # Ties in relevance go to the newer paper, then the smaller id.
-        self.order = {
-            paper_id: (-(c.record.published.toordinal() if c.record.published else 0), paper_id)
+        self._day = {
+            paper_id: -(c.record.published.toordinal() if c.record.published else 0)
             for paper_id, c in candidates.items()
         }
+        self._matches: dict[str, list[_Key]] = {}
+        self._windows: dict[_Window, frozenset[str]] = {}
+        self._ranked: dict[tuple[str, _Window], _Ranked] = {}
+        self._items: dict[str, PaperItem] = {}
 
-    def matches(self, topic: str) -> list[tuple[str, float]]:
-        """(paper id, score) for every candidate ``topic`` matches, unordered; each topic runs once."""
+    def matches(self, topic: str) -> list[_Key]:
+        """The ranking key of every candidate ``topic`` matches, unordered; searched once."""
         found = self._matches.get(topic)
         if found is None:
             parsed = parse_query(topic)
             query = compile_query(parsed, self.index.schema, self._searcher)
             result = self._searcher.search(query, limit=max(len(self._ids), 1), count=False)
-            # Filters alone (has:code) rank nothing: every match scores alike.
-            found = [
-                (self._ids[(address.segment_ord, address.doc)], float(score) if parsed.scored else 0.0)
-                for score, address in result.hits
-            ]
+            ids = [self._ids[(address.segment_ord, address.doc)] for _, address in result.hits]
+            if parsed.scored:
+                scores = [-round(float(score), SCORE_DECIMALS) for score, _ in result.hits]
+            else:  # filters alone (has:code) rank nothing: every match scores alike
+                scores = [0.0] * len(ids)
+            day = self._day
+            found = [(score, day[i], i) for score, i in zip(scores, ids, strict=True)]
             self._matches[topic] = found
         return found
 
-    def in_window(self, topic: str, window: _Window) -> list[tuple[str, float]]:
-        """``matches(topic)`` limited to ``window``, computed once per window."""
-        key = (topic, window)
-        found = self._windowed.get(key)
+    def window(self, window: _Window) -> frozenset[str]:
+        """The candidates inside ``window``."""
+        found = self._windows.get(window)
         if found is None:
-            found = [m for m in self.matches(topic) if window.holds(self.candidates[m[0]])]
-            self._windowed[key] = found
+            found = frozenset(i for i, c in self.candidates.items() if window.holds(c))
+            self._windows[window] = found
         return found
 
-    def holds(self, paper_id: str, window: _Window) -> bool:
-        return window.holds(self.candidates[paper_id])
+    def ranked(self, topic: str, window: _Window) -> _Ranked:
+        """``topic``'s matches inside ``window``, ranked once."""
+        key = (topic, window)
+        found = self._ranked.get(key)
+        if found is None:
+            inside = self.window(window)
+            found = _Ranked.of(k for k in self.matches(topic) if k[2] in inside)
+            self._ranked[key] = found
+        return found
 
     def item(self, paper_id: str, topics: Sequence[str]) -> PaperItem:
         base = self._items.get(paper_id)
         if base is None:
             base = self._items[paper_id] = paper_item(self.candidates[paper_id].record)
-        return dataclasses.replace(base, matched_topics=tuple(topics))
+        # Cheaper than dataclasses.replace, which re-reads the field list.
+        return PaperItem(**{**base.__dict__, "matched_topics": tuple(topics)})
 
 
 def _topics(session: Session, channel_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -310,39 +339,50 @@ def _select(
     since: datetime,
     now: datetime,
 ) -> Selection | None:
-    best: dict[str, float] = {}
-    matched: dict[str, list[str]] = defaultdict(list)
-    for topic in topics:
-        for paper_id, score in pool.in_window(topic, window):
-            if paper_id not in sent:
-                best[paper_id] = max(score, best.get(paper_id, score))
-                matched[paper_id].append(topic)
-    if retry:
-        # Papers a failed or interrupted digest still owes the channel,
-        # wherever they lie; those inside the window were counted above.
-        for topic in topics:
-            for paper_id, score in pool.matches(topic):
-                if paper_id in retry and paper_id not in sent and not pool.holds(paper_id, window):
-                    best[paper_id] = max(score, best.get(paper_id, score))
-                    matched[paper_id].append(topic)
-    if not best:
+    per_topic = [pool.ranked(topic, window) for topic in topics]
+    if retry or sent:
+        # Rare: this channel's own ledger changes what counts. Rank afresh,
+        # without what it was sent, with what a failed digest still owes it
+        # (wherever that lies; those inside the window are there already).
+        inside = pool.window(window)
+        per_topic = [
+            _Ranked.of(
+                [k for k in ranked.keys if k[2] not in sent]
+                + [k for k in pool.matches(topic)
+                   if k[2] in retry and k[2] not in sent and k[2] not in inside]
+            )
+            for topic, ranked in zip(topics, per_topic, strict=True)
+        ]
+    if len(per_topic) == 1:
+        matching = per_topic[0].ids
+    else:
+        matching = frozenset().union(*(ranked.ids for ranked in per_topic))
+    if not matching:
         return None
-
-    order = pool.order
-
-    def rank(paper_id: str) -> tuple[float, tuple[int, str]]:
-        return (-round(best[paper_id], 4), order[paper_id])
-
-    shown = heapq.nsmallest(channel.max_papers, best, key=rank)
-    picked = set(shown)
-    rest = [paper_id for paper_id in best if paper_id not in picked]
+    # The best of a few sorted lists: a paper's first appearance carries its
+    # best score, so the first max_papers distinct ids are the digest.
+    shown: list[str] = []
+    for key in heapq.merge(*(ranked.keys for ranked in per_topic)):
+        if key[2] not in shown:
+            shown.append(key[2])
+            if len(shown) == channel.max_papers:
+                break
+    matched = {
+        paper_id: [t for t, ranked in zip(topics, per_topic, strict=True) if paper_id in ranked.ids]
+        for paper_id in shown
+    }
+    more = len(matching) - len(shown)
+    left_out = {
+        topic: len(ranked.ids) - sum(1 for paper_id in shown if paper_id in ranked.ids)
+        for topic, ranked in zip(topics, per_topic, strict=True)
+    }
     digest = Digest(
         channel=channel.address,
         topics=tuple(topics),
         date=now.astimezone(ZoneInfo(channel.timezone)).date().isoformat(),
         items=tuple(pool.item(i, matched[i]) for i in shown),
-        more=len(rest),
-        more_query=_more_query(rest, matched, since) if rest else None,
+        more=more,
+        more_query=_more_query(left_out, since) if more else None,
     )
     return Selection(digest=digest, paper_ids=tuple(shown), revision=window.up_to)
 
@@ -354,14 +394,10 @@ def select_digest(
     return select_digests(session, [channel], now=now, first_days=first_days).get(channel.id)
 
 
-def _more_query(rest: Sequence[str], matched: dict[str, list[str]], since: datetime) -> str:
+def _more_query(left_out: dict[str, int], since: datetime) -> str:
     # The topic behind most of the papers left out, limited to the papers
     # the digest considered, is the search that shows the most of them.
-    counts: dict[str, int] = {}
-    for paper_id in rest:
-        for topic in matched[paper_id]:
-            counts[topic] = counts.get(topic, 0) + 1
-    topic = max(counts, key=lambda t: (counts[t], -len(t)))
+    topic = max((t for t in left_out if left_out[t] > 0), key=lambda t: (left_out[t], -len(t)))
     return f"{topic} after:{since.date().isoformat()}"
 
 
