@@ -124,16 +124,19 @@ _Key = tuple[float, int, str]
 
 
 @dataclass(frozen=True)
+class _Matches:
+    """A topic's hits in the pool, best first as the index ranks them: (id, raw score)."""
+
+    hits: list[tuple[str, float]]
+    scored: bool
+
+
+@dataclass(frozen=True)
 class _Ranked:
-    """One topic's matches inside one window: ranking keys sorted best first, and their ids."""
+    """One topic's matches inside one window: the ids of all, the keys of the best, sorted."""
 
     keys: list[_Key]
     ids: frozenset[str]
-
-    @classmethod
-    def of(cls, keys: Iterable[_Key]) -> _Ranked:
-        ordered = sorted(keys)
-        return cls(keys=ordered, ids=frozenset(key[2] for key in ordered))
 
 
 class _Pool:
@@ -146,8 +149,9 @@ class _Pool:
     lists, not a sort of everything its topics matched.
     """
 
-    def __init__(self, candidates: dict[str, _Candidate]) -> None:
+    def __init__(self, candidates: dict[str, _Candidate], *, depth: int) -> None:
         self.candidates = candidates
+        self.depth = max(depth, 1)
         self.index = SearchIndex.in_memory()
         with self.index.writer() as writer:
             writer.add((c.record for c in candidates.values()), replace=False)
@@ -165,27 +169,31 @@ class _Pool:
             paper_id: -(c.record.published.toordinal() if c.record.published else 0)
             for paper_id, c in candidates.items()
         }
-        self._matches: dict[str, list[_Key]] = {}
+        self._matches: dict[str, _Matches] = {}
         self._windows: dict[_Window, frozenset[str]] = {}
         self._ranked: dict[tuple[str, _Window], _Ranked] = {}
         self._items: dict[str, PaperItem] = {}
 
-    def matches(self, topic: str) -> list[_Key]:
-        """The ranking key of every candidate ``topic`` matches, unordered; searched once."""
+    def matches(self, topic: str) -> _Matches:
+        """Every candidate ``topic`` matches, best first; searched once."""
         found = self._matches.get(topic)
         if found is None:
             parsed = parse_query(topic)
             query = compile_query(parsed, self.index.schema, self._searcher)
             result = self._searcher.search(query, limit=max(len(self._ids), 1), count=False)
-            ids = [self._ids[(address.segment_ord, address.doc)] for _, address in result.hits]
-            if parsed.scored:
-                scores = [-round(float(score), SCORE_DECIMALS) for score, _ in result.hits]
-            else:  # filters alone (has:code) rank nothing: every match scores alike
-                scores = [0.0] * len(ids)
-            day = self._day
-            found = [(score, day[i], i) for score, i in zip(scores, ids, strict=True)]
+            table = self._ids
+            found = _Matches(
+                hits=[(table[(a.segment_ord, a.doc)], score) for score, a in result.hits],
+                scored=parsed.scored,
+            )
             self._matches[topic] = found
         return found
+
+    def keys(self, hits: Sequence[tuple[str, float]], *, scored: bool) -> list[_Key]:
+        day = self._day
+        if not scored:  # filters alone (has:code) rank nothing: every match scores alike
+            return [(0.0, day[i], i) for i, _ in hits]
+        return [(-round(score, SCORE_DECIMALS), day[i], i) for i, score in hits]
 
     def window(self, window: _Window) -> frozenset[str]:
         """The candidates inside ``window``."""
@@ -196,13 +204,31 @@ class _Pool:
         return found
 
     def ranked(self, topic: str, window: _Window) -> _Ranked:
-        """``topic``'s matches inside ``window``, ranked once."""
+        """``topic``'s matches inside ``window``: all their ids, and the best ``depth`` ranked.
+
+        A channel shows at most ``depth`` papers, and a paper among a
+        channel's best ``depth`` is among the best ``depth`` of the topic
+        that gave it its best score: the rest never needs a ranking key.
+        """
         key = (topic, window)
         found = self._ranked.get(key)
         if found is None:
+            matches = self.matches(topic)
             inside = self.window(window)
-            found = _Ranked.of(k for k in self.matches(topic) if k[2] in inside)
-            self._ranked[key] = found
+            hits = matches.hits
+            if len(inside) < len(self.candidates):
+                hits = [hit for hit in hits if hit[0] in inside]
+            ids = frozenset(i for i, _ in hits)
+            if matches.scored and len(hits) > self.depth:
+                # Hits come best first; those tied (once rounded) with the
+                # last one kept may still outrank it on recency.
+                last = round(hits[self.depth - 1][1], SCORE_DECIMALS)
+                cut = self.depth
+                while cut < len(hits) and round(hits[cut][1], SCORE_DECIMALS) >= last:
+                    cut += 1
+                hits = hits[:cut]
+            keys = sorted(self.keys(hits, scored=matches.scored))[: self.depth]
+            found = self._ranked[key] = _Ranked(keys=keys, ids=ids)
         return found
 
     def item(self, paper_id: str, topics: Sequence[str]) -> PaperItem:
@@ -309,7 +335,7 @@ def select_digests(
     if not candidates:
         return {}
     sent = _ledger(session, statuses=(SENT,), channel_ids=channel_ids, paper_ids=sorted(candidates))
-    pool = _Pool(candidates)
+    pool = _Pool(candidates, depth=max(c.max_papers for c in channels))
     selections = {}
     for channel in channels:
         since = _since(channel, now, first_days)
@@ -345,14 +371,15 @@ def _select(
         # without what it was sent, with what a failed digest still owes it
         # (wherever that lies; those inside the window are there already).
         inside = pool.window(window)
-        per_topic = [
-            _Ranked.of(
-                [k for k in ranked.keys if k[2] not in sent]
-                + [k for k in pool.matches(topic)
-                   if k[2] in retry and k[2] not in sent and k[2] not in inside]
-            )
-            for topic, ranked in zip(topics, per_topic, strict=True)
-        ]
+        per_topic = []
+        for topic in topics:
+            matches = pool.matches(topic)
+            hits = [
+                hit for hit in matches.hits
+                if hit[0] not in sent and (hit[0] in inside or hit[0] in retry)
+            ]
+            keys = sorted(pool.keys(hits, scored=matches.scored))
+            per_topic.append(_Ranked(keys=keys, ids=frozenset(i for i, _ in hits)))
     if len(per_topic) == 1:
         matching = per_topic[0].ids
     else:
