@@ -26,6 +26,7 @@ from bot.db import Database
 from bot.digest import (
     DigestInProgress,
     Selection,
+    TopicCache,
     advance,
     claim,
     confirm,
@@ -139,6 +140,8 @@ class Deliverer:
         self.clock = clock
         self.first_digest_days = first_digest_days
         self.quiet_day_line = quiet_day_line
+        # Topics parsed by earlier runs (and by warm_topics at start).
+        self.topics = TopicCache()
         # Channels a run of this process is posting to right now.
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
@@ -204,7 +207,8 @@ class Deliverer:
             if scheduled:
                 channels = [c for c in channels if _due_today(session, c, due[c.address])]
             selections = select_digests(
-                session, channels, now=now, first_days=self.first_digest_days
+                session, channels, now=now, first_days=self.first_digest_days,
+                topics_cache=self.topics,
             )
             if not dry_run:
                 revision = current_revision(session)

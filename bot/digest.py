@@ -27,6 +27,7 @@ Functions take a ``Session``; callers own the transactions.
 from __future__ import annotations
 
 import heapq
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,12 +43,13 @@ from bot.index import SearchIndex
 from bot.messages import Digest, PaperItem, paper_item
 from bot.models import Channel, Delivery, Topic
 from bot.papers import PaperRecord
-from bot.query import parse_query
+from bot.query import ParsedQuery, QueryError, Word, parse_query
 from bot.search import SCORE_DECIMALS, compile_query
 
 __all__ = [
     "DigestInProgress",
     "Selection",
+    "TopicCache",
     "advance",
     "claim",
     "confirm",
@@ -118,6 +120,8 @@ class _Window:
         return candidate.entered_revision > self.after
 
 
+_first = operator.itemgetter(0)
+
 # A match as the digest ranks it: best first when sorted ascending, by
 # relevance, then publication day (newer first), then id. Unique per paper.
 _Key = tuple[float, int, str]
@@ -139,6 +143,49 @@ class _Ranked:
     ids: frozenset[str]
 
 
+class TopicCache:
+    """Topics parsed, and compiled where the pool's terms play no part, kept between runs.
+
+    Parsing and compiling 18,000 topics costs more than searching with
+    them; a long-running bot parses each topic once (``warm`` at start)
+    instead of at every digest hour. A topic with a prefix (``segm*``)
+    expands against each pool's own terms, so only its parse is kept.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, ParsedQuery] = {}
+        self._compiled: dict[str, tantivy.Query] = {}
+
+    def parsed(self, topic: str) -> ParsedQuery:
+        found = self._parsed.get(topic)
+        if found is None:
+            found = self._parsed[topic] = parse_query(topic)
+        return found
+
+    def query(self, topic: str, index: SearchIndex, searcher: tantivy.Searcher) -> tantivy.Query:
+        found = self._compiled.get(topic)
+        if found is None:
+            parsed = self.parsed(topic)
+            found = compile_query(parsed, index.schema, searcher)
+            if not any(isinstance(o, Word) and o.prefix for c in parsed.clauses for o in c.options):
+                self._compiled[topic] = found
+        return found
+
+    def warm(self, topics: Iterable[str]) -> int:
+        """Parse and compile ``topics`` ahead of a run; returns how many were new."""
+        index = SearchIndex.in_memory()
+        searcher = index.searcher()
+        new = 0
+        for topic in topics:
+            if topic not in self._parsed:
+                try:
+                    self.query(topic, index, searcher)
+                except QueryError:
+                    continue  # stored before a grammar change; the digest run reports it
+                new += 1
+        return new
+
+
 class _Pool:
     """The candidates of a batch of channels, indexed once in memory.
 
@@ -149,21 +196,29 @@ class _Pool:
     lists, not a sort of everything its topics matched.
     """
 
-    def __init__(self, candidates: dict[str, _Candidate], *, depth: int) -> None:
+    def __init__(
+        self, candidates: dict[str, _Candidate], *, depth: int, topics: TopicCache
+    ) -> None:
         self.candidates = candidates
+        self.topics = topics
         self.depth = max(depth, 1)
         self.index = SearchIndex.in_memory()
-        with self.index.writer() as writer:
+        with self.index.writer(threads=1) as writer:
             writer.add((c.record for c in candidates.values()), replace=False)
             writer.commit(0)
         self._searcher = self.index.searcher()
         everything = self._searcher.search(
             tantivy.Query.all_query(), limit=max(len(candidates), 1), count=False
         )
-        self._ids = {
-            (address.segment_ord, address.doc): self._searcher.doc(address)["id"][0]
-            for _, address in everything.hits
-        }
+        # One segment (one writer thread, one commit): a document's number
+        # alone finds its paper id, the cheapest lookup per hit.
+        self._one_segment = self._searcher.num_segments <= 1
+        self._by_doc: dict[int, str] = {}
+        self._by_address: dict[tuple[int, int], str] = {}
+        for _, address in everything.hits:
+            paper_id = self._searcher.doc(address)["id"][0]
+            self._by_doc[address.doc] = paper_id
+            self._by_address[(address.segment_ord, address.doc)] = paper_id
         # Ties in relevance go to the newer paper, then the smaller id.
         self._day = {
             paper_id: -(c.record.published.toordinal() if c.record.published else 0)
@@ -173,19 +228,23 @@ class _Pool:
         self._windows: dict[_Window, frozenset[str]] = {}
         self._ranked: dict[tuple[str, _Window], _Ranked] = {}
         self._items: dict[str, PaperItem] = {}
+        self._shown: dict[tuple[str, tuple[str, ...]], PaperItem] = {}
+        self._dates: dict[str, str] = {}
 
     def matches(self, topic: str) -> _Matches:
         """Every candidate ``topic`` matches, best first; searched once."""
         found = self._matches.get(topic)
         if found is None:
-            parsed = parse_query(topic)
-            query = compile_query(parsed, self.index.schema, self._searcher)
-            result = self._searcher.search(query, limit=max(len(self._ids), 1), count=False)
-            table = self._ids
-            found = _Matches(
-                hits=[(table[(a.segment_ord, a.doc)], score) for score, a in result.hits],
-                scored=parsed.scored,
-            )
+            parsed = self.topics.parsed(topic)
+            query = self.topics.query(topic, self.index, self._searcher)
+            result = self._searcher.search(query, limit=max(len(self.candidates), 1), count=False)
+            if self._one_segment:
+                by_doc = self._by_doc
+                hits = [(by_doc[a.doc], score) for score, a in result.hits]
+            else:
+                by_address = self._by_address
+                hits = [(by_address[(a.segment_ord, a.doc)], score) for score, a in result.hits]
+            found = _Matches(hits=hits, scored=parsed.scored)
             self._matches[topic] = found
         return found
 
@@ -218,7 +277,7 @@ class _Pool:
             hits = matches.hits
             if len(inside) < len(self.candidates):
                 hits = [hit for hit in hits if hit[0] in inside]
-            ids = frozenset(i for i, _ in hits)
+            ids = frozenset(map(_first, hits))
             if matches.scored and len(hits) > self.depth:
                 # Hits come best first; those tied (once rounded) with the
                 # last one kept may still outrank it on recency.
@@ -232,11 +291,26 @@ class _Pool:
         return found
 
     def item(self, paper_id: str, topics: Sequence[str]) -> PaperItem:
-        base = self._items.get(paper_id)
-        if base is None:
-            base = self._items[paper_id] = paper_item(self.candidates[paper_id].record)
-        # Cheaper than dataclasses.replace, which re-reads the field list.
-        return PaperItem(**{**base.__dict__, "matched_topics": tuple(topics)})
+        """The paper as a digest shows it; channels with the same topics share one."""
+        key = (paper_id, tuple(topics))
+        item = self._shown.get(key)
+        if item is None:
+            base = self._items.get(paper_id)
+            if base is None:
+                base = self._items[paper_id] = paper_item(self.candidates[paper_id].record)
+            # dataclasses.replace re-reads the field list and re-runs __init__
+            # for each of ~100,000 items in a large run; a copy of the frozen
+            # instance's fields with one changed is the same value, cheaper.
+            item = object.__new__(PaperItem)
+            item.__dict__.update(base.__dict__, matched_topics=key[1])
+            self._shown[key] = item
+        return item
+
+    def local_date(self, now: datetime, timezone: str) -> str:
+        found = self._dates.get(timezone)
+        if found is None:
+            found = self._dates[timezone] = now.astimezone(ZoneInfo(timezone)).date().isoformat()
+        return found
 
 
 def _topics(session: Session, channel_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -314,12 +388,18 @@ def _load_candidates(
 
 
 def select_digests(
-    session: Session, channels: Sequence[Channel], *, now: datetime, first_days: int = 7
+    session: Session,
+    channels: Sequence[Channel],
+    *,
+    now: datetime,
+    first_days: int = 7,
+    topics_cache: TopicCache | None = None,
 ) -> dict[int, Selection]:
     """The digests of ``channels`` at ``now``, by channel id.
 
     A channel with no topics, or with nothing new that matches them, has no
-    entry. Reads only; ``claim`` records what is sent.
+    entry. Reads only; ``claim`` records what is sent. ``topics_cache``
+    keeps parsed topics for the next run.
     """
     topics = _topics(session, [c.id for c in channels])
     channels = [c for c in channels if topics.get(c.id)]
@@ -335,7 +415,11 @@ def select_digests(
     if not candidates:
         return {}
     sent = _ledger(session, statuses=(SENT,), channel_ids=channel_ids, paper_ids=sorted(candidates))
-    pool = _Pool(candidates, depth=max(c.max_papers for c in channels))
+    pool = _Pool(
+        candidates,
+        depth=max(c.max_papers for c in channels),
+        topics=topics_cache if topics_cache is not None else TopicCache(),
+    )
     selections = {}
     for channel in channels:
         since = _since(channel, now, first_days)
@@ -399,17 +483,20 @@ def _select(
         for paper_id in shown
     }
     more = len(matching) - len(shown)
-    left_out = {
-        topic: len(ranked.ids) - sum(1 for paper_id in shown if paper_id in ranked.ids)
-        for topic, ranked in zip(topics, per_topic, strict=True)
-    }
+    more_query = None
+    if more:
+        left_out = {
+            topic: len(ranked.ids) - sum(1 for paper_id in shown if paper_id in ranked.ids)
+            for topic, ranked in zip(topics, per_topic, strict=True)
+        }
+        more_query = _more_query(left_out, since)
     digest = Digest(
         channel=channel.address,
         topics=tuple(topics),
-        date=now.astimezone(ZoneInfo(channel.timezone)).date().isoformat(),
+        date=pool.local_date(now, channel.timezone),
         items=tuple(pool.item(i, matched[i]) for i in shown),
         more=more,
-        more_query=_more_query(left_out, since) if more else None,
+        more_query=more_query,
     )
     return Selection(digest=digest, paper_ids=tuple(shown), revision=window.up_to)
 

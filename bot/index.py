@@ -272,12 +272,18 @@ class SearchIndex:
         return self._state.revision
 
     @contextmanager
-    def writer(self, *, wait_seconds: float = 30.0) -> Iterator[IndexWriter]:
-        """The index's single writer; waits for another process's writer to finish."""
+    def writer(
+        self, *, wait_seconds: float = 30.0, threads: int = 0
+    ) -> Iterator[IndexWriter]:
+        """The index's single writer; waits for another process's writer to finish.
+
+        ``threads`` 0 lets tantivy choose; 1 keeps a small index in one
+        segment, its documents numbered in the order they were added.
+        """
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
-                raw = self._index.writer(heap_size=self.writer_memory)
+                raw = self._index.writer(heap_size=self.writer_memory, num_threads=threads)
                 break
             except ValueError as exc:
                 if "LockBusy" not in str(exc) or time.monotonic() >= deadline:

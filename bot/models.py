@@ -165,4 +165,5 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "paper_id", name="uq_deliveries_channel_paper"),
         Index("ix_deliveries_channel_status", "channel_id", "status"),
+        Index("ix_deliveries_paper_status", "paper_id", "status"),
     )

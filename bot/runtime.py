@@ -137,11 +137,14 @@ class Bot:
             for adapter in self.adapters.values():
                 await adapter.start(self)
             self.scheduler.start()
+            # Parsing every topic now spares the first digest hour that work.
+            warming = asyncio.create_task(asyncio.to_thread(self.service.warm_topics))
             self._on_signals()
             log.info("running with %s", ", ".join(self.adapters))
             if ready is not None:
                 ready()
             await self._stopped.wait()
+            await warming
         finally:
             self.scheduler.shutdown()
             await self.scheduler.flush()

@@ -283,7 +283,10 @@ class Service:
     def subscribe(self, address: str, topic: str) -> SubscribeResult:
         """``address`` follows ``topic``; see ``bot.subscriptions.subscribe`` for errors."""
         with self.db.session() as session:
-            return subscribe(session, self._channel(session, address), topic, now=self.clock())
+            result = subscribe(session, self._channel(session, address), topic, now=self.clock())
+        # Parsed now rather than at the digest hour.
+        self.deliverer.topics.parsed(result.topic)
+        return result
 
     def unsubscribe(self, address: str, topic: str) -> str | None:
         with self.db.session() as session:
@@ -358,6 +361,12 @@ class Service:
             return [
                 ChannelInfo.of(session, c, topics=topics[c.id]) for c in channels if topics.get(c.id)
             ]
+
+    def warm_topics(self) -> int:
+        """Parse every channel's topics ahead of the digest hour; returns how many."""
+        with self.db.session() as session:
+            topics = {t for ts in all_topics(session).values() for t in ts}
+        return self.deliverer.topics.warm(sorted(topics))
 
     def interrupted_channels(self) -> list[str]:
         """Addresses of unpaused channels whose last digest was claimed but never confirmed."""

@@ -304,3 +304,23 @@ def test_digest_cut_short_after_some_messages_confirms_only_what_was_posted(
     clock.now += timedelta(days=1)
     again = titles(run(service))
     assert sorted(again + [posted]) == ["Breast CT", "Breast MRI", "Breast PET"]
+
+
+def test_topic_cache_keeps_parses_and_leaves_prefix_topics_to_each_pool(service: Service) -> None:
+    from bot.digest import TopicCache
+    from bot.index import SearchIndex
+
+    cache = TopicCache()
+    assert cache.warm(["breast mri", "segm*", "breast mri"]) == 2
+    index = SearchIndex.in_memory()
+    searcher = index.searcher()
+    assert cache.query("breast mri", index, searcher) is cache.query("breast mri", index, searcher)
+    assert cache.query("segm*", index, searcher) is not cache.query("segm*", index, searcher)
+    # The warmed cache gives the same digest as a cold one.
+    service.import_records([paper(1, "Breast MRI"), paper(2, "Segmentation of CT")])
+    service.subscribe(GENERAL, "segm*")
+    service.subscribe(GENERAL, "breast mri")
+    assert service.warm_topics() == 0  # parsed when subscribed
+    restarted = Service(db=service.db, index=service.index, clock=service.clock)
+    assert restarted.warm_topics() == 2
+    assert sorted(titles(run(restarted, dry_run=True))) == ["Breast MRI", "Segmentation of CT"]

@@ -1,0 +1,1 @@
+"""The Slack adapter: Block Kit rendering (``render``) and, beside it, the platform wiring."""
