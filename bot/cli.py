@@ -390,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
                "console:local/general. Stop with quit, Ctrl-D or Ctrl-C.")
     sub.add_argument("--console", action="store_true",
                      help="use the terminal as a channel even when a chat platform is configured")
+    sub.add_argument("--slack-http", action="store_true", default=None,
+                     help="serve Slack's request URLs over HTTP instead of Socket Mode "
+                     "(needs SLACK_SIGNING_SECRET)")
+    sub.add_argument("--port", type=int, metavar="PORT",
+                     help="port of the HTTP server for Slack (default 3000, setting port)")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser
@@ -429,7 +434,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(
             config_file=Path(args.config) if args.config else None,
-            overrides={"data_dir": args.data_dir, "database_url": args.database},
+            overrides={
+                "data_dir": args.data_dir,
+                "database_url": args.database,
+                "slack_http": getattr(args, "slack_http", None),
+                "port": getattr(args, "port", None),
+            },
         )
     except ConfigError as exc:
         _err(f"digestbot: {exc}")
@@ -453,7 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"digestbot: {exc}")
         return EXIT_USAGE
     except (
-        CommandError, IndexBusyError, DatabaseError, ChannelError, TopicLimitError, ScheduleError
+        CommandError, IndexBusyError, DatabaseError, ChannelError, TopicLimitError, ScheduleError,
+        ConfigError,
     ) as exc:
         _err(f"digestbot: {exc}")
         return EXIT_ERROR

@@ -2,7 +2,7 @@
 
 ``ConsoleBot`` runs the real ``Bot`` (scheduler, core, console adapter) on
 an event loop in a background thread, against a real SQLite catalog, with
-an injected clock. Tests read as a conversation::
+an injected clock; ``others`` adds chat adapters (Slack against a fake). Tests read as a conversation::
 
     bot.say("/papers subscribe breast mri")
     assert "now follows" in bot.say("/papers topics")
@@ -14,13 +14,13 @@ import asyncio
 import io
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from adapters.console import ConsoleAdapter
-from bot.runtime import Bot
+from bot.runtime import Adapter, Bot
 from bot.service import Service
 
 TIMEOUT = 20.0
@@ -29,11 +29,11 @@ T = TypeVar("T")
 
 class ConsoleBot:
     def __init__(self, service: Service, clock: Callable[[], datetime], *,
-                 catch_up: timedelta = timedelta(hours=6)) -> None:
+                 catch_up: timedelta = timedelta(hours=6), others: Sequence[Adapter] = ()) -> None:
         self.service = service
         self.screen = io.StringIO()
         self.adapter = ConsoleAdapter(stdin=None, stdout=self.screen)
-        self.bot = Bot(service=service, adapters=[self.adapter], clock=clock,
+        self.bot = Bot(service=service, adapters=[self.adapter, *others], clock=clock,
                        catch_up=catch_up, ingest_every=None)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

@@ -1,0 +1,306 @@
+"""The Slack adapter: slack-bolt's async app in the bot's event loop.
+
+Two translations around the core (``bot.runtime.Bot``): a ``/papers``
+slash command or a button click becomes an ``IncomingCommand``; a reply or
+digest becomes Block Kit (``adapters.slack.render``) posted through the Web
+API. Nothing here parses arguments or selects papers.
+
+Slack drops a slash command that is not acknowledged within 3 seconds:
+answers that come quickly (search, help, subscribe...) go in the
+acknowledgement itself; a command the core marks slow (``digest``), or any
+answer not ready in ``ACK_WITHIN`` seconds, is acknowledged with a short
+line and answered through the command's ``response_url`` after.
+
+Posting: one message a second at most per channel (Slack's pace for
+``chat.postMessage``); 429s are retried after their ``Retry-After``, 5xx and
+connection errors with backoff (slack_sdk's retry handlers). Errors that
+will not pass by waiting pause the channel (``channel_not_found``,
+``not_in_channel``, ``is_archived``) or the workspace (``invalid_auth``,
+``token_revoked``, ``account_inactive``...) with a reason the next
+``/papers`` there shows; the papers stay in the ledger.
+
+Network I/O with Slack (HTTPS to the Web API, the HTTP server for Slack's
+requests, or Socket Mode's websocket) is this module's only I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import (
+    ABSTRACT_ACTION_ID,
+    MORE_LIKE_ACTION_ID,
+    SlackMessage,
+    render_digest,
+    render_nothing_new,
+    render_reply,
+)
+from bot.commands import IncomingCommand, is_slow
+from bot.config import ConfigError, Settings
+from bot.delivery import ChannelUnavailable, PartlySent, WorkspaceUnavailable
+from bot.messages import Digest, NothingNew, Reply
+from bot.subscriptions import parse_address
+
+if TYPE_CHECKING:
+    from bot.runtime import Bot
+
+__all__ = ["SlackAdapter", "create"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+COMMAND = "/papers"
+EVENTS_PATH = "/slack/events"
+# Slack waits 3 s for the acknowledgement; leave room for the network.
+ACK_WITHIN = 2.0
+# chat.postMessage: about one message a second per channel.
+POST_INTERVAL = 1.0
+
+_INVITE = "Invite it with /invite @digestbot, then type /papers resume."
+CHANNEL_ERRORS = {
+    "channel_not_found": "Slack cannot find this channel for digestbot (deleted, or private "
+    "without the bot). " + _INVITE,
+    "not_in_channel": "digestbot is not a member of this channel. " + _INVITE,
+    "is_archived": "This channel is archived. Unarchive it, then type /papers resume.",
+}
+WORKSPACE_ERRORS = {
+    "invalid_auth": "Slack no longer accepts digestbot's token for this workspace",
+    "not_authed": "Slack no longer accepts digestbot's token for this workspace",
+    "account_inactive": "digestbot's Slack account in this workspace was deactivated",
+    "token_revoked": "digestbot's token for this workspace was revoked",
+    "token_expired": "digestbot's token for this workspace expired",
+    "app_uninstalled": "digestbot was uninstalled from this workspace",
+    "team_access_not_granted": "digestbot has no access to this workspace",
+}
+_REINSTALL = "; reinstall the app, then type /papers resume."
+
+
+def create(settings: Settings) -> SlackAdapter | None:
+    """The entry point: a Slack adapter when Slack credentials are in the environment."""
+    secrets = settings.secrets
+    if not secrets.slack_bot_token:
+        return None
+    if settings.slack_http:
+        if not secrets.slack_signing_secret:
+            raise ConfigError(
+                "Slack over HTTP needs SLACK_SIGNING_SECRET (the app's Basic Information page) "
+                "to verify Slack's requests."
+            )
+    elif not secrets.slack_app_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is set but Socket Mode needs SLACK_APP_TOKEN (xapp-..., with the "
+            "connections:write scope); or serve a public URL with --slack-http and "
+            "SLACK_SIGNING_SECRET."
+        )
+    return SlackAdapter(
+        bot_token=secrets.slack_bot_token,
+        signing_secret=secrets.slack_signing_secret or "",
+        app_token=None if settings.slack_http else secrets.slack_app_token,
+        api_url=settings.slack_api_url,
+        port=settings.port,
+    )
+
+
+def _client(token: str | None, api_url: str) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token,
+        base_url=api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _failure(error: str | None) -> ChannelUnavailable | None:
+    """The pause a Slack error calls for, if waiting will not fix it."""
+    if error in CHANNEL_ERRORS:
+        return ChannelUnavailable(CHANNEL_ERRORS[error])
+    if error in WORKSPACE_ERRORS:
+        return WorkspaceUnavailable(WORKSPACE_ERRORS[error] + _REINSTALL)
+    return None
+
+
+class SlackAdapter:
+    """One Slack app: Socket Mode when ``app_token`` is given, else HTTP on ``port``."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        signing_secret: str,
+        app_token: str | None = None,
+        api_url: str = "https://slack.com/api/",
+        port: int = 3000,
+        host: str = "0.0.0.0",
+    ) -> None:
+        self.client = _client(bot_token, api_url)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            # Socket Mode requests come over our own authenticated websocket.
+            request_verification_enabled=app_token is None,
+        )
+        self._app_token = app_token
+        self._api_url = api_url
+        self.port = port
+        self.host = host
+        self._bot: Bot | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+        self._last_post: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.app.command(COMMAND)(self._on_command)
+        self.app.action(ABSTRACT_ACTION_ID)(self._on_button)
+        self.app.action(MORE_LIKE_ACTION_ID)(self._on_button)
+        self.app.event("app_uninstalled")(self._on_uninstalled)
+        self.app.event("tokens_revoked")(self._on_uninstalled)
+
+    # -- running -------------------------------------------------------------
+
+    async def start(self, bot: Bot) -> None:
+        self._bot = bot
+        if self._app_token:
+            # Imported here: Socket Mode's websocket client is needed only here.
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(
+                self.app, self._app_token, web_client=_client(self._app_token, self._api_url)
+            )
+            await self._socket.connect_async()
+            log.info("Slack: connected in Socket Mode")
+            return
+        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host=self.host, port=self.port).start()
+        log.info("Slack: serving %s on port %s", EVENTS_PATH, self.bound_port)
+
+    @property
+    def bound_port(self) -> int | None:
+        """The HTTP server's port (useful when ``port`` was 0)."""
+        if self._runner is None or not self._runner.addresses:
+            return None
+        return int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            await task
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- posting -------------------------------------------------------------
+
+    async def post(self, message: Digest | NothingNew) -> None:
+        address = parse_address(message.channel)
+        if isinstance(message, Digest):
+            messages = render_digest(message)
+        else:
+            messages = [render_nothing_new(message)]
+        posted: list[str] = []
+        for part in messages:
+            await self._pace(address.channel)
+            try:
+                await self.client.chat_postMessage(
+                    channel=address.channel, **part.post_message_kwargs()
+                )
+            except SlackApiError as exc:
+                failure = _failure(exc.response.get("error"))
+                cause: Exception = failure or exc
+                if posted:
+                    raise PartlySent(posted, cause) from exc
+                raise cause from exc
+            except Exception as exc:
+                if posted:
+                    raise PartlySent(posted, exc) from exc
+                raise
+            posted.extend(part.paper_ids)
+
+    async def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = last + POST_INTERVAL - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_post[channel] = time.monotonic()
+
+    # -- inbound -------------------------------------------------------------
+
+    def _incoming(self, *, team: str, channel: str, user: str, text: str) -> IncomingCommand:
+        return IncomingCommand(
+            platform=PLATFORM, workspace_id=team, channel_id=channel, user_id=user, text=text
+        )
+
+    async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        assert self._bot is not None
+        incoming = self._incoming(
+            team=command["team_id"],
+            channel=command["channel_id"],
+            user=command["user_id"],
+            text=command.get("text") or "",
+        )
+        answer = asyncio.ensure_future(self._bot.handle(incoming))
+        if not is_slow(incoming.text):
+            try:
+                reply = await asyncio.wait_for(asyncio.shield(answer), ACK_WITHIN)
+            except TimeoutError:
+                pass
+            else:
+                first, *rest = render_reply(reply)
+                await ack(**_response(first, reply))
+                await _respond_all(respond, rest, reply)
+                return
+        await ack(response_type="ephemeral", text="Working on it…")
+        reply = await answer
+        await _respond_all(respond, render_reply(reply), reply)
+
+    async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
+                         respond: Any) -> None:
+        await ack()
+        assert self._bot is not None
+        verb = "show" if action["action_id"] == ABSTRACT_ACTION_ID else "like"
+        team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        incoming = self._incoming(
+            team=team, channel=channel, user=body["user"]["id"],
+            text=f"{verb} {action.get('value', '')}",
+        )
+        reply = await self._bot.handle(incoming)
+        await _respond_all(respond, render_reply(reply), reply)
+
+    async def _on_uninstalled(self, body: dict[str, Any]) -> None:
+        assert self._bot is not None
+        team = body.get("team_id", "")
+        event = (body.get("event") or {}).get("type", "app_uninstalled")
+        reason = WORKSPACE_ERRORS.get(event, WORKSPACE_ERRORS["app_uninstalled"]) + _REINSTALL
+        await self._bot.workspace_gone(PLATFORM, team, reason=reason)
+
+
+def _response(message: SlackMessage, reply: Reply) -> dict[str, Any]:
+    return {
+        "response_type": "ephemeral" if reply.ephemeral else "in_channel",
+        "text": message.text,
+        "blocks": list(message.blocks),
+    }
+
+
+async def _respond_all(respond: Any, messages: list[SlackMessage], reply: Reply) -> None:
+    for message in messages:
+        await respond(replace_original=False, **_response(message, reply))

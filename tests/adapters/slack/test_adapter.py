@@ -1,0 +1,213 @@
+"""The Slack adapter end to end: the real slack-bolt app serving HTTP, requests signed with
+slack_sdk's SignatureVerifier, the real AsyncWebClient posting to a fake Slack Web API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.adapter import SlackAdapter
+from bot.delivery import Outcome
+from bot.papers import PaperRecord
+from bot.service import Service
+from tests.console_bot import ConsoleBot
+from tests.fakes import FakeSlackAPI, slack_api_fixture  # noqa: F401  (the slack_api fixture)
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TOKEN = "xoxb-test-token"
+TEAM, CHANNEL = "T0FAKE", "C0GENERAL"
+ADDRESS = f"slack:{TEAM}/{CHANNEL}"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def paper(n: int, title: str, **extra: object) -> PaperRecord:
+    return PaperRecord(id=f"2611.{n:05d}", title=title, authors=("Ann Lee",),
+                       abstract=f"{title}. The whole abstract goes on from here.",
+                       published=date(2026, 11, 27), categories=("eess.IV",),
+                       **extra)  # type: ignore[arg-type]
+
+
+class Slack:
+    """The far side of Slack: signs requests to the bot like Slack does, reads what it posted."""
+
+    def __init__(self, api: FakeSlackAPI, port: int) -> None:
+        self.api = api
+        self.url = f"http://127.0.0.1:{port}/slack/events"
+
+    def request(self, body: bytes, *, content_type: str, secret: str = SECRET,
+                age: int = 0) -> tuple[int, dict[str, object] | str]:
+        timestamp = str(int(time.time()) - age)
+        signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+        request = urllib.request.Request(self.url, data=body, method="POST", headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        })
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            status, text = exc.code, exc.read().decode()
+        try:
+            return status, json.loads(text) if text else ""
+        except json.JSONDecodeError:
+            return status, text
+
+    def command(self, text: str, **kwargs: object) -> tuple[int, dict[str, object] | str]:
+        form = {
+            "command": "/papers", "text": text, "team_id": TEAM, "channel_id": CHANNEL,
+            "user_id": "U0ANN", "user_name": "ann", "trigger_id": "1.2.3",
+            "response_url": self.api.response_url("command"),
+        }
+        body = urllib.parse.urlencode(form).encode()
+        return self.request(body, content_type="application/x-www-form-urlencoded",
+                            **kwargs)  # type: ignore[arg-type]
+
+    def click(self, action_id: str, value: str) -> tuple[int, dict[str, object] | str]:
+        payload = {
+            "type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U0ANN", "team_id": TEAM},
+            "channel": {"id": CHANNEL}, "trigger_id": "1.2.4", "api_app_id": "A0APP",
+            "response_url": self.api.response_url("button"),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
+                         "value": value, "action_ts": "1"}],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return self.request(body, content_type="application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def service(db, index) -> Service:
+    service = Service(db=db, index=index, clock=lambda: NOW)
+    service.import_records([
+        paper(1, "Breast MRI screening with deep learning"),
+        paper(2, "<!channel> Free GPUs <@U123> <https://evil.example|arxiv.org> breast MRI"),
+        paper(3, "Low-dose CT reconstruction"),
+    ])
+    return service
+
+
+@pytest.fixture
+def running(service: Service, slack_api: FakeSlackAPI) -> Iterator[tuple[ConsoleBot, Slack]]:
+    adapter = SlackAdapter(bot_token=TOKEN, signing_secret=SECRET, api_url=slack_api.api_url,
+                           port=0, host="127.0.0.1")
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    assert adapter.bound_port
+    yield bot, Slack(slack_api, adapter.bound_port)
+    bot.stop()
+
+
+def test_slash_command_is_answered_in_the_acknowledgement(running) -> None:
+    bot, slack = running
+    status, body = slack.command("subscribe breast mri")
+    assert status == 200
+    assert isinstance(body, dict) and body["response_type"] == "ephemeral"
+    assert body["text"] == "This channel now follows: breast mri (1 of 25 topics)"
+    assert bot.service.topics(ADDRESS) == ["breast mri"]
+
+
+@pytest.mark.parametrize(("secret", "age"), [("wrong-secret", 0), (SECRET, 6 * 60)])
+def test_unsigned_or_stale_requests_are_refused(running, secret: str, age: int) -> None:
+    bot, slack = running
+    status, _ = slack.command("subscribe breast mri", secret=secret, age=age)
+    assert status == 401
+    assert bot.service.topics(ADDRESS) == []
+
+
+def test_digest_acknowledges_first_then_posts_blocks_no_hostile_markup(running) -> None:
+    bot, slack = running
+    slack.command("subscribe breast mri")
+    status, body = slack.command("digest")
+    assert status == 200 and isinstance(body, dict) and body["text"] == "Working on it…"
+    [post] = slack.api.wait_for("chat.postMessage")
+    assert post.channel == CHANNEL and post.ok
+    assert post.params["unfurl_links"] in (False, "false", "0", 0)
+    assert "link_names" not in post.params and "parse" not in post.params
+    blocks = json.dumps(post.blocks)
+    assert "Breast MRI screening with deep learning" in blocks
+    assert "<!channel>" not in blocks and "<@U123>" not in blocks
+    assert "<https://evil.example" not in blocks
+    [answer] = slack.api.wait_for("response_url")
+    assert answer.params["text"] == "Posted 2 new papers."
+
+
+def test_buttons_answer_through_the_core(running) -> None:
+    bot, slack = running
+    status, _ = slack.click("paper_abstract", "2611.00001")
+    assert status == 200
+    [answer] = slack.api.wait_for("response_url")
+    assert "The whole abstract goes on from here" in json.dumps(answer.params)
+    assert answer.params["response_type"] == "ephemeral"
+    slack.click("paper_more_like", "2611.00001")
+    answers = slack.api.wait_for("response_url", count=2)
+    assert "Papers like Breast MRI screening" in json.dumps(answers[1].params)
+
+
+def test_scheduled_digest_is_posted_and_never_repeated(running) -> None:
+    bot, slack = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    outcomes = bot.run(_scheduled(bot))
+    assert [o.error for o in outcomes] == [None]
+    assert len(slack.api.posts(CHANNEL)) == 1
+    assert bot.run(_scheduled(bot)) == []  # the same day: nothing more
+    assert bot.service.digest(ADDRESS, send=lambda d: None) is None  # nothing new either
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        ("not_in_channel", "digestbot is not a member of this channel. Invite it with /invite"),
+        ("channel_not_found", "Slack cannot find this channel"),
+        ("is_archived", "This channel is archived."),
+    ],
+)
+def test_channel_errors_pause_the_channel_and_keep_its_papers(running, error: str,
+                                                             reason: str) -> None:
+    bot, slack = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.subscribe(f"slack:{TEAM}/C0OTHER", "breast mri")
+    slack.api.fail("chat.postMessage", error=error, channel=CHANNEL)
+    outcomes = bot.run(_scheduled(bot, f"slack:{TEAM}/C0OTHER"))
+    assert [o.error is None for o in outcomes] == [False, True]
+    info = bot.service.channel_info(ADDRESS)
+    assert info is not None and info.paused and info.paused_reason.startswith(reason)
+    _, body = slack.command("topics")
+    assert isinstance(body, dict) and reason in str(body["text"])
+    slack.command("resume")
+    assert bot.service.digest(ADDRESS, send=lambda d: None) is not None  # nothing was lost
+
+
+def test_revoked_token_pauses_the_workspace(running) -> None:
+    bot, slack = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    slack.api.revoke(TOKEN)
+    [outcome] = bot.run(_scheduled(bot))
+    assert outcome.error is not None
+    info = bot.service.channel_info(ADDRESS)
+    assert info is not None and info.paused
+    assert "revoked; reinstall the app, then type /papers resume." in str(info.paused_reason)
+
+
+def test_rate_limited_post_is_retried_after_retry_after(running) -> None:
+    bot, slack = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    slack.api.rate_limit("chat.postMessage", retry_after=0)
+    [outcome] = bot.run(_scheduled(bot))
+    assert outcome.error is None
+    calls = slack.api.calls("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert len(slack.api.posts(CHANNEL)) == 1
+
+
+async def _scheduled(bot: ConsoleBot, *more: str) -> list[Outcome]:
+    """The scheduler's run for the channels, posting through the running bot's adapters."""
+    due = {address: NOW for address in (ADDRESS, *more)}
+    return await asyncio.to_thread(bot.service.run_scheduled, due, send=bot.bot._post)
