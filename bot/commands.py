@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.delivery import ChannelUnavailable
 from bot.digest import DigestInProgress
 from bot.messages import Digest, Reply, paper_item
 from bot.query import QueryError
@@ -152,6 +153,9 @@ def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
         digest = service.digest(cmd.address, send=send)
     except DigestInProgress as exc:
         return Reply(text=str(exc))
+    except ChannelUnavailable as exc:
+        # The channel is paused with this reason; the papers wait in the ledger.
+        return Reply(text=exc.reason)
     if digest is None:
         return Reply(text="Nothing new for this channel since its last digest.")
     noun = "paper" if digest.count == 1 else "papers"
@@ -221,7 +225,12 @@ def handle(service: Service, command: IncomingCommand, *, send: Send) -> Reply:
     except (QueryError, ScheduleError, TopicLimitError, ChannelError) as exc:
         return Reply(text=f"{exc}")
     info = service.channel_info(command.address) if spec.name != "resume" else None
-    if info is not None and info.paused and spec.name != "pause":
+    if (
+        info is not None
+        and info.paused
+        and spec.name != "pause"
+        and (info.paused_reason or "") not in reply.text
+    ):
         notice = f"Digests are paused here ({info.paused_reason}). /papers resume restarts them."
         return Reply(text=f"{notice}\n{reply.text}", ephemeral=reply.ephemeral, items=reply.items)
     return reply

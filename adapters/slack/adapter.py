@@ -218,9 +218,7 @@ class SlackAdapter:
         for part in messages:
             await self._pace(address.channel)
             try:
-                await self.client.chat_postMessage(
-                    channel=address.channel, **part.post_message_kwargs()
-                )
+                await self._post_part(address.channel, part)
             except SlackApiError as exc:
                 failure = _failure(exc.response.get("error"))
                 cause: Exception = failure or exc
@@ -232,6 +230,22 @@ class SlackAdapter:
                     raise PartlySent(posted, exc) from exc
                 raise
             posted.extend(part.paper_ids)
+
+    async def _post_part(self, channel: str, part: SlackMessage) -> None:
+        try:
+            await self.client.chat_postMessage(channel=channel, **part.post_message_kwargs())
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_in_channel":
+                raise
+            # A public channel the bot was never invited to: join it (the
+            # channels:join scope) and post again. A private one refuses,
+            # and the original error stands.
+            try:
+                await self.client.conversations_join(channel=channel)
+            except SlackApiError:
+                raise exc from None
+            log.info("Slack: joined %s to post its digest", channel)
+            await self.client.chat_postMessage(channel=channel, **part.post_message_kwargs())
 
     async def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)

@@ -175,6 +175,8 @@ def test_channel_errors_pause_the_channel_and_keep_its_papers(running, error: st
     bot.service.subscribe(ADDRESS, "breast mri")
     bot.service.subscribe(f"slack:{TEAM}/C0OTHER", "breast mri")
     slack.api.fail("chat.postMessage", error=error, channel=CHANNEL)
+    # A private channel: the bot cannot join it by itself.
+    slack.api.fail("conversations.join", error="method_not_supported_for_channel_type")
     outcomes = bot.run(_scheduled(bot, f"slack:{TEAM}/C0OTHER"))
     assert [o.error is None for o in outcomes] == [False, True]
     info = bot.service.channel_info(ADDRESS)
@@ -183,6 +185,30 @@ def test_channel_errors_pause_the_channel_and_keep_its_papers(running, error: st
     assert isinstance(body, dict) and reason in str(body["text"])
     slack.command("resume")
     assert bot.service.digest(ADDRESS, send=lambda d: None) is not None  # nothing was lost
+
+
+def test_public_channel_it_is_not_in_is_joined_then_posted(running) -> None:
+    bot, slack = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    slack.api.fail("chat.postMessage", error="not_in_channel", channel=CHANNEL)
+    [outcome] = bot.run(_scheduled(bot))
+    assert outcome.error is None
+    assert [c.params["channel"] for c in slack.api.calls("conversations.join")] == [CHANNEL]
+    assert len(slack.api.posts(CHANNEL)) == 1
+
+
+def test_digest_command_in_a_channel_it_cannot_post_to_says_how_to_invite(running) -> None:
+    bot, slack = running
+    slack.command("subscribe breast mri")
+    slack.api.fail("chat.postMessage", error="not_in_channel", channel=CHANNEL)
+    slack.api.fail("conversations.join", error="method_not_supported_for_channel_type")
+    slack.command("digest")
+    [answer] = slack.api.wait_for("response_url")
+    # The renderer puts an invisible joiner after "@" so that no text can mention.
+    assert answer.params["text"].replace("\u2060", "") == (
+        "digestbot is not a member of this channel. "
+        "Invite it with /invite @digestbot, then type /papers resume."
+    )
 
 
 def test_revoked_token_pauses_the_workspace(running) -> None:
