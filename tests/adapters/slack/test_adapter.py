@@ -237,3 +237,106 @@ async def _scheduled(bot: ConsoleBot, *more: str) -> list[Outcome]:
     """The scheduler's run for the channels, posting through the running bot's adapters."""
     due = {address: NOW for address in (ADDRESS, *more)}
     return await asyncio.to_thread(bot.service.run_scheduled, due, send=bot.bot._post)
+
+
+class SocketModeServer:
+    """The far side of Socket Mode: Slack's websocket, on 127.0.0.1 in its own thread.
+
+    It greets the client with ``hello``, then sends the envelopes a test
+    pushes and records every message the client sends back (the acks).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.received: list[dict[str, object]] = []
+        self._outbox: asyncio.Queue[dict[str, object]] | None = None
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.port = 0
+
+    def _run(self) -> None:
+        from aiohttp import web
+
+        asyncio.set_event_loop(self._loop)
+        self._outbox = asyncio.Queue()
+
+        async def link(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await ws.send_json({"type": "hello", "num_connections": 1,
+                                "debug_info": {"host": "fake"}})
+
+            async def pump() -> None:
+                assert self._outbox is not None
+                while True:
+                    await ws.send_json(await self._outbox.get())
+
+            sender = asyncio.ensure_future(pump())
+            async for message in ws:
+                if message.type == web.WSMsgType.TEXT:
+                    self.received.append(json.loads(message.data))
+            sender.cancel()
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/link", link)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = runner.addresses[0][1]
+        self._runner = runner
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+    def start(self) -> SocketModeServer:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def push(self, envelope: dict[str, object]) -> None:
+        assert self._outbox is not None
+        self._loop.call_soon_threadsafe(self._outbox.put_nowait, envelope)
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 10) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.received:
+                if message.get("envelope_id") == envelope_id:
+                    return message
+            time.sleep(0.02)
+        raise AssertionError(f"no ack for {envelope_id}; got {self.received}")
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+def test_socket_mode_slash_command_is_acknowledged_over_the_websocket(
+    service: Service, slack_api: FakeSlackAPI
+) -> None:
+    server = SocketModeServer().start()
+    slack_api.respond("apps.connections.open",
+                      {"ok": True, "url": f"ws://127.0.0.1:{server.port}/link"}, times=None)
+    adapter = SlackAdapter(bot_token=TOKEN, signing_secret="", app_token="xapp-test",
+                           api_url=slack_api.api_url)
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    try:
+        server.push({
+            "envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
+            "payload": {"command": "/papers", "text": "subscribe breast mri", "team_id": TEAM,
+                        "channel_id": CHANNEL, "user_id": "U0ANN",
+                        "response_url": slack_api.response_url("command")},
+        })
+        ack = server.wait_for_ack("env-1")
+        assert ack["payload"] == {"response_type": "ephemeral",
+                                  "text": "This channel now follows: breast mri (1 of 25 topics)",
+                                  "blocks": ack["payload"]["blocks"]}  # type: ignore[index]
+        assert service.topics(ADDRESS) == ["breast mri"]
+        assert [c.token for c in slack_api.calls("apps.connections.open")][0] == "xapp-test"
+    finally:
+        bot.stop()
+        server.stop()
