@@ -17,7 +17,11 @@ from bot.papers import PaperRecord
 
 def test_migrations_match_the_models(db) -> None:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # slack_* tables belong to slack_sdk's stores (the Slack adapter's tests check them).
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True,
+            "include_name": lambda name, kind, parent: not (name or "").startswith("slack_"),
+        })
         assert compare_metadata(context, Base.metadata) == []
 
 

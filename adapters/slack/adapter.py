@@ -89,17 +89,23 @@ _REINSTALL = "; reinstall the app, then type /papers resume."
 
 
 def create(settings: Settings) -> SlackAdapter | None:
-    """The entry point: a Slack adapter when Slack credentials are in the environment."""
+    """The entry point: a Slack adapter when Slack credentials are in the environment.
+
+    ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` install the app into
+    any number of workspaces (OAuth, over HTTP); else ``SLACK_BOT_TOKEN``
+    serves one workspace, in Socket Mode (``SLACK_APP_TOKEN``) or over HTTP.
+    """
     secrets = settings.secrets
-    if not secrets.slack_bot_token:
+    oauth = bool(secrets.slack_client_id and secrets.slack_client_secret)
+    if not secrets.slack_bot_token and not oauth:
         return None
-    if settings.slack_http:
-        if not secrets.slack_signing_secret:
-            raise ConfigError(
-                "Slack over HTTP needs SLACK_SIGNING_SECRET (the app's Basic Information page) "
-                "to verify Slack's requests."
-            )
-    elif not secrets.slack_app_token:
+    http = settings.slack_http or oauth
+    if http and not secrets.slack_signing_secret:
+        raise ConfigError(
+            "Slack over HTTP needs SLACK_SIGNING_SECRET (the app's Basic Information page) "
+            "to verify Slack's requests."
+        )
+    if not http and not secrets.slack_app_token:
         raise ConfigError(
             "SLACK_BOT_TOKEN is set but Socket Mode needs SLACK_APP_TOKEN (xapp-..., with the "
             "connections:write scope); or serve a public URL with --slack-http and "
@@ -108,9 +114,11 @@ def create(settings: Settings) -> SlackAdapter | None:
     return SlackAdapter(
         bot_token=secrets.slack_bot_token,
         signing_secret=secrets.slack_signing_secret or "",
-        app_token=None if settings.slack_http else secrets.slack_app_token,
+        app_token=None if http else secrets.slack_app_token,
         api_url=settings.slack_api_url,
         port=settings.port,
+        client_id=secrets.slack_client_id if oauth else None,
+        client_secret=secrets.slack_client_secret if oauth else None,
     )
 
 
@@ -143,39 +151,66 @@ class SlackAdapter:
     def __init__(
         self,
         *,
-        bot_token: str,
+        bot_token: str | None,
         signing_secret: str,
         app_token: str | None = None,
         api_url: str = "https://slack.com/api/",
         port: int = 3000,
         host: str = "0.0.0.0",
+        client_id: str | None = None,
+        client_secret: str | None = None,
     ) -> None:
-        self.client = _client(bot_token, api_url)
-        self.app = AsyncApp(
-            client=self.client,
-            signing_secret=signing_secret,
-            # Socket Mode requests come over our own authenticated websocket.
-            request_verification_enabled=app_token is None,
-        )
+        if not bot_token and not (client_id and client_secret):
+            raise ValueError("a bot token, or an OAuth client id and secret, is needed")
+        self._bot_token = bot_token
+        self._signing_secret = signing_secret
         self._app_token = app_token
         self._api_url = api_url
+        self._client_id = client_id
+        self._client_secret = client_secret
         self.port = port
         self.host = host
+        self.app: AsyncApp | None = None
         self._bot: Bot | None = None
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
+        self._installations: Any = None
+        # Web API clients by workspace; with one bot token, one for all.
+        self._clients: dict[str, AsyncWebClient] = {}
         self._last_post: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.app.command(COMMAND)(self._on_command)
-        self.app.action(ABSTRACT_ACTION_ID)(self._on_button)
-        self.app.action(MORE_LIKE_ACTION_ID)(self._on_button)
-        self.app.event("app_uninstalled")(self._on_uninstalled)
-        self.app.event("tokens_revoked")(self._on_uninstalled)
+
+    def _build_app(self, bot: Bot) -> AsyncApp:
+        settings = None
+        if self._client_id and self._client_secret:
+            from adapters.slack.oauth import oauth_settings
+
+            # The installation store lives in the bot's own database.
+            settings = oauth_settings(
+                client_id=self._client_id,
+                client_secret=self._client_secret,
+                engine=bot.service.db.engine,
+                api_url=self._api_url,
+            )
+            self._installations = settings.installation_store
+        app = AsyncApp(
+            client=_client(None if settings else self._bot_token, self._api_url),
+            signing_secret=self._signing_secret,
+            oauth_settings=settings,
+            # Socket Mode requests come over our own authenticated websocket.
+            request_verification_enabled=self._app_token is None,
+        )
+        app.command(COMMAND)(self._on_command)
+        app.action(ABSTRACT_ACTION_ID)(self._on_button)
+        app.action(MORE_LIKE_ACTION_ID)(self._on_button)
+        app.event("app_uninstalled")(self._on_uninstalled)
+        app.event("tokens_revoked")(self._on_uninstalled)
+        return app
 
     # -- running -------------------------------------------------------------
 
     async def start(self, bot: Bot) -> None:
         self._bot = bot
+        self.app = self._build_app(bot)
         if self._app_token:
             # Imported here: Socket Mode's websocket client is needed only here.
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -186,6 +221,7 @@ class SlackAdapter:
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
             return
+        # With OAuth this also serves /slack/install and /slack/oauth_redirect.
         self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
         await self._runner.setup()
         await web.TCPSite(self._runner, host=self.host, port=self.port).start()
@@ -199,8 +235,6 @@ class SlackAdapter:
         return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            await task
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:
@@ -214,13 +248,16 @@ class SlackAdapter:
             messages = render_digest(message)
         else:
             messages = [render_nothing_new(message)]
+        client = await self._client_for(address.workspace)
         posted: list[str] = []
         for part in messages:
             await self._pace(address.channel)
             try:
-                await self._post_part(address.channel, part)
+                await self._post_part(client, address.channel, part)
             except SlackApiError as exc:
                 failure = _failure(exc.response.get("error"))
+                if isinstance(failure, WorkspaceUnavailable):
+                    self._clients.pop(address.workspace, None)
                 cause: Exception = failure or exc
                 if posted:
                     raise PartlySent(posted, cause) from exc
@@ -231,9 +268,26 @@ class SlackAdapter:
                 raise
             posted.extend(part.paper_ids)
 
-    async def _post_part(self, channel: str, part: SlackMessage) -> None:
+    async def _client_for(self, team: str) -> AsyncWebClient:
+        """The Web API client holding ``team``'s bot token."""
+        client = self._clients.get(team)
+        if client is not None:
+            return client
+        token = self._bot_token
+        if self._installations is not None:
+            installed = await self._installations.async_find_bot(enterprise_id=None, team_id=team)
+            token = installed.bot_token if installed is not None else None
+        if not token:
+            raise WorkspaceUnavailable(
+                "digestbot is not installed in this Slack workspace; install it from the bot's "
+                "/slack/install page, then type /papers resume."
+            )
+        client = self._clients[team] = _client(token, self._api_url)
+        return client
+
+    async def _post_part(self, client: AsyncWebClient, channel: str, part: SlackMessage) -> None:
         try:
-            await self.client.chat_postMessage(channel=channel, **part.post_message_kwargs())
+            await client.chat_postMessage(channel=channel, **part.post_message_kwargs())
         except SlackApiError as exc:
             if exc.response.get("error") != "not_in_channel":
                 raise
@@ -241,11 +295,11 @@ class SlackAdapter:
             # channels:join scope) and post again. A private one refuses,
             # and the original error stands.
             try:
-                await self.client.conversations_join(channel=channel)
+                await client.conversations_join(channel=channel)
             except SlackApiError:
                 raise exc from None
             log.info("Slack: joined %s to post its digest", channel)
-            await self.client.chat_postMessage(channel=channel, **part.post_message_kwargs())
+            await client.chat_postMessage(channel=channel, **part.post_message_kwargs())
 
     async def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from adapters.slack.adapter import COMMAND, EVENTS_PATH
+from adapters.slack.oauth import SCOPES
 
 _URL_SETTING = re.compile(r"^(\s*)# (\s*[a-z_]*urls?:.*|\s*- https://.*)$", re.MULTILINE)
 MANIFEST = Path(__file__).resolve().parents[3] / "config" / "slack-manifest.yml"
@@ -22,8 +23,9 @@ def test_socket_mode_manifest() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text("utf-8"))
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write",
-                                                              "channels:join"}
+    # What OAuth installs ask for is what the manifest declares.
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(SCOPES)
+    assert set(SCOPES) == {"commands", "chat:write", "channels:join"}
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
