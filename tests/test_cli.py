@@ -252,3 +252,10 @@ def test_subscription_errors_are_one_line(run, args, code: int, message: str) ->
     assert got == code
     last = err.strip().splitlines()[-1]
     assert message in last and last.startswith("digestbot: ")
+
+
+def test_run_with_half_a_slack_setup_says_what_is_missing(run, monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    code, _, err = run("run")
+    assert code == 1
+    assert "Socket Mode needs SLACK_APP_TOKEN" in err.strip().splitlines()[-1]

@@ -340,3 +340,62 @@ def test_socket_mode_slash_command_is_acknowledged_over_the_websocket(
     finally:
         bot.stop()
         server.stop()
+
+
+def test_an_answer_not_ready_in_time_is_acknowledged_then_sent(running, monkeypatch) -> None:
+    import adapters.slack.adapter as slack_adapter
+
+    monkeypatch.setattr(slack_adapter, "ACK_WITHIN", 0.0)
+    bot, slack = running
+    status, body = slack.command("topics")
+    assert status == 200 and isinstance(body, dict) and body["text"] == "Working on it…"
+    [answer] = slack.api.wait_for("response_url")
+    assert answer.params["text"].startswith("This channel follows no topics yet.")
+
+
+def test_server_errors_are_retried(running) -> None:
+    bot, slack = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    slack.api.server_error("chat.postMessage", status=503)
+    [outcome] = bot.run(_scheduled(bot))
+    assert outcome.error is None
+    assert [c.status for c in slack.api.calls("chat.postMessage")] == [503, 200]
+
+
+def test_long_digest_failing_halfway_keeps_what_was_posted(running, service: Service) -> None:
+    bot, slack = running
+    service.import_records([
+        paper(100 + n, f"Breast MRI study number {n} " + "with a long title " * 8,
+              code_urls=(f"https://github.com/lab/repo{n}",))
+        for n in range(50)
+    ])
+    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.set_max_papers(ADDRESS, 50)
+    slack.api.respond("chat.postMessage", {"ok": True, "channel": CHANNEL, "ts": "1.1"})
+    slack.api.fail("chat.postMessage", error="is_archived")
+    [outcome] = bot.run(_scheduled(bot))
+    assert outcome.error is not None
+    calls = slack.api.calls("chat.postMessage")
+    assert len(calls) == 2  # the digest was split; the second part was refused
+    first_part = json.dumps(calls[0].blocks)
+    with bot.service.db.session() as session:
+        from bot.models import Delivery
+
+        sent = {d.paper_id for d in session.query(Delivery) if d.status == "sent"}
+        failed = {d.paper_id for d in session.query(Delivery) if d.status == "failed"}
+    assert sent and failed and not sent & failed
+    assert all(paper_id in first_part for paper_id in sent)
+    info = bot.service.channel_info(ADDRESS)
+    assert info is not None and info.paused
+
+
+def test_whole_flow_subscribe_scheduled_digest_then_abstract(running) -> None:
+    bot, slack = running
+    slack.command("subscribe breast mri")
+    bot.run(_scheduled(bot))
+    [post] = slack.api.posts(CHANNEL)
+    buttons = [e for b in post.blocks or [] if b["type"] == "actions" for e in b["elements"]]
+    abstract = next(b for b in buttons if b["action_id"] == "paper_abstract")
+    slack.click("paper_abstract", abstract["value"])
+    [answer] = slack.api.wait_for("response_url")
+    assert "The whole abstract goes on from here" in json.dumps(answer.params)

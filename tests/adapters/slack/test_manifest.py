@@ -41,3 +41,23 @@ def test_http_mode_urls_point_at_the_adapter_paths() -> None:
     ]
     assert all(url.endswith(EVENTS_PATH) for url in urls)
     assert manifest["oauth_config"]["redirect_urls"] == ["https://bot.example.org/slack/oauth_redirect"]
+
+
+def test_which_slack_mode_the_environment_selects() -> None:
+    import pytest
+
+    from adapters.slack.adapter import create
+    from bot.config import ConfigError, load_settings
+
+    assert create(load_settings(environ={})) is None
+    with pytest.raises(ConfigError, match="Socket Mode needs SLACK_APP_TOKEN"):
+        create(load_settings(environ={"SLACK_BOT_TOKEN": "xoxb-1"}))
+    with pytest.raises(ConfigError, match="needs SLACK_SIGNING_SECRET"):
+        create(load_settings(environ={"SLACK_BOT_TOKEN": "xoxb-1", "DIGESTBOT_SLACK_HTTP": "true"}))
+    socket = create(load_settings(environ={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
+                                           "DIGESTBOT_SLACK_API_URL": "https://slack.example/api/"}))
+    assert socket is not None and socket._app_token == "xapp-1"
+    assert socket._api_url == "https://slack.example/api/"
+    oauth = create(load_settings(environ={"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s",
+                                          "SLACK_SIGNING_SECRET": "x"}))
+    assert oauth is not None and oauth._app_token is None and oauth._client_id == "1.2"
