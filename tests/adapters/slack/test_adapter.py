@@ -399,3 +399,35 @@ def test_whole_flow_subscribe_scheduled_digest_then_abstract(running) -> None:
     slack.click("paper_abstract", abstract["value"])
     [answer] = slack.api.wait_for("response_url")
     assert "The whole abstract goes on from here" in json.dumps(answer.params)
+
+
+def test_unsigned_button_click_is_refused(running) -> None:
+    bot, slack = running
+    payload = {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U0ANN"},
+               "channel": {"id": CHANNEL}, "response_url": slack.api.response_url("button"),
+               "actions": [{"type": "button", "action_id": "paper_abstract", "value": "2611.00001",
+                            "block_id": "b", "action_ts": "1"}]}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    status, _ = slack.request(body, content_type="application/x-www-form-urlencoded",
+                              secret="wrong-secret")
+    assert status == 401
+    time.sleep(0.2)
+    assert slack.api.responses() == []
+
+
+def test_app_uninstalled_event_pauses_the_workspace(running) -> None:
+    bot, slack = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    event = {"type": "event_callback", "team_id": TEAM, "api_app_id": "A0APP",
+             "event": {"type": "app_uninstalled", "event_ts": "1"}, "event_id": "Ev1",
+             "event_time": 1}
+    status, _ = slack.request(json.dumps(event).encode(), content_type="application/json")
+    assert status == 200
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        info = bot.service.channel_info(ADDRESS)
+        if info is not None and info.paused:
+            break
+        time.sleep(0.05)
+    assert info is not None and info.paused
+    assert "uninstalled from this workspace; reinstall the app" in str(info.paused_reason)
