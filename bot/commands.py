@@ -28,7 +28,7 @@ from bot.subscriptions import (
 
 if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle at run time
     from bot.service import Service
-__all__ = ["COMMANDS", "Command", "IncomingCommand", "handle", "is_slow"]
+__all__ = ["COMMANDS", "Command", "IncomingCommand", "command_named", "handle", "is_slow"]
 
 Send = Callable[[Digest], None]
 
@@ -58,6 +58,14 @@ class Command:
     # The answer may take longer than a platform waits for an acknowledgement
     # (Slack and Discord: 3 s): acknowledge first, answer after.
     slow: bool = False
+    # Changes the channel (its topics, schedule, digests): platforms with
+    # roles keep it to members who may manage the channel.
+    manages: bool = False
+    # The name of its free-text argument, for platforms that ask for named
+    # options (Discord); None when it takes none. The text is still parsed here.
+    argument: str | None = None
+    # The argument may be left out (``schedule`` alone shows the schedule).
+    optional: bool = False
 
 
 class _UsageError(Exception):
@@ -179,31 +187,41 @@ def _help(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Repl
 
 COMMANDS: tuple[Command, ...] = (
     Command(name="search", usage="search QUERY", example='search "breast mri" has:code',
-            summary="search the catalog", run=_search),
+            summary="search the catalog", run=_search, argument="query"),
     Command(name="show", usage="show ID", example="show 2402.12345",
-            summary="one paper with its abstract", run=_show),
+            summary="one paper with its abstract", run=_show, argument="id"),
     Command(name="like", usage="like ID", example="like 2402.12345",
-            summary="papers like this one", run=_like),
+            summary="papers like this one", run=_like, argument="id"),
     Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
-            summary="follow a topic in this channel", run=_subscribe),
+            summary="follow a topic in this channel", run=_subscribe, manages=True,
+            argument="topic"),
     Command(name="unsubscribe", usage="unsubscribe TOPIC", example="unsubscribe ct reconstruction",
-            summary="stop following a topic", run=_unsubscribe),
+            summary="stop following a topic", run=_unsubscribe, manages=True,
+            argument="topic"),
     Command(name="topics", usage="topics", example="topics",
             summary="the topics this channel follows", run=_topics),
     Command(name="schedule", usage="schedule HH:MM [TIMEZONE] [daily|weekdays|weekly DAY]",
             example="schedule 08:30 Europe/Berlin weekdays",
-            summary="when this channel gets its digest", run=_schedule),
+            summary="when this channel gets its digest", run=_schedule, manages=True,
+            argument="when", optional=True),
     Command(name="limit", usage="limit N", example="limit 5",
-            summary="how many papers a digest shows (1-50)", run=_limit),
+            summary="how many papers a digest shows (1-50)", run=_limit, manages=True,
+            argument="count", optional=True),
     Command(name="digest", usage="digest", example="digest",
-            summary="post this channel's digest now", run=_digest, slow=True),
+            summary="post this channel's digest now", run=_digest, slow=True, manages=True),
     Command(name="pause", usage="pause [REASON]", example="pause conference week",
-            summary="stop this channel's digests", run=_pause),
+            summary="stop this channel's digests", run=_pause, manages=True,
+            argument="reason", optional=True),
     Command(name="resume", usage="resume", example="resume",
-            summary="start this channel's digests again", run=_resume),
+            summary="start this channel's digests again", run=_resume, manages=True),
     Command(name="help", usage="help", example="help", summary="this list", run=_help),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def command_named(name: str) -> Command | None:
+    """The command table's entry for ``name``, if any."""
+    return _BY_NAME.get(name.lower())
 
 
 def is_slow(text: str) -> bool:

@@ -155,6 +155,27 @@ SETTINGS: tuple[Setting, ...] = (
         "/slack/install and /slack/oauth_redirect), 1-65535.",
     ),
     Setting(
+        name="discord_api_url",
+        type=str,
+        default="https://discord.com/api/v10",
+        help="Base URL of Discord's REST API. Change it only to go through a REST proxy in "
+        "front of Discord.",
+    ),
+    Setting(
+        name="discord_gateway_url",
+        type=str,
+        default="wss://gateway.discord.gg/",
+        help="Discord's gateway websocket URL. Change it only to go through a gateway proxy.",
+    ),
+    Setting(
+        name="discord_dev_guild",
+        type=int,
+        default=0,
+        help="A Discord server (guild) id whose /papers commands are synced at start for "
+        "instant use while developing; 0 syncs them globally only (which Discord may take "
+        "a while to show).",
+    ),
+    Setting(
         name="log_level",
         type=str,
         default="WARNING",
@@ -237,6 +258,9 @@ class Settings:
     slack_api_url: str = _BY_NAME["slack_api_url"].default
     slack_http: bool = _BY_NAME["slack_http"].default
     port: int = _BY_NAME["port"].default
+    discord_api_url: str = _BY_NAME["discord_api_url"].default
+    discord_gateway_url: str = _BY_NAME["discord_gateway_url"].default
+    discord_dev_guild: int = _BY_NAME["discord_dev_guild"].default
     log_level: str = _BY_NAME["log_level"].default
     secrets: Secrets = field(default_factory=lambda: Secrets())
     config_file: Path | None = None
@@ -352,10 +376,14 @@ def load_settings(
     _check_range(settings, "catch_up_hours", 0, 48)
     _check_range(settings, "ingest_minutes", 5, 1440)
     _check_range(settings, "port", 1, 65535)
-    if not settings.slack_api_url.startswith(("https://", "http://")):
-        raise ConfigError(
-            f"slack_api_url must be an http(s) URL, got {settings.slack_api_url!r}."
-        )
+    for name, schemes in (
+        ("slack_api_url", ("https://", "http://")),
+        ("discord_api_url", ("https://", "http://")),
+        ("discord_gateway_url", ("wss://", "ws://")),
+    ):
+        value = getattr(settings, name)
+        if not value.startswith(schemes):
+            raise ConfigError(f"{name} must start with {' or '.join(schemes)}, got {value!r}.")
     if not 64 <= settings.index_memory_mb <= 16384:
         raise ConfigError(
             f"index_memory_mb must be between 64 and 16384, got {settings.index_memory_mb}."

@@ -140,3 +140,13 @@ def test_only_digest_is_acknowledged_before_it_is_answered() -> None:
 
     assert is_slow("digest") and is_slow("  DIGEST now")
     assert not any(is_slow(text) for text in ("search digest", "help", "", "digests", "show 1"))
+
+
+def test_command_table_says_who_may_run_what_and_how_it_takes_its_argument() -> None:
+    managing = {c.name for c in COMMANDS if c.manages}
+    assert managing == {"subscribe", "unsubscribe", "schedule", "limit", "digest", "pause", "resume"}
+    assert {c.name: (c.argument, c.optional) for c in COMMANDS if c.argument} == {
+        "search": ("query", False), "show": ("id", False), "like": ("id", False),
+        "subscribe": ("topic", False), "unsubscribe": ("topic", False),
+        "schedule": ("when", True), "limit": ("count", True), "pause": ("reason", True),
+    }
