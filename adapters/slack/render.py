@@ -36,27 +36,12 @@ The contract, on top of the one every renderer follows (``bot.messages``):
   is split into several sections, at a line break or space where it can.
 - Every untrusted string (title, authors, date, category, topics, snippet,
   code-link label, the header and footer built from them, a reply's text
-  with its user queries, an abstract) goes through ``escape`` for mrkdwn,
-  or through its plain-text twin for header blocks:
-
-  * ``&``, ``<`` and ``>`` become ``&amp;``, ``&lt;``, ``&gt;``: with no raw
-    ``<``, untrusted text cannot write ``<!channel>``, ``<@U123>``,
-    ``<#C123>`` or a disguised ``<https://evil|arxiv.org>`` link;
-  * mrkdwn markers have no escape in Slack, so ``*``, ``_``, ``~`` and
-    backticks (and their full-width forms) become look-alike characters,
-    and a ``>`` that starts a line (a block quote) gets an invisible soft
-    hyphen in front (plain_text headers need neither);
-  * ``@`` is followed by an invisible word joiner, and every mrkdwn object
-    is ``verbatim``, so a bare ``@channel`` or ``#general`` is never turned
-    into a mention or a channel link;
-  * control characters and bidirectional overrides become spaces and lone
-    surrogates U+FFFD, so nothing can reorder or hide text.
-
-  Links are only ones we build, ``<url|label>`` from ``PaperItem.url`` and
-  ``CodeLink.url``, with the label escaped and any ``|`` in it made a
-  look-alike; and only for an ``http(s)`` URL with a host and no
-  whitespace, ``|``, ``<``, ``>`` or control characters (``safe_url``).
-  Any other URL is not linked: the label alone is shown.
+  with its user queries, an abstract) goes through ``adapters.slack.mrkdwn``
+  for mrkdwn, or its plain-text twin for header blocks; that module's
+  docstring says what escaping guarantees. Every mrkdwn object is
+  ``verbatim``. Links are only ones we build, from ``PaperItem.url`` and
+  ``CodeLink.url``, and only for a URL ``safe_url`` accepts; any other URL
+  is not linked: the label alone is shown.
 - Messages never ask Slack to parse mentions: ``post_message_kwargs`` sets
   neither ``link_names`` nor ``parse`` and turns unfurling off, so a paper
   URL does not unfold a preview of someone else's page into the channel.
@@ -73,7 +58,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import (
@@ -88,6 +72,19 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from adapters.slack.mrkdwn import (
+    URL_LIMIT,
+    chunks,
+    clean_line,
+    escape,
+    fit,
+    inline,
+    link,
+    pieces,
+    plain,
+    safe_url,
+    width,
+)
 from bot.messages import Digest, NothingNew, PaperItem, Reply
 
 __all__ = [
@@ -132,7 +129,7 @@ MORE_LIKE_ACTION_ID = "paper_more_like"
 # around them, stays under TEXT_LIMIT (test_render checks an item with every
 # field at its cap), so an item's section never needs cutting as a whole.
 _TITLE_CAP = 400
-_URL_CAP = 800
+_URL_CAP = URL_LIMIT
 _AUTHORS_CAP = 250
 _DATE_CAP = 30
 _CATEGORY_CAP = 60
@@ -148,31 +145,7 @@ _FOOTER_CAP = 500
 # the "k/n" numbering written afterwards.
 _HEAD_ALLOWANCE = HEADER_LIMIT + FALLBACK_LIMIT
 
-_ELLIPSIS = "…"
-_SOFT_HYPHEN = "\u00ad"
-_WORD_JOINER = "\u2060"
-_PIPE = "\u2223"  # divides; looks like "|"
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-# Slack has no escape for its markers; these look the same and mean nothing.
-_LOOKALIKES = {
-    "*": "\u2217",  # asterisk operator
-    "_": "\u02cd",  # modifier letter low macron
-    "~": "\u223c",  # tilde operator
-    "`": "\u02cb",  # modifier letter grave accent
-    "\uff0a": "\ufe61",  # full-width asterisk -> small asterisk
-    "\uff3f": "\u2e0f",  # full-width low line -> paragraphos
-    "\uff40": "\u02cb",  # full-width grave accent
-}
-_QUOTE_MARKS = frozenset(">\uff1e")
-# Punctuation not worth keeping just before the "…" of a shortened field.
-_TRAILING = frozenset(" ,;:")
-
-# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional
-# embeddings, overrides and isolates (as in bot.text).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_SAFE_URL = re.compile(r"https?://[^\s|<>]+", re.IGNORECASE)
-_BLANK_LINES = re.compile(r"\n{3,}")
+# Feeds wrap abstracts inside a paragraph; only a blank line ends one.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -207,128 +180,6 @@ class SlackMessage:
             "unfurl_links": False,
             "unfurl_media": False,
         }
-
-
-# -- escaping -----------------------------------------------------------------
-
-
-def width(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units, as limits are counted here."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _clean_line(text: str) -> str:
-    """``text`` on one line: unsafe characters gone, whitespace collapsed."""
-    text = _SURROGATE.sub("\ufffd", _UNSAFE.sub(" ", text))
-    return " ".join(text.split())
-
-
-def _clean_lines(text: str) -> str:
-    """``text`` with its lines kept, each cleaned, blank runs at most one line."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
-    text = _SURROGATE.sub("\ufffd", _UNSAFE.sub(" ", text))
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-
-
-def _pieces(text: str, *, mrkdwn: bool = True) -> list[str]:
-    """One escaped piece per character of ``text`` (already cleaned).
-
-    Pieces keep an entity, or a mark and the invisible character guarding
-    it, together, so text is only ever shortened or split between pieces.
-    """
-    pieces: list[str] = []
-    line_start = True
-    for char in text:
-        piece = _ENTITIES.get(char, char)
-        if char == "@":
-            # plain_text never mentions anyone; the joiner there is belt and braces.
-            piece = "@" + _WORD_JOINER
-        elif mrkdwn:
-            piece = _LOOKALIKES.get(char, piece)
-            if line_start and char in _QUOTE_MARKS:
-                piece = _SOFT_HYPHEN + piece
-        pieces.append(piece)
-        if char == "\n":
-            line_start = True
-        elif not char.isspace():
-            line_start = False
-    return pieces
-
-
-def _fit(pieces: Sequence[str], limit: int) -> str:
-    """The pieces joined, shortened with "…" to at most ``limit`` characters."""
-    if width("".join(pieces)) <= limit:
-        return "".join(pieces)
-    kept: list[str] = []
-    used = 0
-    for piece in pieces:
-        size = len(piece) if piece.isascii() else width(piece)
-        if used + size > limit - len(_ELLIPSIS):
-            break
-        kept.append(piece)
-        used += size
-    # Keep whole words when the last space is not too far back.
-    for back in range(len(kept) - 1, max(len(kept) * 2 // 3, 0), -1):
-        if kept[back] == " ":
-            kept = kept[:back]
-            break
-    # Whole pieces only: a character strip would eat the ";" of "&amp;".
-    while kept and kept[-1] in _TRAILING:
-        kept.pop()
-    return "".join(kept) + _ELLIPSIS
-
-
-def escape(text: str) -> str:
-    """``text`` as mrkdwn that shows exactly ``text`` and does nothing else.
-
-    Lines are kept; everything else follows the module contract: entities
-    for ``&<>``, look-alikes for ``*_~```, a guarded leading ``>``, a word
-    joiner after ``@``, no control or bidirectional characters.
-    """
-    return "".join(_pieces(_clean_lines(text)))
-
-
-def _inline(text: str, limit: int, *, default: str = "") -> str:
-    """One line of untrusted ``text`` as mrkdwn, at most ``limit`` characters."""
-    # Every character takes at least one: past limit + 1 nothing can change the result.
-    return _fit(_pieces((_clean_line(text) or default)[: limit + 1]), limit)
-
-
-def _plain(text: str, limit: int, *, default: str) -> str:
-    """One line of untrusted ``text`` for a plain_text object (no mrkdwn there)."""
-    return _fit(_pieces((_clean_line(text) or default)[: limit + 1], mrkdwn=False), limit)
-
-
-def safe_url(url: str | None, *, limit: int = _URL_CAP) -> str | None:
-    """``url`` ready to go between ``<`` and ``|``, or None when it must not be linked.
-
-    Only ``http(s)`` URLs with a host and no whitespace, ``|``, ``<``, ``>``
-    or control characters, at most ``limit`` characters once ``&`` is
-    escaped, are linked.
-    """
-    if not url:
-        return None
-    url = url.strip()
-    if not _SAFE_URL.fullmatch(url) or _UNSAFE.search(url) or _SURROGATE.search(url):
-        return None
-    try:
-        if not urlsplit(url).hostname:
-            return None
-    except ValueError:
-        return None
-    escaped = url.replace("&", "&amp;")
-    return escaped if width(escaped) <= limit else None
-
-
-def _link(url: str | None, label: str) -> str:
-    """``<url|label>`` for a safe URL (from ``safe_url``), else the label alone.
-
-    A ``|`` in the label becomes a look-alike: Slack splits a link at a pipe,
-    and a title must not get to choose where.
-    """
-    return f"<{url}|{label.replace('|', _PIPE)}>" if url else label
 
 
 # -- blocks -------------------------------------------------------------------
@@ -366,14 +217,14 @@ def _actions(paper_id: str) -> dict[str, Any] | None:
 
 
 def _title_line(item: PaperItem) -> str:
-    label = _inline(item.title, _TITLE_CAP, default="(untitled)")
-    return f"*{_link(safe_url(item.url), label)}*"
+    label = inline(item.title, _TITLE_CAP, default="(untitled)")
+    return f"*{link(safe_url(item.url, limit=_URL_CAP), label)}*"
 
 
 def _meta_line(item: PaperItem) -> str:
-    authors = _inline(item.authors, _AUTHORS_CAP, default="unknown authors")
-    date = _inline(item.date, _DATE_CAP, default="undated")
-    category = _inline(item.category, _CATEGORY_CAP, default="uncategorized")
+    authors = inline(item.authors, _AUTHORS_CAP, default="unknown authors")
+    date = inline(item.date, _DATE_CAP, default="undated")
+    category = inline(item.category, _CATEGORY_CAP, default="uncategorized")
     return f"{authors} · {date} · {category}"
 
 
@@ -385,68 +236,34 @@ def _code_line(item: PaperItem) -> str | None:
     room = _CODE_LINE_CAP - len(prefix) - 20
     links: list[str] = []
     for code in item.code_links:
-        label = _inline(code.label, _CODE_LABEL_CAP)
-        label = label or _inline(code.url, _CODE_LABEL_CAP, default="code")
-        link = _link(safe_url(code.url, limit=_CODE_URL_CAP), label)
-        if links and width(", ".join([*links, link])) > room:
+        label = inline(code.label, _CODE_LABEL_CAP)
+        label = label or inline(code.url, _CODE_LABEL_CAP, default="code")
+        shown = link(safe_url(code.url, limit=_CODE_URL_CAP), label)
+        if links and width(", ".join([*links, shown])) > room:
             break
-        links.append(link)
+        links.append(shown)
     rest = len(item.code_links) - len(links)
     return prefix + ", ".join(links) + (f" and {rest} more" if rest else "")
 
 
 def _topics_line(item: PaperItem) -> str | None:
-    topics = [_clean_line(t)[: _TOPICS_CAP + 1] for t in item.matched_topics]
-    pieces: list[str] = []
+    topics = [clean_line(t)[: _TOPICS_CAP + 1] for t in item.matched_topics]
+    parts: list[str] = []
     for topic in filter(None, topics):
-        pieces += ["; "] if pieces else []
-        pieces += _pieces(topic)
+        parts += ["; "] if parts else []
+        parts += pieces(topic)
     prefix = "Matched: "
-    return prefix + _fit(pieces, _TOPICS_CAP - len(prefix)) if pieces else None
+    return prefix + fit(parts, _TOPICS_CAP - len(prefix)) if parts else None
 
 
 def _item_blocks(item: PaperItem, *, full: bool = True) -> tuple[dict[str, Any], ...]:
     """The item's section and, when ``full``, its code, topics, snippet and buttons."""
     lines: list[str | None] = [_title_line(item), _meta_line(item)]
     if full:
-        lines += [_code_line(item), _topics_line(item), _inline(item.snippet, _SNIPPET_CAP)]
+        lines += [_code_line(item), _topics_line(item), inline(item.snippet, _SNIPPET_CAP)]
     section = _section("\n".join(line for line in lines if line))
     actions = _actions(item.paper_id) if full else None
     return (section, actions) if actions else (section,)
-
-
-def _chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Escaped ``text`` (lines kept) in pieces of at most ``limit`` characters.
-
-    Each cut falls at the last line break in reach, else the last space,
-    else anywhere between two escaped pieces.
-    """
-    pieces = _pieces(_clean_lines(text))
-    # A chunk starts a new section, so a ">" it starts with needs the guard too.
-    room = limit - len(_SOFT_HYPHEN)
-    chunks: list[str] = []
-    start = 0
-    while start < len(pieces):
-        end, used = start, 0
-        while end < len(pieces):
-            size = len(pieces[end]) if pieces[end].isascii() else width(pieces[end])
-            if used + size > room:
-                break
-            used += size
-            end += 1
-        if end < len(pieces):
-            window = pieces[start:end]
-            for mark in ("\n", " "):
-                if mark in window[1:]:
-                    end = start + len(window) - 1 - window[::-1].index(mark)
-                    break
-        chunk = "".join(pieces[start:end]).strip()
-        if chunk.startswith(("&gt;", "\uff1e")):
-            chunk = _SOFT_HYPHEN + chunk
-        if chunk:
-            chunks.append(chunk)
-        start = end
-    return chunks
 
 
 # -- packing ------------------------------------------------------------------
@@ -510,7 +327,7 @@ def _continued(number: int, total: int) -> str:
 def _numbered(text: str, number: int, total: int) -> str:
     """A fallback line, shortened to leave room for " (k/n)" on split messages."""
     suffix = f" ({number}/{total})" if total > 1 else ""
-    return _inline(text, FALLBACK_LIMIT - len(suffix), default="Papers") + suffix
+    return inline(text, FALLBACK_LIMIT - len(suffix), default="Papers") + suffix
 
 
 # -- public renderers ---------------------------------------------------------
@@ -524,11 +341,11 @@ def render_digest(digest: Digest) -> list[SlackMessage]:
     """
     parts = [_Part(_item_blocks(item), item.paper_id) for item in digest.items]
     if digest.footer is not None:
-        parts.append(_Part((_context(_inline(digest.footer, _FOOTER_CAP)),)))
+        parts.append(_Part((_context(inline(digest.footer, _FOOTER_CAP)),)))
 
     def head(number: int, total: int) -> list[dict[str, Any]]:
         if number == 1:
-            return [_header(_plain(digest.header, HEADER_LIMIT, default="New papers"))]
+            return [_header(plain(digest.header, HEADER_LIMIT, default="New papers"))]
         return [_header(_continued(number, total))]
 
     return _assemble(parts, head=head, fallback=lambda k, n: _numbered(digest.header, k, n))
@@ -541,7 +358,7 @@ def render_reply(reply: Reply) -> list[SlackMessage]:
     sections or messages; later messages open with a "… continued" line.
     Whether to post ephemerally is ``reply.ephemeral``, the adapter's call.
     """
-    parts = [_Part((_section(chunk),)) for chunk in _chunks(reply.text)]
+    parts = [_Part((_section(chunk),)) for chunk in chunks(reply.text, TEXT_LIMIT)]
     parts += [_Part(_item_blocks(item), item.paper_id) for item in reply.items]
     if not parts:
         parts = [_Part((_section("(empty reply)"),))]
@@ -565,7 +382,7 @@ def render_abstract(item: PaperItem, abstract: str) -> list[SlackMessage]:
     paragraphs = [" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(abstract)]
     text = "\n\n".join(p for p in paragraphs if p) or "(no abstract)"
     parts = [_Part(_item_blocks(item, full=False))]
-    parts += [_Part((_section(chunk),)) for chunk in _chunks(text)]
+    parts += [_Part((_section(chunk),)) for chunk in chunks(text, TEXT_LIMIT)]
     return _assemble(
         parts, head=_reply_head, fallback=lambda k, n: _numbered(f"Abstract: {item.title}", k, n)
     )
@@ -573,7 +390,7 @@ def render_abstract(item: PaperItem, abstract: str) -> list[SlackMessage]:
 
 def render_nothing_new(message: NothingNew) -> SlackMessage:
     """The quiet-day line, as one small message."""
-    parts = [_Part((_section(_inline(message.text, TEXT_LIMIT)),))]
+    parts = [_Part((_section(inline(message.text, TEXT_LIMIT)),))]
     [slack_message] = _assemble(
         parts, head=_reply_head, fallback=lambda k, n: _numbered(message.text, k, n)
     )
