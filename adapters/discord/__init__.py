@@ -1,0 +1,1 @@
+"""The Discord adapter: embed rendering (``render``) and, beside it, the platform wiring."""
