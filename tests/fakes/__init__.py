@@ -1,7 +1,9 @@
 """Fakes for the far side of each wire: real local servers that record requests.
 
 The Slack Web API fake is :class:`~tests.fakes.slack_api.FakeSlackAPI`; its
-function-scoped fixture is registered under the name ``slack_api``. A test
+function-scoped fixture is registered under the name ``slack_api``. Discord's
+REST API and gateway are :class:`~tests.fakes.discord_api.FakeDiscord`, fixture
+``discord_api`` (``discord_api_fixture``). A test
 module gets it with either of::
 
     from tests.fakes import slack_api_fixture  # noqa: F401  (registers `slack_api`)
@@ -24,9 +26,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.discord_api import DiscordCall, FakeDiscord, discord_api_fixture
 from tests.fakes.slack_api import FakeSlackAPI, SlackCall
 
-__all__ = ["FakeSlackAPI", "SlackCall", "slack_api_fixture"]
+__all__ = [
+    "DiscordCall",
+    "FakeDiscord",
+    "FakeSlackAPI",
+    "SlackCall",
+    "discord_api_fixture",
+    "slack_api_fixture",
+]
 
 
 @pytest.fixture(name="slack_api")

@@ -1,0 +1,378 @@
+"""The Discord adapter: a discord.py client in the bot's event loop.
+
+Two translations around the core (``bot.runtime.Bot``): a ``/papers``
+subcommand or a button click becomes an ``IncomingCommand``; a reply or a
+digest becomes embeds (``adapters.discord.render``). The ``/papers`` group
+is generated from the core's command table (``bot.commands.COMMANDS``):
+each subcommand takes its one free-text argument and hands
+``"<name> <text>"`` to the core, so arguments are parsed only there.
+
+Discord waits 3 seconds for an interaction's first answer: commands the
+core marks slow (``digest``) are deferred first; any other answer not ready
+in ``ACK_WITHIN`` seconds is deferred and followed up. Commands that change
+a channel need the Manage Channels permission, both as the group's default
+member permissions (what Discord shows) and checked again at run time.
+
+Posting: every send carries allowed mentions none and a nonce derived from
+the delivery (discord.py sets ``enforce_nonce``), so a retried send is not
+duplicated by Discord. Sends are spread (``SEND_INTERVAL`` apart, across
+the whole bot) so that 1,000 channels due at the same minute never trip
+Discord's global limit; rate limits themselves are discord.py's. 403 and
+404 pause the channel, removal from a server pauses all its channels, with
+a reason the next ``/papers`` there shows; the papers stay in the ledger.
+
+Network I/O with Discord (REST and the gateway websocket) is this module's
+only I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import zoneinfo
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from adapters.discord.render import (
+    CUSTOM_ID_TEMPLATE,
+    NO_MENTIONS,
+    DiscordMessage,
+    render_digest,
+    render_nothing_new,
+    render_reply,
+)
+from bot.commands import COMMANDS, Command, IncomingCommand, command_named, is_slow
+from bot.config import Settings
+from bot.delivery import ChannelUnavailable, PartlySent
+from bot.messages import Digest, NothingNew, Reply
+from bot.subscriptions import parse_address
+
+if TYPE_CHECKING:
+    from bot.runtime import Bot
+
+__all__ = ["DiscordAdapter", "create", "nonce_for", "point_at", "view_for"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+GROUP = "papers"
+# Discord waits 3 s for an interaction's first answer.
+ACK_WITHIN = 2.0
+# Discord allows about 50 requests a second for a whole bot; stay well below.
+SEND_INTERVAL = 1 / 25
+
+_FIX = "Give the bot {what} in this channel, then type /papers resume."
+_MISSING = {
+    50001: _FIX.format(what="access (View Channel)"),
+    50013: _FIX.format(what="the Send Messages and Embed Links permissions"),
+}
+_GONE = "This channel no longer exists for digestbot (deleted, or the bot cannot see it)."
+_REMOVED = "digestbot was removed from this server; invite it again, then type /papers resume."
+_NEEDS_MANAGE = (
+    "Only members who can manage this channel (the Manage Channels permission) can use "
+    "/papers {name}; ask one of them."
+)
+
+
+def create(settings: Settings) -> DiscordAdapter | None:
+    """The entry point: a Discord adapter when ``DISCORD_TOKEN`` is in the environment."""
+    token = settings.secrets.discord_token
+    if not token:
+        return None
+    return DiscordAdapter(
+        token=token,
+        api_url=settings.discord_api_url,
+        gateway_url=settings.discord_gateway_url,
+        dev_guild=settings.discord_dev_guild or None,
+    )
+
+
+def point_at(api_url: str, gateway_url: str) -> None:
+    """Point discord.py at Discord (or a proxy, or a fake) before it connects.
+
+    discord.py reads its REST base from ``Route.BASE`` and connects a plain
+    ``Client`` straight to ``DiscordWebSocket.DEFAULT_GATEWAY``; both are
+    class attributes, set here in one place.
+    """
+    discord.http.Route.BASE = api_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def view_for(message: DiscordMessage) -> discord.ui.View | None:
+    """The Abstract and More like this buttons of a message, one row per paper."""
+    if not message.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for buttons in message.buttons:
+        view.add_item(_Button("abstract", buttons.paper_id, label=buttons.abstract_label,
+                              row=buttons.row))
+        view.add_item(_Button("like", buttons.paper_id, label=buttons.like_label,
+                              row=buttons.row))
+    return view
+
+
+def _send_kwargs(message: DiscordMessage) -> dict[str, Any]:
+    kwargs = message.send_kwargs()
+    view = view_for(message)
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
+
+
+def nonce_for(channel: str, message: DiscordMessage, part: int) -> str:
+    """The same delivery always gets the same nonce (Discord allows 25 characters)."""
+    key = f"{channel}|{part}|{','.join(message.paper_ids) or message.content}"
+    return str(int(hashlib.sha256(key.encode()).hexdigest()[:15], 16))
+
+
+class _Button(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_TEMPLATE):
+    """An Abstract or More like this button, answered even after a restart."""
+
+    adapter: DiscordAdapter | None = None
+
+    def __init__(self, kind: str, paper_id: str, *, label: str | None = None,
+                 row: int | None = None) -> None:
+        super().__init__(discord.ui.Button(
+            label=label or ("Abstract" if kind == "abstract" else "More like this"),
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"digestbot:{kind}:{paper_id}",
+            row=row,
+        ))
+        self.kind = kind
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
+    ) -> _Button:
+        return cls(match["kind"], match["paper_id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        assert self.adapter is not None
+        verb = "show" if self.kind == "abstract" else "like"
+        await self.adapter.answer(interaction, f"{verb} {self.paper_id}", ephemeral=True)
+
+
+class DiscordAdapter:
+    """A discord.py ``Client`` with the ``/papers`` command group."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_url: str = "https://discord.com/api/v10",
+        gateway_url: str = "wss://gateway.discord.gg/",
+        dev_guild: int | None = None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        self._token = token
+        self._api_url = api_url
+        self._gateway_url = gateway_url
+        self._dev_guild = dev_guild
+        self._bot: Bot | None = None
+        # No privileged intents: slash commands and buttons need none.
+        self.client = discord.Client(
+            intents=discord.Intents.default(), guild_ready_timeout=guild_ready_timeout
+        )
+        self.tree = app_commands.CommandTree(self.client)
+        self.tree.add_command(self._group())
+        self.client.setup_hook = self._setup  # type: ignore[method-assign]
+        self.client.event(self.on_guild_remove)
+        self._ready = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._send_lock = asyncio.Lock()
+        self._last_send = 0.0
+
+    # -- running -------------------------------------------------------------
+
+    async def start(self, bot: Bot) -> None:
+        self._bot = bot
+        _Button.adapter = self
+        point_at(self._api_url, self._gateway_url)
+        self.client.add_dynamic_items(_Button)
+        self.client.event(self.on_ready)
+        self._runner = asyncio.create_task(self.client.start(self._token))
+        ready = asyncio.ensure_future(self._ready.wait())
+        done, _ = await asyncio.wait({ready, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        if self._runner in done:
+            ready.cancel()
+            self._runner.result()  # raises why it could not connect (e.g. a bad token)
+            raise RuntimeError("the Discord client stopped before it was ready")
+
+    async def _setup(self) -> None:
+        if self._dev_guild:
+            guild = discord.Object(id=self._dev_guild)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        await self.tree.sync()
+
+    async def on_ready(self) -> None:
+        log.info("Discord: connected as %s", self.client.user)
+        self._ready.set()
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._runner is not None:
+            try:
+                await self._runner
+            except Exception:  # closing: whatever the client raised is moot
+                log.debug("Discord client ended with an error", exc_info=True)
+
+    # -- posting -------------------------------------------------------------
+
+    async def post(self, message: Digest | NothingNew) -> None:
+        address = parse_address(message.channel)
+        messages = render_digest(message) if isinstance(message, Digest) else [
+            render_nothing_new(message)
+        ]
+        channel = await self._channel(int(address.channel))
+        posted: list[str] = []
+        for part, rendered in enumerate(messages):
+            await self._spread()
+            try:
+                await channel.send(**_send_kwargs(rendered),
+                                   nonce=nonce_for(message.channel, rendered, part))
+            except discord.Forbidden as exc:
+                cause: Exception = ChannelUnavailable(_MISSING.get(exc.code, _MISSING[50013]))
+                raise (PartlySent(posted, cause) if posted else cause) from exc
+            except discord.NotFound as exc:
+                cause = ChannelUnavailable(_GONE)
+                raise (PartlySent(posted, cause) if posted else cause) from exc
+            except Exception as exc:
+                if posted:
+                    raise PartlySent(posted, exc) from exc
+                raise
+            posted.extend(rendered.paper_ids)
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.client.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.client.fetch_channel(channel_id)
+            except discord.NotFound as exc:
+                raise ChannelUnavailable(_GONE) from exc
+            except discord.Forbidden as exc:
+                raise ChannelUnavailable(_MISSING[50001]) from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ChannelUnavailable("digestbot can only post digests in text channels.")
+        return channel
+
+    async def _spread(self) -> None:
+        # One send every SEND_INTERVAL across all channels: a digest hour with
+        # 1,000 channels takes 40 s and never nears Discord's global limit.
+        async with self._send_lock:
+            wait = self._last_send + SEND_INTERVAL - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_send = time.monotonic()
+
+    # -- inbound -------------------------------------------------------------
+
+    def _group(self) -> app_commands.Group:
+        group = app_commands.Group(
+            name=GROUP,
+            description="Research paper digests: search, follow topics, schedule",
+            guild_only=True,
+        )
+        for command in COMMANDS:
+            group.add_command(self._subcommand(command))
+        return group
+
+    def _subcommand(self, spec: Command) -> app_commands.Command[Any, Any, Any]:
+        name = spec.name
+
+        async def without_argument(interaction: discord.Interaction[Any]) -> None:
+            await self.answer(interaction, name)
+
+        async def required(interaction: discord.Interaction[Any], text: str) -> None:
+            await self.answer(interaction, f"{name} {text}")
+
+        async def optional(interaction: discord.Interaction[Any], text: str | None = None) -> None:
+            await self.answer(interaction, f"{name} {text or ''}".strip())
+
+        callback: Callable[..., Coroutine[Any, Any, None]]
+        if spec.argument is None:
+            callback = without_argument
+        else:
+            callback = optional if spec.optional else required
+            callback = app_commands.rename(text=spec.argument)(callback)
+            callback = app_commands.describe(text=spec.usage)(callback)
+        command: app_commands.Command[Any, Any, Any] = app_commands.Command(
+            name=name, description=spec.summary[:100], callback=callback
+        )
+        if name == "unsubscribe":
+            command.autocomplete("text")(self._topics_choices)
+        elif name == "schedule":
+            command.autocomplete("text")(self._schedule_choices)
+        return command
+
+    def _incoming(self, interaction: discord.Interaction[Any], text: str) -> IncomingCommand:
+        return IncomingCommand(
+            platform=PLATFORM,
+            workspace_id=str(interaction.guild_id or "dm"),
+            channel_id=str(interaction.channel_id),
+            user_id=str(interaction.user.id),
+            text=text,
+        )
+
+    async def answer(self, interaction: discord.Interaction[Any], text: str, *,
+                     ephemeral: bool | None = None) -> None:
+        """Hand ``text`` to the core and answer the interaction in time."""
+        assert self._bot is not None
+        spec = command_named(text.partition(" ")[0])
+        if spec is not None and spec.manages and not interaction.permissions.manage_channels:
+            await interaction.response.send_message(
+                _NEEDS_MANAGE.format(name=spec.name), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        work = asyncio.ensure_future(self._bot.handle(self._incoming(interaction, text)))
+        reply: Reply | None = None
+        if not is_slow(text):
+            try:
+                reply = await asyncio.wait_for(asyncio.shield(work), ACK_WITHIN)
+            except TimeoutError:
+                reply = None
+        private = True if ephemeral is None else ephemeral
+        if reply is None:
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            reply = await work
+            private = reply.ephemeral if ephemeral is None else ephemeral
+            for rendered in render_reply(reply):
+                await interaction.followup.send(**_send_kwargs(rendered), ephemeral=private)
+            return
+        private = reply.ephemeral if ephemeral is None else ephemeral
+        first, *rest = render_reply(reply)
+        await interaction.response.send_message(**_send_kwargs(first), ephemeral=private)
+        for rendered in rest:
+            await interaction.followup.send(**_send_kwargs(rendered), ephemeral=private)
+
+    async def _topics_choices(self, interaction: discord.Interaction[Any],
+                              current: str) -> list[app_commands.Choice[str]]:
+        assert self._bot is not None
+        address = self._incoming(interaction, "").address
+        topics = await asyncio.to_thread(self._bot.service.topics, address)
+        wanted = current.casefold()
+        return [app_commands.Choice(name=t[:100], value=t[:100])
+                for t in topics if wanted in t.casefold()][:25]
+
+    async def _schedule_choices(self, interaction: discord.Interaction[Any],
+                                current: str) -> list[app_commands.Choice[str]]:
+        # "08:30 Europe/Be" -> the time kept, time zones completed.
+        head, _, tail = current.rpartition(" ")
+        prefix = f"{head} " if head else ""
+        wanted = tail.casefold()
+        zones = sorted(z for z in zoneinfo.available_timezones() if wanted in z.casefold())
+        return [app_commands.Choice(name=(prefix + z)[:100], value=(prefix + z)[:100])
+                for z in zones[:25]]
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        assert self._bot is not None
+        await self._bot.workspace_gone(PLATFORM, str(guild.id), reason=_REMOVED)

@@ -1,0 +1,221 @@
+"""The Discord adapter end to end: a real discord.py client logged in to a fake Discord
+(REST and gateway on 127.0.0.1), interactions arriving over the gateway as Discord sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+
+from adapters.discord.adapter import DiscordAdapter
+from bot.commands import COMMANDS
+from bot.delivery import Outcome
+from bot.papers import PaperRecord
+from bot.service import Service
+from tests.console_bot import ConsoleBot
+from tests.fakes import FakeDiscord, discord_api_fixture  # noqa: F401  (the discord_api fixture)
+from tests.fakes.discord_api import (
+    CHANNEL_ID,
+    GUILD_ID,
+    INTERACTION_CALLBACK,
+    MANAGE_CHANNELS,
+    MEMBER_PERMISSIONS,
+    SEND_MESSAGE,
+    SYNC_COMMANDS,
+)
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+ADDRESS = f"discord:{GUILD_ID}/{CHANNEL_ID}"
+MANAGER = MEMBER_PERMISSIONS | MANAGE_CHANNELS
+EPHEMERAL = 1 << 6
+
+
+def paper(n: int, title: str) -> PaperRecord:
+    return PaperRecord(id=f"2611.{n:05d}", title=title, authors=("Ann Lee",),
+                       abstract=f"{title}. The whole abstract goes on from here.",
+                       published=date(2026, 11, 27), categories=("eess.IV",),
+                       url=f"https://arxiv.org/abs/2611.{n:05d}")
+
+
+@pytest.fixture
+def running(db, index, discord_api: FakeDiscord) -> Iterator[tuple[ConsoleBot, FakeDiscord]]:
+    service = Service(db=db, index=index, clock=lambda: NOW)
+    service.import_records([
+        paper(1, "Breast MRI screening with deep learning"),
+        paper(2, "@everyone Free GPUs <@123> [arxiv.org](https://evil.example) breast MRI"),
+        paper(3, "Low-dose CT reconstruction"),
+    ])
+    adapter = DiscordAdapter(token="discord-bot-token", api_url=discord_api.rest_url,
+                             gateway_url=discord_api.gateway_url, guild_ready_timeout=0.1)
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    yield bot, discord_api
+    bot.stop()
+
+
+def answer(fake: FakeDiscord, count: int = 1) -> dict[str, object]:
+    """The body of the latest interaction answer (callback or followup) once ``count`` arrived."""
+    fake.wait_for(INTERACTION_CALLBACK, count)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        calls = fake.callbacks()
+        last = calls[-1].payload.get("data") or {}
+        if last.get("content") or last.get("embeds") or last.get("choices") is not None:
+            return dict(last)
+        followups = fake.followups()
+        if followups:
+            return dict(followups[-1].payload)
+        time.sleep(0.02)
+    raise AssertionError(f"no answer with content; callbacks: {[c.payload for c in fake.callbacks()]}")
+
+
+def test_papers_group_is_generated_from_the_core_table(running) -> None:
+    _, fake = running
+    [sync] = fake.wait_for(SYNC_COMMANDS)
+    [group] = sync.payload
+    assert group["name"] == "papers"
+    assert [o["name"] for o in group["options"]] == [c.name for c in COMMANDS]
+    options = {o["name"]: o.get("options", []) for o in group["options"]}
+    assert [(o["name"], o.get("required", False)) for o in options["search"]] == [("query", True)]
+    assert [(o["name"], o.get("required", False)) for o in options["pause"]] == [("reason", False)]
+    assert options["unsubscribe"][0].get("autocomplete") is True
+
+
+def test_manager_subscribes_and_the_reply_is_private(running) -> None:
+    bot, fake = running
+    fake.dispatch("INTERACTION_CREATE", fake.command_interaction(
+        "papers subscribe", {"topic": "breast mri"}, permissions=MANAGER))
+    body = answer(fake)
+    assert body["content"] == "This channel now follows: breast mri (1 of 25 topics)"
+    assert int(str(body.get("flags", 0))) & EPHEMERAL
+    assert body["allowed_mentions"] == {"parse": []}
+    assert bot.service.topics(ADDRESS) == ["breast mri"]
+
+
+def test_member_without_manage_channels_cannot_change_the_channel(running) -> None:
+    bot, fake = running
+    fake.dispatch("INTERACTION_CREATE", fake.command_interaction(
+        "papers subscribe", {"topic": "breast mri"}, permissions=MEMBER_PERMISSIONS))
+    body = answer(fake)
+    assert "Manage Channels" in str(body["content"])
+    assert bot.service.topics(ADDRESS) == []
+    # Searching is open to everyone.
+    fake.dispatch("INTERACTION_CREATE", fake.command_interaction(
+        "papers search", {"query": "ct reconstruction"}, permissions=MEMBER_PERMISSIONS))
+    body = answer(fake, 2)
+    assert "Low-dose CT reconstruction" in json.dumps(body)
+
+
+def test_autocomplete_offers_the_channel_topics(running) -> None:
+    bot, fake = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.subscribe(ADDRESS, "ct reconstruction")
+    fake.dispatch("INTERACTION_CREATE", fake.autocomplete_interaction(
+        "papers unsubscribe", {"topic": "bre"}, focused="topic", permissions=MANAGER))
+    body = answer(fake)
+    choices = body["choices"]
+    assert isinstance(choices, list) and [c["value"] for c in choices] == ["breast mri"]
+
+
+def test_scheduled_digest_posts_safe_embeds_with_buttons_and_a_nonce(running) -> None:
+    bot, fake = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    [outcome] = bot.run(_scheduled(bot))
+    assert outcome.error is None
+    [post] = fake.messages(CHANNEL_ID)
+    body = post.payload
+    assert body["allowed_mentions"] == {"parse": []}
+    assert body["nonce"] and body["enforce_nonce"] is True
+    text = json.dumps(body, ensure_ascii=False)
+    assert "Breast MRI screening with deep learning" in text
+    shown = [e.get("title", "") + e.get("description", "") for e in body["embeds"]]
+    assert any("evil.example" in s for s in shown)  # the hostile title is there, harmless:
+    assert not any(re.search(r"@(everyone|here)|<@\d|(?<!\\)\]\(", s) for s in shown)
+    custom_ids = [c["custom_id"] for row in body["components"] for c in row["components"]]
+    assert "digestbot:abstract:2611.00001" in custom_ids
+
+
+def test_abstract_button_answers_through_the_core(running) -> None:
+    bot, fake = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.run(_scheduled(bot))
+    fake.dispatch("INTERACTION_CREATE", fake.component_interaction("digestbot:abstract:2611.00001"))
+    body = answer(fake)
+    assert "The whole abstract goes on from here" in json.dumps(body)
+
+
+@pytest.mark.parametrize(("status", "code", "reason"), [
+    (403, 50001, "Give the bot access (View Channel) in this channel"),
+    (403, 50013, "Send Messages and Embed Links"),
+    (404, 10003, "This channel no longer exists for digestbot"),
+])
+def test_refused_posts_pause_the_channel_and_keep_its_papers(running, status: int, code: int,
+                                                            reason: str) -> None:
+    bot, fake = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    fake.fail(SEND_MESSAGE, status=status, code=code, message="refused")
+    [outcome] = bot.run(_scheduled(bot))
+    assert outcome.error is not None
+    info = bot.service.channel_info(ADDRESS)
+    assert info is not None and info.paused and reason in str(info.paused_reason)
+    bot.service.resume(ADDRESS)
+    assert bot.service.digest(ADDRESS, send=lambda d: None) is not None  # nothing was lost
+
+
+def test_removed_from_the_server_pauses_its_channels(running) -> None:
+    bot, fake = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    fake.remove_from_guild(GUILD_ID)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        info = bot.service.channel_info(ADDRESS)
+        if info is not None and info.paused:
+            break
+        time.sleep(0.05)
+    assert info is not None and info.paused and "removed from this server" in str(info.paused_reason)
+
+
+async def _scheduled(bot: ConsoleBot) -> list[Outcome]:
+    return await asyncio.to_thread(bot.service.run_scheduled, {ADDRESS: NOW}, send=bot.bot._post)
+
+
+def test_digest_command_is_deferred_then_posted(running) -> None:
+    bot, fake = running
+    bot.service.subscribe(ADDRESS, "breast mri")
+    fake.dispatch("INTERACTION_CREATE", fake.command_interaction("papers digest",
+                                                                 permissions=MANAGER))
+    [deferred] = fake.wait_for(INTERACTION_CALLBACK)
+    assert deferred.payload["type"] == 5  # "thinking…", then the answer follows
+    fake.wait_for(SEND_MESSAGE)
+    deadline = time.monotonic() + 5
+    while not fake.followups() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fake.followups()[-1].payload["content"] == "Posted 2 new papers."
+    assert len(fake.messages(CHANNEL_ID)) == 1
+
+
+def test_buttons_keep_working_after_a_restart(db, index, discord_api: FakeDiscord) -> None:
+    service = Service(db=db, index=index, clock=lambda: NOW)
+    service.import_records([paper(1, "Breast MRI screening with deep learning")])
+    service.subscribe(ADDRESS, "breast mri")
+
+    def start() -> ConsoleBot:
+        adapter = DiscordAdapter(token="discord-bot-token", api_url=discord_api.rest_url,
+                                 gateway_url=discord_api.gateway_url, guild_ready_timeout=0.1)
+        return ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+
+    first = start()
+    first.run(_scheduled(first))
+    first.stop()
+    second = start()  # a new process would be the same: nothing kept in memory
+    try:
+        discord_api.dispatch("INTERACTION_CREATE",
+                             discord_api.component_interaction("digestbot:like:2611.00001"))
+        body = answer(discord_api)
+        assert "Nothing in the catalog is like" in str(body["content"])
+    finally:
+        second.stop()
