@@ -56,12 +56,15 @@ from bot.subscriptions import parse_address
 if TYPE_CHECKING:
     from bot.runtime import Bot
 
-__all__ = ["DiscordAdapter", "create", "nonce_for", "point_at", "view_for"]
+__all__ = ["INVITE_PERMISSIONS", "DiscordAdapter", "create", "nonce_for", "point_at", "view_for"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 GROUP = "papers"
+# What the bot needs in a channel (the README's invite URL asks for these):
+# see it, post in it, and show each paper as an embed.
+INVITE_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
 # Discord waits 3 s for an interaction's first answer.
 ACK_WITHIN = 2.0
 # Discord allows about 50 requests a second for a whole bot; stay well below.

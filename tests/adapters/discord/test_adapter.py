@@ -219,3 +219,25 @@ def test_buttons_keep_working_after_a_restart(db, index, discord_api: FakeDiscor
         assert "Nothing in the catalog is like" in str(body["content"])
     finally:
         second.stop()
+
+
+def test_readme_invite_asks_for_what_the_bot_needs() -> None:
+    from pathlib import Path
+
+    from adapters.discord.adapter import INVITE_PERMISSIONS
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text("utf-8")
+    assert "scope=bot%20applications.commands" in readme
+    assert f"&permissions={INVITE_PERMISSIONS.value}\n" in readme
+
+
+def test_which_settings_start_discord() -> None:
+    from adapters.discord.adapter import create
+    from bot.config import load_settings
+
+    assert create(load_settings(environ={})) is None
+    adapter = create(load_settings(environ={"DISCORD_TOKEN": "t",
+                                            "DIGESTBOT_DISCORD_API_URL": "http://proxy/api/v10",
+                                            "DIGESTBOT_DISCORD_GATEWAY_URL": "ws://proxy/gw"}))
+    assert adapter is not None
+    assert (adapter._api_url, adapter._gateway_url) == ("http://proxy/api/v10", "ws://proxy/gw")
