@@ -241,3 +241,33 @@ def test_which_settings_start_discord() -> None:
                                             "DIGESTBOT_DISCORD_GATEWAY_URL": "ws://proxy/gw"}))
     assert adapter is not None
     assert (adapter._api_url, adapter._gateway_url) == ("http://proxy/api/v10", "ws://proxy/gw")
+
+
+def test_schedule_autocomplete_completes_time_zones(running) -> None:
+    _, fake = running
+    fake.dispatch("INTERACTION_CREATE", fake.autocomplete_interaction(
+        "papers schedule", {"when": "08:30 Europe/Ber"}, focused="when", permissions=MANAGER))
+    body = answer(fake)
+    choices = body["choices"]
+    assert isinstance(choices, list)
+    assert [c["value"] for c in choices] == ["08:30 Europe/Berlin"]
+
+
+def test_sends_are_spread_across_channels(running) -> None:
+    from adapters.discord.adapter import SEND_INTERVAL
+
+    bot, fake = running
+    channels = [fake.add_channel(f"11870000000000009{n:02d}", name=f"lab-{n}") for n in range(4)]
+    addresses = [f"discord:{GUILD_ID}/{c['id']}" for c in channels]
+    for address in addresses:
+        bot.service.subscribe(address, "breast mri")
+
+    async def all_due() -> list[Outcome]:
+        due = {address: NOW for address in addresses}
+        return await asyncio.to_thread(bot.service.run_scheduled, due, send=bot.bot._post)
+
+    outcomes = bot.run(all_due())
+    assert [o.error for o in outcomes] == [None] * 4
+    times = [call.received_at for call in fake.messages()]
+    assert len(times) == 4
+    assert all(b - a >= SEND_INTERVAL * 0.9 for a, b in zip(times, times[1:]))
