@@ -47,6 +47,7 @@ class Slack:
                 age: int = 0) -> tuple[int, dict[str, object] | str]:
         timestamp = str(int(time.time()) - age)
         signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+        assert signature is not None
         request = urllib.request.Request(self.url, data=body, method="POST", headers={
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": timestamp,
