@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.slack.adapter import SlackAdapter
@@ -29,13 +29,16 @@ def test_one_run_posts_to_slack_and_discord(db, index, slack_api: FakeSlackAPI,
                          port=0, host="127.0.0.1")
     discord = DiscordAdapter(token="discord-bot-token", api_url=discord_api.rest_url,
                              gateway_url=discord_api.gateway_url, guild_ready_timeout=0.1)
-    bot = ConsoleBot(service, lambda: NOW, others=[slack, discord]).start()
+    # No catch-up at start: this test runs the digest hour itself.
+    bot = ConsoleBot(service, lambda: NOW, others=[slack, discord],
+                     catch_up=timedelta(0)).start()
     try:
         async def run() -> list[Outcome]:
             due = {on_slack: NOW, on_discord: NOW}
             return await asyncio.to_thread(service.run_scheduled, due, send=bot.bot._post)
 
-        assert [o.error for o in bot.run(run())] == [None, None]
+        outcomes = bot.run(run())
+        assert [o.error for o in outcomes] == [None, None], outcomes
         assert len(slack_api.posts("C0GENERAL")) == 1
         assert len(discord_api.messages(CHANNEL_ID)) == 1
         # The scheduler serves the channels of every platform running here.
