@@ -271,3 +271,19 @@ def test_sends_are_spread_across_channels(running) -> None:
     times = [call.received_at for call in fake.messages()]
     assert len(times) == 4
     assert all(b - a >= SEND_INTERVAL * 0.9 for a, b in zip(times, times[1:], strict=False))
+
+
+def test_whole_flow_subscribe_scheduled_digest_then_abstract(running) -> None:
+    bot, fake = running
+    fake.dispatch("INTERACTION_CREATE", fake.command_interaction(
+        "papers subscribe", {"topic": "breast mri"}, permissions=MANAGER))
+    answer(fake)
+    bot.run(_scheduled(bot))
+    [post] = fake.messages(CHANNEL_ID)
+    titles = [e["title"] for e in post.payload["embeds"]]
+    assert any("Breast MRI screening with deep learning" in t for t in titles)
+    first = post.payload["components"][0]["components"][0]["custom_id"]
+    fake.dispatch("INTERACTION_CREATE", fake.component_interaction(first))
+    body = answer(fake, 2)
+    assert "The whole abstract goes on from here" in json.dumps(body)
+    assert int(str(body.get("flags", 0))) & EPHEMERAL
