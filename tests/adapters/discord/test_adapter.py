@@ -287,3 +287,32 @@ def test_whole_flow_subscribe_scheduled_digest_then_abstract(running) -> None:
     body = answer(fake, 2)
     assert "The whole abstract goes on from here" in json.dumps(body)
     assert int(str(body.get("flags", 0))) & EPHEMERAL
+
+
+def test_development_guild_gets_the_commands_at_once(db, index, discord_api: FakeDiscord) -> None:
+    from tests.fakes.discord_api import SYNC_GUILD_COMMANDS
+
+    service = Service(db=db, index=index, clock=lambda: NOW)
+    adapter = DiscordAdapter(token="discord-bot-token", api_url=discord_api.rest_url,
+                             gateway_url=discord_api.gateway_url, guild_ready_timeout=0.1,
+                             dev_guild=int(GUILD_ID))
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    try:
+        [guild_sync] = discord_api.wait_for(SYNC_GUILD_COMMANDS)
+        assert guild_sync.params["guild_id"] == GUILD_ID
+        assert [c["name"] for c in guild_sync.payload] == ["papers"]
+        discord_api.wait_for(SYNC_COMMANDS)  # and globally, for every other server
+    finally:
+        bot.stop()
+
+
+def test_the_same_delivery_always_gets_the_same_nonce() -> None:
+    from adapters.discord.adapter import nonce_for
+    from adapters.discord.render import DiscordMessage
+
+    one = DiscordMessage(content="x", paper_ids=("2611.00001", "2611.00002"))
+    other = DiscordMessage(content="x", paper_ids=("2611.00003",))
+    assert nonce_for("discord:1/2", one, 0) == nonce_for("discord:1/2", one, 0)
+    assert len({nonce_for("discord:1/2", one, 0), nonce_for("discord:1/2", one, 1),
+                nonce_for("discord:1/3", one, 0), nonce_for("discord:1/2", other, 0)}) == 4
+    assert len(nonce_for("discord:1/2", one, 0)) <= 25
