@@ -1,0 +1,631 @@
+"""The feed parser: arXiv's feeds and API, generic RSS/Atom, and bad documents.
+
+Each fixture under tests/feeds/ says in its header what the case is and what
+to expect; the tests below hold the parser to it, record by record and field
+by field. Nothing here touches the network or the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.feeds import (
+    ANNOUNCE_TYPES,
+    FeedEntry,
+    ParsedFeed,
+    feed_paper_id,
+    html_to_text,
+    normalize_doi,
+    parse_feed,
+    split_authors,
+)
+from bot.papers import PaperRecord, paper_id_for
+
+FEEDS = Path(__file__).resolve().parent / "feeds"
+FEB_12 = date(2024, 2, 12)
+
+
+def parse(name: str, source: str = "cs.CV", **kwargs: Any) -> ParsedFeed:
+    return parse_feed((FEEDS / name).read_bytes(), source=source, **kwargs)
+
+
+def assert_record(actual: PaperRecord, expected: PaperRecord) -> None:
+    """Every field, ``extra`` included (it is left out of ``==``), named on failure."""
+    for field in dataclasses.fields(PaperRecord):
+        got, want = getattr(actual, field.name), getattr(expected, field.name)
+        assert got == want, f"{expected.id}: {field.name} is {got!r}, expected {want!r}"
+
+
+def arxiv(paper_id: str, version: int, title: str, **fields: Any) -> PaperRecord:
+    return PaperRecord(
+        id=paper_id,
+        version=version,
+        title=title,
+        url=f"https://arxiv.org/abs/{paper_id}",
+        **{"published": FEB_12, "source": "cs.CV", **fields},
+    )
+
+
+# -- every fixture describes itself --------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(FEEDS.iterdir()), ids=lambda p: p.name)
+def test_fixture_starts_with_its_description(path: Path) -> None:
+    head = path.read_bytes()[:2000].decode("utf-8", "replace")
+    assert head.startswith("<!--\nCase: ")
+    assert "Expect" in head.split("-->")[0]
+
+
+# -- arXiv's announcement feeds ------------------------------------------------
+
+ANNOUNCED = [
+    arxiv(
+        "2402.10001",
+        1,
+        "SegNet-X: Promptable Segmentation of Breast MRI",
+        authors=("Wei Zhang", "Mélodie Desbos", "Ana Lima"),
+        abstract=(
+            "We present SegNet-X, a promptable model for breast MRI segmentation. It reaches "
+            "a Dice score of 0.91. Code: https://github.com/lab-x/seg-net.git. Project page: "
+            "https://lab-x.github.io/seg-net/."
+        ),
+        categories=("cs.CV", "eess.IV"),
+        code_urls=("https://github.com/lab-x/seg-net",),
+        has_code=True,
+        extra={"project_urls": ("https://lab-x.github.io/seg-net",)},
+    ),
+    arxiv(
+        "2402.09002",
+        1,
+        "Order Constraints for Self-Supervised Depth",
+        authors=("Omar Haddad", "Lena Fischer"),
+        abstract=(
+            "We learn depth with the order constraint $a<b$ and $c>d$ between neighbouring pixels."
+        ),
+        categories=("cs.LG", "cs.CV"),
+    ),
+    arxiv(
+        "2307.04003",
+        3,
+        "A Foundation Model for Chest Radiographs",
+        authors=("Priya Natarajan", "John Smith Jr.", "Sara Rossi"),
+        abstract="We pretrain a vision transformer on one million chest radiographs.",
+        categories=("cs.CV",),
+        extra={
+            "doi": "10.1109/tmi.2024.1234567",
+            "journal_ref": "IEEE Transactions on Medical Imaging 43 (2024) 1-12",
+        },
+    ),
+    arxiv(
+        "2311.05004",
+        2,
+        "Sparse Attention for Gigapixel Pathology",
+        authors=("Kenji Tanaka",),
+        abstract="Sparse attention makes whole-slide images tractable.",
+        categories=("eess.IV", "cs.CV"),
+        extra={"doi": "10.1016/j.media.2024.103001"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("arxiv-rss-announce.xml", "rss20"), ("arxiv-atom-announce.xml", "atom10")],
+)
+def test_arxiv_announcement(name: str, fmt: str) -> None:
+    feed = parse(name)
+    assert (feed.ok, feed.malformed, feed.not_a_feed, feed.error) == (True, None, False, None)
+    assert (feed.title, feed.format, feed.seen, feed.skipped) == (
+        "cs.CV updates on arXiv.org",
+        fmt,
+        4,
+        (),
+    )
+    assert len(feed.records) == len(ANNOUNCED)
+    for actual, expected in zip(feed.records, ANNOUNCED, strict=True):
+        assert_record(actual, expected)
+
+
+def test_arxiv_announce_types_and_what_they_mean() -> None:
+    entries = parse("arxiv-rss-announce.xml").entries
+    assert [e.announce for e in entries] == list(ANNOUNCE_TYPES)
+    # Replacements update a paper in place; they announce nothing new.
+    assert [e.is_replacement for e in entries] == [False, False, True, True]
+    assert [e.entry_id for e in entries] == [
+        "oai:arXiv.org:2402.10001v1",
+        "oai:arXiv.org:2402.09002v1",
+        "oai:arXiv.org:2307.04003v3",
+        "oai:arXiv.org:2311.05004v2",
+    ]
+    assert [e.position for e in entries] == [1, 2, 3, 4]
+
+
+def test_arxiv_entry_keeps_what_the_record_has_no_field_for() -> None:
+    first, _, third, fourth = parse("arxiv-atom-announce.xml").entries
+    assert first.project_urls == ("https://lab-x.github.io/seg-net",)
+    assert (first.doi, first.journal_ref, first.comment, first.pdf_url) == (None,) * 4
+    assert third.doi == "10.1109/tmi.2024.1234567"
+    assert third.journal_ref == "IEEE Transactions on Medical Imaging 43 (2024) 1-12"
+    assert fourth.doi == "10.1016/j.media.2024.103001"  # the first of two listed
+
+
+def test_an_unknown_announce_type_is_not_news() -> None:
+    record = ANNOUNCED[0]
+    entry = FeedEntry(record=record, position=1, entry_id="x", announce="absonly")
+    assert entry.is_replacement
+    assert not FeedEntry(record=record, position=1, entry_id="x").is_replacement
+
+
+def test_weekend_feed_is_empty_not_failing() -> None:
+    feed = parse("arxiv-rss-weekend-empty.xml")
+    assert (feed.ok, feed.not_a_feed, feed.error, feed.malformed) == (True, False, None, None)
+    assert (feed.seen, feed.records, feed.skipped) == (0, (), ())
+    assert feed.summary() == "feed=cs.CV seen=0 parsed=0 skipped=0"
+
+
+def test_arxiv_error_feed_is_an_error() -> None:
+    feed = parse("arxiv-error-feed.xml", source="cs.XX")
+    assert not feed.ok and not feed.not_a_feed and feed.records == ()
+    assert feed.error == (
+        "arXiv answered with an error: Feed error for query: "
+        "https://rss.arxiv.org/rss/cs.XX Invalid archive or category: cs.XX"
+    )
+
+
+# -- the arXiv API -------------------------------------------------------------
+
+
+def test_arxiv_api_page() -> None:
+    feed = parse("arxiv-api-page.xml", source="api")
+    assert (feed.ok, feed.malformed, feed.seen, feed.skipped) == (True, None, 2, ())
+    first, second = feed.entries
+    comment = (
+        "12 pages, 5 figures. Code: github.com/alima/mri-recon.git, weights at "
+        r"\url{https://huggingface.co/alima/mri-recon}; project page alima.github.io/mri-recon"
+    )
+    assert_record(
+        first.record,
+        PaperRecord(
+            id="2402.10011",
+            version=2,
+            title="Unrolled Networks for Accelerated MRI Reconstruction",
+            authors=("Ana Lima", "Jean-Pierre Dupont", "Zoë Ødegaard"),
+            abstract=(
+                "We unroll a proximal gradient method into a network for accelerated MRI "
+                "reconstruction."
+            ),
+            categories=("eess.IV", "cs.CV"),
+            published=FEB_12,
+            url="https://arxiv.org/abs/2402.10011",
+            code_urls=(
+                "https://github.com/alima/mri-recon",
+                "https://huggingface.co/alima/mri-recon",
+            ),
+            has_code=True,
+            source="api",
+            extra={
+                "doi": "10.1016/j.media.2024.103100",
+                "journal_ref": "Medical Image Analysis 93 (2024) 103100",
+                "comment": comment,
+                "pdf_url": "http://arxiv.org/pdf/2402.10011v2",
+                "project_urls": ("https://alima.github.io/mri-recon",),
+            },
+        ),
+    )
+    assert (first.announce, first.comment, first.pdf_url) == (
+        None,
+        comment,
+        "http://arxiv.org/pdf/2402.10011v2",
+    )
+    assert_record(
+        second.record,
+        PaperRecord(
+            id="hep-th/0601001",
+            version=1,
+            title="Strings on a Lattice",
+            authors=("Max Keller",),
+            abstract=(
+                "We put strings on a lattice. Scripts: https://gitlab.com/cern/th/strings/-/tree/main."
+            ),
+            categories=("hep-th",),
+            published=date(2006, 1, 1),
+            url="https://arxiv.org/abs/hep-th/0601001",
+            code_urls=("https://gitlab.com/cern/th/strings",),
+            has_code=True,
+            source="api",
+            extra={"pdf_url": "http://arxiv.org/pdf/hep-th/0601001v1"},
+        ),
+    )
+    assert (second.doi, second.journal_ref) == (None, None)
+
+
+def test_arxiv_api_error_is_an_error_not_a_paper() -> None:
+    feed = parse("arxiv-api-error.xml", source="api")
+    assert not feed.ok and feed.records == () and not feed.not_a_feed
+    assert feed.error == "the arXiv API answered with an error: incorrect id format for 1234.12345v"
+
+
+# -- generic RSS and Atom ------------------------------------------------------
+
+
+def test_biorxiv_rss10_with_dois_and_html() -> None:
+    feed = parse("generic-biorxiv-rss10.xml", source="biorxiv")
+    assert (feed.ok, feed.format, feed.seen, feed.skipped) == (True, "rss10", 2, ())
+    first, second = feed.records
+    assert_record(
+        first,
+        PaperRecord(
+            id="doi:10.1101/2024.02.10.579001",
+            title="Deep learning of cell morphology",
+            authors=("J. Smith", "A. B. Jones", "C.-D. van der Berg"),
+            abstract=(
+                "Cells & tissues change shape under H2O stress <in vitro>. We train a "
+                "café-sized model. Code: https://github.com/cellab/morpho."
+            ),
+            published=date(2024, 2, 13),
+            url="http://biorxiv.org/cgi/content/short/2024.02.10.579001v1?rss=1",
+            code_urls=("https://github.com/cellab/morpho",),
+            has_code=True,
+            source="biorxiv",
+            extra={"doi": "10.1101/2024.02.10.579001"},
+        ),
+    )
+    assert_record(
+        second,
+        PaperRecord(
+            id="doi:10.1101/2024.02.11.579123",
+            title="Protein language models for enzyme kinetics",
+            authors=("Y. Okafor",),
+            abstract="We predict kcat from sequence.",
+            published=date(2024, 2, 14),
+            url="http://biorxiv.org/cgi/content/short/2024.02.11.579123v1?rss=1",
+            source="biorxiv",
+            extra={"doi": "10.1101/2024.02.11.579123"},
+        ),
+    )
+    assert [e.announce for e in feed.entries] == [None, None]
+
+
+def test_journal_rss20() -> None:
+    feed = parse("generic-journal-rss20.xml", source="ryai")
+    assert (feed.ok, feed.malformed, feed.seen, len(feed.records)) == (True, None, 6, 5)
+    doi_link, doi_only, link_only, guid_only, from_arxiv = feed.records
+    assert_record(
+        doi_link,
+        PaperRecord(
+            id="doi:10.1148/ryai.230001",
+            title="Deep Learning Triage of Head CT",
+            authors=("Maria Garcia",),
+            abstract="Results & methods for triage.",
+            categories=("Radiology", "Artificial Intelligence"),
+            published=date(2024, 2, 13),
+            url="https://journal.example.org/doi/10.1148/ryai.230001",
+            source="ryai",
+            extra={"doi": "10.1148/ryai.230001"},
+        ),
+    )
+    assert_record(
+        doi_only,
+        PaperRecord(
+            id="doi:10.1148/ryai.230002",
+            title="External Validation of a Mammography Model",
+            abstract="A multicenter study.",
+            published=date(2024, 2, 13),
+            url="https://doi.org/10.1148/RYAI.230002",
+            source="ryai",
+            extra={"doi": "10.1148/ryai.230002"},
+        ),
+    )
+    clean_link = "https://journal.example.org/article/77"
+    assert_record(
+        link_only,
+        PaperRecord(
+            id=feed_paper_id(title="any", url=clean_link),
+            title="Editorial: Foundation Models in the Clinic",
+            abstract="An editorial.",
+            published=date(2024, 2, 13),  # 08:00 at +0900, the 12th in UTC
+            url=clean_link,
+            source="ryai",
+        ),
+    )
+    assert re.fullmatch(r"u[0-9a-f]{16}", link_only.id)
+    assert_record(
+        guid_only,
+        PaperRecord(
+            id=paper_id_for(title="Erratum: Triage of Head CT"),
+            title="Erratum: Triage of Head CT",
+            abstract="Corrects a table.",
+            source="ryai",
+        ),
+    )
+    assert_record(
+        from_arxiv,
+        PaperRecord(
+            id="2402.10001",
+            version=1,
+            title="SegNet-X: Promptable Segmentation of Breast MRI",
+            abstract="Preprint highlighted by the editors.",
+            published=date(2024, 2, 14),
+            url="https://arxiv.org/abs/2402.10001",
+            source="ryai",
+        ),
+    )
+    # One paper, whichever feed brings it.
+    assert from_arxiv.id == parse("arxiv-rss-announce.xml").records[0].id
+    [skipped] = feed.skipped
+    assert (skipped.position, skipped.reason) == (5, "no id, link or DOI; skipped")
+    assert str(skipped) == (
+        "entry 5 (title 'An entry with nothing to identify it'): no id, link or DOI; skipped"
+    )
+
+
+def test_journal_atom10() -> None:
+    feed = parse("generic-journal-atom10.xml", source="natmed")
+    assert (feed.ok, feed.format, feed.seen, feed.skipped) == (True, "atom10", 2, ())
+    first, second = feed.records
+    assert_record(
+        first,
+        PaperRecord(
+            id="doi:10.1038/s41591-024-00001-x",
+            title="AI-supported breast cancer screening",
+            authors=("Yuki Nakamura", "Lars Eriksson"),
+            abstract="Screening with AI halves reading time & keeps sensitivity.",
+            categories=("Oncology",),
+            published=FEB_12,
+            url="https://journal.example.org/articles/s41591-024-00001-x",
+            source="natmed",
+            extra={"doi": "10.1038/s41591-024-00001-x"},
+        ),
+    )
+    assert_record(
+        second,
+        PaperRecord(
+            id=feed_paper_id(title="any", url="https://journal.example.org/articles/88"),
+            title="Federated learning across hospitals",
+            authors=("Amina Diallo",),
+            abstract="Text in bold and a list: one two",
+            published=date(2024, 2, 10),
+            url="https://journal.example.org/articles/88",
+            source="natmed",
+        ),
+    )
+    assert feed.entries[1].entry_id == "tag:journal.example.org,2024:article-88"
+
+
+def test_headers_give_the_charset_and_the_base_of_relative_links() -> None:
+    headers = {
+        "content-TYPE": "application/rss+xml; charset=ISO-8859-1",
+        "Content-Location": "https://revue.example.fr/flux.xml",
+    }
+    feed = parse("generic-latin1-rss20.xml", source="revue", headers=headers)
+    assert (feed.ok, feed.malformed, feed.skipped) == (True, None, ())
+    assert_record(
+        feed.records[0],
+        PaperRecord(
+            id=feed_paper_id(title="any", url="https://revue.example.fr/articles/12"),
+            title="Réseaux de neurones pour l'IRM",
+            authors=("François Müller",),
+            abstract="Étude préliminaire.",
+            published=date(2024, 2, 15),
+            url="https://revue.example.fr/articles/12",
+            source="revue",
+        ),
+    )
+
+
+def test_a_feed_served_as_html_is_still_a_clean_feed() -> None:
+    plain = parse("arxiv-rss-announce.xml")
+    served = parse("arxiv-rss-announce.xml", headers={"Content-Type": "text/html; charset=utf-8"})
+    assert (served.ok, served.malformed) == (True, None)
+    assert served.records == plain.records
+
+
+# -- bad documents -------------------------------------------------------------
+
+
+def test_malformed_xml_keeps_what_parsed_cleanly() -> None:
+    feed = parse("malformed-entity.xml", source="eess.IV")
+    assert feed.ok and feed.malformed is not None
+    assert feed.malformed.startswith("not well-formed XML at line 26, column ")
+    assert feed.seen == 3
+    assert [r.id for r in feed.records] == ["2402.20001", "2402.20003"]
+    assert_record(
+        feed.records[1],
+        arxiv(
+            "2402.20003",
+            2,
+            "Self-Supervised Retinal Vessel Segmentation",
+            authors=("Fatima Zahra", "Tom Becker"),
+            abstract="Vessels without labels.",
+            categories=("eess.IV", "cs.CV"),
+            published=date(2024, 2, 13),
+            source="eess.IV",
+        ),
+    )
+    assert feed.entries[1].announce == "replace"
+    [skipped] = feed.skipped
+    assert (skipped.position, skipped.entry_id) == (2, "oai:arXiv.org:2402.20002v1")
+    assert skipped.reason == "the XML error at line 26 damaged it; skipped"
+    assert feed.summary() == "feed=eess.IV seen=3 parsed=2 skipped=1 malformed"
+
+
+def test_truncated_document_never_stores_half_an_entry() -> None:
+    feed = parse("malformed-truncated.xml", source="cs.LG")
+    assert feed.ok and feed.malformed is not None and "no element found" in feed.malformed
+    assert_record(
+        feed.records[0],
+        arxiv(
+            "2402.30001",
+            1,
+            "Calibrated Uncertainty for Medical Classifiers",
+            authors=("Nora Lindqvist",),
+            abstract="Temperature scaling is not enough.",
+            categories=("cs.LG",),
+            published=date(2024, 2, 13),
+            source="cs.LG",
+        ),
+    )
+    assert [(s.position, s.entry_id) for s in feed.skipped] == [(2, "oai:arXiv.org:2402.30002v1")]
+    assert feed.seen == 2
+
+
+@pytest.mark.parametrize("headers", [None, {"Content-Type": "text/html; charset=utf-8"}])
+def test_html_error_page_is_not_a_feed(headers: dict[str, str] | None) -> None:
+    feed = parse("html-error-page.html", headers=headers)
+    assert (feed.ok, feed.not_a_feed, feed.seen, feed.records) == (False, True, 0, ())
+    assert feed.error == (
+        "the server sent an HTML page ('503 Service Unavailable'), not an RSS or Atom feed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", "the response was empty, not a feed"),
+        (b"  \n", "the response was empty, not a feed"),
+        (b'{"error": "rate limited"}', "the document is not an RSS or Atom feed"),
+    ],
+)
+def test_other_non_feeds(data: bytes, error: str) -> None:
+    feed = parse_feed(data, source="x")
+    assert feed.not_a_feed and not feed.ok and feed.records == ()
+    assert feed.error is not None and feed.error.startswith(error)
+
+
+def test_bytes_naming_a_file_are_data_never_opened() -> None:
+    # feedparser opens a file or fetches a URL when handed its name; the
+    # parser must read the bytes it is given and nothing else.
+    path = FEEDS / "arxiv-rss-announce.xml"
+    feed = parse_feed(str(path).encode(), source="x")
+    assert feed.not_a_feed and feed.records == ()
+
+
+def test_entries_missing_title_or_id_are_skipped_and_counted() -> None:
+    feed = parse("arxiv-rss-missing-fields.xml")
+    assert (feed.ok, feed.malformed, feed.seen) == (True, None, 4)
+    assert [r.id for r in feed.records] == ["2402.40001", "2402.40004"]
+    assert [e.announce for e in feed.entries] == ["new", "cross"]
+    assert [str(s) for s in feed.skipped] == [
+        "entry 2 (id 'oai:arXiv.org:2402.40002v1'): no title; skipped",
+        "entry 3 (title 'A Paper Without Any Identifier'): "
+        "no arXiv id in an arXiv announcement; skipped",
+    ]
+    assert feed.summary() == "feed=cs.CV seen=4 parsed=2 skipped=2"
+
+
+# -- the rules, one by one -----------------------------------------------------
+
+AUTHOR_CASES = [
+    pytest.param("Alice Smith, Bob Jones", ("Alice Smith", "Bob Jones"), False, id="arxiv list"),
+    pytest.param("Kenji Tanaka", ("Kenji Tanaka",), False, id="one author"),
+    pytest.param(
+        "Wei Zhang (Fudan University, Shanghai), Ana Lima (INESC TEC [Porto])",
+        ("Wei Zhang", "Ana Lima"),
+        False,
+        id="affiliations with commas",
+    ),
+    pytest.param(
+        "A Smith, B Jones, and C White", ("A Smith", "B Jones", "C White"), False, id="oxford and"
+    ),
+    pytest.param("A Smith and B Jones", ("A Smith", "B Jones"), False, id="and alone"),
+    pytest.param("A Smith & B Jones", ("A Smith", "B Jones"), False, id="ampersand"),
+    pytest.param(
+        "Ann Anderson, Sandra Randall",
+        ("Ann Anderson", "Sandra Randall"),
+        False,
+        id="and inside words",
+    ),
+    pytest.param("A Smith, B Jones, et al.", ("A Smith", "B Jones"), True, id="et al piece"),
+    pytest.param("A Smith, B Jones et al", ("A Smith", "B Jones"), True, id="et al glued"),
+    pytest.param("A Smith and others", ("A Smith",), True, id="and others"),
+    pytest.param("John Smith, Jr., Ana Lima", ("John Smith Jr.", "Ana Lima"), False, id="suffix"),
+    pytest.param(
+        "Smith, J., Jones, A. B., van der Berg, C.-D.",
+        ("J. Smith", "A. B. Jones", "C.-D. van der Berg"),
+        False,
+        id="biorxiv surname initials",
+    ),
+    pytest.param("Okafor, Y.", ("Y. Okafor",), False, id="one surname initials"),
+    pytest.param("Nakamura, Yuki", ("Yuki Nakamura",), False, id="surname given"),
+    pytest.param(
+        "Smith, John; Doe, Jane Q.", ("John Smith", "Jane Q. Doe"), False, id="semicolon list"
+    ),
+    pytest.param(
+        r"M\'elodie Desbos, Zo\"e {\O}degaard, Fran\c{c}ois Ch\^ateau, {\L}ukasz G\'{o}rski",
+        ("Mélodie Desbos", "Zoë Ødegaard", "François Château", "Łukasz Górski"),
+        False,
+        id="latex accents",
+    ),
+    pytest.param("  Ana   Lima ,  ", ("Ana Lima",), False, id="spaces and trailing comma"),
+    pytest.param("", (), False, id="empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "names", "truncated"), AUTHOR_CASES)
+def test_split_authors(text: str, names: tuple[str, ...], truncated: bool) -> None:
+    assert split_authors(text) == (names, truncated)
+
+
+@pytest.mark.parametrize(
+    ("value", "doi"),
+    [
+        ("10.1101/2024.01.01.123456", "10.1101/2024.01.01.123456"),
+        ("doi:10.1101/2024.01.01.123456", "10.1101/2024.01.01.123456"),
+        ("DOI: 10.1109/TMI.2024.1", "10.1109/tmi.2024.1"),
+        ("info:doi/10.1000/xyz", "10.1000/xyz"),
+        ("https://doi.org/10.1038/S41591-024-00001-X", "10.1038/s41591-024-00001-x"),
+        ("http://dx.doi.org/10.1016/S0550-3213(01)00405-9", "10.1016/s0550-3213(01)00405-9"),
+        ("https://doi.org/10.1000/a%2Fb", "10.1000/a/b"),
+        ("10.1000/xyz.", "10.1000/xyz"),
+        ("https://www.biorxiv.org/content/10.1101/2024.01.01.123456v1", None),
+        ("tag:journal.example.org,2024:88", None),
+        ("10.12/too-short-prefix", None),
+    ],
+)
+def test_normalize_doi(value: str, doi: str | None) -> None:
+    assert normalize_doi(value) == doi
+
+
+def test_feed_paper_id_order_and_forms() -> None:
+    title = "A Title"
+    everything = {"arxiv_id": "arXiv:2402.12345v2", "doi": "10.1/x", "url": "https://x.org/a"}
+    assert feed_paper_id(title=title, **everything) == "2402.12345"
+    assert feed_paper_id(title=title, doi="10.1101/AbC", url="https://x.org/a") == "doi:10.1101/abc"
+    assert feed_paper_id(title=title) == paper_id_for(title=title)
+    long_doi = "10.1002/" + "x" * 80
+    assert re.fullmatch(r"d[0-9a-f]{16}", feed_paper_id(title=title, doi=long_doi))
+    same = {
+        feed_paper_id(title=title, url=url)
+        for url in (
+            "https://journal.example.org/a/1",
+            "http://www.journal.example.org/a/1/",
+            "https://JOURNAL.example.org/a/1#abstract",
+            "https://journal.example.org/a/1?utm_source=rss&utm_campaign=x",
+        )
+    }
+    assert len(same) == 1
+    assert feed_paper_id(title=title, url="https://journal.example.org/a?id=2") != feed_paper_id(
+        title=title, url="https://journal.example.org/a?id=3"
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>One</p><p>Two</p>", "One Two"),
+        ("H<sub>2</sub>O and E = mc<sup>2</sup>", "H2O and E = mc2"),
+        ("a &amp; b &lt;c&gt; caf&eacute;&nbsp;x", "a & b <c> café x"),
+        ("<script>alert(1)</script><style>p{}</style>kept", "kept"),
+        ("&lt;p&gt;escaped &amp;amp; twice&lt;/p&gt;", "escaped & twice"),
+        ("<b>unclosed <i>tags", "unclosed tags"),
+        ("line\n\n  breaks\tand   tabs", "line breaks and tabs"),
+    ],
+)
+def test_html_to_text(html: str, text: str) -> None:
+    assert html_to_text(html) == text
