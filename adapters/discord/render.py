@@ -47,24 +47,14 @@ it builds from ``buttons``). The contract, on top of ``bot.messages``':
   break (the template's ``.`` stops at a newline), makes a ``custom_id``
   over 100, or already has buttons in the message.
 - Mentions. ``send_kwargs`` always carries ``AllowedMentions.none()``
-  (``NO_MENTIONS`` for a client's default) and text is escaped besides:
-  a zero-width space after every ``@`` and ``<`` means ``@everyone``,
-  ``@here``, ``<@1>``, ``<@&2>``, ``<#3>``, ``</cmd:4>``, ``<t:5>`` and
-  custom emoji all show as plain text.
-- Markdown. Every untrusted string (title, authors, date, category,
+  (``NO_MENTIONS`` for a client's default), and text is escaped besides.
+- Escaping. Every untrusted string (title, authors, date, category,
   topics, snippet, code label, header and footer, a reply's text, an
-  abstract) is escaped for where it goes. Where Discord renders markdown
-  (content, title, description) ``\\ * _ ~ ` | [ ]`` get a backslash
-  everywhere and ``> # -`` at a line start (quote, heading, ``-#``
-  subtext, list): no bold, spoiler, code block or ``[text](url)``.
-  ``discord.utils.escape_markdown`` is not used: it puts one backslash
-  before a whole ``[..](..)``, leaving its inside live, and leaves ``]``;
-  ``escape_mentions`` misses ``<#..>``, ``</..>`` and ids of odd length.
-  In content, the only place Discord unfurls links into previews, ``://``
-  and ``discord.gg``-style invites also get a zero-width space.
-  Footers render no markdown, so they get only the zero-width spaces.
-  Control characters and bidirectional overrides become spaces, lone
-  surrogates U+FFFD.
+  abstract) goes through ``adapters.discord.markdown``: escaped as
+  markdown where Discord renders it (content, title, description), with
+  links and invites broken too in content, the only place Discord unfurls
+  them; footers render no markdown and get only the mention guards. That
+  module's docstring says what escaping guarantees.
 - Links are only ones we build (a paper's embed ``url``, ``[label](url)``
   for code) and only to what ``safe_url`` passes; otherwise the label
   alone shows.
@@ -77,10 +67,22 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import discord
 
+from adapters.discord.markdown import (
+    chunks,
+    clean_line,
+    escape,
+    fit,
+    inline,
+    link,
+    link_label,
+    pieces,
+    plain,
+    safe_url,
+    width,
+)
 from bot.messages import Digest, NothingNew, PaperItem, Reply
 
 __all__ = [
@@ -137,7 +139,6 @@ NO_MENTIONS = discord.AllowedMentions.none()
 # title and digest footer included, under 3,800: any one paper fits a
 # message (a test fills every field).
 _HEADER_CAP = 500
-_URL_CAP = 512
 _AUTHORS_CAP = 300
 _DATE_CAP = 40
 _CATEGORY_CAP = 80
@@ -152,21 +153,8 @@ _TEXT_CHUNK = CONTENT_LIMIT - 50
 _ABSTRACT_CHUNK = 2900
 
 _COLOR = 0x3B6EA8
-_ELLIPSIS = "…"
-_ZWSP = "\u200b"  # what discord.utils.escape_mentions puts after "@"
-_MARKERS = frozenset("\\*_~`|[]")
-_LINE_MARKERS = frozenset(">#-")  # quote, heading and "-#" subtext, list
-_LABEL_BRACKETS = str.maketrans("[]", "\uff3b\uff3d")  # full-width look-alikes
-_TRAILING = frozenset(" ,;:")
-
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_BLANK_LINES = re.compile(r"\n{3,}")
+# Feeds wrap abstracts inside a paragraph; only a blank line ends one.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-# Content only: where a link would be autolinked and unfurled, or an invite carded.
-_UNFURL = re.compile(r":(?=//)|\bdiscord(?:app)?(?=\.(?:gg|com|io|me|li)\b)", re.IGNORECASE)
-_SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#!$&*+,;=%]+", re.IGNORECASE)
-_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
 _ID_UNFIT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _TEMPLATE = re.compile(CUSTOM_ID_TEMPLATE)
 
@@ -235,114 +223,7 @@ class DiscordMessage:
         }
 
 
-# -- escaping -----------------------------------------------------------------
-
-
-def width(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units, as limits are counted here."""
-    if text.isascii():  # the common case, and much cheaper
-        return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _clean_line(text: str) -> str:
-    """``text`` on one line: unsafe characters gone, whitespace collapsed."""
-    return " ".join(_SURROGATE.sub("\ufffd", _UNSAFE.sub(" ", text)).split())
-
-
-def _clean_lines(text: str) -> str:
-    """``text`` with its lines kept, each cleaned, blank runs at most one line."""
-    text = re.sub(r"\r\n?|[\u2028\u2029]", "\n", text)
-    lines = [_clean_line(line) for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-
-
-def _pieces(text: str, *, markdown: bool = True, content: bool = False) -> list[str]:
-    """One escaped piece per character of ``text`` (already cleaned).
-
-    A piece keeps a character and its backslash or zero-width space
-    together, so text is only ever shortened or split between pieces.
-    """
-    breaks = {m.end() - 1 for m in _UNFURL.finditer(text)} if content else set()
-    pieces: list[str] = []
-    line_start = True
-    for index, char in enumerate(text):
-        piece = char
-        if char in "@<":
-            piece = char + _ZWSP
-        elif markdown and (char in _MARKERS or (line_start and char in _LINE_MARKERS)):
-            piece = "\\" + char
-        if index in breaks:
-            piece += _ZWSP
-        pieces.append(piece)
-        if char == "\n":
-            line_start = True
-        elif not char.isspace():
-            line_start = False
-    return pieces
-
-
-def _fit(pieces: Sequence[str], limit: int) -> str:
-    """The pieces joined, shortened with "…" to at most ``limit`` characters."""
-    if width("".join(pieces)) <= limit:
-        return "".join(pieces)
-    kept: list[str] = []
-    used = 0
-    for piece in pieces:
-        used += width(piece)
-        if used > limit - len(_ELLIPSIS):
-            break
-        kept.append(piece)
-    # Keep whole words when the last space is not too far back.
-    for back in range(len(kept) - 1, len(kept) * 2 // 3, -1):
-        if kept[back] == " ":
-            kept = kept[:back]
-            break
-    while kept and kept[-1] in _TRAILING:
-        kept.pop()
-    return "".join(kept) + _ELLIPSIS
-
-
-def escape(text: str, *, content: bool = False) -> str:
-    """``text`` as Discord markdown that shows exactly ``text`` and does nothing else.
-
-    Lines are kept; the rest follows the module contract. ``content=True``
-    is for message content, where links and invites would also unfold.
-    """
-    return "".join(_pieces(_clean_lines(text), content=content))
-
-
-def _inline(text: str, limit: int, *, default: str = "", content: bool = False) -> str:
-    """One line of untrusted ``text`` as markdown, at most ``limit`` characters."""
-    # Every character takes at least one: past limit + 1 nothing can change the result.
-    return _fit(_pieces((_clean_line(text) or default)[: limit + 1], content=content), limit)
-
-
-def _plain(text: str, limit: int) -> str:
-    """One line of untrusted ``text`` for a footer or author name (no markdown there)."""
-    return _fit(_pieces(_clean_line(text)[: limit + 1], markdown=False), limit)
-
-
-def safe_url(url: str | None, *, limit: int = _URL_CAP) -> str | None:
-    """``url`` stripped, when it may be an embed ``url`` or a ``[label](url)`` target; else None.
-
-    Only ``http(s)`` URLs with a dotted host name and none but the
-    characters ``A-Z a-z 0-9 - . _ ~ : / ? # ! $ & * + , ; = %``, at most
-    ``limit`` characters, are linked: no space or control character can end
-    the link early, no ``)`` or ``]`` can close the markdown around it, and
-    no ``@`` can put a look-alike host in front of the real one.
-    """
-    if not url:
-        return None
-    url = url.strip()
-    if len(url) > limit or not _SAFE_URL.fullmatch(url):
-        return None
-    try:
-        parts = urlsplit(url)
-        host, _ = parts.hostname, parts.port  # .port raises on a malformed port
-    except ValueError:
-        return None
-    return url if host and _HOST.fullmatch(host) else None
+# -- buttons ------------------------------------------------------------------
 
 
 def custom_id(kind: ButtonKind, paper_id: str) -> str | None:
@@ -373,14 +254,14 @@ def _embed(
 
 def _title(item: PaperItem, number: int) -> str:
     prefix = [f"{number}. "] if number else []
-    title = _clean_line(item.title) or "(untitled)"
-    return _fit(prefix + _pieces(title[: TITLE_LIMIT + 1]), TITLE_LIMIT)
+    title = clean_line(item.title) or "(untitled)"
+    return fit(prefix + pieces(title[: TITLE_LIMIT + 1]), TITLE_LIMIT)
 
 
 def _meta_line(item: PaperItem) -> str:
-    authors = _inline(item.authors, _AUTHORS_CAP, default="unknown authors")
-    date = _inline(item.date, _DATE_CAP, default="undated")
-    category = _inline(item.category, _CATEGORY_CAP, default="uncategorized")
+    authors = inline(item.authors, _AUTHORS_CAP, default="unknown authors")
+    date = inline(item.date, _DATE_CAP, default="undated")
+    category = inline(item.category, _CATEGORY_CAP, default="uncategorized")
     return f"{authors} · {date} · {category}"
 
 
@@ -392,26 +273,23 @@ def _code_line(item: PaperItem) -> str | None:
     room = _CODE_LINE_CAP - len(prefix) - 20
     links: list[str] = []
     for code in item.code_links:
-        # A bracket, even escaped, ends Discord's link label early: use look-alikes.
-        label = _inline(code.label.translate(_LABEL_BRACKETS), _CODE_LABEL_CAP)
-        label = label or _inline(code.url.translate(_LABEL_BRACKETS), _CODE_LABEL_CAP)
-        label = label or "code"
-        url = safe_url(code.url)
-        link = f"[{label}]({url})" if url else label
-        if links and width(", ".join([*links, link])) > room:
+        label = link_label(code.label, _CODE_LABEL_CAP)
+        label = label or link_label(code.url, _CODE_LABEL_CAP) or "code"
+        shown = link(safe_url(code.url), label)
+        if links and width(", ".join([*links, shown])) > room:
             break
-        links.append(link)
+        links.append(shown)
     rest = len(item.code_links) - len(links)
     return prefix + ", ".join(links) + (f" and {rest} more" if rest else "")
 
 
 def _topics_line(item: PaperItem) -> str | None:
-    pieces: list[str] = []
-    for topic in filter(None, (_clean_line(t)[: _TOPICS_CAP + 1] for t in item.matched_topics)):
-        pieces += ["; "] if pieces else []
-        pieces += _pieces(topic)
+    parts: list[str] = []
+    for topic in filter(None, (clean_line(t)[: _TOPICS_CAP + 1] for t in item.matched_topics)):
+        parts += ["; "] if parts else []
+        parts += pieces(topic)
     prefix = "Matched: "
-    return prefix + _fit(pieces, _TOPICS_CAP - len(prefix)) if pieces else None
+    return prefix + fit(parts, _TOPICS_CAP - len(prefix)) if parts else None
 
 
 def _paper_embed(item: PaperItem, number: int, *, footer: str = "") -> dict[str, Any]:
@@ -419,7 +297,7 @@ def _paper_embed(item: PaperItem, number: int, *, footer: str = "") -> dict[str,
         _meta_line(item),
         _code_line(item),
         _topics_line(item),
-        _inline(item.snippet, _SNIPPET_CAP),
+        inline(item.snippet, _SNIPPET_CAP),
     ]
     return _embed(
         title=_title(item, number),
@@ -427,37 +305,6 @@ def _paper_embed(item: PaperItem, number: int, *, footer: str = "") -> dict[str,
         description="\n".join(line for line in lines if line),
         footer=footer,
     )
-
-
-def _chunks(text: str, limit: int, *, content: bool = False) -> list[str]:
-    """Escaped ``text`` (lines kept) in pieces of at most ``limit`` characters.
-
-    Each cut falls at the last line break in reach, else the last space,
-    else anywhere between two escaped pieces.
-    """
-    pieces = _pieces(_clean_lines(text), content=content)
-    # A chunk starts a line wherever it goes, so its first marker needs a backslash too.
-    room = limit - 1
-    chunks: list[str] = []
-    start = 0
-    while start < len(pieces):
-        end, used = start, 0
-        while end < len(pieces) and used + width(pieces[end]) <= room:
-            used += width(pieces[end])
-            end += 1
-        if end < len(pieces):
-            window = pieces[start:end]
-            for mark in ("\n", " "):
-                if mark in window[1:]:
-                    end = start + len(window) - 1 - window[::-1].index(mark)
-                    break
-        chunk = "".join(pieces[start:end]).strip()
-        if chunk[:1] in _LINE_MARKERS:
-            chunk = "\\" + chunk
-        if chunk:
-            chunks.append(chunk)
-        start = end
-    return chunks
 
 
 # -- packing ------------------------------------------------------------------
@@ -547,14 +394,14 @@ def render_digest(digest: Digest) -> list[DiscordMessage]:
     One message when it fits, else several; the first's header ends in
     "(1/n)", the others open with "… continued (k/n)".
     """
-    footer = _plain(digest.footer, _FOOTER_CAP) if digest.footer is not None else ""
+    footer = plain(digest.footer, _FOOTER_CAP) if digest.footer is not None else ""
     drafts: list[tuple[str, Sequence[_Part]]] = [
         ("", group) for group in _pack(_item_parts(digest.items, footer=footer))
     ]
     if not drafts:
-        text = _inline(digest.footer, _FOOTER_CAP, content=True) if digest.footer else ""
+        text = inline(digest.footer, _FOOTER_CAP, content=True) if digest.footer else ""
         drafts = [(text, ())]
-    header = _inline(digest.header, _HEADER_CAP, default="New papers", content=True)
+    header = inline(digest.header, _HEADER_CAP, default="New papers", content=True)
 
     def head(number: int, total: int) -> str:
         if number > 1:
@@ -572,7 +419,7 @@ def render_reply(reply: Reply) -> list[DiscordMessage]:
     ``reply.ephemeral``, the adapter's call.
     """
     drafts: list[tuple[str, Sequence[_Part]]] = [
-        (chunk, ()) for chunk in _chunks(reply.text, _TEXT_CHUNK, content=True)
+        (chunk, ()) for chunk in chunks(reply.text, _TEXT_CHUNK, content=True)
     ]
     groups = _pack(_item_parts(reply.items)) if reply.items else []
     if drafts and groups:
@@ -591,20 +438,20 @@ def render_abstract(item: PaperItem, abstract: str) -> list[DiscordMessage]:
     """
     paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(abstract))
     # Text of control characters alone cleans to nothing: say so rather than show nothing.
-    chunks = _chunks("\n\n".join(p for p in paragraphs if p), _ABSTRACT_CHUNK) or ["(no abstract)"]
+    texts = chunks("\n\n".join(p for p in paragraphs if p), _ABSTRACT_CHUNK) or ["(no abstract)"]
     first = _embed(
         title=_title(item, 0),
         url=safe_url(item.url),
-        description=f"{_meta_line(item)}\n\n{chunks[0]}",
+        description=f"{_meta_line(item)}\n\n{texts[0]}",
     )
     parts = [_Part(first, item.paper_id)]
-    parts += [_Part(_embed(description=chunk)) for chunk in chunks[1:]]
+    parts += [_Part(_embed(description=text)) for text in texts[1:]]
     return _assemble([("", group) for group in _pack(parts)], _continued)
 
 
 def render_nothing_new(message: NothingNew) -> DiscordMessage:
     """The quiet-day line, as one small message."""
-    text = _inline(message.text, CONTENT_LIMIT, content=True)
+    text = inline(message.text, CONTENT_LIMIT, content=True)
     [discord_message] = _assemble([(text, ())], _continued)
     return discord_message
 

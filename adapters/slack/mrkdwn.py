@@ -174,8 +174,12 @@ def chunks(text: str, limit: int) -> list[str]:
     """Escaped ``text`` (lines kept) in pieces of at most ``limit`` characters.
 
     Each cut falls at the last line break in reach, else the last space,
-    else anywhere between two escaped pieces.
+    else anywhere between two escaped pieces. ``limit`` must be at least 8:
+    an escaped piece can take six characters (``&amp;`` and a joiner), and a
+    chunk keeps one for the quote guard.
     """
+    if limit < 8:
+        raise ValueError(f"chunks need a limit of at least 8, got {limit}")
     parts = pieces(_clean_lines(text))
     # A chunk starts a new section, so a ">" it starts with needs the guard too.
     room = limit - len(_SOFT_HYPHEN)

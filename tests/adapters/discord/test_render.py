@@ -1058,3 +1058,11 @@ def test_escape_leaves_nothing_discord_would_act_on(text: str) -> None:
 @given(st.text(alphabet="abcXYZ019 .,+=!?", max_size=200))
 def test_escape_keeps_ordinary_text(text: str) -> None:
     assert escape(text) == " ".join(text.split())
+
+
+def test_chunks_refuse_a_limit_too_small_to_make_progress() -> None:
+    from adapters.discord.markdown import chunks
+
+    with pytest.raises(ValueError, match="at least 3"):
+        chunks("@", 2)
+    assert "".join(chunks("@" * 10, 3)).count("@") == 10

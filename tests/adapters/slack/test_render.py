@@ -850,3 +850,11 @@ def test_escape_leaves_nothing_slack_would_act_on(text: str) -> None:
 @given(st.text(alphabet="abcXYZ019 .,-", max_size=200))
 def test_escape_keeps_ordinary_text(text: str) -> None:
     assert escape(text) == " ".join(text.split())
+
+
+def test_chunks_refuse_a_limit_too_small_to_make_progress() -> None:
+    from adapters.slack.mrkdwn import chunks
+
+    with pytest.raises(ValueError, match="at least 8"):
+        chunks("&", 5)
+    assert "".join(chunks("&" * 10, 8)).count("&amp;") == 10
