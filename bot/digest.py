@@ -27,6 +27,7 @@ Functions take a ``Session``; callers own the transactions.
 from __future__ import annotations
 
 import heapq
+import logging
 import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -59,6 +60,8 @@ __all__ = [
     "select_digest",
     "select_digests",
 ]
+
+log = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -235,8 +238,15 @@ class _Pool:
         """Every candidate ``topic`` matches, best first; searched once."""
         found = self._matches.get(topic)
         if found is None:
-            parsed = self.topics.parsed(topic)
-            query = self.topics.query(topic, self.index, self._searcher)
+            try:
+                parsed = self.topics.parsed(topic)
+                query = self.topics.query(topic, self.index, self._searcher)
+            except QueryError as exc:
+                # Stored under an older grammar: it matches nothing rather
+                # than failing every channel's digest in the batch.
+                log.warning("topic %r no longer parses (%s); it matches nothing", topic, exc)
+                found = self._matches[topic] = _Matches(hits=[], scored=False)
+                return found
             result = self._searcher.search(query, limit=max(len(self.candidates), 1), count=False)
             if self._one_segment:
                 by_doc = self._by_doc

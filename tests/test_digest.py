@@ -324,3 +324,24 @@ def test_topic_cache_keeps_parses_and_leaves_prefix_topics_to_each_pool(service:
     restarted = Service(db=service.db, index=service.index, clock=service.clock)
     assert restarted.warm_topics() == 2
     assert sorted(titles(run(restarted, dry_run=True))) == ["Breast MRI", "Segmentation of CT"]
+
+
+def test_a_topic_that_no_longer_parses_matches_nothing_and_spares_the_batch(
+    service: Service, db, clock: Clock
+) -> None:
+    from bot.models import Topic
+
+    service.import_records([paper(1, "Breast MRI")])
+    service.subscribe(GENERAL, "breast")
+    service.subscribe("console:local/other", "breast")
+    with db.session() as session:
+        channel = find_channel(session, parse_address("console:local/other"))
+        assert channel is not None
+        # Stored by an older version whose grammar accepted it.
+        session.add(Topic(channel_id=channel.id, query="col:x", created_at=clock.now))
+    outcomes = service.run_scheduled({GENERAL: clock.now, "console:local/other": clock.now},
+                                     send=lambda message: None)
+    assert [(o.address, o.error) for o in outcomes] == [
+        (GENERAL, None), ("console:local/other", None)
+    ]
+    assert all(isinstance(o.message, Digest) for o in outcomes)
