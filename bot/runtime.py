@@ -54,7 +54,10 @@ class Adapter(Protocol):
       It MAY split a digest into several platform messages.
     - ``stop`` MUST close the connections; it MAY be called without ``start``.
     - An adapter MUST NOT interpret command arguments, select papers or
-      touch the database: those are the core's.
+      touch the core's tables: those are the core's. It MAY keep its
+      platform's own records in the same database through
+      ``bot.service.db.engine`` (Slack's installation store does, in tables
+      the migrations create).
     """
 
     platform: str
