@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.catalog import current_revision
@@ -36,7 +36,7 @@ from bot.digest import (
 )
 from bot.messages import Digest, NothingNew
 from bot.models import Channel
-from bot.subscriptions import find_channel, parse_address
+from bot.subscriptions import parse_address
 
 __all__ = [
     "ChannelUnavailable",
@@ -97,13 +97,19 @@ class Outcome:
 
 def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]:
     """The channels at the addresses in ``due`` that exist, in the order given."""
-    wanted = {str(parse_address(address)): address for address in due}
-    if len(wanted) == 1:
-        [address] = wanted
-        found = find_channel(session, parse_address(address))
-        return [found] if found is not None else []
-    by_address = {c.address: c for c in session.scalars(select(Channel))}
-    return [by_address[a] for a in wanted if a in by_address]
+    addresses = list(dict.fromkeys(str(parse_address(address)) for address in due))
+    found: dict[str, Channel] = {}
+    # Only the channels asked for, in chunks that stay under SQLite's limit
+    # on bound parameters (three per address).
+    for start in range(0, len(addresses), 2000):
+        keys = [
+            (a.platform, a.workspace, a.channel)
+            for a in map(parse_address, addresses[start : start + 2000])
+        ]
+        address_of = tuple_(Channel.platform, Channel.workspace, Channel.channel)
+        rows = session.scalars(select(Channel).where(address_of.in_(keys)))
+        found.update((channel.address, channel) for channel in rows)
+    return [found[a] for a in addresses if a in found]
 
 
 def _local_day(when: datetime, timezone: str) -> str:

@@ -142,13 +142,17 @@ class DigestScheduler:
 
     def update(self, address: str, info: ChannelInfo | None) -> None:
         """Re-derive one channel's job after a change; None (or paused, no topics) removes it."""
+        active = info is not None and not info.paused and bool(info.topics)
+        if active and self._known.get(address) == info:
+            return  # unchanged (a search, say): keep the job as it is
         job_id = f"digest:{address}"
         # Remove and add rather than replace: before the scheduler starts,
         # APScheduler keeps added jobs in a pending list that does not dedupe.
         if self.scheduler.get_job(job_id) is not None:
             self.scheduler.remove_job(job_id)
         self._known.pop(address, None)
-        if info is not None and not info.paused and info.topics:
+        if active:
+            assert info is not None
             self._add(job_id, info)
             self._known[address] = info
 

@@ -91,6 +91,8 @@ def test_schedule_command_moves_the_channel_job(bot: ConsoleBot) -> None:
     assert "weekdays at 07:30 Asia/Tokyo" in bot.say("/papers schedule 07:30 Asia/Tokyo weekdays")
     job = bot.bot.scheduler.scheduler.get_job("digest:console:local/general")
     assert job is not None and str(job.trigger.timezone) == "Asia/Tokyo"
+    bot.say("/papers search mri")  # changes nothing: the job stays as it was
+    assert bot.bot.scheduler.scheduler.get_job("digest:console:local/general") is job
     bot.say("/papers pause conference week")
     assert bot.bot.scheduler.scheduler.get_job("digest:console:local/general") is None
     assert "Digests are back on" in bot.say("/papers resume")
