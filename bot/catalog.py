@@ -13,6 +13,7 @@ import json
 import typing
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "get_paper",
     "get_papers",
     "iter_papers",
+    "merge_content",
     "record_from_row",
     "upsert_papers",
 ]
@@ -47,6 +49,9 @@ _CONTENT = (
     "has_code",
     "source",
     "arxiv_version",
+    "doi",
+    "journal_ref",
+    "project_url",
 )
 _LOOKUP_BATCH = 500
 PAPERS = typing.cast(Table, Paper.__table__)
@@ -82,6 +87,9 @@ def _content(record: PaperRecord) -> dict[str, Any]:
         "has_code": record.has_code,
         "source": record.source,
         "arxiv_version": record.version,
+        "doi": record.doi,
+        "journal_ref": record.journal_ref,
+        "project_url": record.project_url,
     }
 
 
@@ -100,8 +108,54 @@ def record_from_row(row: Any) -> PaperRecord:
         has_code=bool(row.has_code),
         source=row.source or "",
         version=row.arxiv_version,
+        doi=row.doi,
+        journal_ref=row.journal_ref,
+        project_url=row.project_url,
         extra={"first_seen": row.first_seen, "updated_at": row.updated_at},
     )
+
+
+def _record(paper_id: str, content: dict[str, Any]) -> PaperRecord:
+    return record_from_row(SimpleNamespace(id=paper_id, first_seen=None, updated_at=None, **content))
+
+
+def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def merge_content(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What to store when a feed brings a paper the catalog already holds.
+
+    - A higher arXiv version replaces the text (title, authors, abstract,
+      links) in place; a lower one never does: the version never goes down.
+    - Otherwise a record from the paper's own source updates it, and one
+      from another source only fills what the stored paper lacks, so two
+      feeds that word a paper differently do not change it back and forth.
+    - Whatever wins, nothing is lost: categories (a cross-list adds its
+      own) and code links are unions, the first ``source`` and the first
+      ``published`` date are kept, and an empty field is filled from the
+      other side.
+    """
+    old_version, new_version = old["arxiv_version"], new["arxiv_version"]
+    if old_version is not None and new_version is not None and old_version != new_version:
+        base, other = (new, old) if new_version > old_version else (old, new)
+    elif new["source"] == old["source"]:
+        base, other = new, old
+    else:
+        base, other = old, new
+    merged = dict(base)
+    for name in ("title", "abstract", "url", "doi", "journal_ref", "project_url", "arxiv_version"):
+        if not merged[name] and other[name]:
+            merged[name] = other[name]
+    if not merged["authors"] and other["authors"]:
+        merged["authors"] = other["authors"]
+        merged["authors_truncated"] = other["authors_truncated"]
+    merged["categories"] = _union(old["categories"], new["categories"])
+    merged["code_urls"] = _union(base["code_urls"], other["code_urls"])
+    merged["has_code"] = bool(old["has_code"] or new["has_code"] or merged["code_urls"])
+    merged["published"] = old["published"] or new["published"]
+    merged["source"] = old["source"] or new["source"]
+    return merged
 
 
 def _next_revision(session: Session) -> int:
@@ -124,20 +178,34 @@ def current_revision(session: Session) -> int:
 
 
 def upsert_papers(
-    session: Session, records: Iterable[PaperRecord], *, now: datetime
+    session: Session,
+    records: Iterable[PaperRecord],
+    *,
+    now: datetime,
+    merge: bool = False,
+    not_news: Collection[str] = (),
 ) -> UpsertResult:
     """Insert new papers and update changed ones; identical ones are left alone.
 
-    A record whose id is already stored replaces the stored content when any
-    field differs; ``first_seen`` never changes. Within one call a later
-    record with the same id wins.
+    By default (seed files, restores) a record whose id is already stored
+    replaces the stored content when any field differs, and within one call
+    a later record with the same id wins. With ``merge`` (feeds) the stored
+    paper and the record are merged by ``merge_content``'s rules instead.
+    ``first_seen`` never changes.
+
+    A paper in ``not_news`` that is new to the catalog is stored as one that
+    entered it before any digest (``entered_revision`` 0): a revised version
+    of an old paper is not news, even to a catalog that never held it.
     """
     result = UpsertResult()
     pending: dict[str, PaperRecord] = {}
     order: list[str] = []
     for record in records:
-        if record.id in pending:
+        earlier = pending.get(record.id)
+        if earlier is not None:
             result.unchanged += 1  # a repeat inside the input: counted once as a paper
+            if merge:
+                record = _record(record.id, merge_content(_content(earlier), _content(record)))
         else:
             order.append(record.id)
         pending[record.id] = record
@@ -163,7 +231,12 @@ def upsert_papers(
             )
             result.new += 1
             result.added.append(record)
-        elif any(old[name] != content[name] for name in _CONTENT):
+            continue
+        if merge:
+            content = merge_content(old, content)
+            if any(old[name] != content[name] for name in _CONTENT):
+                record = _record(paper_id, content)
+        if any(old[name] != content[name] for name in _CONTENT):
             updates.append({"key": paper_id, **content, "updated_at": now})
             result.updated += 1
             result.replaced.append(record)
@@ -178,7 +251,7 @@ def upsert_papers(
     for values in (*inserts, *updates):
         values["revision"] = revision
     for values in inserts:
-        values["entered_revision"] = revision
+        values["entered_revision"] = 0 if values["id"] in not_news else revision
     if inserts:
         _insert(session, inserts)
     if updates:

@@ -119,7 +119,8 @@ class _Window:
             return False
         if self.after is None:
             assert self.since is not None
-            return candidate.first_seen > self.since
+            # Revision 0 marks a paper stored as not news (bot.catalog).
+            return candidate.first_seen > self.since and candidate.entered_revision > 0
         return candidate.entered_revision > self.after
 
 
@@ -378,7 +379,7 @@ def _load_candidates(
     firsts = [_since(c, now, first_days) for c in channels if c.last_revision is None]
     window = or_(
         entered > min(revisions) if revisions else false(),
-        PAPERS.c.first_seen > min(firsts) if firsts else false(),
+        and_(PAPERS.c.first_seen > min(firsts), entered > 0) if firsts else false(),
     )
     found: dict[str, _Candidate] = {}
 

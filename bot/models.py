@@ -25,7 +25,16 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "CatalogMeta", "Channel", "Delivery", "Paper", "Topic", "UTCDateTime"]
+__all__ = [
+    "Base",
+    "CatalogMeta",
+    "Channel",
+    "Delivery",
+    "Feed",
+    "Paper",
+    "Topic",
+    "UTCDateTime",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -67,6 +76,11 @@ class Paper(Base):
     source: Mapped[str] = mapped_column(String(500), default="")
     # The arXiv version last stored (2 for 2402.12345v2); None outside arXiv.
     arxiv_version: Mapped[int | None] = mapped_column(Integer)
+    # Where the paper was published besides arXiv, when a source says so, and
+    # its project page (a *.github.io site is a page, not a code repository).
+    doi: Mapped[str | None] = mapped_column(String(300))
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    project_url: Mapped[str | None] = mapped_column(Text)
     # The catalog revision of the last write (bot.catalog): the search index
     # catches up on papers whose revision is above the one it holds.
     revision: Mapped[int] = mapped_column(Integer)
@@ -167,3 +181,35 @@ class Delivery(Base):
         Index("ix_deliveries_channel_status", "channel_id", "status"),
         Index("ix_deliveries_paper_status", "paper_id", "status"),
     )
+
+
+class Feed(Base):
+    """An RSS/Atom feed the ingest job reads, with what its last fetches did.
+
+    ``origin`` is ``config`` for a feed listed in the ``feeds`` setting and
+    ``user`` for one added with ``digestbot feeds add``. A feed removed with
+    ``feeds remove`` that the configuration still lists stays as a disabled
+    row, so the next start does not bring it back.
+    """
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    origin: Mapped[str] = mapped_column(String(10))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Conditional GET: what the server said last time.
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_fetch_at: Mapped[datetime | None] = mapped_column()
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    # "200", "304" or "error"; the reason of the last failure, if any.
+    last_status: Mapped[str | None] = mapped_column(String(10))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Failures in a row; the feed is left alone until next_fetch_at (backoff).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_fetch_at: Mapped[datetime | None] = mapped_column()
+    papers_added: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column()

@@ -115,6 +115,10 @@ class PaperRecord:
     source: str = ""
     # The arXiv version this record describes (2 for 2402.12345v2), if any.
     version: int | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    # The paper's project page (e.g. a *.github.io site), not its code.
+    project_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -132,6 +136,9 @@ class PaperRecord:
             "abstract": self.abstract,
             "source": self.source,
             "version": self.version,
+            "doi": self.doi,
+            "journal_ref": self.journal_ref,
+            "project_url": self.project_url,
         }
 
     @classmethod
@@ -150,4 +157,7 @@ class PaperRecord:
             has_code=bool(data.get("has_code", False)),
             source=str(data.get("source") or ""),
             version=int(data["version"]) if data.get("version") is not None else None,
+            doi=data.get("doi") or None,
+            journal_ref=data.get("journal_ref") or None,
+            project_url=data.get("project_url") or None,
         )
