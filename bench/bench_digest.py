@@ -658,7 +658,7 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
                 found = super().matches(topic)
                 timers.seconds[MATCHES] += time.perf_counter() - t
                 timers.calls[MATCHES] += 1
-                topic_hits[topic] = len(found.hits)
+                topic_hits[topic] = len(found.numbers)
             return found
 
     original_ledger = digest._ledger

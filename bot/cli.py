@@ -257,10 +257,10 @@ def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -
         return 0
     if args.json:
         papers = []
-        for item in digest.items:
+        for item, matched in digest.entries():
             record = service.get(item.paper_id)
             if record is not None:
-                papers.append(dict(paper_json(record), matched_topics=list(item.matched_topics)))
+                papers.append(dict(paper_json(record), matched_topics=list(matched)))
         payload = {
             "channel": digest.channel,
             "date": digest.date,

@@ -26,11 +26,12 @@ Functions take a ``Session``; callers own the transactions.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
-import operator
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -124,27 +125,55 @@ class _Window:
         return candidate.entered_revision > self.after
 
 
-_first = operator.itemgetter(0)
-
 # A match as the digest ranks it: best first when sorted ascending, by
 # relevance, then publication day (newer first), then id. Unique per paper.
 _Key = tuple[float, int, str]
 
 
+def _mask(numbers: Iterable[int], size: int) -> int:
+    """The set of document numbers as an int with those bits set.
+
+    Channels' unions, counts and "does topic T match paper P" become an OR,
+    ``int.bit_count`` and a bit test, with no Python object per match kept.
+    """
+    bits = bytearray((size + 7) // 8)
+    for number in numbers:
+        bits[number >> 3] |= 1 << (number & 7)
+    return int.from_bytes(bits, "little")
+
+
 @dataclass(frozen=True)
 class _Matches:
-    """A topic's hits in the pool, best first as the index ranks them: (id, raw score)."""
+    """A topic's hits in the pool, best first as the index ranks them.
 
-    hits: list[tuple[str, float]]
+    Kept as document numbers and raw scores (plain ints and floats, which
+    the garbage collector does not track) and as a bit mask of the numbers.
+    """
+
+    numbers: list[int]
+    scores: list[float]
+    mask: int
     scored: bool
 
 
 @dataclass(frozen=True)
 class _Ranked:
-    """One topic's matches inside one window: the ids of all, the keys of the best, sorted."""
+    """A topic's matches among some papers: all as a mask, the best ``depth`` as sorted keys."""
 
     keys: list[_Key]
-    ids: frozenset[str]
+    mask: int
+    count: int
+
+
+_NOTHING = _Matches(numbers=[], scores=[], mask=0, scored=False)
+
+
+@dataclass(frozen=True)
+class _Eligible:
+    """Papers a topic may show: their document numbers, as a set and as a mask."""
+
+    numbers: frozenset[int]
+    mask: int
 
 
 class TopicCache:
@@ -193,11 +222,11 @@ class TopicCache:
 class _Pool:
     """The candidates of a batch of channels, indexed once in memory.
 
-    One searcher serves every topic, and document addresses map to paper
-    ids through a table built once. Each distinct topic is searched once;
-    its matches inside a window are ranked once and shared by every channel
-    with that topic and window, so a channel costs a merge of a few sorted
-    lists, not a sort of everything its topics matched.
+    One searcher serves every topic. Papers are known by their document
+    number in the pool (ids, days and bit masks are indexed by it). Each
+    distinct topic is searched once; its matches inside a window are ranked
+    once and shared by every channel with that topic and window, so a
+    channel costs a merge of a few sorted lists and an OR of a few masks.
     """
 
     def __init__(
@@ -214,25 +243,30 @@ class _Pool:
         everything = self._searcher.search(
             tantivy.Query.all_query(), limit=max(len(candidates), 1), count=False
         )
-        # One segment (one writer thread, one commit): a document's number
-        # alone finds its paper id, the cheapest lookup per hit.
-        self._one_segment = self._searcher.num_segments <= 1
-        self._by_doc: dict[int, str] = {}
-        self._by_address: dict[tuple[int, int], str] = {}
-        for _, address in everything.hits:
-            paper_id = self._searcher.doc(address)["id"][0]
-            self._by_doc[address.doc] = paper_id
-            self._by_address[(address.segment_ord, address.doc)] = paper_id
+        addresses = [address for _, address in everything.hits]
+        # One segment (one writer thread, one commit): a hit's document
+        # number is its number here, the cheapest lookup per hit.
+        self._addresses: dict[tuple[int, int], int] | None = None
+        if self._searcher.num_segments <= 1:
+            numbers = [address.doc for address in addresses]
+        else:
+            numbers = list(range(len(addresses)))
+            self._addresses = {(a.segment_ord, a.doc): n for n, a in enumerate(addresses)}
+        self.size = max(numbers, default=-1) + 1
+        self.ids = [""] * self.size
+        for number, address in zip(numbers, addresses, strict=True):
+            self.ids[number] = self._searcher.doc(address)["id"][0]
+        self.number = {paper_id: number for number, paper_id in enumerate(self.ids) if paper_id}
         # Ties in relevance go to the newer paper, then the smaller id.
-        self._day = {
-            paper_id: -(c.record.published.toordinal() if c.record.published else 0)
-            for paper_id, c in candidates.items()
-        }
+        self._day = [0] * self.size
+        for paper_id, number in self.number.items():
+            published = candidates[paper_id].record.published
+            self._day[number] = -(published.toordinal() if published else 0)
+        self._all = _mask(numbers, self.size)
         self._matches: dict[str, _Matches] = {}
-        self._windows: dict[_Window, frozenset[str]] = {}
+        self._windows: dict[_Window, _Eligible] = {}
         self._ranked: dict[tuple[str, _Window], _Ranked] = {}
         self._items: dict[str, PaperItem] = {}
-        self._shown: dict[tuple[str, tuple[str, ...]], PaperItem] = {}
         self._dates: dict[str, str] = {}
 
     def matches(self, topic: str) -> _Matches:
@@ -246,75 +280,85 @@ class _Pool:
                 # Stored under an older grammar: it matches nothing rather
                 # than failing every channel's digest in the batch.
                 log.warning("topic %r no longer parses (%s); it matches nothing", topic, exc)
-                found = self._matches[topic] = _Matches(hits=[], scored=False)
+                found = self._matches[topic] = _NOTHING
                 return found
-            result = self._searcher.search(query, limit=max(len(self.candidates), 1), count=False)
-            if self._one_segment:
-                by_doc = self._by_doc
-                hits = [(by_doc[a.doc], score) for score, a in result.hits]
+            hits = self._searcher.search(
+                query, limit=max(len(self.candidates), 1), count=False
+            ).hits
+            if self._addresses is None:
+                numbers = [address.doc for _, address in hits]
             else:
-                by_address = self._by_address
-                hits = [(by_address[(a.segment_ord, a.doc)], score) for score, a in result.hits]
-            found = _Matches(hits=hits, scored=parsed.scored)
-            self._matches[topic] = found
+                by_address = self._addresses
+                numbers = [by_address[(a.segment_ord, a.doc)] for _, a in hits]
+            found = self._matches[topic] = _Matches(
+                numbers=numbers,
+                scores=[score for score, _ in hits] if parsed.scored else [],
+                mask=_mask(numbers, self.size),
+                scored=parsed.scored,
+            )
         return found
 
-    def keys(self, hits: Sequence[tuple[str, float]], *, scored: bool) -> list[_Key]:
-        day = self._day
-        if not scored:  # filters alone (has:code) rank nothing: every match scores alike
-            return [(0.0, day[i], i) for i, _ in hits]
-        return [(-round(score, SCORE_DECIMALS), day[i], i) for i, score in hits]
-
-    def window(self, window: _Window) -> frozenset[str]:
+    def window(self, window: _Window) -> _Eligible:
         """The candidates inside ``window``."""
         found = self._windows.get(window)
         if found is None:
-            found = frozenset(i for i, c in self.candidates.items() if window.holds(c))
-            self._windows[window] = found
+            numbers = frozenset(
+                self.number[i] for i, c in self.candidates.items() if window.holds(c)
+            )
+            found = self._windows[window] = _Eligible(numbers, _mask(numbers, self.size))
         return found
 
+    def eligible(self, numbers: Iterable[int]) -> _Eligible:
+        kept = frozenset(numbers)
+        return _Eligible(kept, _mask(kept, self.size))
+
     def ranked(self, topic: str, window: _Window) -> _Ranked:
-        """``topic``'s matches inside ``window``: all their ids, and the best ``depth`` ranked.
+        """``topic``'s matches inside ``window``, ranked once for every channel that shares both."""
+        key = (topic, window)
+        found = self._ranked.get(key)
+        if found is None:
+            found = self._ranked[key] = self.rank(self.matches(topic), self.window(window))
+        return found
+
+    def rank(self, matches: _Matches, eligible: _Eligible) -> _Ranked:
+        """The ``eligible`` matches: all as a mask, the best ``depth`` ranked.
 
         A channel shows at most ``depth`` papers, and a paper among a
         channel's best ``depth`` is among the best ``depth`` of the topic
         that gave it its best score: the rest never needs a ranking key.
         """
-        key = (topic, window)
-        found = self._ranked.get(key)
-        if found is None:
-            matches = self.matches(topic)
-            inside = self.window(window)
-            hits = matches.hits
-            if len(inside) < len(self.candidates):
-                hits = [hit for hit in hits if hit[0] in inside]
-            ids = frozenset(map(_first, hits))
-            if matches.scored and len(hits) > self.depth:
-                # Hits come best first; those tied (once rounded) with the
-                # last one kept may still outrank it on recency.
-                last = round(hits[self.depth - 1][1], SCORE_DECIMALS)
-                cut = self.depth
-                while cut < len(hits) and round(hits[cut][1], SCORE_DECIMALS) >= last:
-                    cut += 1
-                hits = hits[:cut]
-            keys = sorted(self.keys(hits, scored=matches.scored))[: self.depth]
-            found = self._ranked[key] = _Ranked(keys=keys, ids=ids)
-        return found
+        mask = matches.mask & eligible.mask
+        count = mask.bit_count()
+        if not count:
+            return _Ranked(keys=[], mask=0, count=0)
+        keep = None if mask == matches.mask else eligible.numbers
+        ids, day, depth = self.ids, self._day, self.depth
+        if not matches.scored:  # filters alone (has:code) rank nothing: every match scores alike
+            chosen = matches.numbers if keep is None else [n for n in matches.numbers if n in keep]
+            keys: list[_Key] = heapq.nsmallest(depth, [(0.0, day[n], ids[n]) for n in chosen])
+            return _Ranked(keys=keys, mask=mask, count=count)
+        keys = []
+        last = 0.0
+        for number, score in zip(matches.numbers, matches.scores, strict=True):
+            if keep is not None and number not in keep:
+                continue
+            rounded = round(score, SCORE_DECIMALS)
+            # Hits come best first; those tied (once rounded) with the last
+            # one kept may still outrank it on recency.
+            if len(keys) >= depth and rounded < last:
+                break
+            keys.append((-rounded, day[number], ids[number]))
+            if len(keys) == depth:
+                last = rounded
+        keys.sort()
+        del keys[depth:]
+        return _Ranked(keys=keys, mask=mask, count=count)
 
-    def item(self, paper_id: str, topics: Sequence[str]) -> PaperItem:
-        """The paper as a digest shows it; channels with the same topics share one."""
-        key = (paper_id, tuple(topics))
-        item = self._shown.get(key)
+    def item(self, paper_id: str) -> PaperItem:
+        """The paper as every digest of the batch shows it: one value, shared."""
+        item = self._items.get(paper_id)
         if item is None:
-            base = self._items.get(paper_id)
-            if base is None:
-                base = self._items[paper_id] = paper_item(self.candidates[paper_id].record)
-            # dataclasses.replace re-reads the field list and re-runs __init__
-            # for each of ~100,000 items in a large run; a copy of the frozen
-            # instance's fields with one changed is the same value, cheaper.
-            item = object.__new__(PaperItem)
-            item.__dict__.update(base.__dict__, matched_topics=key[1])
-            self._shown[key] = item
+            item = self._items[paper_id] = paper_item(self.candidates[paper_id].record)
         return item
 
     def local_date(self, now: datetime, timezone: str) -> str:
@@ -398,6 +442,26 @@ def _load_candidates(
     return found
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a batch selection, as it was after.
+
+    tantivy-py hands back each search's hits as a fresh list of tuples, half
+    a million of them in a large batch; the collector takes them for new
+    long-lived objects and runs full collections over the whole heap again
+    and again, measured at 1-3 s of a 5 s selection. The selection makes no
+    reference cycles, so nothing is left for the collector to free; other
+    threads' cycles wait the few seconds until it is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def select_digests(
     session: Session,
     channels: Sequence[Channel],
@@ -412,6 +476,20 @@ def select_digests(
     entry. Reads only; ``claim`` records what is sent. ``topics_cache``
     keeps parsed topics for the next run.
     """
+    with _collector_paused():
+        return _select_digests(
+            session, channels, now=now, first_days=first_days, topics_cache=topics_cache
+        )
+
+
+def _select_digests(
+    session: Session,
+    channels: Sequence[Channel],
+    *,
+    now: datetime,
+    first_days: int,
+    topics_cache: TopicCache | None,
+) -> dict[int, Selection]:
     topics = _topics(session, [c.id for c in channels])
     channels = [c for c in channels if topics.get(c.id)]
     if not channels:
@@ -465,21 +543,16 @@ def _select(
         # Rare: this channel's own ledger changes what counts. Rank afresh,
         # without what it was sent, with what a failed digest still owes it
         # (wherever that lies; those inside the window are there already).
-        inside = pool.window(window)
-        per_topic = []
-        for topic in topics:
-            matches = pool.matches(topic)
-            hits = [
-                hit for hit in matches.hits
-                if hit[0] not in sent and (hit[0] in inside or hit[0] in retry)
-            ]
-            keys = sorted(pool.keys(hits, scored=matches.scored))
-            per_topic.append(_Ranked(keys=keys, ids=frozenset(i for i, _ in hits)))
-    if len(per_topic) == 1:
-        matching = per_topic[0].ids
-    else:
-        matching = frozenset().union(*(ranked.ids for ranked in per_topic))
-    if not matching:
+        number = pool.number
+        eligible = pool.eligible(
+            (pool.window(window).numbers | {number[i] for i in retry if i in number})
+            - {number[i] for i in sent if i in number}
+        )
+        per_topic = [pool.rank(pool.matches(topic), eligible) for topic in topics]
+    union = 0
+    for ranked in per_topic:
+        union |= ranked.mask
+    if not union:
         return None
     # The best of a few sorted lists: a paper's first appearance carries its
     # best score, so the first max_papers distinct ids are the digest.
@@ -489,15 +562,16 @@ def _select(
             shown.append(key[2])
             if len(shown) == channel.max_papers:
                 break
-    matched = {
-        paper_id: [t for t, ranked in zip(topics, per_topic, strict=True) if paper_id in ranked.ids]
-        for paper_id in shown
-    }
-    more = len(matching) - len(shown)
+    numbers = [pool.number[paper_id] for paper_id in shown]
+    matched = [
+        tuple(t for t, ranked in zip(topics, per_topic, strict=True) if ranked.mask >> n & 1)
+        for n in numbers
+    ]
+    more = union.bit_count() - len(shown)
     more_query = None
     if more:
         left_out = {
-            topic: len(ranked.ids) - sum(1 for paper_id in shown if paper_id in ranked.ids)
+            topic: ranked.count - sum(1 for n in numbers if ranked.mask >> n & 1)
             for topic, ranked in zip(topics, per_topic, strict=True)
         }
         more_query = _more_query(left_out, since)
@@ -505,7 +579,8 @@ def _select(
         channel=channel.address,
         topics=tuple(topics),
         date=pool.local_date(now, channel.timezone),
-        items=tuple(pool.item(i, matched[i]) for i in shown),
+        items=tuple(map(pool.item, shown)),
+        matched_topics=tuple(matched),
         more=more,
         more_query=more_query,
     )

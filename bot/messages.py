@@ -17,12 +17,15 @@ The contract every renderer follows:
   message. A field that alone exceeds a limit MAY be shortened with "…".
 - A renderer MAY drop optional parts (snippet, code links, matched topics)
   when space is short; it SHOULD keep title, link and authors.
+- A paper's ``PaperItem`` says what the paper is, the same wherever it is
+  shown, so one value may be shared by many messages. What is particular to
+  one message sits beside the items: a digest's ``matched_topics``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.links import repo_label
@@ -83,7 +86,6 @@ class PaperItem:
     category: str
     code_links: tuple[CodeLink, ...]
     code_announced: bool
-    matched_topics: tuple[str, ...]
     snippet: str
 
 
@@ -91,18 +93,37 @@ class PaperItem:
 class Digest:
     """A channel's daily digest: the items to post and how many were left out.
 
-    ``more`` counts matching papers not shown (over the channel's cap);
-    ``more_query`` is the search that lists them, None when there is none.
-    A renderer MUST show ``header``, then the items in order, then
-    ``footer`` when it is not None.
+    ``matched_topics[i]`` are the channel's topics that ``items[i]`` matched,
+    in the order of ``topics``; it has one entry per item (given empty, each
+    item matched none that is worth showing). The topics sit here, not in
+    the items, because the same paper matches different topics in different
+    channels while its item is the same. ``more`` counts matching papers not
+    shown (over the channel's cap); ``more_query`` is the search that lists
+    them, None when there is none. A renderer MUST show ``header``, then the
+    items in order, then ``footer`` when it is not None; it SHOULD show each
+    item's matched topics with it.
     """
 
     channel: str
     topics: tuple[str, ...]
     date: str
     items: tuple[PaperItem, ...]
+    matched_topics: tuple[tuple[str, ...], ...] = ()
     more: int = 0
     more_query: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.matched_topics:
+            object.__setattr__(self, "matched_topics", ((),) * len(self.items))
+        elif len(self.matched_topics) != len(self.items):
+            raise ValueError(
+                f"a digest of {len(self.items)} items needs as many matched_topics "
+                f"entries, got {len(self.matched_topics)}"
+            )
+
+    def entries(self) -> Iterator[tuple[PaperItem, tuple[str, ...]]]:
+        """Each item with the topics it matched, in order."""
+        return zip(self.items, self.matched_topics, strict=True)
 
     @property
     def count(self) -> int:
@@ -180,8 +201,8 @@ def first_sentence(text: str, *, limit: int = SNIPPET_LIMIT) -> str:
     return cut.rstrip(" ,;:") + _ELLIPSIS
 
 
-def paper_item(record: PaperRecord, *, matched_topics: Sequence[str] = ()) -> PaperItem:
-    """The message view of ``record``; ``matched_topics`` are the subscriptions it met."""
+def paper_item(record: PaperRecord) -> PaperItem:
+    """The message view of ``record``."""
     return PaperItem(
         paper_id=record.id,
         title=record.title,
@@ -193,6 +214,5 @@ def paper_item(record: PaperRecord, *, matched_topics: Sequence[str] = ()) -> Pa
             CodeLink(label=repo_label(url), url=url) for url in record.code_urls
         ),
         code_announced=record.has_code and not record.code_urls,
-        matched_topics=tuple(matched_topics),
         snippet=first_sentence(record.abstract),
     )

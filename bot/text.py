@@ -10,6 +10,7 @@ could disguise it, so ``plain`` replaces them all. No I/O here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.messages import Digest, NothingNew, PaperItem, Reply
 
@@ -25,9 +26,13 @@ def plain(text: str) -> str:
     return _UNSAFE.sub(" ", text)
 
 
-def format_items(items: tuple[PaperItem, ...]) -> list[str]:
+def format_items(
+    items: Sequence[PaperItem], matched: Sequence[tuple[str, ...]] | None = None
+) -> list[str]:
+    """Numbered items; ``matched[i]`` are the topics ``items[i]`` matched (a digest's)."""
     lines = []
-    for number, item in enumerate(items, start=1):
+    topics = matched if matched is not None else [()] * len(items)
+    for number, (item, item_topics) in enumerate(zip(items, topics, strict=True), start=1):
         pad = " " * (len(str(number)) + 2)
         lines.append(f"{number}. {plain(item.title)}")
         meta = f"{plain(item.authors)} · {item.date} · {plain(item.category)} · {plain(item.paper_id)}"
@@ -39,8 +44,8 @@ def format_items(items: tuple[PaperItem, ...]) -> list[str]:
             lines.append(f"{pad}code: announced (no link yet)")
         if item.url:
             lines.append(f"{pad}{plain(item.url)}")
-        if item.matched_topics:
-            lines.append(f"{pad}matched: {'; '.join(plain(t) for t in item.matched_topics)}")
+        if item_topics:
+            lines.append(f"{pad}matched: {'; '.join(plain(t) for t in item_topics)}")
         if item.snippet:
             lines.append(f"{pad}{plain(item.snippet)}")
         lines.append("")
@@ -48,7 +53,7 @@ def format_items(items: tuple[PaperItem, ...]) -> list[str]:
 
 
 def format_digest(digest: Digest) -> str:
-    lines = [plain(digest.header), "", *format_items(digest.items)]
+    lines = [plain(digest.header), "", *format_items(digest.items, digest.matched_topics)]
     if digest.footer:
         lines.append(plain(digest.footer))
     return "\n".join(lines).rstrip()

@@ -81,7 +81,7 @@ def test_paper_matching_two_topics_appears_once_with_both(service: Service) -> N
     service.subscribe(GENERAL, "mri")
     digest = run(service)
     assert digest is not None
-    by_title = {item.title: item.matched_topics for item in digest.items}
+    by_title = {item.title: topics for item, topics in digest.entries()}
     assert by_title == {"Breast MRI": ("breast", "mri"), "Prostate MRI": ("mri",)}
 
 
@@ -345,3 +345,129 @@ def test_a_topic_that_no_longer_parses_matches_nothing_and_spares_the_batch(
         (GENERAL, None), ("console:local/other", None)
     ]
     assert all(isinstance(o.message, Digest) for o in outcomes)
+
+
+def test_a_paper_in_two_channels_shows_each_its_own_matched_topics_from_one_item(
+    service: Service, db
+) -> None:
+    from bot.digest import select_digests
+
+    service.import_records([paper(1, "Breast MRI"), paper(2, "Prostate MRI"), paper(3, "Liver CT")])
+    for topic in ("breast", "mri"):
+        service.subscribe(GENERAL, topic)
+    service.subscribe("console:local/other", "mri")
+    service.subscribe("console:local/other", "liver")
+    with db.session() as session:
+        a, b = (find_channel(session, parse_address(address))
+                for address in (GENERAL, "console:local/other"))
+        assert a is not None and b is not None
+        found = select_digests(session, [a, b], now=service.clock())
+        mine, theirs = found[a.id].digest, found[b.id].digest
+    assert [(item.title, topics) for item, topics in mine.entries()] == [
+        ("Breast MRI", ("breast", "mri")), ("Prostate MRI", ("mri",))
+    ]
+    assert sorted((item.title, topics) for item, topics in theirs.entries()) == [
+        ("Breast MRI", ("mri",)), ("Liver CT", ("liver",)), ("Prostate MRI", ("mri",))
+    ]
+    # One item per paper for the whole batch: the topics live in each digest.
+    shared = {item.paper_id: item for item in theirs.items}
+    assert all(item is shared[item.paper_id] for item in mine.items)
+
+
+WORDS = ["breast", "mri", "liver", "ct", "segmentation", "tumor", "dose", "low", "brain", "pet"]
+
+
+def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
+    service: Service, db, clock: Clock
+) -> None:
+    """Channels with different windows, caps and ledgers, selected in one batch,
+    against a plain reading of the rules: every eligible paper a topic matches
+    (``match_all`` on an index of the same papers), ranked by its best score,
+    then recency, then id."""
+    import random
+
+    from sqlalchemy import select
+
+    from bot.catalog import PAPERS
+    from bot.digest import select_digests
+    from bot.index import SearchIndex
+    from bot.query import parse_query
+    from bot.search import SCORE_DECIMALS, match_all
+
+    rng = random.Random(7)
+    records = []
+    for n in range(1, 91):
+        title = " ".join(rng.choices(WORDS, k=rng.randint(1, 4)))
+        records.append(paper(n, title.capitalize(), day=date(2024, 1, 1 + n % 5),
+                             has_code=n % 3 == 0))
+    # Three imports, so that windows after revision 1, 2 or nothing differ.
+    for start in (0, 30, 60):
+        clock.now += timedelta(hours=1)
+        service.import_records(records[start:start + 30])
+    topics = {
+        "console:local/a": ["breast", "mri"],
+        "console:local/b": ["mri"],
+        "console:local/c": ['"low dose" ct', "tumor OR brain", "has:code"],
+        "console:local/d": ["segmentation -liver", "pet", "breast mri"],
+        "console:local/e": ["has:code cat:cs.CV", "ct"],
+        "console:local/f": ["liver", "mri"],
+    }
+    for address, wanted in topics.items():
+        for topic in wanted:
+            service.subscribe(address, topic)
+    with db.session() as session:
+        entered = dict(session.execute(select(PAPERS.c.id, PAPERS.c.entered_revision)).all())
+        first_revision = min(entered.values())
+        channels = {a: find_channel(session, parse_address(a)) for a in topics}
+        caps = {"a": 3, "b": 1, "c": 10, "d": 2, "e": 4, "f": 5}
+        after = {"a": first_revision, "b": first_revision + 1, "c": None, "d": first_revision,
+                 "e": first_revision + 1, "f": first_revision}
+        for address, channel in channels.items():
+            assert channel is not None
+            channel.max_papers = caps[address[-1]]
+            channel.last_revision = after[address[-1]]
+            channel.last_digest_at = None if after[address[-1]] is None else clock.now
+        # Ledgers: "a" was sent one of its papers, "b" still owes one from before its window.
+        session.add(Delivery(channel_id=channels["console:local/a"].id, paper_id="2401.00080",
+                             status="sent", attempts=1, created_at=clock.now))
+        session.add(Delivery(channel_id=channels["console:local/b"].id, paper_id="2401.00009",
+                             status="failed", attempts=1, created_at=clock.now))
+        session.flush()
+        found = select_digests(session, list(channels.values()), now=clock.now)
+
+        # Every paper is a candidate ("c" takes its first week): the same
+        # index gives the same scores.
+        reference = SearchIndex.in_memory()
+        with reference.writer(threads=1) as writer:
+            writer.add(records, replace=False)
+            writer.commit(0)
+        days = {r.id: r.published.toordinal() for r in records}
+        for address, channel in channels.items():
+            window = {i for i, r in entered.items()
+                      if channel.last_revision is None or r > channel.last_revision}
+            if address.endswith("/a"):
+                window -= {"2401.00080"}
+            if address.endswith("/b"):
+                window |= {"2401.00009"}
+            best: dict[str, tuple[float, int, str]] = {}
+            matched: dict[str, list[str]] = {}
+            for topic in topics[address]:
+                parsed = parse_query(topic)
+                for paper_id, score in match_all(reference, parsed):
+                    if paper_id not in window:
+                        continue
+                    key = (-round(score, SCORE_DECIMALS) if parsed.scored else 0.0,
+                           -days[paper_id], paper_id)
+                    best[paper_id] = min(best.get(paper_id, key), key)
+                    matched.setdefault(paper_id, []).append(topic)
+            shown = sorted(best, key=best.__getitem__)[:channel.max_papers]
+            selection = found.get(channel.id)
+            if not shown:
+                assert selection is None, address
+                continue
+            assert selection is not None, address
+            assert list(selection.paper_ids) == shown, address
+            assert [list(t) for _, t in selection.digest.entries()] == [
+                matched[i] for i in shown
+            ], address
+            assert selection.digest.more == len(best) - len(shown), address

@@ -58,16 +58,12 @@ def test_date_and_category_fallbacks() -> None:
 
 
 def test_plain_fields_carried_over() -> None:
-    paper = paper_item(
-        record(id="x1", title="T", url="https://arxiv.org/abs/x1"),
-        matched_topics=["mri", "ct"],
-    )
+    paper = paper_item(record(id="x1", title="T", url="https://arxiv.org/abs/x1"))
     assert (paper.paper_id, paper.title, paper.url) == (
         "x1",
         "T",
         "https://arxiv.org/abs/x1",
     )
-    assert paper.matched_topics == ("mri", "ct")
     assert item().url is None
 
 
@@ -215,20 +211,20 @@ def test_hostile_strings_kept_verbatim() -> None:
     paper = paper_item(
         record(
             title=HOSTILE, authors=(HOSTILE,), abstract=HOSTILE, categories=(HOSTILE,)
-        ),
-        matched_topics=[HOSTILE],
+        )
     )
     assert paper.title == paper.authors == paper.snippet == paper.category == HOSTILE
-    assert paper.matched_topics == (HOSTILE,)
     hostile = Digest(
         channel="c",
         topics=(HOSTILE,),
         date="d",
         items=(paper,),
+        matched_topics=((HOSTILE,),),
         more=1,
         more_query=HOSTILE,
     )
     assert HOSTILE in hostile.header and (hostile.footer or "").endswith(HOSTILE)
+    assert list(hostile.entries()) == [(paper, (HOSTILE,))]
     assert (
         NothingNew(channel=HOSTILE, date="d").text
         == f"Nothing new today for {HOSTILE}."
@@ -243,6 +239,22 @@ def test_frozen_and_keyword_only(cls: type) -> None:
     params = dataclasses.fields(cls)
     assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
     assert all(f.kw_only for f in params)
+
+
+def test_matched_topics_sit_beside_the_items_one_entry_each() -> None:
+    # One item value serves every digest that shows the paper; each digest
+    # says which of its own topics the paper matched.
+    paper = item(id="p0")
+    mine = digest(1, matched_topics=(("breast mri", '"low dose" ct'),))
+    theirs = Digest(channel="#ct", topics=("ct",), date="d", items=mine.items,
+                    matched_topics=(("ct",),))
+    assert mine.items[0] is theirs.items[0] == paper
+    assert list(mine.entries()) == [(paper, ("breast mri", '"low dose" ct'))]
+    assert list(theirs.entries()) == [(paper, ("ct",))]
+    # Given none, every item matched nothing worth showing.
+    assert digest(2).matched_topics == ((), ())
+    with pytest.raises(ValueError, match="2 items needs as many matched_topics entries, got 1"):
+        digest(2, matched_topics=(("mri",),))
 
 
 def test_item_is_immutable() -> None:

@@ -283,20 +283,22 @@ def _code_line(item: PaperItem) -> str | None:
     return prefix + ", ".join(links) + (f" and {rest} more" if rest else "")
 
 
-def _topics_line(item: PaperItem) -> str | None:
+def _topics_line(matched: Sequence[str]) -> str | None:
     parts: list[str] = []
-    for topic in filter(None, (clean_line(t)[: _TOPICS_CAP + 1] for t in item.matched_topics)):
+    for topic in filter(None, (clean_line(t)[: _TOPICS_CAP + 1] for t in matched)):
         parts += ["; "] if parts else []
         parts += pieces(topic)
     prefix = "Matched: "
     return prefix + fit(parts, _TOPICS_CAP - len(prefix)) if parts else None
 
 
-def _paper_embed(item: PaperItem, number: int, *, footer: str = "") -> dict[str, Any]:
+def _paper_embed(
+    item: PaperItem, number: int, *, matched: Sequence[str] = (), footer: str = ""
+) -> dict[str, Any]:
     lines = [
         _meta_line(item),
         _code_line(item),
-        _topics_line(item),
+        _topics_line(matched),
         inline(item.snippet, _SNIPPET_CAP),
     ]
     return _embed(
@@ -376,12 +378,25 @@ def _continued(number: int, total: int) -> str:
     return "" if number == 1 else f"… continued ({number}/{total})"
 
 
-def _item_parts(items: Sequence[PaperItem], *, footer: str = "") -> list[_Part]:
-    """One part per item, numbered from 1; the last carries ``footer``."""
+def _item_parts(
+    items: Sequence[PaperItem],
+    *,
+    matched: Sequence[tuple[str, ...]] | None = None,
+    footer: str = "",
+) -> list[_Part]:
+    """One part per item, numbered from 1; the last carries ``footer``.
+
+    ``matched[i]`` are the topics ``items[i]`` matched, for a digest.
+    """
     last = len(items)
+    topics = matched if matched is not None else [()] * last
     return [
-        _Part(_paper_embed(item, n, footer=footer if n == last else ""), item.paper_id, n)
-        for n, item in enumerate(items, start=1)
+        _Part(
+            _paper_embed(item, n, matched=item_topics, footer=footer if n == last else ""),
+            item.paper_id,
+            n,
+        )
+        for n, (item, item_topics) in enumerate(zip(items, topics, strict=True), start=1)
     ]
 
 
@@ -395,9 +410,8 @@ def render_digest(digest: Digest) -> list[DiscordMessage]:
     "(1/n)", the others open with "… continued (k/n)".
     """
     footer = plain(digest.footer, _FOOTER_CAP) if digest.footer is not None else ""
-    drafts: list[tuple[str, Sequence[_Part]]] = [
-        ("", group) for group in _pack(_item_parts(digest.items, footer=footer))
-    ]
+    parts = _item_parts(digest.items, matched=digest.matched_topics, footer=footer)
+    drafts: list[tuple[str, Sequence[_Part]]] = [("", group) for group in _pack(parts)]
     if not drafts:
         text = inline(digest.footer, _FOOTER_CAP, content=True) if digest.footer else ""
         drafts = [(text, ())]

@@ -246,8 +246,8 @@ def _code_line(item: PaperItem) -> str | None:
     return prefix + ", ".join(links) + (f" and {rest} more" if rest else "")
 
 
-def _topics_line(item: PaperItem) -> str | None:
-    topics = [clean_line(t)[: _TOPICS_CAP + 1] for t in item.matched_topics]
+def _topics_line(matched: Sequence[str]) -> str | None:
+    topics = [clean_line(t)[: _TOPICS_CAP + 1] for t in matched]
     parts: list[str] = []
     for topic in filter(None, topics):
         parts += ["; "] if parts else []
@@ -256,11 +256,13 @@ def _topics_line(item: PaperItem) -> str | None:
     return prefix + fit(parts, _TOPICS_CAP - len(prefix)) if parts else None
 
 
-def _item_blocks(item: PaperItem, *, full: bool = True) -> tuple[dict[str, Any], ...]:
-    """The item's section and, when ``full``, its code, topics, snippet and buttons."""
+def _item_blocks(
+    item: PaperItem, *, matched: Sequence[str] = (), full: bool = True
+) -> tuple[dict[str, Any], ...]:
+    """The item's section and, when ``full``, its code, ``matched`` topics, snippet, buttons."""
     lines: list[str | None] = [_title_line(item), _meta_line(item)]
     if full:
-        lines += [_code_line(item), _topics_line(item), inline(item.snippet, _SNIPPET_CAP)]
+        lines += [_code_line(item), _topics_line(matched), inline(item.snippet, _SNIPPET_CAP)]
     section = _section("\n".join(line for line in lines if line))
     actions = _actions(item.paper_id) if full else None
     return (section, actions) if actions else (section,)
@@ -339,7 +341,10 @@ def render_digest(digest: Digest) -> list[SlackMessage]:
     One message when it fits, else several; the first opens with the
     digest's header, the others with "… continued (k/n)".
     """
-    parts = [_Part(_item_blocks(item), item.paper_id) for item in digest.items]
+    parts = [
+        _Part(_item_blocks(item, matched=matched), item.paper_id)
+        for item, matched in digest.entries()
+    ]
     if digest.footer is not None:
         parts.append(_Part((_context(inline(digest.footer, _FOOTER_CAP)),)))
 
