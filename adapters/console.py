@@ -60,9 +60,11 @@ class ConsoleAdapter:
         self._reader: asyncio.Task[None] | None = None
         self._interactive = bool(stdin is not None and stdin.isatty())
         self._quitting = False
+        self._started = False
 
     async def start(self, bot: Bot) -> None:
         self._bot = bot
+        self._started = True
         self._write(
             f"digestbot console: this terminal is the channel {self.address}.\n"
             "Type /papers help for the commands, quit to stop. Digests print here when due."
@@ -75,13 +77,21 @@ class ConsoleAdapter:
             self._reader = asyncio.create_task(self._serve())
         self._prompt()
 
-    async def post(self, message: Digest | NothingNew) -> None:
+    async def post(self, message: Digest | NothingNew) -> int:
         self._write(format_message(message))
         self._prompt()
+        return 1
 
     async def stop(self) -> None:
+        self._started = False
         if self._reader is not None:
             self._reader.cancel()
+
+    async def is_connected(self) -> bool:
+        # Its input may end (quit, Ctrl-D) while the bot shuts down: then it is gone.
+        return self._started and not self._quitting and not (
+            self._reader is not None and self._reader.done()
+        )
 
     async def say(self, line: str) -> None:
         """Handle one line as if typed at the prompt."""

@@ -20,6 +20,8 @@ from typing import IO
 from bot import __version__
 from bot.config import ConfigError, Settings, default_data_dir, load_settings
 from bot.db import DatabaseError
+from bot.health import check as check_health
+from bot.health import heartbeat_path
 from bot.index import IndexBusyError
 from bot.messages import Digest, short_authors
 from bot.papers import PaperRecord
@@ -295,9 +297,22 @@ def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> i
         clock=utcnow,
         catch_up=timedelta(hours=settings.catch_up_hours),
         ingest_every=timedelta(minutes=settings.ingest_minutes),
+        health_file=heartbeat_path(settings.data_dir),
     )
     asyncio.run(bot.run())
     return 0
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the running bot is healthy, 1 with the reasons when not (opens no Service)."""
+    report = check_health(settings.data_dir, database_url=settings.effective_database_url,
+                          now=utcnow())
+    if args.json:
+        _out(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines():
+            _out(line)
+    return 0 if report.healthy else EXIT_ERROR
 
 
 # -- parser ------------------------------------------------------------------
@@ -395,6 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "(needs SLACK_SIGNING_SECRET)")
     sub.add_argument("--port", type=int, metavar="PORT",
                      help="port of the HTTP server for Slack (default 3000, setting port)")
+    sub = verb("health", cmd_health, "check that the running bot is healthy", "Check the "
+               "bot that `digestbot run` runs with this data directory: its heartbeat is "
+               "recent, the database answers, the scheduler runs and each chat platform is "
+               "connected. Prints one line per check; exits 1 when one fails (for docker "
+               "compose's health check).")
+    sub.add_argument("--json", action="store_true", help="print a JSON object")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser
@@ -448,6 +469,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else settings.log_level.upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.func is cmd_health:
+        # Reads; opens, creates and migrates nothing.
+        return cmd_health(args, settings)
     first_use = not settings.database_url and not settings.data_dir.exists()
     try:
         service = Service.open(settings)

@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle
     from bot.service import Service
 __all__ = ["COMMANDS", "Command", "IncomingCommand", "command_named", "handle", "is_slow"]
 
-Send = Callable[[Digest], None]
+# Returns what the adapter returned (how many messages it posted, or None).
+Send = Callable[[Digest], object]
 
 
 @dataclass(frozen=True, kw_only=True)

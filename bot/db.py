@@ -3,6 +3,7 @@
 ``open_database`` creates the engine for a URL, creates the data directory
 for a SQLite file, and upgrades the schema to the newest Alembic revision, so
 an upgrade of digestbot never needs a manual step and never loses data.
+``ping`` only asks a database whether it answers (``digestbot health``).
 """
 
 from __future__ import annotations
@@ -18,14 +19,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from bot.models import CatalogMeta
 
-__all__ = ["Database", "DatabaseError", "open_database"]
+__all__ = ["Database", "DatabaseError", "open_database", "ping"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``; raise ``DatabaseError`` saying why the database does not answer."""
+        _select_one(self.engine)
+
+
+def _select_one(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        message = str(cause).strip()
+        reason = message.splitlines()[0] if message else type(cause).__name__
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"The database {where} does not answer: {reason}.") from None
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -134,3 +158,36 @@ def open_database(url: str) -> Database:
         raise DatabaseError(f"Cannot open the database {engine.url!r}: {reason}.") from None
     return Database(engine=engine, sessions=sessions, catalog_id=catalog_id)
 
+
+def ping(url: str, *, timeout: float = 5.0) -> None:
+    """Connect to the database at ``url`` and run ``SELECT 1``, waiting at most ``timeout`` s.
+
+    Unlike ``open_database`` it creates and migrates nothing (a health check
+    must not change what it checks): a SQLite file that does not exist is an
+    error. Raises ``DatabaseError`` saying why the database does not answer.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"Database URL {url!r} is not valid.") from None
+    where = parsed.render_as_string(hide_password=True)
+    connect_args: dict[str, object] = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            if not Path(parsed.database).expanduser().is_file():
+                raise DatabaseError(f"There is no database file at {parsed.database}.")
+        connect_args["timeout"] = timeout
+    elif parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = max(1, round(timeout))
+    try:
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    except NoSuchModuleError:
+        raise DatabaseError(f"Unknown database kind {parsed.drivername!r} in {where}.") from None
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"The driver for {parsed.drivername} is not installed ({exc.name})."
+        ) from None
+    try:
+        _select_one(engine)
+    finally:
+        engine.dispose()

@@ -49,7 +49,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Post = Callable[[Digest | NothingNew], None]
+# Posts one message; may return how many platform messages that took (an int).
+Post = Callable[[Digest | NothingNew], object]
 
 
 class ChannelUnavailable(Exception):
@@ -244,7 +245,7 @@ class Deliverer:
                 outcomes.append(Outcome(address=address, message=message))
                 continue
             try:
-                send(selection.digest)
+                parts = send(selection.digest)
             except Exception as exc:
                 if isinstance(exc, PartlySent):
                     posted = [i for i in selection.paper_ids if i in exc.paper_ids]
@@ -267,7 +268,8 @@ class Deliverer:
             if not dry_run:
                 with self.db.session() as session:
                     confirm(session, channel_id, selection.paper_ids, now=self.clock())
-            log.info("digest for %s: %d papers", address, selection.digest.count)
+                log.info("digest channel=%s papers=%d%s", address, selection.digest.count,
+                         f" parts={parts}" if isinstance(parts, int) else "")
             outcomes.append(Outcome(address=address, message=selection.digest))
         return outcomes
 

@@ -5,21 +5,27 @@
 never imports ``adapters/`` and a new platform can arrive as a separate
 package. Adapters, the scheduler and the core share one event loop; the
 synchronous core runs in worker threads (``asyncio.to_thread``), so a slow
-digest never stalls a platform's 3-second answer.
+digest never stalls a platform's 3-second answer. With a ``health_file``
+the bot writes its heartbeat there (``bot.health``; ``digestbot health``
+reads it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Protocol
 
 from bot.commands import IncomingCommand
 from bot.config import Settings
+from bot.db import DatabaseError
+from bot.health import BEAT_SECONDS, Heartbeat, write_heartbeat
 from bot.messages import Digest, NothingNew, Reply
 from bot.scheduler import DigestScheduler
 from bot.service import Service
@@ -51,20 +57,25 @@ class Adapter(Protocol):
       channel can take no posts (bot removed, channel deleted, permission
       revoked: the channel is paused with that reason), and any other
       exception for a failure worth retrying (the papers stay in the ledger).
-      It MAY split a digest into several platform messages.
+      It MAY split a digest into several platform messages, and SHOULD
+      return how many it posted (the core logs it), or None.
     - ``stop`` MUST close the connections; it MAY be called without ``start``.
     - An adapter MUST NOT interpret command arguments, select papers or
       touch the core's tables: those are the core's. It MAY keep its
       platform's own records in the same database through
       ``bot.service.db.engine`` (Slack's installation store does, in tables
       the migrations create).
+    - An adapter MAY have ``async def is_connected(self) -> bool``, saying
+      whether it can take commands and posts right now (the bot's health
+      reports it). Without it, an adapter counts as connected from the end
+      of ``start`` to ``stop``.
     """
 
     platform: str
 
     async def start(self, bot: Bot) -> None: ...
 
-    async def post(self, message: Digest | NothingNew) -> None: ...
+    async def post(self, message: Digest | NothingNew) -> int | None: ...
 
     async def stop(self) -> None: ...
 
@@ -90,12 +101,17 @@ class Bot:
         clock: Callable[[], datetime],
         catch_up: timedelta = timedelta(hours=6),
         ingest_every: timedelta | None = timedelta(hours=1),
+        health_file: Path | None = None,
     ) -> None:
         self.service = service
         self.adapters = {adapter.platform: adapter for adapter in adapters}
         self._clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
+        self._health_file = health_file
+        self._phase = "starting"  # then "running", then "stopped"
+        self._started_at = clock()
+        self._beat_now = asyncio.Event()
         self.scheduler = DigestScheduler(
             channels=self._channels,
             run=lambda due: service.run_scheduled(due, send=self._post),
@@ -136,6 +152,8 @@ class Bot:
         """Start the adapters and the scheduler; return after ``stop``."""
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        self._started_at = self._clock()
+        beating = asyncio.create_task(self._beat()) if self._health_file else None
         try:
             for adapter in self.adapters.values():
                 await adapter.start(self)
@@ -144,6 +162,8 @@ class Bot:
             warming = asyncio.create_task(asyncio.to_thread(self.service.warm_topics))
             self._on_signals()
             log.info("running with %s", ", ".join(self.adapters))
+            self._phase = "running"
+            self._beat_now.set()
             if ready is not None:
                 ready()
             await self._stopped.wait()
@@ -156,6 +176,46 @@ class Bot:
                     await adapter.stop()
                 except Exception:
                     log.exception("stopping the %s adapter failed", adapter.platform)
+            self._phase = "stopped"
+            if beating is not None:
+                beating.cancel()
+                await self._write_beat(database=None)
+
+    async def heartbeat(self, *, database: str | None) -> Heartbeat:
+        """The bot's state now (``database``: why the database did not answer, or None)."""
+        scheduler = self._phase
+        if scheduler == "running" and not self.scheduler.running:
+            scheduler = "stopped"
+        adapters = {}
+        for platform, adapter in self.adapters.items():
+            adapters[platform] = self._phase == "running" and await _connected(adapter)
+        return Heartbeat(pid=os.getpid(), started_at=self._started_at, updated_at=self._clock(),
+                         database=database, scheduler=scheduler, adapters=adapters)
+
+    async def _beat(self) -> None:
+        """Write the heartbeat now and every BEAT_SECONDS, sooner when the phase changes."""
+        while True:
+            self._beat_now.clear()
+            try:
+                await asyncio.to_thread(self.service.db.ping)
+                database = None
+            except DatabaseError as exc:
+                database = str(exc)
+            await self._write_beat(database=database)
+            try:
+                await asyncio.wait_for(self._beat_now.wait(), BEAT_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def _write_beat(self, *, database: str | None) -> None:
+        assert self._health_file is not None
+        beat = await self.heartbeat(database=database)
+        try:
+            # On the loop, not in a thread: a few hundred bytes, and a write
+            # cancelled at shutdown must not land after the last one.
+            write_heartbeat(self._health_file, beat)
+        except OSError as exc:  # a missed beat shows as a stale heartbeat; the bot goes on
+            log.warning("cannot write the heartbeat %s: %s", self._health_file, exc)
 
     def _on_signals(self) -> None:
         assert self._loop is not None
@@ -177,16 +237,27 @@ class Bot:
     def _interrupted(self) -> list[str]:
         return [a for a in self.service.interrupted_channels() if parse_address(a).platform in self.adapters]
 
-    def _post(self, message: Digest | NothingNew) -> None:
+    def _post(self, message: Digest | NothingNew) -> int | None:
         """Post from a worker thread through the channel's adapter, on the loop."""
         assert self._loop is not None
         adapter = self.adapters.get(parse_address(message.channel).platform)
         if adapter is None:
             raise RuntimeError(f"no adapter for {message.channel} is running")
         future = asyncio.run_coroutine_threadsafe(adapter.post(message), self._loop)
-        future.result(timeout=POST_TIMEOUT)
+        return future.result(timeout=POST_TIMEOUT)
 
     def _ingest(self) -> None:
         for report in self.service.ingest():
             if report.changed or report.problems:
                 log.info("%s", report.line())
+
+
+async def _connected(adapter: Adapter) -> bool:
+    probe = getattr(adapter, "is_connected", None)
+    if probe is None:
+        return True
+    try:
+        return bool(await probe())
+    except Exception:
+        log.exception("asking the %s adapter whether it is connected failed", adapter.platform)
+        return False

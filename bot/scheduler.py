@@ -215,3 +215,8 @@ class DigestScheduler:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        """Whether the jobs fire (between ``start`` and ``shutdown``)."""
+        return bool(self.scheduler.running)

@@ -347,7 +347,7 @@ class Service:
             channel.paused_reason = None
             return ChannelInfo.of(session, channel)
 
-    def handle(self, command: IncomingCommand, *, send: Callable[[Digest], None]) -> Reply:
+    def handle(self, command: IncomingCommand, *, send: Callable[[Digest], object]) -> Reply:
         """Answer a ``/papers`` command from any platform (``bot.commands``)."""
         return handle(self, command, send=send)
 
@@ -386,7 +386,7 @@ class Service:
         return self.deliverer.run(due, send=send, scheduled=True)
 
     def digest(
-        self, address: str, *, send: Callable[[Digest], None], dry_run: bool = False
+        self, address: str, *, send: Callable[[Digest], object], dry_run: bool = False
     ) -> Digest | None:
         """Build ``address``'s digest now and hand it to ``send``; None when nothing is new.
 
@@ -395,9 +395,9 @@ class Service:
         marked failed (offered again next time) and the error propagates.
         """
 
-        def post(message: Digest | NothingNew) -> None:
+        def post(message: Digest | NothingNew) -> object:
             assert isinstance(message, Digest)
-            send(message)
+            return send(message)
 
         outcomes = self.deliverer.run(
             {address: self.clock()}, send=post, dry_run=dry_run, raise_errors=True

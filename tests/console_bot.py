@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from adapters.console import ConsoleAdapter
@@ -29,12 +30,13 @@ T = TypeVar("T")
 
 class ConsoleBot:
     def __init__(self, service: Service, clock: Callable[[], datetime], *,
-                 catch_up: timedelta = timedelta(hours=6), others: Sequence[Adapter] = ()) -> None:
+                 catch_up: timedelta = timedelta(hours=6), others: Sequence[Adapter] = (),
+                 health_file: Path | None = None) -> None:
         self.service = service
         self.screen = io.StringIO()
         self.adapter = ConsoleAdapter(stdin=None, stdout=self.screen)
         self.bot = Bot(service=service, adapters=[self.adapter, *others], clock=clock,
-                       catch_up=catch_up, ingest_every=None)
+                       catch_up=catch_up, ingest_every=None, health_file=health_file)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._running: Future[None] | None = None

@@ -221,6 +221,12 @@ class DiscordAdapter:
         log.info("Discord: connected as %s", self.client.user)
         self._ready.set()
 
+    async def is_connected(self) -> bool:
+        """Ready, and the gateway websocket open (discord.py reconnects it when it drops)."""
+        ws = self.client.ws
+        return self.client.is_ready() and not self.client.is_closed() and ws is not None \
+            and ws.open
+
     async def stop(self) -> None:
         await self.client.close()
         if self._runner is not None:
@@ -231,7 +237,7 @@ class DiscordAdapter:
 
     # -- posting -------------------------------------------------------------
 
-    async def post(self, message: Digest | NothingNew) -> None:
+    async def post(self, message: Digest | NothingNew) -> int:
         address = parse_address(message.channel)
         messages = render_digest(message) if isinstance(message, Digest) else [
             render_nothing_new(message)
@@ -254,6 +260,7 @@ class DiscordAdapter:
                     raise PartlySent(posted, exc) from exc
                 raise
             posted.extend(rendered.paper_ids)
+        return len(messages)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.client.get_channel(channel_id)

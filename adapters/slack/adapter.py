@@ -240,9 +240,15 @@ class SlackAdapter:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    async def is_connected(self) -> bool:
+        """Socket Mode: the websocket is up (slack_sdk reconnects it); HTTP: the server listens."""
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self.bound_port is not None
+
     # -- posting -------------------------------------------------------------
 
-    async def post(self, message: Digest | NothingNew) -> None:
+    async def post(self, message: Digest | NothingNew) -> int:
         address = parse_address(message.channel)
         if isinstance(message, Digest):
             messages = render_digest(message)
@@ -267,6 +273,7 @@ class SlackAdapter:
                     raise PartlySent(posted, exc) from exc
                 raise
             posted.extend(part.paper_ids)
+        return len(messages)
 
     async def _client_for(self, team: str) -> AsyncWebClient:
         """The Web API client holding ``team``'s bot token."""

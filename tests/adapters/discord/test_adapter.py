@@ -316,3 +316,11 @@ def test_the_same_delivery_always_gets_the_same_nonce() -> None:
     assert len({nonce_for("discord:1/2", one, 0), nonce_for("discord:1/2", one, 1),
                 nonce_for("discord:1/3", one, 0), nonce_for("discord:1/2", other, 0)}) == 4
     assert len(nonce_for("discord:1/2", one, 0)) <= 25
+
+
+def test_connected_while_the_gateway_is_up(running) -> None:
+    bot, _ = running
+    adapter = bot.bot.adapters["discord"]
+    assert bot.run(adapter.is_connected())  # type: ignore[attr-defined]
+    bot.run(adapter.stop())
+    assert not bot.run(adapter.is_connected())  # type: ignore[attr-defined]

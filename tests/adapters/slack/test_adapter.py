@@ -338,6 +338,7 @@ def test_socket_mode_slash_command_is_acknowledged_over_the_websocket(
                                   "blocks": ack["payload"]["blocks"]}  # type: ignore[index]
         assert service.topics(ADDRESS) == ["breast mri"]
         assert [c.token for c in slack_api.calls("apps.connections.open")][0] == "xapp-test"
+        assert bot.run(adapter.is_connected())  # the health check's view
     finally:
         bot.stop()
         server.stop()
@@ -432,3 +433,16 @@ def test_app_uninstalled_event_pauses_the_workspace(running) -> None:
         time.sleep(0.05)
     assert info is not None and info.paused
     assert "uninstalled from this workspace; reinstall the app" in str(info.paused_reason)
+
+
+def test_http_server_up_is_connected_and_down_is_not(service: Service, slack_api: FakeSlackAPI
+                                                     ) -> None:
+    adapter = SlackAdapter(bot_token=TOKEN, signing_secret=SECRET, api_url=slack_api.api_url,
+                           port=0, host="127.0.0.1")
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    try:
+        assert bot.run(adapter.is_connected())
+        bot.run(adapter.stop())
+        assert not bot.run(adapter.is_connected())
+    finally:
+        bot.stop()

@@ -1,0 +1,293 @@
+"""The bot's health: the heartbeat a running bot writes, and what `digestbot health` makes of it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.db import DatabaseError, open_database, ping
+from bot.delivery import Outcome
+from bot.health import (
+    Heartbeat,
+    check,
+    evaluate,
+    heartbeat_path,
+    read_heartbeat,
+    write_heartbeat,
+)
+from bot.messages import Digest, NothingNew
+from bot.papers import PaperRecord
+from bot.service import Service
+from tests.console_bot import TIMEOUT, ConsoleBot
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def beat(*, age: float = 5, scheduler: str = "running", database: str | None = None,
+         **adapters: bool) -> Heartbeat:
+    return Heartbeat(pid=4242, started_at=NOW - timedelta(hours=1),
+                     updated_at=NOW - timedelta(seconds=age), database=database,
+                     scheduler=scheduler, adapters=adapters or {"slack": True})
+
+
+def failed(report) -> dict[str, str]:
+    return {c.name: c.detail for c in report.checks if not c.ok}
+
+
+# -- judging a heartbeat -------------------------------------------------------
+
+
+def test_fresh_heartbeat_with_everything_up_is_healthy() -> None:
+    report = evaluate(beat(slack=True, discord=True), now=NOW, database_error=None)
+    assert report.healthy
+    assert [c.name for c in report.checks] == ["bot", "database", "scheduler", "discord", "slack"]
+    lines = report.lines()
+    assert lines[0] == "ok   bot: process 4242 running since 2026-11-28T11:00:00+00:00, " \
+                       "heartbeat 5 s ago"
+    assert "ok   slack: connected" in lines
+    assert lines[-1] == "healthy"
+    assert report.as_dict()["healthy"] is True
+
+
+def test_a_disconnected_adapter_is_unhealthy_and_named() -> None:
+    report = evaluate(beat(slack=True, discord=False), now=NOW, database_error=None)
+    assert not report.healthy
+    assert failed(report) == {"discord": "disconnected"}
+    assert report.lines()[-1] == "unhealthy: discord"
+
+
+def test_stale_heartbeat_is_unhealthy_and_says_nothing_of_the_rest() -> None:
+    report = evaluate(beat(age=300), now=NOW, database_error=None)
+    assert not report.healthy
+    assert "last wrote its heartbeat 300 s ago (more than 90 s): stuck or gone" in failed(report)["bot"]
+    # A stale beat says nothing about the present scheduler or connections.
+    assert [c.name for c in report.checks] == ["bot", "database"]
+
+
+def test_missing_heartbeat_is_unhealthy() -> None:
+    report = evaluate(None, now=NOW, database_error=None, where="/data/health.json")
+    assert failed(report) == {"bot": "no heartbeat file /data/health.json: the bot is not running "
+                                     "or has not started yet (digestbot run writes it)"}
+
+
+def test_stopped_or_starting_bot_is_unhealthy() -> None:
+    assert "stopped 5 s ago" in failed(evaluate(beat(scheduler="stopped"), now=NOW,
+                                                database_error=None))["bot"]
+    assert failed(evaluate(beat(scheduler="starting"), now=NOW,
+                           database_error=None)) == {"scheduler": "starting"}
+
+
+def test_waiting_for_the_scheduler_lease_is_healthy() -> None:
+    report = evaluate(beat(scheduler="standby"), now=NOW, database_error=None)
+    assert report.healthy
+    assert "ok   scheduler: waiting for the lease (another process holds it)" in report.lines()
+    assert evaluate(beat(scheduler="leader"), now=NOW, database_error=None).healthy
+
+
+def test_unreachable_database_is_unhealthy_whoever_finds_it() -> None:
+    report = evaluate(beat(), now=NOW, database_error="The database x does not answer: refused.")
+    assert failed(report) == {"database": "The database x does not answer: refused."}
+    report = evaluate(beat(database="The database x does not answer: timeout."), now=NOW,
+                      database_error=None)
+    assert failed(report) == {
+        "database": "answers here, but not the bot: The database x does not answer: timeout."
+    }
+
+
+# -- the heartbeat file --------------------------------------------------------
+
+
+def test_heartbeat_file_round_trips_and_is_replaced_whole(tmp_path: Path) -> None:
+    path = heartbeat_path(tmp_path / "data")
+    assert read_heartbeat(path) is None
+    write_heartbeat(path, beat(slack=True, discord=False))
+    write_heartbeat(path, beat(age=1, slack=True, discord=True))
+    assert read_heartbeat(path) == beat(age=1, slack=True, discord=True)
+    assert [p.name for p in path.parent.iterdir()] == ["health.json"]  # no partial file left
+
+
+@pytest.mark.parametrize("content", ["", "{", "[]", '{"pid": 1}', json.dumps({
+    "pid": 1, "started_at": "2026-11-28T12:00:00", "updated_at": "2026-11-28T12:00:00",
+    "database": None, "scheduler": "running", "adapters": {}})])
+def test_unreadable_heartbeat_is_unhealthy(tmp_path: Path, content: str) -> None:
+    path = heartbeat_path(tmp_path)
+    path.write_text(content, "utf-8")
+    with pytest.raises(ValueError, match="not a digestbot heartbeat"):
+        read_heartbeat(path)
+    (tmp_path / "db.sqlite3").touch()
+    report = check(tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", now=NOW)
+    assert f"the heartbeat file {path} is unreadable" in failed(report)["bot"]
+
+
+# -- asking the database -------------------------------------------------------
+
+
+def test_ping_answers_and_creates_nothing(tmp_path: Path, db) -> None:
+    ping(str(db.engine.url))
+    db.ping()
+    missing = tmp_path / "nowhere" / "digestbot.sqlite3"
+    with pytest.raises(DatabaseError, match="There is no database file at"):
+        ping(f"sqlite:///{missing}")
+    assert not missing.parent.exists()
+
+
+def test_ping_of_an_unreachable_server_fails_quickly_without_the_password() -> None:
+    started = time.monotonic()
+    # Port 1 on this machine: nothing listens. Without the PostgreSQL driver
+    # installed, that is said instead; both are a DatabaseError.
+    with pytest.raises(DatabaseError) as raised:
+        ping("postgresql+psycopg://digestbot:s3cret-pw@127.0.0.1:1/digestbot", timeout=2)
+    assert time.monotonic() - started < 10
+    assert "s3cret-pw" not in str(raised.value)
+
+
+# -- `digestbot health` ----------------------------------------------------------
+
+
+@pytest.fixture
+def health(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("DIGESTBOT_"):
+            monkeypatch.delenv(name)
+
+    def invoke(data: Path, *args: str) -> tuple[int, str]:
+        code = main(["--data-dir", str(data), "health", *args])
+        return code, capsys.readouterr().out
+
+    return invoke
+
+
+def now_beat(**overrides: object) -> Heartbeat:
+    now = datetime.now(UTC)
+    values: dict[str, object] = dict(pid=os.getpid(), started_at=now, updated_at=now,
+                                     database=None, scheduler="running", adapters={"slack": True})
+    values.update(overrides)
+    return Heartbeat(**values)  # type: ignore[arg-type]
+
+
+def test_health_command_exits_0_when_healthy_and_1_with_the_reason(health, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    open_database(f"sqlite:///{data / 'digestbot.sqlite3'}").dispose()  # the default catalog
+    write_heartbeat(heartbeat_path(data), now_beat())
+    code, out = health(data)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "healthy"
+    assert "ok   database: answers" in out
+
+    write_heartbeat(heartbeat_path(data), now_beat(adapters={"slack": False}))
+    code, out = health(data)
+    assert code == 1
+    assert "FAIL slack: disconnected" in out
+    assert out.splitlines()[-1] == "unhealthy: slack"
+
+    write_heartbeat(heartbeat_path(data), now_beat(
+        updated_at=datetime.now(UTC) - timedelta(minutes=10)))
+    code, out = health(data, "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["healthy"] is False
+    assert [c["name"] for c in report["checks"] if not c["ok"]] == ["bot"]
+
+
+def test_health_command_opens_creates_and_migrates_nothing(health, tmp_path: Path) -> None:
+    data = tmp_path / "never-run"
+    code, out = health(data)
+    assert code == 1
+    assert "FAIL bot: no heartbeat file" in out
+    assert "FAIL database: There is no database file at" in out
+    assert not data.exists()
+
+
+# -- the running bot writes it ---------------------------------------------------
+
+
+class FakePlatform:
+    """An adapter whose connection a test switches on and off."""
+
+    platform = "fake"
+
+    def __init__(self) -> None:
+        self.connected = True
+
+    async def start(self, bot: object) -> None:
+        pass
+
+    async def post(self, message: Digest | NothingNew) -> int:
+        return 3
+
+    async def stop(self) -> None:
+        pass
+
+    async def is_connected(self) -> bool:
+        return self.connected
+
+
+def wait_for_beat(path: Path, scheduler: str) -> Heartbeat:
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        found = read_heartbeat(path)
+        if found is not None and found.pid == os.getpid() and found.scheduler == scheduler:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {scheduler} heartbeat; last: {found}")
+        time.sleep(0.02)
+
+
+def test_running_bot_writes_its_heartbeat_and_marks_its_stop(db, index, tmp_path: Path) -> None:
+    path = heartbeat_path(tmp_path / "data")
+    write_heartbeat(path, beat(age=10))  # a previous run's, still fresh
+    service = Service(db=db, index=index, clock=lambda: NOW)
+    fake = FakePlatform()
+    bot = ConsoleBot(service, lambda: NOW, others=[fake], health_file=path).start()
+    try:
+        running = wait_for_beat(path, "running")
+        assert running.updated_at == NOW
+        assert running.database is None
+        assert running.adapters == {"console": True, "fake": True}
+        assert evaluate(running, now=NOW, database_error=None).healthy
+
+        fake.connected = False  # what the next beat records:
+        report = evaluate(bot.run(bot.bot.heartbeat(database=None)), now=NOW,
+                          database_error=None)
+        assert failed(report) == {"fake": "disconnected"}
+    finally:
+        bot.stop()
+    stopped = wait_for_beat(path, "stopped")
+    assert stopped.adapters == {"console": False, "fake": False}
+    assert "stopped" in failed(evaluate(stopped, now=NOW, database_error=None))["bot"]
+
+
+def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:
+    service = Service(db=db, index=index, clock=lambda: NOW)
+    service.import_records([PaperRecord(
+        id="2611.00001", title="Breast MRI screening", authors=("Ann Lee",),
+        abstract="Breast MRI screening. More.", published=date(2026, 11, 27),
+        categories=("eess.IV",))])
+    fake = FakePlatform()
+    caplog.set_level(logging.INFO, logger="bot.delivery")
+    bot = ConsoleBot(service, lambda: NOW, others=[fake]).start()
+    try:
+        bot.say("/papers subscribe breast mri")
+        assert "Posted 1 new paper." in bot.say("/papers digest")
+        service.subscribe("fake:w/c", "breast mri")
+        outcomes = bot.run(_scheduled(bot, "fake:w/c"))
+        assert [o.error for o in outcomes] == [None]
+    finally:
+        bot.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.delivery"]
+    assert lines == ["digest channel=console:local/general papers=1 parts=1",
+                     "digest channel=fake:w/c papers=1 parts=3"]
+
+
+async def _scheduled(bot: ConsoleBot, address: str) -> list[Outcome]:
+    # The scheduler's own call, for one channel.
+    return await asyncio.to_thread(bot.service.run_scheduled, {address: NOW}, send=bot.bot._post)
