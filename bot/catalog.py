@@ -13,11 +13,21 @@ import json
 import typing
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, Table, Text, bindparam, cast, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.models import CatalogMeta, Paper
@@ -116,7 +126,8 @@ def record_from_row(row: Any) -> PaperRecord:
 
 
 def _record(paper_id: str, content: dict[str, Any]) -> PaperRecord:
-    return record_from_row(SimpleNamespace(id=paper_id, first_seen=None, updated_at=None, **content))
+    fields = {**content, "id": paper_id, "first_seen": None, "updated_at": None}
+    return record_from_row(SimpleNamespace(**fields))
 
 
 def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:

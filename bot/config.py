@@ -123,7 +123,33 @@ SETTINGS: tuple[Setting, ...] = (
         type=int,
         default=60,
         help="How often `digestbot run` looks for new papers, in minutes (5-1440): the "
-        "seed files now, and the configured feeds.",
+        "configured feeds and the seed directory.",
+    ),
+    Setting(
+        name="feeds",
+        type=tuple,
+        default=(
+            "https://rss.arxiv.org/rss/cs.CV",
+            "https://rss.arxiv.org/rss/eess.IV",
+            "https://rss.arxiv.org/rss/cs.LG",
+        ),
+        help="RSS/Atom feeds the ingest job reads, as a list of URLs (in the environment: "
+        "separated by spaces; empty for none). `digestbot feeds add URL` adds more. "
+        "Default: arXiv's daily feeds of cs.CV, eess.IV and cs.LG.",
+    ),
+    Setting(
+        name="feed_timeout",
+        type=int,
+        default=30,
+        help="Seconds a feed server may take to connect or to send more data (5-300); a "
+        "whole fetch may take four times as long.",
+    ),
+    Setting(
+        name="feed_max_mb",
+        type=int,
+        default=20,
+        help="Largest feed document read, in MB (1-500); a bigger response is refused and "
+        "the feed marked failing.",
     ),
     Setting(
         name="index_memory_mb",
@@ -254,6 +280,9 @@ class Settings:
     catch_up_hours: int = _BY_NAME["catch_up_hours"].default
     quiet_day_line: bool = _BY_NAME["quiet_day_line"].default
     ingest_minutes: int = _BY_NAME["ingest_minutes"].default
+    feeds: tuple[str, ...] = _BY_NAME["feeds"].default
+    feed_timeout: int = _BY_NAME["feed_timeout"].default
+    feed_max_mb: int = _BY_NAME["feed_max_mb"].default
     index_memory_mb: int = _BY_NAME["index_memory_mb"].default
     slack_api_url: str = _BY_NAME["slack_api_url"].default
     slack_http: bool = _BY_NAME["slack_http"].default
@@ -298,13 +327,18 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             if not isinstance(value, str):
                 raise TypeError
             return value
+        if setting.type is tuple:
+            # A TOML array of strings, or one string of items separated by spaces.
+            items = value.replace(",", " ").split() if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise TypeError
+            return tuple(items)
     except (TypeError, ValueError):
         pass
     else:
         raise AssertionError(f"unhandled setting type {setting.type}")
-    raise ConfigError(
-        f"{origin}: {setting.name} must be a {setting.type.__name__}, got {value!r}."
-    )
+    kind = "a list of strings" if setting.type is tuple else f"a {setting.type.__name__}"
+    raise ConfigError(f"{origin}: {setting.name} must be {kind}, got {value!r}.")
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -351,7 +385,8 @@ def load_settings(
     for setting in SETTINGS:
         if overrides and overrides.get(setting.name) is not None:
             value = _coerce(setting, overrides[setting.name], "command line")
-        elif env.get(setting.env):
+        elif env.get(setting.env) or (setting.type is tuple and setting.env in env):
+            # An empty list is a value: DIGESTBOT_FEEDS= means no feeds.
             value = _coerce(setting, env[setting.env], setting.env)
         elif setting.name in file_values:
             value = _coerce(setting, file_values[setting.name], str(config_file))
@@ -376,6 +411,14 @@ def load_settings(
     _check_range(settings, "catch_up_hours", 0, 48)
     _check_range(settings, "ingest_minutes", 5, 1440)
     _check_range(settings, "port", 1, 65535)
+    _check_range(settings, "feed_timeout", 5, 300)
+    _check_range(settings, "feed_max_mb", 1, 500)
+    for url in settings.feeds:
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"feeds: {url!r} is not an http(s) URL; list feed URLs such as "
+                "https://rss.arxiv.org/rss/cs.CV."
+            )
     for name, schemes in (
         ("slack_api_url", ("https://", "http://")),
         ("discord_api_url", ("https://", "http://")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -31,7 +31,9 @@ from bot.config import Settings
 from bot.db import Database, open_database
 from bot.delivery import ChannelUnavailable, Deliverer, Outcome, Post
 from bot.digest import DigestInProgress, interrupted_channels
+from bot.fetch import Fetcher
 from bot.index import IndexBusyError, Progress, SearchIndex, catch_up
+from bot.ingest import FeedError, FeedInfo, FeedReport, Feeds, Ingester
 from bot.messages import Digest, NothingNew, Reply
 from bot.models import Channel
 from bot.papers import PaperRecord
@@ -118,6 +120,8 @@ class Service:
         first_digest_days: int = 7,
         quiet_day_line: bool = False,
         seeds_dir: Path | None = None,
+        feeds: Sequence[str] = (),
+        fetcher: Fetcher | None = None,
     ) -> None:
         self.db = db
         self.index = index
@@ -131,8 +135,16 @@ class Service:
             first_digest_days=first_digest_days,
             quiet_day_line=quiet_day_line,
         )
-        # Where the ingest job looks for seed files (feeds come later).
+        # Where the ingest job looks for seed files, besides the feeds.
         self.seeds_dir = seeds_dir
+        self.feeds = Feeds(db, configured=feeds, clock=lambda: self.clock())
+        self.ingester = Ingester(
+            self.feeds,
+            fetcher=fetcher or Fetcher(),
+            store=lambda records, not_news: self.import_records(
+                records, merge=True, not_news=not_news
+            ),
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
@@ -151,6 +163,13 @@ class Service:
             first_digest_days=settings.first_digest_days,
             quiet_day_line=settings.quiet_day_line,
             seeds_dir=settings.seeds_dir,
+            feeds=settings.feeds,
+            fetcher=Fetcher(
+                connect_timeout=min(10, settings.feed_timeout),
+                read_timeout=settings.feed_timeout,
+                deadline=4 * settings.feed_timeout,
+                max_bytes=settings.feed_max_mb * 2**20,
+            ),
         )
 
     def close(self) -> None:
@@ -174,6 +193,8 @@ class Service:
         *,
         batch_size: int = 5000,
         progress: Progress | None = None,
+        merge: bool = False,
+        not_news: Collection[str] = (),
     ) -> UpsertResult:
         """Upsert ``records`` in batches (one transaction each) and index them.
 
@@ -187,7 +208,9 @@ class Service:
         with self.index.writer() as writer:
             for batch in _batches(records, batch_size):
                 with self.db.session() as session:
-                    result = upsert_papers(session, batch, now=self.clock())
+                    result = upsert_papers(
+                        session, batch, now=self.clock(), merge=merge, not_news=not_news
+                    )
                 total.new += result.new
                 total.updated += result.updated
                 total.unchanged += result.unchanged
@@ -223,17 +246,63 @@ class Service:
             )
         return reports
 
-    def ingest(self) -> list[ImportReport]:
+    def ingest(self) -> list[ImportReport | FeedReport]:
         """The ingest job: bring in whatever is new from the configured sources.
 
-        Today that is the seed directory (a file dropped there is picked up;
-        importing it again changes nothing). Also brings the index up to the
-        catalog, whoever wrote to it.
+        The feeds that are due (enabled, and not waiting out a backoff), then
+        the seed directory (a file dropped there is picked up; importing it
+        again changes nothing). Also brings the index up to the catalog,
+        whoever wrote to it.
         """
-        reports = []
+        reports: list[ImportReport | FeedReport] = []
+        reports += self.ingester.run(self.feeds.due())
         if self.seeds_dir is not None and self.seeds_dir.is_dir():
-            reports = self.import_seed_files([self.seeds_dir])
+            reports += self.import_seed_files([self.seeds_dir])
         self.sync_index()
+        return reports
+
+    # -- feeds -----------------------------------------------------------------
+
+    def feed_list(self) -> list[FeedInfo]:
+        return self.feeds.all()
+
+    def add_feed(self, url: str, *, name: str | None = None) -> tuple[FeedInfo, str]:
+        return self.feeds.add(url, name=name)
+
+    def remove_feed(self, name: str) -> FeedInfo:
+        return self.feeds.remove(name)
+
+    def enable_feed(self, name: str) -> FeedInfo:
+        return self.feeds.enable(name)
+
+    def ingest_feeds(
+        self,
+        targets: Sequence[str] = (),
+        *,
+        report: Callable[[FeedReport], None] | None = None,
+    ) -> list[FeedReport]:
+        """Run feeds now: each target is a feed name, a feed URL (listed or not)
+        or a feed file; without targets, every enabled feed, backoff or not."""
+        if not targets:
+            return self.ingester.run([f for f in self.feeds.all() if f.enabled], report=report)
+        reports = []
+        for target in targets:
+            info = self.feeds.resolve(target)
+            if info is not None:
+                reports += self.ingester.run([info], report=report)
+                continue
+            if target.startswith(("http://", "https://")):
+                one = self.ingester.run_url(target)
+            elif Path(target).is_file():
+                one = self.ingester.run_file(Path(target))
+            else:
+                raise FeedError(
+                    f"{target!r} is no feed name, URL or file; `digestbot feeds list` "
+                    "shows the feeds."
+                )
+            if report is not None:
+                report(one)
+            reports.append(one)
         return reports
 
     def import_jsonl(

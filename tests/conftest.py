@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,10 @@ from bot.catalog import upsert_papers
 from bot.db import Database, open_database
 from bot.index import SearchIndex, catch_up
 from bot.papers import PaperRecord
+
+# Tests never reach the internet: no default arXiv feeds, in this process or
+# in the digestbot processes tests start (they inherit the environment).
+os.environ["DIGESTBOT_FEEDS"] = ""
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO / "seeds"

@@ -16,6 +16,7 @@ from tests.conftest import SEEDS_DIR
 SEED_FILE = sorted(SEEDS_DIR.glob("*.txt"))[0]
 JSON_KEYS = {
     "id", "title", "authors", "published", "categories", "url", "code_urls", "has_code", "abstract",
+    "project_url", "doi", "journal_ref",
 }
 
 

@@ -1,4 +1,5 @@
-"""The core never imports a chat platform library or an adapter."""
+"""The core never imports a chat platform library or an adapter, and only bot/fetch.py
+opens network connections."""
 
 from __future__ import annotations
 
@@ -56,3 +57,28 @@ def test_console_adapter_is_registered() -> None:
     from bot.runtime import adapter_factories
 
     assert "console" in adapter_factories()
+
+
+NETWORK = ("socket", "ssl", "http", "urllib.request", "aiohttp", "requests", "httpx")
+
+
+def _full_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
+def test_only_the_fetcher_opens_connections_in_the_core(path: Path) -> None:
+    if path.name == "fetch.py":
+        return
+    networked = {
+        name for name in _full_imports(path)
+        if any(name == n or name.startswith(n + ".") for n in NETWORK)
+    }
+    networked.discard("http")  # http.HTTPStatus alone opens nothing
+    assert not networked, f"{sorted(networked)}: network I/O belongs in bot/fetch.py"
