@@ -23,13 +23,19 @@ from bot.db import DatabaseError
 from bot.health import check as check_health
 from bot.health import heartbeat_path
 from bot.index import IndexBusyError
+from bot.ingest import FeedError
 from bot.messages import Digest, short_authors
 from bot.papers import PaperRecord
 from bot.query import QueryError
 from bot.runtime import Bot, adapter_factories
 from bot.schedules import ScheduleError, parse_schedule
 from bot.service import Service, utcnow
-from bot.subscriptions import MAX_TOPICS, ChannelError, TopicLimitError, parse_max_papers
+from bot.subscriptions import (
+    MAX_TOPICS,
+    ChannelError,
+    TopicLimitError,
+    parse_max_papers,
+)
 from bot.text import format_digest
 
 __all__ = ["main"]
@@ -80,8 +86,14 @@ def format_paper(record: PaperRecord, *, number: int | None = None, full: bool =
         lines += [f"{pad}code: {url}" for url in record.code_urls]
     elif record.has_code:
         lines.append(f"{pad}code: announced (no link yet)")
+    if record.project_url:
+        lines.append(f"{pad}project: {record.project_url}")
     if record.url:
         lines.append(f"{pad}{record.url}")
+    if full and record.journal_ref:
+        lines.append(f"{pad}published in: {record.journal_ref}")
+    if full and record.doi:
+        lines.append(f"{pad}doi: https://doi.org/{record.doi}")
     lines.append(f"{pad}id: {record.id}")
     if full and record.abstract:
         lines += ["", record.abstract]
@@ -101,6 +113,9 @@ def paper_json(record: PaperRecord) -> dict[str, object]:
             "url",
             "code_urls",
             "has_code",
+            "project_url",
+            "doi",
+            "journal_ref",
             "abstract",
         )
     }
@@ -193,6 +208,67 @@ def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -
     for problem in report.problems:
         _err(f"  skipped {problem}")
     return 0
+
+
+def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    action = args.action or "list"
+    if action == "add":
+        info, done = service.add_feed(args.url, name=args.name)
+        if done == "already listed":
+            _out(f"Feed {info.name} is already listed ({info.url}).")
+        else:
+            _out(f"Feed {info.name} {done}: {info.url}")
+            _out(f"Next: `digestbot ingest {info.name}` reads it now; `digestbot run` reads it "
+                 f"every {settings.ingest_minutes} minutes.")
+        return 0
+    if action == "remove":
+        info = service.remove_feed(args.name)
+        note = " (still named in the feeds setting, so it is kept as disabled)" \
+            if info.origin == "config" else ""
+        _out(f"Feed {info.name} removed{note}; its papers stay in the catalog.")
+        return 0
+    if action == "enable":
+        info = service.enable_feed(args.name)
+        _out(f"Feed {info.name} enabled: the next ingest reads it ({info.url}).")
+        return 0
+    feeds = service.feed_list()
+    if getattr(args, "json", False):
+        _out(json.dumps([f.to_json() for f in feeds], ensure_ascii=False, indent=2))
+        return 0
+    if not feeds:
+        _out("No feeds. Add one with: digestbot feeds add URL")
+        return 0
+    width = max(len(f.name) for f in feeds)
+    _out(f"{'NAME':<{width}}  {'STATUS':<9}  {'LAST FETCH':<16}  {'PAPERS':>7}  URL")
+    for f in feeds:
+        fetched = f"{f.last_fetch_at:%Y-%m-%d %H:%M}" if f.last_fetch_at else "never"
+        _out(f"{f.name:<{width}}  {f.status:<9}  {fetched:<16}  {f.papers_added:>7,}  {f.url}")
+        pad = " " * (width + 2)
+        if not f.enabled and f.disabled_reason:
+            _out(f"{pad}disabled: {f.disabled_reason}")
+        elif f.failures:
+            retry = f"; next try {f.next_fetch_at:%Y-%m-%d %H:%M} UTC" if f.next_fetch_at else ""
+            times = "failure" if f.failures == 1 else "failures"
+            _out(f"{pad}last error: {f.last_error} ({f.failures} {times} in a row{retry})")
+        elif f.last_error:
+            _out(f"{pad}note: {f.last_error}")
+    return 0
+
+
+def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    if not args.targets and not any(f.enabled for f in service.feed_list()):
+        raise CommandError("No enabled feeds. Add one with `digestbot feeds add URL`, or "
+                           "give a feed file: digestbot ingest FILE")
+    reports = service.ingest_feeds(args.targets, report=lambda r: _out(r.line()))
+    new = sum(r.new for r in reports)
+    updated = sum(r.updated for r in reports)
+    failed = [r.feed for r in reports if r.failed]
+    summary = f"{len(reports)} feed{'s' if len(reports) != 1 else ''}: {new:,} new papers, " \
+        f"{updated:,} updated"
+    if failed:
+        summary += f"; failed: {', '.join(failed)} (`digestbot feeds list` says why)"
+    _err(summary + ".")
+    return EXIT_ERROR if failed else 0
 
 
 def cmd_reindex(service: Service, args: argparse.Namespace, settings: Settings) -> int:
@@ -416,6 +492,31 @@ def build_parser() -> argparse.ArgumentParser:
                "connected. Prints one line per check; exits 1 when one fails (for docker "
                "compose's health check).")
     sub.add_argument("--json", action="store_true", help="print a JSON object")
+    sub = verb("feeds", cmd_feeds, "list, add or remove the feeds digestbot reads",
+               "The RSS/Atom feeds the ingest job reads: those of the feeds setting "
+               "(arXiv's cs.CV, eess.IV and cs.LG by default) and those added here. "
+               "Without an action, list them.")
+    actions = sub.add_subparsers(dest="action", metavar="ACTION")
+    listing = actions.add_parser("list", help="each feed with its status, last fetch, "
+                                 "last error and papers added",
+                                 description="List the feeds with their status.")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    adding = actions.add_parser("add", help="read another feed",
+                                description="Add a feed URL (or enable a removed or "
+                                "disabled one again).")
+    adding.add_argument("url", metavar="URL", help="the feed's http(s) URL")
+    adding.add_argument("--name", metavar="NAME",
+                        help="a short name for it (default: from the URL, e.g. cs.CV)")
+    removing = actions.add_parser("remove", help="stop reading a feed",
+                                  description="Stop reading a feed; its papers stay.")
+    removing.add_argument("name", metavar="NAME")
+    enabling = actions.add_parser("enable", help="read a disabled feed again",
+                                  description="Read a feed disabled after failures again.")
+    enabling.add_argument("name", metavar="NAME")
+    sub = verb("ingest", cmd_ingest, "read feeds into the catalog now", "Fetch feeds and add "
+               "their new papers to the catalog: every enabled feed by default, or the given "
+               "feed names, URLs or feed files. Prints one line per feed.")
+    sub.add_argument("targets", nargs="*", metavar="NAME|URL|FILE")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser
@@ -488,7 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (
         CommandError, IndexBusyError, DatabaseError, ChannelError, TopicLimitError, ScheduleError,
-        ConfigError,
+        ConfigError, FeedError,
     ) as exc:
         _err(f"digestbot: {exc}")
         return EXIT_ERROR

@@ -28,7 +28,7 @@ from bot.db import DatabaseError
 from bot.health import BEAT_SECONDS, Heartbeat, write_heartbeat
 from bot.messages import Digest, NothingNew, Reply
 from bot.scheduler import DigestScheduler
-from bot.service import Service
+from bot.service import ImportReport, Service
 from bot.subscriptions import ChannelInfo, parse_address
 
 __all__ = ["ENTRY_POINT_GROUP", "Adapter", "AdapterFactory", "Bot", "adapter_factories"]
@@ -248,7 +248,8 @@ class Bot:
 
     def _ingest(self) -> None:
         for report in self.service.ingest():
-            if report.changed or report.problems:
+            # Feeds log their own line each (bot.ingest); seed files only when they changed.
+            if isinstance(report, ImportReport) and (report.changed or report.problems):
                 log.info("%s", report.line())
 
 
