@@ -570,6 +570,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else settings.log_level.upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # Their INFO lines come with every job run (a resync each minute) and
+        # every connection: noise beside one line per feed and per digest.
+        for chatty in ("apscheduler", "alembic"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.func is cmd_health:
         # Reads; opens, creates and migrates nothing.
         return cmd_health(args, settings)

@@ -1,0 +1,230 @@
+"""The docker compose deployment: docker-compose.yml, the Dockerfile and config/.env.example.
+
+No Docker engine runs here. Debian's ``docker-compose`` validates the compose
+file without one (``config -q``; CI installs it, see .ci/run); the rest is
+read as data: what runs, how its health is checked, where its data lives,
+and that the example environment names only known variables and holds no
+secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from bot.config import SECRET_NAMES, SETTINGS, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / "config" / ".env.example"
+
+# Variables of the PostgreSQL image and of its client library (libpq).
+POSTGRES_NAMES = {"POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB", "PGPASSWORD"}
+
+
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text("utf-8"))
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text("utf-8"))
+    lines = [line.strip() for line in text.splitlines()]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+            for line in lines if line and not line.startswith("#")]
+
+
+def env_example() -> list[tuple[str, str, bool]]:
+    """(NAME, value, commented out) for every NAME=value line of config/.env.example."""
+    found = []
+    for line in ENV_EXAMPLE.read_text("utf-8").splitlines():
+        match = re.fullmatch(r"(#\s*)?([A-Z][A-Z0-9_]*)=(\S*)", line.strip())
+        if match:
+            found.append((match[2], match[3], bool(match[1])))
+    return found
+
+
+# -- docker-compose config -q ------------------------------------------------------
+
+
+def _docker_compose() -> str:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        reason = ("docker-compose is not installed (Debian: apt-get install docker-compose); "
+                  "it validates docker-compose.yml without a Docker engine")
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must validate the compose file: {reason}")
+        pytest.skip(reason)
+    return binary
+
+
+def _validate(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config -q` on ``text`` beside a config/.env made from the example.
+
+    compose refuses a missing env_file, and config/.env is the user's own:
+    the check runs on copies in a directory of its own.
+    """
+    (tmp_path / "config").mkdir(exist_ok=True)
+    shutil.copy(ENV_EXAMPLE, tmp_path / "config" / ".env")
+    (tmp_path / "docker-compose.yml").write_text(text, "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    return subprocess.run(
+        [_docker_compose(), "--project-directory", str(tmp_path), "-f",
+         str(tmp_path / "docker-compose.yml"), "config", "-q"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_docker_compose_validates_the_file(tmp_path: Path) -> None:
+    result = _validate(tmp_path, COMPOSE.read_text("utf-8"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_refuses_a_broken_file(tmp_path: Path) -> None:
+    # The failing twin: the same file with a misspelt dependency condition.
+    text = COMPOSE.read_text("utf-8").replace("service_healthy", "service_healty")
+    assert text != COMPOSE.read_text("utf-8")
+    result = _validate(tmp_path, text)
+    assert result.returncode != 0
+    assert "service_healty" in result.stderr
+
+
+# -- the compose file as data ------------------------------------------------------
+
+
+def test_compose_runs_postgres_and_the_bot_built_here() -> None:
+    services = compose()["services"]
+    assert set(services) == {"db", "bot"}
+    assert services["db"]["image"].split(":")[0] == "postgres"
+    assert services["bot"]["build"] == "."
+    assert (ROOT / "Dockerfile").is_file()
+    for service in services.values():
+        assert service["restart"] == "unless-stopped"
+
+
+def test_postgres_has_a_health_check_and_a_named_volume() -> None:
+    spec = compose()
+    db = spec["services"]["db"]
+    assert "pg_isready" in db["healthcheck"]["test"]
+    volume, target = db["volumes"][0].split(":")[:2]
+    assert target == "/var/lib/postgresql/data"
+    assert volume in spec["volumes"]
+
+
+def test_bot_waits_for_a_healthy_database_and_checks_its_own_health() -> None:
+    spec = compose()
+    bot = spec["services"]["bot"]
+    assert bot["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert bot["healthcheck"]["test"] == ["CMD", "digestbot", "health"]
+    # The first start migrates the database and indexes the seed catalog.
+    assert bot["healthcheck"]["start_period"]
+    volume, target = bot["volumes"][0].split(":")[:2]
+    assert target == "/data"
+    assert volume in spec["volumes"]
+
+
+def test_bot_reaches_the_compose_database_without_a_password_in_the_file() -> None:
+    spec = compose()
+    db, bot = spec["services"]["db"], spec["services"]["bot"]
+    url = make_url(bot["environment"]["DIGESTBOT_DATABASE_URL"])
+    assert url.drivername == "postgresql+psycopg"
+    assert url.host == "db"
+    assert url.password is None  # PGPASSWORD, from config/.env
+    assert url.username == db["environment"]["POSTGRES_USER"]
+    assert url.database == db["environment"]["POSTGRES_DB"]
+
+
+def test_secrets_and_settings_come_from_config_env_only() -> None:
+    text = COMPOSE.read_text("utf-8")
+    services = compose()["services"]
+    assert services["bot"]["env_file"] == "config/.env"
+    assert services["db"]["env_file"] == "config/.env"
+    # No ${VARIABLE}: nothing is read from the shell or a project .env.
+    assert "${" not in text
+    secret_like = set(SECRET_NAMES) | {"POSTGRES_PASSWORD", "PGPASSWORD"}
+    for service in services.values():
+        assert not secret_like & set(service.get("environment", {}))
+
+
+# -- the Dockerfile ------------------------------------------------------------------
+
+
+def test_dockerfile_runs_the_bot_as_a_non_root_user_with_data_in_a_volume() -> None:
+    steps = dockerfile()
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    assert steps[-1] == ("CMD", '["digestbot", "run"]')
+    assert json.loads(steps[-1][1]) == ["digestbot", "run"]
+    users = [args for kind, args in steps if kind == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert ("VOLUME", "/data") in steps
+    env = " ".join(args for kind, args in steps if kind == "ENV")
+    assert "DIGESTBOT_DATA_DIR=/data" in env
+    # The bot logs one line per feed ingested and per digest posted at INFO.
+    assert "DIGESTBOT_LOG_LEVEL=INFO" in env
+    # An installed package has no seeds/ beside it.
+    assert ("WORKDIR", "/app") in steps and ("COPY", "seeds ./seeds") in steps
+    assert "DIGESTBOT_SEEDS_DIR=/app/seeds" in env
+    health = [args for kind, args in steps if kind == "HEALTHCHECK"]
+    assert health and health[0].endswith('CMD ["digestbot", "health"]')
+
+
+def test_dockerfile_installs_without_dev_extras_and_copies_what_exists() -> None:
+    steps = dockerfile()
+    installs = [args for kind, args in steps if kind == "RUN" and "pip install" in args]
+    assert installs == [installs[0]] and re.search(r"pip install \.(\s|$)", installs[0])
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text("utf-8").splitlines()
+               if line.strip() and not line.startswith("#")}
+    for kind, args in steps:
+        if kind == "COPY":
+            for source in args.split()[:-1]:
+                assert (ROOT / source).exists(), source
+                assert source not in ignored, source
+    # Never in the build context: secrets, the venv, history, caches, benchmark output.
+    assert {"config/.env", ".venv", ".git", "bench", "**/__pycache__"} <= ignored
+
+
+# -- config/.env.example ---------------------------------------------------------------
+
+
+def test_env_example_names_only_known_variables_and_every_secret() -> None:
+    known = set(SECRET_NAMES) | {s.env for s in SETTINGS} | POSTGRES_NAMES
+    names = [name for name, _, _ in env_example()]
+    assert not set(names) - known, f"unknown names: {sorted(set(names) - known)}"
+    active = {name for name, _, commented in env_example() if not commented}
+    assert set(SECRET_NAMES) <= active
+    assert {"POSTGRES_PASSWORD", "PGPASSWORD"} <= active
+    assert len(names) == len(set(names))
+
+
+def test_env_example_holds_no_secret() -> None:
+    secret_names = set(SECRET_NAMES) | {"POSTGRES_PASSWORD", "PGPASSWORD"}
+    for name, value, _ in env_example():
+        if name in secret_names:
+            assert value == "", f"{name} must be empty in the example"
+        # Token shapes of Slack and Discord, and long random strings.
+        assert not re.search(r"xox[abpr]-|xapp-|[A-Za-z0-9_\-.]{24,}", value), name
+    # Settings given a value in the example load as written once uncommented.
+    settings = {name: value for name, value, _ in env_example() if name.startswith("DIGESTBOT_")}
+    assert settings
+    load_settings(environ=settings)
+
+
+def test_config_env_is_ignored_by_git() -> None:
+    assert "config/.env" in (ROOT / ".gitignore").read_text("utf-8").splitlines()
+
+
+def test_readme_gives_the_first_run_steps() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    section = text.split("## Deploy with docker compose", 1)[1].split("\n## ", 1)[0]
+    for step in ("cp config/.env.example config/.env", "docker compose up -d",
+                 "digestbot health", "docker compose logs"):
+        assert step in section, step
