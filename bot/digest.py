@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 import tantivy
@@ -176,6 +177,27 @@ class _Eligible:
     mask: int
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a batch selection, as it was after.
+
+    tantivy-py hands back each search's hits as a fresh list of tuples, half
+    a million of them in a large batch, and parsing keeps ~150,000 objects
+    per 18,000 topics; the collector takes them for new long-lived objects
+    and runs full collections over the whole heap again and again, measured
+    at 1-3 s of a 5 s selection. The selection makes no reference cycles, so
+    nothing is left for the collector to free; other threads' cycles wait
+    the few seconds until it is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class TopicCache:
     """Topics parsed, and compiled where the pool's terms play no part, kept between runs.
 
@@ -187,12 +209,20 @@ class TopicCache:
 
     def __init__(self) -> None:
         self._parsed: dict[str, ParsedQuery] = {}
+        self._scored: dict[str, bool] = {}
         self._compiled: dict[str, tantivy.Query] = {}
 
     def parsed(self, topic: str) -> ParsedQuery:
         found = self._parsed.get(topic)
         if found is None:
             found = self._parsed[topic] = parse_query(topic)
+        return found
+
+    def scored(self, topic: str) -> bool:
+        """``parsed(topic).scored``, kept: it walks the clauses each time it is asked."""
+        found = self._scored.get(topic)
+        if found is None:
+            found = self._scored[topic] = self.parsed(topic).scored
         return found
 
     def query(self, topic: str, index: SearchIndex, searcher: tantivy.Searcher) -> tantivy.Query:
@@ -209,13 +239,16 @@ class TopicCache:
         index = SearchIndex.in_memory()
         searcher = index.searcher()
         new = 0
-        for topic in topics:
-            if topic not in self._parsed:
-                try:
-                    self.query(topic, index, searcher)
-                except QueryError:
-                    continue  # stored before a grammar change; the digest run reports it
-                new += 1
+        # Every parse is kept: the collector would scan them again and again.
+        with _collector_paused():
+            for topic in topics:
+                if topic not in self._parsed:
+                    try:
+                        self.query(topic, index, searcher)
+                        self.scored(topic)
+                    except QueryError:
+                        continue  # stored before a grammar change; the digest run reports it
+                    new += 1
         return new
 
 
@@ -274,7 +307,7 @@ class _Pool:
         found = self._matches.get(topic)
         if found is None:
             try:
-                parsed = self.topics.parsed(topic)
+                scored = self.topics.scored(topic)
                 query = self.topics.query(topic, self.index, self._searcher)
             except QueryError as exc:
                 # Stored under an older grammar: it matches nothing rather
@@ -292,9 +325,9 @@ class _Pool:
                 numbers = [by_address[(a.segment_ord, a.doc)] for _, a in hits]
             found = self._matches[topic] = _Matches(
                 numbers=numbers,
-                scores=[score for score, _ in hits] if parsed.scored else [],
+                scores=[score for score, _ in hits] if scored else [],
                 mask=_mask(numbers, self.size),
-                scored=parsed.scored,
+                scored=scored,
             )
         return found
 
@@ -442,26 +475,6 @@ def _load_candidates(
     return found
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a batch selection, as it was after.
-
-    tantivy-py hands back each search's hits as a fresh list of tuples, half
-    a million of them in a large batch; the collector takes them for new
-    long-lived objects and runs full collections over the whole heap again
-    and again, measured at 1-3 s of a 5 s selection. The selection makes no
-    reference cycles, so nothing is left for the collector to free; other
-    threads' cycles wait the few seconds until it is back on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def select_digests(
     session: Session,
     channels: Sequence[Channel],
@@ -510,15 +523,20 @@ def _select_digests(
         topics=topics_cache if topics_cache is not None else TopicCache(),
     )
     selections = {}
+    # Channels whose previous digests ran together share one window value.
+    windows: dict[_Window, _Window] = {}
+    nothing: set[str] = set()
     for channel in channels:
         since = _since(channel, now, first_days)
+        window = _Window.of(channel, since=since, up_to=up_to)
+        window = windows.setdefault(window, window)
         selection = _select(
             channel,
             topics[channel.id],
             pool,
-            retry=retry.get(channel.id, set()),
-            sent=sent.get(channel.id, set()),
-            window=_Window.of(channel, since=since, up_to=up_to),
+            retry=retry.get(channel.id, nothing),
+            sent=sent.get(channel.id, nothing),
+            window=window,
             since=since,
             now=now,
         )
@@ -538,6 +556,7 @@ def _select(
     since: datetime,
     now: datetime,
 ) -> Selection | None:
+    cap = channel.max_papers
     per_topic = [pool.ranked(topic, window) for topic in topics]
     if retry or sent:
         # Rare: this channel's own ledger changes what counts. Rank afresh,
@@ -554,24 +573,29 @@ def _select(
         union |= ranked.mask
     if not union:
         return None
-    # The best of a few sorted lists: a paper's first appearance carries its
-    # best score, so the first max_papers distinct ids are the digest.
-    shown: list[str] = []
-    for key in heapq.merge(*(ranked.keys for ranked in per_topic)):
-        if key[2] not in shown:
-            shown.append(key[2])
-            if len(shown) == channel.max_papers:
-                break
-    numbers = [pool.number[paper_id] for paper_id in shown]
-    matched = [
-        tuple(t for t, ranked in zip(topics, per_topic, strict=True) if ranked.mask >> n & 1)
-        for n in numbers
-    ]
+    shown: list[str]
+    if len(per_topic) == 1:
+        shown = [key[2] for key in per_topic[0].keys[:cap]]
+        matched = [tuple(topics)] * len(shown)
+    else:
+        # The best of a few short sorted lists: a paper's first appearance
+        # carries its best score, so the first ``cap`` distinct ids are the digest.
+        shown = []
+        for key in sorted(chain.from_iterable(ranked.keys for ranked in per_topic)):
+            if key[2] not in shown:
+                shown.append(key[2])
+                if len(shown) == cap:
+                    break
+        pairs = list(zip(topics, per_topic, strict=True))
+        matched = [
+            tuple([t for t, ranked in pairs if ranked.mask >> n & 1])
+            for n in map(pool.number.__getitem__, shown)
+        ]
     more = union.bit_count() - len(shown)
     more_query = None
     if more:
         left_out = {
-            topic: ranked.count - sum(1 for n in numbers if ranked.mask >> n & 1)
+            topic: ranked.count - sum(1 for m in matched if topic in m)
             for topic, ranked in zip(topics, per_topic, strict=True)
         }
         more_query = _more_query(left_out, since)
