@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -291,3 +293,33 @@ def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:
 async def _scheduled(bot: ConsoleBot, address: str) -> list[Outcome]:
     # The scheduler's own call, for one channel.
     return await asyncio.to_thread(bot.service.run_scheduled, {address: NOW}, send=bot.bot._post)
+
+
+def test_digestbot_run_is_healthy_while_it_runs_and_not_once_stopped(tmp_path: Path) -> None:
+    # What compose does: `digestbot run` (stdin held open, INFO logs), then
+    # `digestbot health` beside it.
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTBOT_")}
+    env.update(DIGESTBOT_FEEDS="", DIGESTBOT_LOG_LEVEL="INFO")
+    command = [sys.executable, "-m", "bot", "--data-dir", str(data)]
+    bot = subprocess.Popen([*command, "run"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            health = subprocess.run([*command, "health"], capture_output=True, text=True,
+                                    env=env, cwd=tmp_path, timeout=60)
+            if health.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert health.returncode == 0, health.stdout
+        assert "ok   console: connected" in health.stdout
+    finally:
+        _, errors = bot.communicate("quit\n", timeout=60)
+    assert bot.returncode == 0, errors
+    assert "INFO bot.runtime: running with console" in errors
+    assert "apscheduler" not in errors  # a line per job run would bury the feed and digest lines
+    health = subprocess.run([*command, "health"], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=60)
+    assert health.returncode == 1
+    assert "FAIL bot: process" in health.stdout and "stopped" in health.stdout
