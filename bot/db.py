@@ -80,6 +80,10 @@ def create_db_engine(url: str) -> Engine:
         raise DatabaseError(
             f"Database URL {url!r} is not valid; use e.g. sqlite:///path/to/file.sqlite3."
         ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver digestbot installs; SQLAlchemy's default
+        # for a bare postgresql:// is psycopg2, and postgres:// it does not know.
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SEEDS_DIR
+from tests.conftest import SEEDS_DIR, DatabaseFactory
 
 SEED_FILE = sorted(SEEDS_DIR.glob("*.txt"))[0]
 JSON_KEYS = {
@@ -20,27 +20,35 @@ JSON_KEYS = {
 
 
 @pytest.fixture
-def run(tmp_path: Path, capsys, monkeypatch):
-    """Run `digestbot ARGS...` against a data directory of this test's own."""
+def run(tmp_path: Path, capsys, monkeypatch, backend: str, new_database: DatabaseFactory):
+    """Run `digestbot ARGS...` against a data directory of this test's own.
+
+    On SQLite the database is the data directory's own file, as by default;
+    on PostgreSQL each data directory gets a database of its own (``--database``).
+    """
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.startswith("DIGESTBOT_"):
             monkeypatch.delenv(name)
     data_dir = tmp_path / "data"
+    databases: dict[Path, list[str]] = {}
 
     def invoke(*args: str, data: Path = data_dir) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data), *args])
+        if backend == "postgresql" and data not in databases:
+            databases[data] = ["--database", new_database()]
+        code = main(["--data-dir", str(data), *databases.get(data, []), *args])
         out, err = capsys.readouterr()
         return code, out, err
 
     return invoke
 
 
-def test_seed_reports_one_line_per_file_and_is_idempotent(run) -> None:
+def test_seed_reports_one_line_per_file_and_is_idempotent(run, backend: str) -> None:
     code, out, err = run("seed")
     assert code == 0
     assert f"{SEED_FILE.name}: seen=14 new=14 updated=0 skipped=0" in out
-    assert "created a new catalog" in err
+    if backend == "sqlite":  # a database given by URL is not "created in" the data directory
+        assert "created a new catalog" in err
 
     code, out, err = run("seed", str(SEED_FILE))
     assert code == 0
@@ -186,10 +194,13 @@ def test_lost_index_is_rebuilt_on_next_search(run, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)
 
 
-def test_init_reports_location(run, tmp_path: Path) -> None:
+def test_init_reports_location(run, tmp_path: Path, backend: str) -> None:
     code, out, _ = run("init")
     assert code == 0
-    assert str(tmp_path / "data") in out
+    if backend == "sqlite":
+        assert str(tmp_path / "data") in out
+    else:
+        assert "the database at DIGESTBOT_DATABASE_URL/--database" in out
 
 
 def test_bad_limit_is_a_usage_error(run) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.catalog import current_revision, get_paper, upsert_papers
-from bot.db import DatabaseError, migrate, open_database
+from bot.db import DatabaseError, create_db_engine, migrate, open_database
 from bot.models import Base
 from bot.papers import PaperRecord
+from tests.conftest import DatabaseFactory
 
 
 def test_migrations_match_the_models(db) -> None:
@@ -25,8 +27,8 @@ def test_migrations_match_the_models(db) -> None:
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_reopening_keeps_data_and_identity(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+def test_reopening_keeps_data_and_identity(new_database: DatabaseFactory) -> None:
+    url = new_database(migrated=False)
     first = open_database(url)
     paper = PaperRecord(id="2401.00001", title="Kept", authors=("A B",), published=date(2024, 1, 2))
     with first.session() as session:
@@ -42,6 +44,22 @@ def test_reopening_keeps_data_and_identity(tmp_path: Path) -> None:
         assert stored is not None and stored.title == "Kept"
         assert current_revision(session) == 1
     again.dispose()
+
+
+def test_postgresql_urls_use_psycopg() -> None:
+    for url in ("postgresql://u@127.0.0.1/x", "postgres://u@127.0.0.1/x",
+                "postgresql+psycopg://u@127.0.0.1/x"):
+        engine = create_db_engine(url)
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+        engine.dispose()
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DatabaseError, match="Cannot open the database"):
+        open_database(f"postgresql://digestbot@127.0.0.1:{port}/digestbot")
 
 
 def test_creates_the_data_directory(tmp_path: Path) -> None:
@@ -100,3 +118,4 @@ def test_bulk_insert_stores_exactly_what_sqlalchemy_would(db) -> None:
     assert (stored.title, stored.authors, stored.categories, stored.published, stored.version) == (
         record.title, record.authors, record.categories, record.published, 3
     )
+
