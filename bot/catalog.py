@@ -9,6 +9,7 @@ search index records the newest revision it holds and catches up from there
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -19,11 +20,14 @@ from typing import Any
 from sqlalchemy import Integer, Table, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.db import insert_missing
 from bot.models import CatalogMeta, Paper
 from bot.papers import PaperRecord
 
 __all__ = [
+    "ID_LENGTH",
     "UpsertResult",
+    "check_id",
     "count_papers",
     "current_revision",
     "get_paper",
@@ -51,6 +55,9 @@ _CONTENT = (
 _LOOKUP_BATCH = 500
 PAPERS = typing.cast(Table, Paper.__table__)
 META = typing.cast(Table, CatalogMeta.__table__)
+# Column widths PostgreSQL enforces (SQLite does not): checked here for both.
+ID_LENGTH: int = PAPERS.c.id.type.length  # type: ignore[attr-defined]
+SOURCE_LENGTH: int = PAPERS.c.source.type.length  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -67,6 +74,43 @@ class UpsertResult:
     @property
     def seen(self) -> int:
         return self.new + self.updated + self.unchanged
+
+
+def check_id(paper_id: str) -> None:
+    """Raises ``ValueError`` saying why, unless ``paper_id`` can be a catalog key."""
+    if not paper_id.strip():
+        raise ValueError("a paper id cannot be empty")
+    if len(paper_id) > ID_LENGTH:
+        raise ValueError(f"a paper id has at most {ID_LENGTH} characters, not {len(paper_id)}")
+    if "\x00" in paper_id:
+        raise ValueError("a paper id cannot contain NUL characters")
+
+
+def _storable(record: PaperRecord) -> PaperRecord:
+    """``record`` as every engine stores it.
+
+    PostgreSQL refuses NUL characters in text and a ``source`` longer than its
+    column, both of which SQLite would keep; no paper needs either, so no
+    engine stores them: NULs are dropped and the source is cut.
+    """
+    texts = (record.title, record.abstract, record.source, record.url or "",
+             *record.authors, *record.categories, *record.code_urls)
+    if len(record.source) <= SOURCE_LENGTH and not any("\x00" in text for text in texts):
+        return record
+
+    def clean(text: str) -> str:
+        return text.replace("\x00", "")
+
+    return dataclasses.replace(
+        record,
+        title=clean(record.title),
+        authors=tuple(map(clean, record.authors)),
+        abstract=clean(record.abstract),
+        categories=tuple(map(clean, record.categories)),
+        url=clean(record.url) if record.url is not None else None,
+        code_urls=tuple(map(clean, record.code_urls)),
+        source=clean(record.source)[:SOURCE_LENGTH],
+    )
 
 
 def _content(record: PaperRecord) -> dict[str, Any]:
@@ -107,14 +151,17 @@ def record_from_row(row: Any) -> PaperRecord:
 def _next_revision(session: Session) -> int:
     # The UPDATE comes first so that it takes the row's write lock before any
     # read: concurrent writers queue here and commit in revision order.
-    result = session.execute(
+    bump = (
         update(META)
         .where(META.c.key == REVISION_KEY)
         .values(value=cast(cast(META.c.value, Integer) + 1, Text))
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.execute(insert(META).values(key=REVISION_KEY, value="1"))
-        return 1
+    if session.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+        # The catalog's first write. Another process may be making the row
+        # right now (on PostgreSQL): then this waits for it, and counts after it.
+        dialect = session.get_bind().dialect
+        session.execute(insert_missing(META, dialect, key=REVISION_KEY, value="0"))
+        session.execute(bump)
     return int(session.scalar(select(META.c.value).where(META.c.key == REVISION_KEY)) or 0)
 
 
@@ -130,12 +177,15 @@ def upsert_papers(
 
     A record whose id is already stored replaces the stored content when any
     field differs; ``first_seen`` never changes. Within one call a later
-    record with the same id wins.
+    record with the same id wins. Raises ``ValueError`` (before writing
+    anything) for an id ``check_id`` refuses.
     """
     result = UpsertResult()
     pending: dict[str, PaperRecord] = {}
     order: list[str] = []
     for record in records:
+        check_id(record.id)
+        record = _storable(record)
         if record.id in pending:
             result.unchanged += 1  # a repeat inside the input: counted once as a paper
         else:
@@ -255,7 +305,8 @@ def iter_papers(
     skip_revisions: Collection[int] = (),
     batch: int = 2000,
 ) -> Iterator[tuple[int, PaperRecord]]:
-    """Papers with a revision in (``after_revision``, ``up_to_revision``], oldest first.
+    """Papers with a revision in (``after_revision``, ``up_to_revision``], oldest
+    first, then by id (by code point, on every engine).
 
     ``skip_revisions`` leaves out writes the caller already has.
     """
@@ -264,6 +315,11 @@ def iter_papers(
         stmt = stmt.where(PAPERS.c.revision <= up_to_revision)
     if skip_revisions:
         stmt = stmt.where(PAPERS.c.revision.not_in(sorted(skip_revisions)))
-    stmt = stmt.order_by(PAPERS.c.revision, PAPERS.c.id).execution_options(yield_per=batch)
+    paper_id: Any = PAPERS.c.id
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL sorts text by the database's language rules ("a" before
+        # "B"); SQLite, and so every engine here, by code point.
+        paper_id = paper_id.collate("C")
+    stmt = stmt.order_by(PAPERS.c.revision, paper_id).execution_options(yield_per=batch)
     for row in session.execute(stmt):
         yield row.revision, record_from_row(row)

@@ -8,6 +8,7 @@ an upgrade of digestbot never needs a manual step and never loses data.
 from __future__ import annotations
 
 import logging
+import typing
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,18 +19,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Insert, Table, create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import CatalogMeta
 
-__all__ = ["Database", "DatabaseError", "open_database"]
+__all__ = ["Database", "DatabaseError", "insert_missing", "open_database"]
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+META = typing.cast(Table, CatalogMeta.__table__)
 
 
 class DatabaseError(Exception):
@@ -116,13 +119,26 @@ def migrate(engine: Engine) -> bool:
     return True
 
 
+def insert_missing(table: Table, dialect: Dialect, **values: object) -> Insert:
+    """``INSERT`` of one row that does nothing when its key is taken.
+
+    Unlike a read then an insert, it is safe when another process inserts
+    the same key at the same time: on PostgreSQL it waits for that
+    transaction and then does nothing.
+    """
+    if dialect.name == "postgresql":
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    if dialect.name == "sqlite":
+        return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    raise DatabaseError(f"digestbot does not support {dialect.name} databases.")
+
+
 def _ensure_catalog_id(sessions: sessionmaker[Session]) -> str:
     with sessions.begin() as session:
-        row = session.get(CatalogMeta, "catalog_id")
-        if row is None:
-            row = CatalogMeta(key="catalog_id", value=uuid.uuid4().hex)
-            session.add(row)
-        return row.value
+        session.execute(
+            insert_missing(META, session.get_bind().dialect, key="catalog_id", value=uuid.uuid4().hex)
+        )
+        return str(session.scalar(select(META.c.value).where(META.c.key == "catalog_id")))
 
 
 def open_database(url: str) -> Database:

@@ -161,6 +161,31 @@ def test_export_then_import_round_trips(run, tmp_path: Path) -> None:
     assert json.loads(found)
 
 
+@pytest.mark.postgresql
+def test_move_from_sqlite_to_postgresql_keeps_everything(
+    tmp_path: Path, capsys, monkeypatch, postgresql_database: DatabaseFactory
+) -> None:
+    """Export from the embedded SQLite file, import into PostgreSQL: the same catalog."""
+    monkeypatch.chdir(tmp_path)
+    sqlite = ["--data-dir", str(tmp_path / "sqlite")]
+    target = postgresql_database(migrated=False)
+    postgresql = ["--data-dir", str(tmp_path / "pg"), "--database", target]
+    backup = tmp_path / "backup.jsonl"
+    assert main([*sqlite, "seed"]) == 0
+    assert main([*sqlite, "export", "--output", str(backup)]) == 0
+    capsys.readouterr()
+    assert main([*postgresql, "import", str(backup)]) == 0
+    assert "seen=14 new=14 updated=0 skipped=0" in capsys.readouterr().out
+    assert main([*postgresql, "export"]) == 0
+    # Same papers, same first-seen times, in the same order.
+    assert capsys.readouterr().out.splitlines() == backup.read_text("utf-8").splitlines()
+    results = []
+    for where in (sqlite, postgresql):
+        assert main([*where, "search", "tumor OR mri", "--json", "--limit", "20"]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    assert results[0] and results[0] == results[1]
+
+
 def test_import_reports_bad_lines(run, tmp_path: Path) -> None:
     dump = tmp_path / "dump.jsonl"
     dump.write_text(
@@ -174,6 +199,27 @@ def test_import_reports_bad_lines(run, tmp_path: Path) -> None:
     for line in range(2, 7):
         assert f"dump.jsonl:{line}:" in err
     assert "Traceback" not in err
+
+
+def test_import_stores_the_same_on_every_database(run, tmp_path: Path) -> None:
+    """What PostgreSQL cannot store (NUL, over-long ids and sources) SQLite does not either."""
+    dump = tmp_path / "dump.jsonl"
+    lines = [
+        {"id": "nul", "title": "Breast\u0000 MRI", "authors": ["A\u0000B"], "source": "s" * 600},
+        {"id": "x" * 65, "title": "Long id"},
+        {"id": "naive", "title": "Local time", "first_seen": "2024-01-01T10:00:00"},
+    ]
+    dump.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    code, out, err = run("import", str(dump))
+    assert code == 0
+    assert "seen=3 new=1 updated=0 skipped=2" in out
+    assert "dump.jsonl:2:" in err and "at most 64 characters" in err
+    assert "dump.jsonl:3:" in err and "first_seen needs a time zone" in err
+    _, out, _ = run("export")
+    [stored] = [json.loads(line) for line in out.splitlines()]
+    assert (stored["title"], stored["authors"], stored["source"]) == ("Breast MRI", ["AB"], "s" * 500)
+    _, out, _ = run("import", str(dump))
+    assert "seen=3 new=0 updated=0 skipped=2" in out  # what was stored counts as unchanged
 
 
 def test_reindex_rebuilds_from_the_catalog(run, tmp_path: Path) -> None:
