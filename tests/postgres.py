@@ -11,9 +11,9 @@ binaries are looked up where Debian installs them
 belongs to the ``postgres`` user (created by Debian's package) and its
 commands run through ``runuser``.
 
-The cluster collates text with ICU's English rules, as a production server
-would, so that an ``ORDER BY`` on text differs from SQLite's byte order
-wherever it can.
+The cluster collates text with ICU's English rules where the server has
+them (PostgreSQL 15 and later), as a production server would, so that an
+``ORDER BY`` on text differs from SQLite's byte order wherever it can.
 
 Each test database is a copy of a template that the migrations brought to
 the newest schema once per session (``CREATE DATABASE ... TEMPLATE``), so
@@ -83,7 +83,9 @@ class _Cluster:
     def __init__(self, bindir: Path, user: str | None) -> None:
         self.bindir = bindir
         self.user = user
-        self.root = Path(tempfile.mkdtemp(prefix="digestbot-pg-"))
+        # The server's user must reach the directory: $TMPDIR may be under
+        # root's home, /tmp never is.
+        self.root = Path(tempfile.mkdtemp(prefix="digestbot-pg-", dir="/tmp" if user else None))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = 0
@@ -105,10 +107,13 @@ class _Cluster:
         if self.user is not None:
             entry = pwd.getpwnam(self.user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._run([
-            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-            "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US", "--no-sync",
-        ])
+        initdb = ["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                  "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]
+        try:
+            self._run([*initdb, "--locale-provider=icu", "--icu-locale=en-US"])
+        except PostgresUnavailable:  # before PostgreSQL 15, or built without ICU
+            shutil.rmtree(self.data, ignore_errors=True)
+            self._run(initdb)
         for attempt in range(3):
             self.port = _free_port()
             options = " ".join([
