@@ -9,6 +9,7 @@ an upgrade of digestbot never needs a manual step and never loses data.
 from __future__ import annotations
 
 import logging
+import typing
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +20,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Insert, Table, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -33,11 +35,12 @@ from sqlalchemy.pool import NullPool
 
 from bot.models import CatalogMeta
 
-__all__ = ["Database", "DatabaseError", "open_database", "ping"]
+__all__ = ["Database", "DatabaseError", "insert_missing", "open_database", "ping"]
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+META = typing.cast(Table, CatalogMeta.__table__)
 
 
 class DatabaseError(Exception):
@@ -104,6 +107,10 @@ def create_db_engine(url: str) -> Engine:
         raise DatabaseError(
             f"Database URL {url!r} is not valid; use e.g. sqlite:///path/to/file.sqlite3."
         ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver digestbot installs; SQLAlchemy's default
+        # for a bare postgresql:// is psycopg2, and postgres:// it does not know.
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -136,13 +143,26 @@ def migrate(engine: Engine) -> bool:
     return True
 
 
+def insert_missing(table: Table, dialect: Dialect, **values: object) -> Insert:
+    """``INSERT`` of one row that does nothing when its key is taken.
+
+    Unlike a read then an insert, it is safe when another process inserts
+    the same key at the same time: on PostgreSQL it waits for that
+    transaction and then does nothing.
+    """
+    if dialect.name == "postgresql":
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    if dialect.name == "sqlite":
+        return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    raise DatabaseError(f"digestbot does not support {dialect.name} databases.")
+
+
 def _ensure_catalog_id(sessions: sessionmaker[Session]) -> str:
     with sessions.begin() as session:
-        row = session.get(CatalogMeta, "catalog_id")
-        if row is None:
-            row = CatalogMeta(key="catalog_id", value=uuid.uuid4().hex)
-            session.add(row)
-        return row.value
+        session.execute(
+            insert_missing(META, session.get_bind().dialect, key="catalog_id", value=uuid.uuid4().hex)
+        )
+        return str(session.scalar(select(META.c.value).where(META.c.key == "catalog_id")))
 
 
 def open_database(url: str) -> Database:

@@ -682,6 +682,7 @@ def interrupted_channels(session: Session) -> list[str]:
         select(Channel)
         .where(Channel.paused.is_(False))
         .where(Channel.id.in_(select(Delivery.channel_id).where(Delivery.status == PENDING)))
+        .order_by(Channel.id)
     )
     return [channel.address for channel in channels]
 

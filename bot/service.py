@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.catalog import (
     UpsertResult,
+    check_id,
     count_papers,
     get_paper,
     iter_papers,
@@ -320,9 +321,13 @@ class Service:
                     record = PaperRecord.from_json(data)
                     if not record.id.strip() or not record.title.strip():
                         raise ValueError("a paper needs an id and a title")
+                    check_id(record.id)
                     for stamp in ("first_seen", "updated_at"):
                         if data.get(stamp):
-                            record.extra[stamp] = datetime.fromisoformat(data[stamp])
+                            when = datetime.fromisoformat(data[stamp])
+                            if when.tzinfo is None:
+                                raise ValueError(f"{stamp} needs a time zone, e.g. +00:00")
+                            record.extra[stamp] = when
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     problems.append(f"{label}:{number}: not a paper record ({exc})")
                     continue
@@ -426,7 +431,9 @@ class Service:
         """Channels whose digests the scheduler runs: not paused, with topics."""
         with self.db.session() as session:
             topics = all_topics(session)
-            channels = session.scalars(select(Channel).where(Channel.paused.is_(False)))
+            channels = session.scalars(
+                select(Channel).where(Channel.paused.is_(False)).order_by(Channel.id)
+            )
             return [
                 ChannelInfo.of(session, c, topics=topics[c.id]) for c in channels if topics.get(c.id)
             ]

@@ -1,9 +1,18 @@
-"""Shared fixtures: a real SQLite catalog file and an on-disk search index per test."""
+"""Shared fixtures: a real catalog database and an on-disk search index per test.
+
+Every test that takes ``db`` (or ``database_url``, ``new_database``) runs
+twice, on SQLite (a fresh file) and on PostgreSQL (a fresh database,
+``tests/postgres.py``): ``test_x[sqlite]`` and ``test_x[postgresql]``.
+Without a PostgreSQL server here the second one skips, saying how to get
+one; under CI (``CI`` set) it fails instead, so CI cannot pass by skipping.
+``pytest -m "not postgresql"`` runs the SQLite half alone.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +22,7 @@ from bot.catalog import upsert_papers
 from bot.db import Database, open_database
 from bot.index import SearchIndex, catch_up
 from bot.papers import PaperRecord
+from tests.postgres import PostgresServer, PostgresUnavailable
 
 # Tests never reach the internet: no default arXiv feeds, in this process or
 # in the digestbot processes tests start (they inherit the environment).
@@ -20,11 +30,89 @@ os.environ["DIGESTBOT_FEEDS"] = ""
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO / "seeds"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+DatabaseFactory = Callable[..., str]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgresql: runs against PostgreSQL (skips without a server, fails under CI)"
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | str]:
+    """The session's PostgreSQL server, or why there is none."""
+    try:
+        server = PostgresServer.find()
+    except PostgresUnavailable as exc:
+        yield str(exc)
+        return
+    yield server
+    server.close()
+
+
+def _server(request: pytest.FixtureRequest) -> PostgresServer:
+    found = request.getfixturevalue("postgres")
+    if isinstance(found, str):
+        if os.environ.get("CI"):
+            pytest.fail(f"needs PostgreSQL, and under CI (CI is set) it must run: {found}")
+        pytest.skip(f"needs PostgreSQL: {found}")
+    return found
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
+def postgresql_database(request: pytest.FixtureRequest) -> Iterator[DatabaseFactory]:
+    """Makes fresh PostgreSQL databases, whatever the backend: for moves between engines.
+
+    A test that uses it SHOULD carry ``@pytest.mark.postgresql``.
+    """
+    server = _server(request)
+    made: list[str] = []
+
+    def make(*, migrated: bool = True) -> str:
+        made.append(server.create_database(migrated=migrated))
+        return made[-1]
+
+    yield make
+    for url in made:
+        server.release(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database engine this run of the test uses: ``sqlite`` or ``postgresql``."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_database(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> Iterator[DatabaseFactory]:
+    """Makes fresh databases on this test's backend: ``new_database()`` is a URL.
+
+    PostgreSQL databases start at the newest schema (``migrated=False``: empty);
+    SQLite files start missing, so that opening them migrates them.
+    """
+    if backend == "postgresql":
+        yield request.getfixturevalue("postgresql_database")
+        return
+    files = (tmp_path / f"catalog{n or ''}.sqlite3" for n in itertools.count())
+
+    def make(*, migrated: bool = True) -> str:
+        return f"sqlite:///{next(files)}"
+
+    yield make
+
+
+@pytest.fixture
+def database_url(new_database: DatabaseFactory) -> str:
+    return new_database()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = open_database(database_url)
     yield database
     database.dispose()
 

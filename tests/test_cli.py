@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SEEDS_DIR
+from tests.conftest import SEEDS_DIR, DatabaseFactory
 
 SEED_FILE = sorted(SEEDS_DIR.glob("*.txt"))[0]
 JSON_KEYS = {
@@ -21,27 +21,35 @@ JSON_KEYS = {
 
 
 @pytest.fixture
-def run(tmp_path: Path, capsys, monkeypatch):
-    """Run `digestbot ARGS...` against a data directory of this test's own."""
+def run(tmp_path: Path, capsys, monkeypatch, backend: str, new_database: DatabaseFactory):
+    """Run `digestbot ARGS...` against a data directory of this test's own.
+
+    On SQLite the database is the data directory's own file, as by default;
+    on PostgreSQL each data directory gets a database of its own (``--database``).
+    """
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.startswith("DIGESTBOT_"):
             monkeypatch.delenv(name)
     data_dir = tmp_path / "data"
+    databases: dict[Path, list[str]] = {}
 
     def invoke(*args: str, data: Path = data_dir) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data), *args])
+        if backend == "postgresql" and data not in databases:
+            databases[data] = ["--database", new_database()]
+        code = main(["--data-dir", str(data), *databases.get(data, []), *args])
         out, err = capsys.readouterr()
         return code, out, err
 
     return invoke
 
 
-def test_seed_reports_one_line_per_file_and_is_idempotent(run) -> None:
+def test_seed_reports_one_line_per_file_and_is_idempotent(run, backend: str) -> None:
     code, out, err = run("seed")
     assert code == 0
     assert f"{SEED_FILE.name}: seen=14 new=14 updated=0 skipped=0" in out
-    assert "created a new catalog" in err
+    if backend == "sqlite":  # a database given by URL is not "created in" the data directory
+        assert "created a new catalog" in err
 
     code, out, err = run("seed", str(SEED_FILE))
     assert code == 0
@@ -154,6 +162,31 @@ def test_export_then_import_round_trips(run, tmp_path: Path) -> None:
     assert json.loads(found)
 
 
+@pytest.mark.postgresql
+def test_move_from_sqlite_to_postgresql_keeps_everything(
+    tmp_path: Path, capsys, monkeypatch, postgresql_database: DatabaseFactory
+) -> None:
+    """Export from the embedded SQLite file, import into PostgreSQL: the same catalog."""
+    monkeypatch.chdir(tmp_path)
+    sqlite = ["--data-dir", str(tmp_path / "sqlite")]
+    target = postgresql_database(migrated=False)
+    postgresql = ["--data-dir", str(tmp_path / "pg"), "--database", target]
+    backup = tmp_path / "backup.jsonl"
+    assert main([*sqlite, "seed"]) == 0
+    assert main([*sqlite, "export", "--output", str(backup)]) == 0
+    capsys.readouterr()
+    assert main([*postgresql, "import", str(backup)]) == 0
+    assert "seen=14 new=14 updated=0 skipped=0" in capsys.readouterr().out
+    assert main([*postgresql, "export"]) == 0
+    # Same papers, same first-seen times, in the same order.
+    assert capsys.readouterr().out.splitlines() == backup.read_text("utf-8").splitlines()
+    results = []
+    for where in (sqlite, postgresql):
+        assert main([*where, "search", "tumor OR mri", "--json", "--limit", "20"]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    assert results[0] and results[0] == results[1]
+
+
 def test_import_reports_bad_lines(run, tmp_path: Path) -> None:
     dump = tmp_path / "dump.jsonl"
     dump.write_text(
@@ -167,6 +200,27 @@ def test_import_reports_bad_lines(run, tmp_path: Path) -> None:
     for line in range(2, 7):
         assert f"dump.jsonl:{line}:" in err
     assert "Traceback" not in err
+
+
+def test_import_stores_the_same_on_every_database(run, tmp_path: Path) -> None:
+    """What PostgreSQL cannot store (NUL, over-long ids and sources) SQLite does not either."""
+    dump = tmp_path / "dump.jsonl"
+    lines = [
+        {"id": "nul", "title": "Breast\u0000 MRI", "authors": ["A\u0000B"], "source": "s" * 600},
+        {"id": "x" * 65, "title": "Long id"},
+        {"id": "naive", "title": "Local time", "first_seen": "2024-01-01T10:00:00"},
+    ]
+    dump.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    code, out, err = run("import", str(dump))
+    assert code == 0
+    assert "seen=3 new=1 updated=0 skipped=2" in out
+    assert "dump.jsonl:2:" in err and "at most 64 characters" in err
+    assert "dump.jsonl:3:" in err and "first_seen needs a time zone" in err
+    _, out, _ = run("export")
+    [stored] = [json.loads(line) for line in out.splitlines()]
+    assert (stored["title"], stored["authors"], stored["source"]) == ("Breast MRI", ["AB"], "s" * 500)
+    _, out, _ = run("import", str(dump))
+    assert "seen=3 new=0 updated=0 skipped=2" in out  # what was stored counts as unchanged
 
 
 def test_reindex_rebuilds_from_the_catalog(run, tmp_path: Path) -> None:
@@ -187,10 +241,13 @@ def test_lost_index_is_rebuilt_on_next_search(run, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)
 
 
-def test_init_reports_location(run, tmp_path: Path) -> None:
+def test_init_reports_location(run, tmp_path: Path, backend: str) -> None:
     code, out, _ = run("init")
     assert code == 0
-    assert str(tmp_path / "data") in out
+    if backend == "sqlite":
+        assert str(tmp_path / "data") in out
+    else:
+        assert "the database at DIGESTBOT_DATABASE_URL/--database" in out
 
 
 def test_bad_limit_is_a_usage_error(run) -> None:

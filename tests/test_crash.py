@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
     from bot.service import Service
     from pathlib import Path
 
-    service = Service.open(Settings(data_dir=Path(sys.argv[1])))
+    service = Service.open(Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2]))
 
     def send(message):
         print("POSTED", message.channel, ",".join(i.paper_id for i in message.items), flush=True)
@@ -43,8 +43,8 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_killed_mid_digest_neither_loses_nor_duplicates(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
+def test_killed_mid_digest_neither_loses_nor_duplicates(tmp_path: Path, database_url: str) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
     service = Service.open(settings)
     service.import_records([
         PaperRecord(id="2611.00001", title="Breast MRI screening"),
@@ -56,7 +56,7 @@ def test_killed_mid_digest_neither_loses_nor_duplicates(tmp_path: Path) -> None:
     service.close()
 
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(settings.data_dir)],
+        [sys.executable, "-c", CHILD, str(settings.data_dir), database_url],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         cwd=Path(__file__).resolve().parent.parent,
     )

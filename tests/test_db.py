@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -9,10 +14,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.catalog import current_revision, get_paper, upsert_papers
-from bot.db import DatabaseError, migrate, open_database
+from bot.catalog import current_revision, get_paper, iter_papers, upsert_papers
+from bot.db import DatabaseError, create_db_engine, migrate, open_database
 from bot.models import Base
 from bot.papers import PaperRecord
+from tests.conftest import REPO, DatabaseFactory
 
 
 def test_migrations_match_the_models(db) -> None:
@@ -25,8 +31,8 @@ def test_migrations_match_the_models(db) -> None:
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_reopening_keeps_data_and_identity(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+def test_reopening_keeps_data_and_identity(new_database: DatabaseFactory) -> None:
+    url = new_database(migrated=False)
     first = open_database(url)
     paper = PaperRecord(id="2401.00001", title="Kept", authors=("A B",), published=date(2024, 1, 2))
     with first.session() as session:
@@ -42,6 +48,22 @@ def test_reopening_keeps_data_and_identity(tmp_path: Path) -> None:
         assert stored is not None and stored.title == "Kept"
         assert current_revision(session) == 1
     again.dispose()
+
+
+def test_postgresql_urls_use_psycopg() -> None:
+    for url in ("postgresql://u@127.0.0.1/x", "postgres://u@127.0.0.1/x",
+                "postgresql+psycopg://u@127.0.0.1/x"):
+        engine = create_db_engine(url)
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+        engine.dispose()
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DatabaseError, match="Cannot open the database"):
+        open_database(f"postgresql://digestbot@127.0.0.1:{port}/digestbot")
 
 
 def test_creates_the_data_directory(tmp_path: Path) -> None:
@@ -100,3 +122,60 @@ def test_bulk_insert_stores_exactly_what_sqlalchemy_would(db) -> None:
     assert (stored.title, stored.authors, stored.categories, stored.published, stored.version) == (
         record.title, record.authors, record.categories, record.published, 3
     )
+
+
+def test_concurrent_writers_take_distinct_revisions_in_commit_order(db) -> None:
+    """Writers that start together, on a catalog never written before, count one by one."""
+    writers = 6
+    start = threading.Barrier(writers)
+    revisions: list[int] = []
+
+    def write(n: int) -> None:
+        start.wait()
+        with db.session() as session:
+            result = upsert_papers(
+                session, [PaperRecord(id=f"2401.{n:05d}", title=f"Paper {n}")], now=datetime.now(UTC)
+            )
+            assert result.revision is not None
+            revisions.append(result.revision)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(revisions) == list(range(1, writers + 1))
+    with db.session() as session:
+        assert current_revision(session) == writers
+
+
+@pytest.mark.postgresql
+def test_processes_opening_a_new_database_together_agree(
+    postgresql_database: DatabaseFactory,
+) -> None:
+    """Bot processes started at once on a new PostgreSQL database: one upgrades, all agree."""
+    url = postgresql_database(migrated=False)
+    # Each waits for the same moment, then opens (and so upgrades) the database.
+    child = (
+        "import sys, time; from bot.db import open_database; "
+        "time.sleep(max(0, float(sys.argv[2]) - time.time())); "
+        "print(open_database(sys.argv[1]).catalog_id)"
+    )
+    at = str(time.time() + 3)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", child, url, at], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=REPO)
+        for _ in range(4)
+    ]
+    results = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, results
+    assert len({out.strip() for out, _ in results}) == 1
+
+
+def test_papers_come_in_the_same_order_on_every_engine(db) -> None:
+    """By revision, then id by code point: PostgreSQL's collation would put "a" before "B"."""
+    ids = ["b2", "B1", "a1", "A2", "_x", "Z", "2401.00001", "é1", "e2"]
+    with db.session() as session:
+        upsert_papers(session, [PaperRecord(id=i, title=i) for i in ids], now=datetime.now(UTC))
+        upsert_papers(session, [PaperRecord(id="0", title="later")], now=datetime.now(UTC))
+        assert [record.id for _, record in iter_papers(session)] == [*sorted(ids), "0"]

@@ -158,11 +158,11 @@ def test_channel_without_topics_or_unknown_gets_nothing(service: Service) -> Non
     assert run(service) is None
 
 
-def test_cli_digest_json(tmp_path, capsys, monkeypatch) -> None:
+def test_cli_digest_json(tmp_path, capsys, monkeypatch, database_url: str) -> None:
     from bot.cli import main
 
     monkeypatch.chdir(tmp_path)
-    data = ["--data-dir", str(tmp_path / "data")]
+    data = ["--data-dir", str(tmp_path / "data"), "--database", database_url]
     assert main([*data, "seed"]) == 0
     assert main([*data, "subscribe", GENERAL, "tumor"]) == 0
     capsys.readouterr()

@@ -71,6 +71,20 @@ def test_two_processes_share_one_index_without_duplicates(db, tmp_path: Path) ->
     assert first.index.num_docs == 3
 
 
+def test_each_process_keeps_its_own_index_caught_up_from_the_database(
+    db, tmp_path: Path
+) -> None:
+    """Bot processes sharing one database (PostgreSQL in production), each with its index."""
+    first = Service(db=db, index=SearchIndex.open(tmp_path / "a", catalog_id=db.catalog_id))
+    second = Service(db=db, index=SearchIndex.open(tmp_path / "b", catalog_id=db.catalog_id))
+    first.import_records([paper(1), paper(2)])
+    assert sorted(ids(second, "breast")) == ["2401.00001", "2401.00002"]
+    second.import_records([paper(2, title="Prostate CT"), paper(3)])
+    assert sorted(ids(first, "breast")) == ["2401.00001", "2401.00003"]
+    assert ids(first, "prostate") == ["2401.00002"]
+    assert first.index.num_docs == second.index.num_docs == 3
+
+
 def test_search_answers_while_another_process_writes(db, tmp_path: Path) -> None:
     writer_side = SearchIndex.open(tmp_path / "ix", catalog_id=db.catalog_id)
     reader = Service(db=db, index=SearchIndex.open(tmp_path / "ix", catalog_id=db.catalog_id))

@@ -146,10 +146,11 @@ def test_quiet_day_line_when_asked_for(service: Service, clock: Clock) -> None:
         running.stop()
 
 
-def test_digestbot_run_reads_commands_from_stdin(tmp_path: Path) -> None:
+def test_digestbot_run_reads_commands_from_stdin(tmp_path: Path, database_url: str) -> None:
     commands = "/papers subscribe tumor\n/papers topics\n/papers search ct\nquit\n"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "run"],
+        [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"),
+         "--database", database_url, "run"],
         input=commands, capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
