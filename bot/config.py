@@ -414,9 +414,10 @@ def load_settings(
     _check_range(settings, "feed_timeout", 5, 300)
     _check_range(settings, "feed_max_mb", 1, 500)
     for url in settings.feeds:
-        if not url.startswith(("https://", "http://")):
+        if not url.startswith(("https://", "http://")) or len(url) > 2000:
             raise ConfigError(
-                f"feeds: {url!r} is not an http(s) URL; list feed URLs such as "
+                f"feeds: {url[:200]!r} is not an http(s) URL of at most 2,000 characters; "
+                "list feed URLs such as "
                 "https://rss.arxiv.org/rss/cs.CV."
             )
     for name, schemes in (

@@ -63,6 +63,8 @@ _ARXIV_LISTING = re.compile(r"^/(?:rss|atom)/(?P<categories>[^/]+?)/?$")
 _GENERIC_TAIL = {"rss", "feed", "feeds", "atom", "xml", "rss2", "index", "rdf", ""}
 _FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".php", ".cgi", ".aspx"}
 
+URL_LENGTH: int = Feed.__table__.c.url.type.length  # type: ignore[attr-defined]
+
 Clock = Callable[[], datetime]
 Store = Callable[[Sequence[PaperRecord], Collection[str]], UpsertResult]
 
@@ -264,6 +266,9 @@ class Feeds:
                 f"{url!r} is not a feed URL; give an http(s) URL such as "
                 "https://rss.arxiv.org/rss/cs.CV (a local file goes to `digestbot ingest FILE`)."
             )
+        if len(url) > URL_LENGTH:
+            raise FeedError(f"That URL is {len(url):,} characters long; feed URLs are at most "
+                            f"{URL_LENGTH:,}.")
         if name is not None:
             check_name(name)
         with self.db.session() as session:

@@ -374,6 +374,8 @@ def test_feed_commands_refuse_bad_input_with_a_clear_message(db, index, clock) -
     service = make_service(db, index, clock)
     with pytest.raises(FeedError, match="not a feed URL"):
         service.add_feed("ftp://example.org/feed")
+    with pytest.raises(FeedError, match="feed URLs are at most 2,000"):
+        service.add_feed("https://example.org/" + "x" * 2000)
     with pytest.raises(FeedError, match="not usable"):
         service.add_feed("https://example.org/feed", name="two words")
     service.add_feed("https://example.org/a.xml", name="a")
