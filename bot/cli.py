@@ -374,6 +374,8 @@ def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> i
         catch_up=timedelta(hours=settings.catch_up_hours),
         ingest_every=timedelta(minutes=settings.ingest_minutes),
         health_file=heartbeat_path(settings.data_dir),
+        # Several `digestbot run` on one database: one runs the scheduler.
+        lease=service.db.scheduler_lease(),
     )
     asyncio.run(bot.run())
     return 0

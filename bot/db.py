@@ -4,11 +4,14 @@
 for a SQLite file, and upgrades the schema to the newest Alembic revision, so
 an upgrade of digestbot never needs a manual step and never loses data.
 ``ping`` only asks a database whether it answers (``digestbot health``).
+``Database.scheduler_lease`` decides which process runs the scheduler: a
+PostgreSQL advisory lock, or a lock file beside a SQLite file.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import typing
 import uuid
 from collections.abc import Iterator
@@ -20,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Insert, Table, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import (
@@ -35,7 +38,21 @@ from sqlalchemy.pool import NullPool
 
 from bot.models import CatalogMeta
 
-__all__ = ["Database", "DatabaseError", "insert_missing", "open_database", "ping"]
+try:
+    import fcntl
+except ImportError:  # not on Windows: there a SQLite database gets no lease file
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "AdvisoryLease",
+    "Database",
+    "DatabaseError",
+    "FileLease",
+    "SchedulerLease",
+    "insert_missing",
+    "open_database",
+    "ping",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +82,136 @@ class Database:
     def ping(self) -> None:
         """Run ``SELECT 1``; raise ``DatabaseError`` saying why the database does not answer."""
         _select_one(self.engine)
+
+    def scheduler_lease(self) -> SchedulerLease:
+        """The lease that lets one process at a time run the scheduler on this database."""
+        url = self.engine.url
+        if url.get_backend_name() == "postgresql":
+            return AdvisoryLease(self.engine)
+        if url.database and url.database != ":memory:" and fcntl is not None:
+            return FileLease(Path(url.database).expanduser().with_suffix(".scheduler.lock"))
+        return SchedulerLease()
+
+
+class SchedulerLease:
+    """Held by the one process that runs the scheduler; others wait and retry.
+
+    ``acquire`` tries to take it without waiting; ``holding`` says whether it
+    is still held (a lost database connection loses it); ``release`` gives
+    it up. This base lease is always held: a database only one process can
+    open (in-memory SQLite) needs no lease.
+    """
+
+    def acquire(self) -> bool:
+        return True
+
+    def holding(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+class AdvisoryLease(SchedulerLease):
+    """PostgreSQL: a session-level advisory lock on a connection of its own.
+
+    The lock lives as long as that connection: when the holding process
+    dies, PostgreSQL ends its session and the lock is free for the next
+    process that asks.
+    """
+
+    KEY = 0x6469676573740001  # any fixed 64-bit number; "digest" and 1
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._held = False
+
+    def acquire(self) -> bool:
+        if self._held:
+            return self.holding()
+        try:
+            if self._conn is None:
+                self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            got = self._conn.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.KEY}
+            ).scalar()
+        except SQLAlchemyError as exc:
+            log.warning("scheduler lease: cannot ask the database: %s", _first_line(exc))
+            self._drop()
+            return False
+        self._held = bool(got)
+        return self._held
+
+    def holding(self) -> bool:
+        if not self._held or self._conn is None:
+            return False
+        try:
+            self._conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            log.warning("scheduler lease lost with its connection: %s", _first_line(exc))
+            self._drop()
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None and self._held:
+            try:
+                self._conn.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.KEY}
+                )
+            except SQLAlchemyError:
+                pass  # closing the connection below frees it anyway
+        self._drop()
+
+    def _drop(self) -> None:
+        self._held = False
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()  # never back to the pool: its session held the lock
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+            self._conn = None
+
+
+class FileLease(SchedulerLease):
+    """SQLite: an exclusive lock on a file beside the database file.
+
+    The operating system drops the lock when the holding process ends, so
+    two `digestbot run` on one SQLite file never both run the scheduler.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        assert fcntl is not None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def holding(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+
+def _first_line(exc: Exception) -> str:
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    message = str(cause).strip()
+    return message.splitlines()[0] if message else type(cause).__name__
 
 
 def _select_one(engine: Engine) -> None:

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from bot.commands import IncomingCommand
 from bot.config import Settings
-from bot.db import DatabaseError
+from bot.db import DatabaseError, SchedulerLease
 from bot.health import BEAT_SECONDS, Heartbeat, write_heartbeat
 from bot.messages import Digest, NothingNew, Reply
 from bot.scheduler import DigestScheduler
@@ -39,6 +39,9 @@ ENTRY_POINT_GROUP = "digestbot.adapters"
 # How long a digest post may take before the core counts it as failed (and
 # keeps its papers for the next run).
 POST_TIMEOUT = 120.0
+# How often a process holding the scheduler lease checks it, and a standby asks
+# for it: a dead leader is replaced within this many seconds.
+LEASE_SECONDS = 15.0
 
 
 class Adapter(Protocol):
@@ -102,6 +105,7 @@ class Bot:
         catch_up: timedelta = timedelta(hours=6),
         ingest_every: timedelta | None = timedelta(hours=1),
         health_file: Path | None = None,
+        lease: SchedulerLease | None = None,
     ) -> None:
         self.service = service
         self.adapters = {adapter.platform: adapter for adapter in adapters}
@@ -112,15 +116,24 @@ class Bot:
         self._phase = "starting"  # then "running", then "stopped"
         self._started_at = clock()
         self._beat_now = asyncio.Event()
-        self.scheduler = DigestScheduler(
-            channels=self._channels,
-            run=lambda due: service.run_scheduled(due, send=self._post),
-            clock=clock,
-            grace=catch_up,
-            ingest=self._ingest if ingest_every else None,
-            ingest_every=ingest_every or timedelta(hours=1),
-            interrupted=self._interrupted,
-        )
+        # Without a lease this process runs the scheduler; with one, only
+        # while it holds the lease (several processes on one database).
+        self._lease = lease
+        self.leading = False
+
+        def new_scheduler() -> DigestScheduler:
+            return DigestScheduler(
+                channels=self._channels,
+                run=lambda due: service.run_scheduled(due, send=self._post),
+                clock=clock,
+                grace=catch_up,
+                ingest=self._ingest if ingest_every else None,
+                ingest_every=ingest_every or timedelta(hours=1),
+                interrupted=self._interrupted,
+            )
+
+        self._new_scheduler = new_scheduler
+        self.scheduler = new_scheduler()
 
     # -- for adapters --------------------------------------------------------
 
@@ -129,7 +142,8 @@ class Bot:
         reply = await asyncio.to_thread(self.service.handle, command, send=self._post)
         # The command may have changed the channel's schedule, topics or pause.
         info = await asyncio.to_thread(self.service.channel_info, command.address)
-        self.scheduler.update(command.address, info if info and self._serves(info) else None)
+        if self.leading:  # else the leader's resync picks the change up within a minute
+            self.scheduler.update(command.address, info if info and self._serves(info) else None)
         return reply
 
     async def workspace_gone(self, platform: str, workspace: str, *, reason: str) -> None:
@@ -140,6 +154,17 @@ class Bot:
         for address in self.scheduler.known(platform, workspace):
             self.scheduler.update(address, None)
         log.warning("%s:%s gone (%s): %d channels paused", platform, workspace, reason, count)
+
+    async def _warm_topics(self) -> None:
+        # Every topic parsed now spares the digest runs that work. Before the
+        # scheduler starts, not beside it: its catch-up digests would parse
+        # the same topics again, each thread slowing the other.
+        try:
+            count = await asyncio.to_thread(self.service.warm_topics)
+        except Exception:
+            log.exception("parsing the topics ahead failed; digests parse them as they run")
+            return
+        log.info("%d topics parsed ahead", count)
 
     def stop(self) -> None:
         """Ask ``run`` to shut down (from the loop's thread)."""
@@ -154,12 +179,13 @@ class Bot:
         self._stopped = asyncio.Event()
         self._started_at = self._clock()
         beating = asyncio.create_task(self._beat()) if self._health_file else None
+        leading: asyncio.Task[None] | None = None
         try:
             for adapter in self.adapters.values():
                 await adapter.start(self)
-            self.scheduler.start()
-            # Parsing every topic now spares the first digest hour that work.
-            warming = asyncio.create_task(asyncio.to_thread(self.service.warm_topics))
+            await self._warm_topics()
+            await self._lead()
+            leading = asyncio.create_task(self._keep_lead()) if self._lease else None
             self._on_signals()
             log.info("running with %s", ", ".join(self.adapters))
             self._phase = "running"
@@ -167,10 +193,14 @@ class Bot:
             if ready is not None:
                 ready()
             await self._stopped.wait()
-            await warming
         finally:
+            if leading is not None:
+                leading.cancel()
             self.scheduler.shutdown()
             await self.scheduler.flush()
+            self.leading = False
+            if self._lease is not None:
+                await asyncio.to_thread(self._lease.release)
             for adapter in self.adapters.values():
                 try:
                     await adapter.stop()
@@ -181,10 +211,43 @@ class Bot:
                 beating.cancel()
                 await self._write_beat(database=None)
 
+    async def _lead(self) -> None:
+        """Start the scheduler when this process may run it (no lease, or the lease got)."""
+        if self._lease is not None and not await asyncio.to_thread(self._lease.acquire):
+            if not self.leading:
+                log.info("another process runs the scheduler; this one stands by")
+            return
+        if not self.leading:
+            self.scheduler = self._new_scheduler()
+            self.scheduler.start()
+            self.leading = True
+            if self._lease is not None:
+                log.info("scheduler lease taken: this process runs the digests and feeds")
+            self._beat_now.set()
+
+    async def _keep_lead(self) -> None:
+        """Hold the lease, or wait for it: every LEASE_SECONDS, check or try again."""
+        assert self._lease is not None
+        while True:
+            await asyncio.sleep(LEASE_SECONDS)
+            try:
+                if not self.leading:
+                    await self._lead()
+                elif not await asyncio.to_thread(self._lease.holding):
+                    log.warning("scheduler lease lost; stopping the scheduler until it is back")
+                    self.leading = False
+                    self.scheduler.shutdown()
+                    await self.scheduler.flush()
+                    self._beat_now.set()
+            except Exception:  # the loop must go on: a standby that stops never takes over
+                log.exception("scheduler lease check failed; trying again")
+
     async def heartbeat(self, *, database: str | None) -> Heartbeat:
         """The bot's state now (``database``: why the database did not answer, or None)."""
         scheduler = self._phase
-        if scheduler == "running" and not self.scheduler.running:
+        if scheduler == "running" and self._lease is not None:
+            scheduler = "leader" if self.leading else "standby"
+        elif scheduler == "running" and not self.scheduler.running:
             scheduler = "stopped"
         adapters = {}
         for platform, adapter in self.adapters.items():

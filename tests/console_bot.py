@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from adapters.console import ConsoleAdapter
+from bot.db import SchedulerLease
 from bot.runtime import Adapter, Bot
 from bot.service import Service
 
@@ -31,12 +32,13 @@ T = TypeVar("T")
 class ConsoleBot:
     def __init__(self, service: Service, clock: Callable[[], datetime], *,
                  catch_up: timedelta = timedelta(hours=6), others: Sequence[Adapter] = (),
-                 health_file: Path | None = None) -> None:
+                 health_file: Path | None = None, lease: SchedulerLease | None = None) -> None:
         self.service = service
         self.screen = io.StringIO()
         self.adapter = ConsoleAdapter(stdin=None, stdout=self.screen)
         self.bot = Bot(service=service, adapters=[self.adapter, *others], clock=clock,
-                       catch_up=catch_up, ingest_every=None, health_file=health_file)
+                       catch_up=catch_up, ingest_every=None, health_file=health_file,
+                       lease=lease)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._running: Future[None] | None = None
