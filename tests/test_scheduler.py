@@ -141,3 +141,40 @@ def test_sync_touches_only_changed_channels(db, index) -> None:
     service.unsubscribe("console:local/third", "pet")
     scheduler.sync()
     assert scheduler.scheduler.get_job("digest:console:local/third") is None
+
+
+def test_the_running_bot_parses_its_topics_before_the_catch_up_digests(db, index) -> None:
+    # Beside the catch-up run, the parse would be done twice, each thread
+    # slowing the other; before it, the catch-up finds every topic parsed.
+    import time
+
+    from tests.console_bot import ConsoleBot
+
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    service = Service(db=db, index=index, clock=lambda: now)
+    service.import_records([PaperRecord(id="2611.00001", title="MRI study")])
+    service.subscribe(GENERAL, "mri")
+    service.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
+    restarted = Service(db=db, index=index, clock=lambda: now)  # nothing parsed yet
+    calls: list[str] = []
+    warm, run = restarted.warm_topics, restarted.run_scheduled
+
+    def warm_topics() -> int:
+        calls.append("warm_topics")
+        time.sleep(0.3)  # a large parse: the catch-up must wait for it
+        count = warm()
+        calls.append("warmed")
+        return count
+
+    def run_scheduled(*args: object, **kwargs: object) -> object:
+        calls.append("run_scheduled")
+        return run(*args, **kwargs)  # type: ignore[arg-type]
+
+    restarted.warm_topics = warm_topics  # type: ignore[method-assign]
+    restarted.run_scheduled = run_scheduled  # type: ignore[method-assign,assignment]
+    bot = ConsoleBot(restarted, lambda: now).start()
+    try:
+        bot.wait_for("1 new paper for mri")
+    finally:
+        bot.stop()
+    assert calls == ["warm_topics", "warmed", "run_scheduled"]
