@@ -170,8 +170,11 @@ class Deliverer:
         """
         now = self.clock()
         taken: set[int] = set()
+        deliver = self._deliver_now
+        if not dry_run and self.db.engine.dialect.name == "postgresql":
+            deliver = self._deliver_locked
         try:
-            return self._deliver_now(
+            return deliver(
                 due, now=now, send=send, scheduled=scheduled, dry_run=dry_run,
                 raise_errors=raise_errors, taken=taken,
             )
@@ -275,15 +278,129 @@ class Deliverer:
 
     def _failed(self, channel_id: int, selection: Selection, exc: Exception) -> None:
         with self.db.session() as session:
-            fail(session, channel_id, selection.paper_ids, error=repr(exc))
-            channel = session.get(Channel, channel_id)
-            if channel is None or not isinstance(exc, ChannelUnavailable):
-                return
-            paused = [channel]
-            if isinstance(exc, WorkspaceUnavailable):
-                paused = list(session.scalars(select(Channel).where(
-                    Channel.platform == channel.platform, Channel.workspace == channel.workspace
-                )))
-            for each in paused:
-                each.paused = True
-                each.paused_reason = exc.reason
+            _record_failure(session, channel_id, selection, exc)
+
+    def _deliver_locked(
+        self,
+        due: Mapping[str, datetime],
+        *,
+        now: datetime,
+        send: Post,
+        scheduled: bool,
+        dry_run: bool,
+        raise_errors: bool,
+        taken: set[int],
+    ) -> list[Outcome]:
+        """``_deliver_now`` for several processes on one PostgreSQL database.
+
+        Selection is the same batch. Then each channel is posted in a
+        transaction of its own that holds the channel's row lock
+        (``FOR UPDATE SKIP LOCKED``) from the claim to the confirmation: a
+        channel another process is posting to is skipped (a ``digest``
+        command hears it is in progress), and when this process dies while
+        posting, the transaction rolls back, so the claim, the window and the
+        day's mark go with it and the papers wait for the next run, here or
+        in another process. Nothing is ever left ``pending``.
+        """
+        with self.db.session() as session:
+            channels = self._take(_channels_at(session, due), scheduled=scheduled, taken=taken)
+            if scheduled:
+                channels = [c for c in channels if _could_be_due(c, due[c.address])]
+            selections = select_digests(
+                session, channels, now=now, first_days=self.first_digest_days,
+                topics_cache=self.topics,
+            )
+            revision = current_revision(session)
+            plan = [(c.id, c.address, c.last_revision, selections.get(c.id)) for c in channels]
+        outcomes = []
+        gone: dict[str, str] = {}  # workspace prefix -> why it cannot take posts
+        for channel_id, address, seen_revision, selection in plan:
+            workspace = address.rsplit("/", 1)[0]
+            failure: Exception | None = None
+            if workspace in gone:  # nothing claimed: the papers stay for the next run
+                outcomes.append(Outcome(address=address, message=None, error=gone[workspace]))
+                continue
+            with self.db.session() as session:
+                channel = session.scalar(
+                    select(Channel).where(Channel.id == channel_id)
+                    .with_for_update(skip_locked=True)
+                )
+                if channel is None:
+                    if not scheduled:
+                        raise DigestInProgress(
+                            "A digest is being posted to this channel right now; "
+                            "it will show what is new."
+                        )
+                    continue  # another process is posting it
+                if channel.last_revision != seen_revision:
+                    continue  # another process posted it since the selection
+                if scheduled and not _due_today(session, channel, due[address]):
+                    continue
+                if selection is None:
+                    advance(channel, now=now, revision=revision)
+                    message: Digest | NothingNew | None = None
+                    if scheduled and self.quiet_day_line:
+                        message = NothingNew(channel=address, date=_local_day(now, channel.timezone))
+                        try:
+                            send(message)
+                        except Exception as exc:  # a quiet-day line is not worth a retry
+                            log.warning("quiet-day line for %s not sent: %r", address, exc)
+                    outcomes.append(Outcome(address=address, message=message))
+                    continue
+                claim(session, [(channel, selection)], now=now)
+                try:
+                    parts = send(selection.digest)
+                except Exception as exc:
+                    if isinstance(exc, PartlySent):
+                        posted = [i for i in selection.paper_ids if i in exc.paper_ids]
+                        if posted:
+                            confirm(session, channel_id, posted, now=self.clock())
+                        selection = dataclasses.replace(
+                            selection,
+                            paper_ids=tuple(i for i in selection.paper_ids if i not in posted),
+                        )
+                        exc = exc.cause
+                    _record_failure(session, channel_id, selection, exc)
+                    failure = exc
+                else:
+                    confirm(session, channel_id, selection.paper_ids, now=self.clock())
+            if failure is not None:  # recorded and committed above
+                if isinstance(failure, WorkspaceUnavailable):
+                    gone[workspace] = failure.reason
+                if raise_errors:
+                    raise failure
+                log.warning("digest for %s not sent, kept for the next run: %r", address, failure)
+                outcomes.append(
+                    Outcome(address=address, message=selection.digest, error=str(failure))
+                )
+                continue
+            log.info("digest channel=%s papers=%d%s", address, selection.digest.count,
+                     f" parts={parts}" if isinstance(parts, int) else "")
+            outcomes.append(Outcome(address=address, message=selection.digest))
+        return outcomes
+
+
+def _could_be_due(channel: Channel, due: datetime) -> bool:
+    """``_due_today`` without marking: whether the channel may have its digest now."""
+    if channel.paused:
+        return False
+    return channel.last_scheduled_on != due.astimezone(ZoneInfo(channel.timezone)).date()
+
+
+def _record_failure(
+    session: Session, channel_id: int, selection: Selection, exc: Exception
+) -> None:
+    """The send failed: the papers wait for the next run; a channel (or a whole
+    workspace) that can take no posts is paused with the reason."""
+    fail(session, channel_id, selection.paper_ids, error=repr(exc))
+    channel = session.get(Channel, channel_id)
+    if channel is None or not isinstance(exc, ChannelUnavailable):
+        return
+    paused = [channel]
+    if isinstance(exc, WorkspaceUnavailable):
+        paused = list(session.scalars(select(Channel).where(
+            Channel.platform == channel.platform, Channel.workspace == channel.workspace
+        )))
+    for each in paused:
+        each.paused = True
+        each.paused_reason = exc.reason

@@ -638,9 +638,9 @@ def claim(
     known: set[tuple[int, str]] = set()
     for chunk in _chunks(list(by_channel)):
         rows = session.execute(
-            select(Delivery.id, Delivery.channel_id, Delivery.paper_id, Delivery.attempts).where(
-                Delivery.channel_id.in_(chunk), Delivery.status.in_((PENDING, FAILED))
-            )
+            select(Delivery.id, Delivery.channel_id, Delivery.paper_id, Delivery.attempts)
+            .where(Delivery.channel_id.in_(chunk), Delivery.status.in_((PENDING, FAILED)))
+            .with_for_update()  # PostgreSQL: row locks until the claim commits
         )
         for row in rows:
             if row.paper_id in by_channel[row.channel_id].paper_ids:
