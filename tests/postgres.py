@@ -94,8 +94,11 @@ class _Cluster:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              cwd=self.root)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                  cwd=self.root)
+        except OSError as exc:  # no runuser, say
+            raise PostgresUnavailable(f"cannot run {command[0]}: {exc}") from None
         if done.returncode != 0:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise PostgresUnavailable(
