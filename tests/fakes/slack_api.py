@@ -22,6 +22,13 @@ Scripted answers (:meth:`~FakeSlackAPI.fail`, :meth:`~FakeSlackAPI.rate_limit`,
 method, optionally for one channel only, and used up first-in first-out. Token
 checks (:meth:`~FakeSlackAPI.revoke`, an allow-list) come before scripts.
 
+Holding (:meth:`~FakeSlackAPI.hold`, :meth:`~FakeSlackAPI.wait_held`,
+:meth:`~FakeSlackAPI.release`) keeps requests of a method unanswered until the
+test lets them go, to stop a client in the middle of a post. A held request
+whose client went away meanwhile (the process was killed) is never answered:
+it is recorded with ``status == 499`` and ``error: client_gone``, so
+:meth:`~FakeSlackAPI.posts` does not count it as shown in the channel.
+
 This module's only I/O is the local listening socket and reading its recordings.
 """
 
@@ -33,6 +40,8 @@ import email.policy
 import functools
 import json
 import logging
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,6 +55,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 __all__ = [
     "BOT_ID",
     "BOT_USER_ID",
+    "CLIENT_GONE",
     "RECORDINGS_DIR",
     "TEAM_ID",
     "FakeSlackAPI",
@@ -63,6 +73,9 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 
 RESPONSE_URL = "response_url"
+# The status recorded for a held request whose client left before the answer
+# (nginx's "client closed request"; Slack never answered it).
+CLIENT_GONE = 499
 # Form fields Slack documents as "a JSON-based array/object": decoded when they
 # arrive as a string, in a form body or (double-encoded) in a JSON body.
 JSON_FIELDS = frozenset(
@@ -157,6 +170,12 @@ class _Script:
         )
 
 
+@dataclass
+class _Hold:
+    method: str
+    passes: int  # calls still let through before the hold starts
+
+
 @functools.cache
 def _load_recording(method: str) -> dict[str, Any] | None:
     path = RECORDINGS_DIR / f"{method}.json"
@@ -196,6 +215,8 @@ class FakeSlackAPI:
         self._channels: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._seq = 0
+        self._hold: _Hold | None = None
+        self._held = 0  # requests waiting in a hold right now
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.errors: list[BaseException] = []  # bugs in the fake itself, raised while serving
@@ -220,6 +241,7 @@ class FakeSlackAPI:
 
     def stop(self) -> None:
         """Stop serving, close the socket and join every server thread."""
+        self.release()  # a held request would keep its thread, and stop(), waiting
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is None or thread is None:
@@ -385,6 +407,42 @@ class FakeSlackAPI:
         body = {"ok": False, "error": error}
         self.respond(method, body, status=status, channel=channel, times=times)
 
+    def hold(self, method: str, *, after: int = 0) -> None:
+        """Let ``after`` more calls of ``method`` through, then keep each next one waiting.
+
+        A held call is neither answered nor recorded until :meth:`release`.
+        Then it is answered as usual, unless its client has gone away: that
+        call is recorded with ``status == CLIENT_GONE`` (499) and
+        ``error: client_gone``, and nothing is sent back.
+        """
+        if after < 0:
+            raise ValueError("after must be 0 or more")
+        with self._cond:
+            self._hold = _Hold(method, after)
+
+    def wait_held(self, count: int = 1, timeout: float = 5.0) -> int:
+        """Block until ``count`` calls are being held; return how many are.
+
+        Raises AssertionError, saying how many are held, when ``timeout`` passes first.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._held < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"waited {timeout}s for {count} held call(s) to the fake Slack API, "
+                        f"{self._held} held; calls received: {[c.method for c in self._calls]}"
+                    )
+                self._cond.wait(left)
+            return self._held
+
+    def release(self) -> None:
+        """End the hold: held calls are answered (or dropped, see :meth:`hold`), later ones too."""
+        with self._cond:
+            self._hold = None
+            self._cond.notify_all()
+
     def revoke(self, token: str) -> None:
         """From now on, calls with ``token`` answer ``ok: false, error: token_revoked``."""
         with self._cond:
@@ -408,8 +466,14 @@ class FakeSlackAPI:
     # -- serving (called from the server's threads) -----------------------------
 
     def _handle(
-        self, verb: str, target: str, headers: Headers, body: bytes
-    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        self,
+        verb: str,
+        target: str,
+        headers: Headers,
+        body: bytes,
+        client_gone: Callable[[], bool] = lambda: False,
+    ) -> tuple[int, dict[str, str], dict[str, Any]] | None:
+        """The answer to one request, or None when nothing is to be sent back."""
         split = urlsplit(target)
         if split.path.startswith("/api/"):
             method = split.path.removeprefix("/api/")
@@ -426,7 +490,10 @@ class FakeSlackAPI:
             is_json = "json" in headers.get("Content-Type", "")
             malformed = "invalid_json" if is_json else "invalid_form_data"
         with self._cond:
-            if not split.path.startswith(("/api/", "/response/")):
+            held = self._wait_if_held(method)
+            if held and client_gone():
+                status, answer = CLIENT_GONE, {"ok": False, "error": "client_gone"}
+            elif not split.path.startswith(("/api/", "/response/")):
                 status, answer = 404, {"ok": False, "error": "not_found"}
             elif malformed is not None:
                 status, answer = 200, {"ok": False, "error": malformed}
@@ -446,7 +513,26 @@ class FakeSlackAPI:
                 )
             )
             self._cond.notify_all()
+        if status == CLIENT_GONE:
+            return None
         return status, extra, copy.deepcopy(answer)
+
+    def _wait_if_held(self, method: str) -> bool:
+        """Wait while a hold keeps ``method``; True if this call was held. Holds the lock."""
+        hold = self._hold
+        if hold is None or hold.method != method:
+            return False
+        if hold.passes > 0:
+            hold.passes -= 1
+            return False
+        self._held += 1
+        self._cond.notify_all()
+        try:
+            while self._hold is hold:
+                self._cond.wait()
+        finally:
+            self._held -= 1
+        return True
 
     def _answer(
         self, method: str, params: dict[str, Any], headers: Headers
@@ -629,9 +715,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, verb: str) -> None:
         try:
             body = self._read_body()
-            status, headers, answer = self.server.fake._handle(
-                verb, self.path, Headers(self.headers.items()), body
+            answered = self.server.fake._handle(
+                verb, self.path, Headers(self.headers.items()), body, self._client_gone
             )
+            if answered is None:  # the client left while held: nobody to answer
+                self.close_connection = True
+                return
+            status, headers, answer = answered
         except Exception as exc:  # a bug in the fake: answer loudly, and keep it for the test
             log.exception("fake Slack API failed on %s %s", verb, self.path)
             self.server.fake.errors.append(exc)
@@ -644,6 +734,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end: readable, yet nothing to read.
+
+        The request was read whole (HTTP/1.0, one per connection), so a
+        client that is still there sends nothing more while it waits.
+        """
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (ConnectionError, OSError):
+            return True
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

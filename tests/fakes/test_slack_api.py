@@ -23,6 +23,7 @@ from tests.fakes import slack_api_fixture  # noqa: F401  (registers the `slack_a
 from tests.fakes.slack_api import (
     BOT_ID,
     BOT_USER_ID,
+    CLIENT_GONE,
     RECORDINGS_DIR,
     TEAM_ID,
     FakeSlackAPI,
@@ -340,6 +341,54 @@ def test_wait_for_sees_calls_made_from_another_thread(slack_api: FakeSlackAPI) -
     assert post.text == "from the scheduler"
     with pytest.raises(AssertionError, match="got 1"):
         slack_api.wait_for("chat.postMessage", count=2, timeout=0.05)
+
+
+def test_a_hold_keeps_posts_after_the_first_unanswered_until_released(
+    slack_api: FakeSlackAPI,
+) -> None:
+    slack_api.hold("chat.postMessage", after=1)
+    client_for(slack_api).chat_postMessage(channel="C1", text="goes through")
+    answered: list[str] = []
+    worker = threading.Thread(target=lambda: answered.append(
+        client_for(slack_api).chat_postMessage(channel="C2", text="held")["channel"]))
+    worker.start()
+    try:
+        assert slack_api.wait_held(1, timeout=5) == 1
+        client_for(slack_api).auth_test()  # other methods are not held
+        assert [p.channel for p in slack_api.posts()] == ["C1"]
+        assert answered == []
+    finally:
+        slack_api.release()
+        worker.join()
+
+    assert answered == ["C2"]
+    assert [p.channel for p in slack_api.posts()] == ["C1", "C2"]
+    client_for(slack_api).chat_postMessage(channel="C3", text="after the release")
+    assert len(slack_api.posts()) == 3
+    with pytest.raises(AssertionError, match="0 held"):
+        slack_api.wait_held(1, timeout=0.05)
+
+
+def test_a_held_post_whose_client_left_is_dropped_not_posted(slack_api: FakeSlackAPI) -> None:
+    # What a killed process leaves: a request sent whole, then the socket closed.
+    slack_api.hold("chat.postMessage")
+    body = json.dumps({"channel": "C1", "text": "never shown"}).encode()
+    port = int(slack_api.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(
+            b"POST /api/chat.postMessage HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        slack_api.wait_held(1, timeout=5)
+    slack_api.release()
+
+    [call] = slack_api.wait_for("chat.postMessage", count=1, timeout=5)
+    assert (call.status, call.response) == (CLIENT_GONE, {"ok": False, "error": "client_gone"})
+    assert call.channel == "C1"
+    assert slack_api.posts() == []
+    assert slack_api.posts(include_failed=True) == [call]
 
 
 def test_stop_closes_the_port_and_leaves_no_thread() -> None:
