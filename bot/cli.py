@@ -194,17 +194,21 @@ def cmd_export(service: Service, args: argparse.Namespace, settings: Settings) -
 
 def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     if args.file == "-":
-        report = service.import_jsonl(sys.stdin, label="stdin", progress=_progress("imported"))
+        report, counts = service.import_jsonl(
+            sys.stdin, label="stdin", progress=_progress("imported")
+        )
     else:
         path = Path(args.file)
         try:
             with path.open(encoding="utf-8") as stream:
-                report = service.import_jsonl(
+                report, counts = service.import_jsonl(
                     stream, label=str(path), progress=_progress("imported")
                 )
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
     _out(report.line())
+    if counts.channels or counts.topics or counts.deliveries or counts.feeds:
+        _out(f"{report.label}: {counts.line()}")
     for problem in report.problems:
         _err(f"  skipped {problem}")
     return 0
@@ -441,11 +445,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("show", cmd_show, "show one paper", "Show one paper with its abstract.")
     sub.add_argument("id", metavar="ID", help="the paper's id, as search shows it")
     sub.add_argument("--json", action="store_true", help="print a JSON object")
-    sub = verb("export", cmd_export, "export the catalog as JSON Lines", "Write every paper "
-               "as one JSON object per line (a backup, or a move to another database).")
+    sub = verb("export", cmd_export, "export everything as JSON Lines", "Write the whole "
+               "database as JSON Lines: channels with their topics, schedules and digest "
+               "windows, every paper, the delivery ledger and the feeds (a backup, or a move "
+               "to another database, e.g. from SQLite to PostgreSQL).")
     sub.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
-    sub = verb("import", cmd_import, "import a JSON Lines export", "Import papers written "
-               "by `digestbot export` (FILE, or - for stdin). Existing papers are updated.")
+    sub = verb("import", cmd_import, "import a JSON Lines export", "Import what "
+               "`digestbot export` wrote (FILE, or - for stdin): papers (existing ones are "
+               "updated), channels, topics, deliveries and feeds (existing ones are kept). "
+               "Each channel's next digest shows what it would have shown before the move.")
     sub.add_argument("file", metavar="FILE")
     channel_help = "a channel address PLATFORM:WORKSPACE/CHANNEL, e.g. console:local/general"
     sub = verb("subscribe", cmd_subscribe, "follow a topic in a channel", "Make CHANNEL follow "

@@ -7,7 +7,6 @@ It returns plain values; turning them into text is the caller's job.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +20,8 @@ from sqlalchemy.orm import Session
 
 from bot.catalog import (
     UpsertResult,
-    check_id,
     count_papers,
     get_paper,
-    iter_papers,
     upsert_papers,
 )
 from bot.commands import IncomingCommand, handle
@@ -52,6 +49,7 @@ from bot.subscriptions import (
     subscribe,
     unsubscribe,
 )
+from bot.transfer import ImportCounts, export_database, import_database
 
 __all__ = [
     "ChannelUnavailable",
@@ -308,40 +306,31 @@ class Service:
 
     def import_jsonl(
         self, stream: IO[str], *, label: str, progress: Progress | None = None
-    ) -> ImportReport:
-        """Restore papers written by ``export``; a bad line is reported and skipped."""
-        problems: list[str] = []
+    ) -> tuple[ImportReport, ImportCounts]:
+        """Restore what ``export`` wrote (a bad line is reported and skipped): the
+        papers' report, and what came besides (channels, topics, deliveries, feeds)."""
+        seen = 0
 
-        def records() -> Iterator[PaperRecord]:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                    record = PaperRecord.from_json(data)
-                    if not record.id.strip() or not record.title.strip():
-                        raise ValueError("a paper needs an id and a title")
-                    check_id(record.id)
-                    for stamp in ("first_seen", "updated_at"):
-                        if data.get(stamp):
-                            when = datetime.fromisoformat(data[stamp])
-                            if when.tzinfo is None:
-                                raise ValueError(f"{stamp} needs a time zone, e.g. +00:00")
-                            record.extra[stamp] = when
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    problems.append(f"{label}:{number}: not a paper record ({exc})")
-                    continue
-                yield record
+        def store(records: Sequence[PaperRecord], not_news: Collection[str]) -> UpsertResult:
+            nonlocal seen
+            result = self.import_records(records, not_news=not_news)
+            seen += len(records)
+            if progress:
+                progress(seen)
+            return result
 
-        result = self.import_records(records(), progress=progress)
-        return ImportReport(
+        result, bad, counts = import_database(
+            self.db, enumerate(stream, start=1), store=store, label=label
+        )
+        report = ImportReport(
             label=label,
-            seen=result.seen + len(problems),
+            seen=result.seen + bad,
             new=result.new,
             updated=result.updated,
-            skipped=len(problems),
-            problems=tuple(problems),
+            skipped=bad,
+            problems=tuple(counts.problems),
         )
+        return report, counts
 
     # -- subscriptions -------------------------------------------------------
 
@@ -516,16 +505,8 @@ class Service:
             return get_paper(session, paper_id.strip())
 
     def export(self, out: IO[str]) -> int:
-        """Write the whole catalog as JSON Lines, oldest first; returns the count."""
-        count = 0
-        with self.db.session() as session:
-            for _revision, record in iter_papers(session):
-                data = record.to_json()
-                data["first_seen"] = record.extra["first_seen"].isoformat()
-                data["updated_at"] = record.extra["updated_at"].isoformat()
-                out.write(json.dumps(data, ensure_ascii=False) + "\n")
-                count += 1
-        return count
+        """Write the whole database as JSON Lines (``bot.transfer``); returns the papers."""
+        return export_database(self.db, out)
 
     def paper_count(self) -> int:
         with self.db.session() as session:
