@@ -84,10 +84,6 @@ _BENIGN_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverri
 _ENTRY_TAG = re.compile(
     r"<(?P<close>/?)(?:[\w.-]+:)?(?:item|entry)\b[^<>]*?(?P<empty>/?)>", re.IGNORECASE
 )
-_HTML_PAGE = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)",
-    re.IGNORECASE | re.DOTALL,
-)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -684,11 +680,30 @@ def _damaged(text: str, line: int, column: int, count: int) -> set[int] | None:
     return {i for i, (s, e) in enumerate(spans, start=1) if e is None or s <= error_at <= e}
 
 
+def _starts_as_html(head: bytes) -> bool:
+    """Whether the first element, past an XML declaration and comments, is HTML's.
+
+    A scan, not a regular expression: nested optional comment patterns
+    backtrack exponentially on a body made of many comments.
+    """
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<?xml"):
+        end = text.find(b"?>")
+        text = text[end + 2 :].lstrip() if end >= 0 else b""
+    while text.startswith(b"<!--"):
+        end = text.find(b"-->", 4)
+        text = text[end + 3 :].lstrip() if end >= 0 else b""
+    start = text[:32].lower()
+    return start.startswith(b"<html") or (
+        start.startswith(b"<!doctype") and start[9:].lstrip().startswith(b"html")
+    )
+
+
 def _not_a_feed(data: bytes, content_type: str) -> str:
     """Why ``data`` is no feed, in words for the person reading ``feeds list``."""
     if not data.strip():
         return "the response was empty, not a feed"
-    if _HTML_PAGE.match(data[:1024]) or content_type.startswith("text/html"):
+    if _starts_as_html(data[:1024]) or content_type.startswith("text/html"):
         found = _HTML_TITLE.search(data[:65536])
         title = html_to_text(found[1].decode("utf-8", "replace"))[:80] if found else ""
         named = f" ({title!r})" if title else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -975,3 +976,22 @@ def test_every_whitespace_character_but_the_space_is_unprintable() -> None:
     spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
     assert [c for c in spaces if c.isprintable()] == [" "]
     assert {c for c in spaces if c.isascii()} == set(_ASCII_SPACES) - {"  "} | {" "}
+
+
+def test_a_document_of_many_comments_is_refused_at_once() -> None:
+    # Recognising an HTML page once used a regular expression that backtracked
+    # exponentially on a run of comments: 1 KB of them took minutes.
+    data = b"<!-- a -->" * 100 + b"<!--" + b" x" * 300
+    started = time.perf_counter()
+    parsed = parse_feed(data, source="comments")
+    assert time.perf_counter() - started < 2.0
+    assert parsed.error is not None and not parsed.entries
+
+
+@pytest.mark.parametrize("head", [
+    b"<!DOCTYPE html><html><title>x</title>",
+    b"\xef\xbb\xbf<?xml version='1.0'?>\n<!-- proxy --><html>",
+    b"  <!doctype   HTML>",
+])
+def test_html_pages_behind_declarations_and_comments_are_named(head: bytes) -> None:
+    assert "HTML page" in (parse_feed(head + b"<body>down</body></html>", source="x").error or "")
