@@ -70,10 +70,11 @@ def arxiv_feed(*items: str, **options) -> Answer:  # type: ignore[no-untyped-def
     return Answer(body=body.encode(), **options)
 
 
-def snapshot(service: Service) -> str:
+def snapshot(service: Service) -> list[str]:
+    """The catalog's papers as the export writes them."""
     out = io.StringIO()
     service.export(out)
-    return out.getvalue()
+    return [line for line in out.getvalue().splitlines() if '"kind": ' not in line]
 
 
 # -- names -------------------------------------------------------------------
