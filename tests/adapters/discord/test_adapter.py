@@ -270,7 +270,10 @@ def test_sends_are_spread_across_channels(running) -> None:
     assert [o.error for o in outcomes] == [None] * 4
     times = [call.received_at for call in fake.messages()]
     assert len(times) == 4
-    assert all(b - a >= SEND_INTERVAL * 0.9 for a, b in zip(times, times[1:], strict=False))
+    # Spaced on the whole; one gap seen at the server may shrink by the
+    # network's jitter when the request before it arrived late.
+    assert times[-1] - times[0] >= 3 * SEND_INTERVAL * 0.9
+    assert all(b - a >= SEND_INTERVAL * 0.5 for a, b in zip(times, times[1:], strict=False))
 
 
 def test_whole_flow_subscribe_scheduled_digest_then_abstract(running) -> None:
