@@ -283,7 +283,7 @@ def upsert_papers(
     for start in range(0, len(order), _LOOKUP_BATCH):
         chunk = order[start : start + _LOOKUP_BATCH]
         for row in session.execute(select(*columns).where(Paper.id.in_(chunk))):
-            stored[row.id] = row._asdict()
+            stored[row.id] = {name: getattr(row, name) for name in _CONTENT}
 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []

@@ -444,3 +444,25 @@ def test_cli_ingest_file_and_failures(cli, feed_server: FakeFeedServer) -> None:
     assert "last error: HTTP 503 Service Unavailable (1 failure in a row; next try" in out
     code, _, err = cli("ingest", "nothing-like-this")
     assert code == 1 and "no feed name, URL or file" in err
+
+
+def test_one_feed_batch_updates_papers_of_its_own_and_of_other_sources(db) -> None:
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    with db.session() as session:
+        upsert_papers(session, [
+            PaperRecord(id="2611.00006", title="Mine", source="a", version=1),
+            PaperRecord(id="2611.00007", title="Theirs", source="b", version=1),
+            PaperRecord(id="2611.00008", title="Old", source="b", version=1),
+        ], now=now)
+        result = upsert_papers(session, [
+            PaperRecord(id="2611.00006", title="Mine, reworded", source="a", version=1),
+            PaperRecord(id="2611.00007", title="Theirs", source="a", version=1, doi="10.1/y"),
+            PaperRecord(id="2611.00008", title="Old, revised", source="a", version=2),
+        ], now=now, merge=True)
+        assert (result.updated, result.unchanged) == (3, 0)
+        stored = {i: get_paper(session, i) for i in ("2611.00006", "2611.00007", "2611.00008")}
+    assert [(p.title, p.source, p.doi, p.version) for p in stored.values() if p] == [
+        ("Mine, reworded", "a", None, 1),
+        ("Theirs", "b", "10.1/y", 1),
+        ("Old, revised", "b", None, 2),
+    ]
