@@ -60,9 +60,10 @@ def open_service(data_dir: Path) -> Any:
 
 
 def day_feed(entries: int, repeat: int) -> bytes:
-    """Repeat ``repeat``'s feed: new ids in month 25MM so no two repeats share them."""
+    """Repeat ``repeat``'s feed, its new papers numbered apart from every other
+    repeat's and from the synthetic catalog's (which runs to 2610.NNNNN)."""
     data = synth_feed(entries=entries, fmt="rss", seed=1000 + repeat)
-    return _NEW_ID.sub(lambda m: b"25%02d." % (repeat + 1) + m[1], data)
+    return _NEW_ID.sub(lambda m: b"%04d.%s" % (2612 + repeat, m[1]), data)
 
 
 def store_revised_originals(service: Any, data: bytes) -> int:
