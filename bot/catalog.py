@@ -29,6 +29,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.db import insert_missing
@@ -357,8 +359,39 @@ _SQLITE_INSERT = "INSERT INTO papers ({}) VALUES ({})".format(
 )
 
 
+_COPY = "COPY papers ({}) FROM STDIN".format(", ".join(c.name for c in PAPERS.c))
+
+
+def _postgres_value(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _JSON_COLUMNS:
+        return json.dumps(value)  # as psycopg's Json, which SQLAlchemy binds, dumps it
+    if name in ("first_seen", "updated_at"):
+        return value.astimezone(UTC).replace(tzinfo=None)  # as UTCDateTime binds it
+    return value
+
+
+def _copy(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    # COPY streams the rows in one statement: several times faster than
+    # SQLAlchemy's batched multi-row INSERTs at bulk sizes, in the same
+    # transaction (a test compares what the two store, as text).
+    names = [c.name for c in PAPERS.c]
+    dbapi = connection.dialect.loaded_dbapi
+    raw: Any = connection.connection.driver_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(_COPY) as copy:
+            for row in rows:
+                copy.write_row(tuple(_postgres_value(n, row[n]) for n in names))
+    except dbapi.Error as exc:  # raised as SQLAlchemy raises a failed INSERT
+        raise DBAPIError.instance(_COPY, None, exc, dbapi.Error) from exc
+
+
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        _copy(connection, rows)
+        return
     if connection.dialect.name != "sqlite":
         session.execute(insert(PAPERS), rows)
         return
