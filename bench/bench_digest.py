@@ -683,7 +683,8 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
                     timers.seconds[MATCHES] += time.perf_counter() - t
                     timers.calls[MATCHES] += 1
                     # Document numbers since the masks; (id, score) pairs before.
-                    topic_hits[topic] = len(getattr(found, "numbers", None) or found.hits)
+                    numbers = found.numbers if hasattr(found, "numbers") else found.hits
+                    topic_hits[topic] = len(numbers)
                 return found
 
             def rank(self, matches: Any, eligible: Any) -> Any:
