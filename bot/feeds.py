@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import feedparser
 
 from bot.arxiv_announce import read_announcement
+from bot.gcpause import paused_gc
 from bot.links import CODE_HOSTS, PROJECT_HOST_SUFFIXES, Links, extract_links
 from bot.papers import PaperRecord, normalize_category, paper_id_for, split_arxiv_id
 
@@ -722,6 +723,11 @@ def parse_feed(data: bytes, *, source: str, headers: Mapping[str, str] | None = 
     readings give the same result for an announcement feed, and anything
     out of the ordinary in one sends it to feedparser.
     """
+    with paused_gc():  # a few hundred thousand objects, no cycles: see bot.gcpause
+        return _parse(data, source=source, headers=headers)
+
+
+def _parse(data: bytes, *, source: str, headers: Mapping[str, str] | None) -> ParsedFeed:
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     try:
         announcement = read_announcement(data, lowered)

@@ -31,6 +31,7 @@ from bot.catalog import UpsertResult
 from bot.db import Database
 from bot.feeds import FeedEntry, ParsedFeed, parse_feed
 from bot.fetch import Fetcher, FetchError, is_arxiv_host
+from bot.gcpause import paused_gc
 from bot.models import Feed
 from bot.papers import PaperRecord
 
@@ -509,8 +510,9 @@ class Ingester:
         return _counts(label, "file", parsed, self._store(parsed), _malformed(parsed))
 
     def _store(self, parsed: ParsedFeed) -> UpsertResult:
-        not_news = {e.record.id for e in parsed.entries if e.announce in REVISIONS}
-        return self.store(records_of(parsed.entries), not_news)
+        with paused_gc():  # rows and index documents for every entry: see bot.gcpause
+            not_news = {e.record.id for e in parsed.entries if e.announce in REVISIONS}
+            return self.store(records_of(parsed.entries), not_news)
 
 
 def _malformed(parsed: ParsedFeed) -> list[str]:
