@@ -377,20 +377,24 @@ def test_a_paper_in_two_channels_shows_each_its_own_matched_topics_from_one_item
 WORDS = ["breast", "mri", "liver", "ct", "segmentation", "tumor", "dose", "low", "brain", "pet"]
 
 
+@pytest.mark.parametrize("segments", ["one", "several"])
 def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
-    service: Service, db, clock: Clock
+    service: Service, db, clock: Clock, monkeypatch: pytest.MonkeyPatch, segments: str
 ) -> None:
     """Channels with different windows, caps and ledgers, selected in one batch,
     against a plain reading of the rules: every eligible paper a topic matches
     (``match_all`` on an index of the same papers), ranked by its best score,
-    then recency, then id."""
+    then recency, then id. With "several", the batch's in-memory index has
+    several segments, as a very large batch may, and hits are numbered by
+    (segment, document)."""
     import random
 
     from sqlalchemy import select
 
+    from bot import digest as digest_module
     from bot.catalog import PAPERS
     from bot.digest import select_digests
-    from bot.index import SearchIndex
+    from bot.index import IndexWriter, SearchIndex
     from bot.query import parse_query
     from bot.search import SCORE_DECIMALS, match_all
 
@@ -418,12 +422,15 @@ def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
     with db.session() as session:
         entered = dict(session.execute(select(PAPERS.c.id, PAPERS.c.entered_revision)).all())
         first_revision = min(entered.values())
-        channels = {a: find_channel(session, parse_address(a)) for a in topics}
+        channels: dict[str, Channel] = {}
+        for address in topics:
+            found_channel = find_channel(session, parse_address(address))
+            assert found_channel is not None
+            channels[address] = found_channel
         caps = {"a": 3, "b": 1, "c": 10, "d": 2, "e": 4, "f": 5}
         after = {"a": first_revision, "b": first_revision + 1, "c": None, "d": first_revision,
                  "e": first_revision + 1, "f": first_revision}
         for address, channel in channels.items():
-            assert channel is not None
             channel.max_papers = caps[address[-1]]
             channel.last_revision = after[address[-1]]
             channel.last_digest_at = None if after[address[-1]] is None else clock.now
@@ -433,7 +440,29 @@ def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
         session.add(Delivery(channel_id=channels["console:local/b"].id, paper_id="2401.00009",
                              status="failed", attempts=1, created_at=clock.now))
         session.flush()
+        pools: list[digest_module._Pool] = []
+        original_init, add = digest_module._Pool.__init__, IndexWriter.add
+
+        def add_in_parts(writer: IndexWriter, records, *, replace: bool = True) -> int:
+            count = 0
+            for n, record in enumerate(records, start=1):
+                count += add(writer, [record], replace=replace)
+                if n % 10 == 0:
+                    writer._writer.commit()  # a segment of its own
+            return count
+
+        def spy(pool: digest_module._Pool, *args: object, **kwargs: object) -> None:
+            pools.append(pool)
+            if segments == "several":
+                monkeypatch.setattr(IndexWriter, "add", add_in_parts)
+            original_init(pool, *args, **kwargs)  # type: ignore[arg-type]
+            monkeypatch.setattr(IndexWriter, "add", add)
+
+        monkeypatch.setattr(digest_module._Pool, "__init__", spy)
         found = select_digests(session, list(channels.values()), now=clock.now)
+        monkeypatch.setattr(digest_module._Pool, "__init__", original_init)
+        [pool] = pools
+        assert (pool._addresses is None) == (segments == "one")
 
         # Every paper is a candidate ("c" takes its first week): the same
         # index gives the same scores.
@@ -441,7 +470,7 @@ def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
         with reference.writer(threads=1) as writer:
             writer.add(records, replace=False)
             writer.commit(0)
-        days = {r.id: r.published.toordinal() for r in records}
+        days = {r.id: r.published.toordinal() for r in records if r.published is not None}
         for address, channel in channels.items():
             window = {i for i, r in entered.items()
                       if channel.last_revision is None or r > channel.last_revision}
