@@ -448,12 +448,13 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
         with service.db.session() as session:
             session.execute(delete(Delivery))
             conn = session.connection()
+            # SQLite's rowid: a ledger needs SQLite (parse_args says so); none needs no query.
             top = (
                 conn.exec_driver_sql(
                     "SELECT max(rowid) FROM papers WHERE entered_revision <= ?", (base,)
                 ).scalar()
                 or 0
-            )
+            ) if ledger_days else 0
             channel_ids = [row[0] for row in conn.exec_driver_sql("SELECT id FROM channels ORDER BY id")]
             block = LEDGER_DAY_PAPERS
             rowids = rng.sample(range(1, top + 1), min(top, block * ledger_days))
