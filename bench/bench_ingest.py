@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         data = day_feed(args.entries, repeat)
         # A feed ingested by hand (a profile) leaves no marker: its papers would
         # all come back unchanged, so take the next repeat's.
-        while service.get(_NEW_ID_OUT.search(data)[0].decode()) is not None:
+        while service.get(_NEW_ID_OUT.search(data)[1].decode()) is not None:
             repeat += 1
             data = day_feed(args.entries, repeat)
         feed_file.write_bytes(data)
