@@ -284,26 +284,32 @@ def _titles(db_file: Path | str, rng: random.Random, count: int) -> list[str]:
 
 
 def _titles_postgres(url: str, rng: random.Random, count: int) -> list[str]:
-    # No rowid: a random batch (a revision holds one import transaction's
-    # papers), then a random paper of it by id.
+    # No rowid: the n-th paper by (revision, id) for SQLite's n-th rowid. The
+    # same draws from ``rng`` as on SQLite, but other titles (a revision's
+    # papers in another order), so from the first phrase on some queries differ.
+    from bisect import bisect_left
+    from itertools import accumulate
+
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     titles: list[str] = []
     try:
         with engine.connect() as conn:
-            low, high = conn.execute(text("SELECT min(revision), max(revision) FROM papers")).one()
-            while len(titles) < count and high is not None:
-                revision = rng.randint(low, high)
-                size = conn.execute(
-                    text("SELECT count(*) FROM papers WHERE revision = :r"), {"r": revision}
-                ).scalar_one()
-                if size:
-                    titles.append(conn.execute(
-                        text('SELECT title FROM papers WHERE revision = :r ORDER BY id COLLATE "C" '
-                             "OFFSET :k LIMIT 1"),
-                        {"r": revision, "k": rng.randrange(size)},
-                    ).scalar_one())
+            batches = conn.execute(
+                text("SELECT revision, count(*) FROM papers GROUP BY revision ORDER BY revision")
+            ).all()
+            ends = list(accumulate(size for _, size in batches))
+            top = ends[-1] if ends else 0
+            while len(titles) < count and top:
+                n = rng.randint(1, top)
+                i = bisect_left(ends, n)
+                offset = n - 1 - (ends[i - 1] if i else 0)
+                titles.append(conn.execute(
+                    text('SELECT title FROM papers WHERE revision = :r ORDER BY id COLLATE "C" '
+                         "OFFSET :k LIMIT 1"),
+                    {"r": batches[i][0], "k": offset},
+                ).scalar_one())
     finally:
         engine.dispose()
     return titles
