@@ -49,6 +49,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+IN_PROGRESS = "A digest is being posted to this channel right now; it will show what is new."
+
 # Posts one message; may return how many platform messages that took (an int).
 Post = Callable[[Digest | NothingNew], object]
 
@@ -191,10 +193,7 @@ class Deliverer:
         with self._in_flight_lock:
             free = [c for c in channels if c.id not in self._in_flight]
             if not scheduled and len(free) < len(channels):
-                raise DigestInProgress(
-                    "A digest is being posted to this channel right now; "
-                    "it will show what is new."
-                )
+                raise DigestInProgress(IN_PROGRESS)
             taken.update(c.id for c in free)
             self._in_flight |= taken
         return free
@@ -327,10 +326,7 @@ class Deliverer:
                 )
                 if channel is None:
                     if not scheduled:
-                        raise DigestInProgress(
-                            "A digest is being posted to this channel right now; "
-                            "it will show what is new."
-                        )
+                        raise DigestInProgress(IN_PROGRESS)
                     continue  # another process is posting it
                 if channel.last_revision != seen_revision:
                     continue  # another process posted it since the selection

@@ -26,12 +26,10 @@ Functions take a ``Session``; callers own the transactions.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
@@ -42,6 +40,7 @@ from sqlalchemy import and_, false, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.catalog import PAPERS, current_revision, record_from_row
+from bot.gcpause import paused_gc
 from bot.index import SearchIndex
 from bot.messages import Digest, PaperItem, paper_item
 from bot.models import Channel, Delivery, Topic
@@ -177,27 +176,6 @@ class _Eligible:
     mask: int
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a batch selection, as it was after.
-
-    tantivy-py hands back each search's hits as a fresh list of tuples, half
-    a million of them in a large batch, and parsing keeps ~150,000 objects
-    per 18,000 topics; the collector takes them for new long-lived objects
-    and runs full collections over the whole heap again and again, measured
-    at 1-3 s of a 5 s selection. The selection makes no reference cycles, so
-    nothing is left for the collector to free; other threads' cycles wait
-    the few seconds until it is back on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class TopicCache:
     """Topics parsed, and compiled where the pool's terms play no part, kept between runs.
 
@@ -240,7 +218,7 @@ class TopicCache:
         searcher = index.searcher()
         new = 0
         # Every parse is kept: the collector would scan them again and again.
-        with _collector_paused():
+        with paused_gc():
             for topic in topics:
                 if topic not in self._parsed:
                     try:
@@ -489,7 +467,7 @@ def select_digests(
     entry. Reads only; ``claim`` records what is sent. ``topics_cache``
     keeps parsed topics for the next run.
     """
-    with _collector_paused():
+    with paused_gc():
         return _select_digests(
             session, channels, now=now, first_days=first_days, topics_cache=topics_cache
         )

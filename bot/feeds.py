@@ -49,6 +49,7 @@ __all__ = [
     "ParsedFeed",
     "SkippedEntry",
     "feed_paper_id",
+    "first_element",
     "html_to_text",
     "normalize_doi",
     "parse_feed",
@@ -681,8 +682,10 @@ def _damaged(text: str, line: int, column: int, count: int) -> set[int] | None:
     return {i for i, (s, e) in enumerate(spans, start=1) if e is None or s <= error_at <= e}
 
 
-def _starts_as_html(head: bytes) -> bool:
-    """Whether the first element, past an XML declaration and comments, is HTML's.
+def first_element(head: bytes) -> bytes:
+    """``head`` from its first tag on, past a BOM, an XML declaration and
+    comments, lowercased, 64 bytes at most: enough to tell a feed from an
+    HTML page.
 
     A scan, not a regular expression: nested optional comment patterns
     backtrack exponentially on a body made of many comments.
@@ -694,7 +697,12 @@ def _starts_as_html(head: bytes) -> bool:
     while text.startswith(b"<!--"):
         end = text.find(b"-->", 4)
         text = text[end + 3 :].lstrip() if end >= 0 else b""
-    start = text[:32].lower()
+    return text[:64].lower()
+
+
+def _starts_as_html(head: bytes) -> bool:
+    """Whether the first element, past an XML declaration and comments, is HTML's."""
+    start = first_element(head)
     return start.startswith(b"<html") or (
         start.startswith(b"<!doctype") and start[9:].lstrip().startswith(b"html")
     )

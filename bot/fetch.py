@@ -42,6 +42,8 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from urllib.parse import quote, urljoin, urlsplit
 
+from bot.feeds import first_element
+
 __all__ = [
     "ARXIV_DOMAINS",
     "ARXIV_INTERVAL",
@@ -549,22 +551,6 @@ def _split(url: str) -> tuple[str, str, int, str]:
     return scheme, host, port or (443 if scheme == "https" else 80), path
 
 
-def _first_element(head: bytes) -> bytes:
-    """``head`` from its first tag on, past a BOM, an XML declaration and comments.
-
-    A scan, not a regular expression: nested optional comment patterns
-    backtrack exponentially on a body made of many comments.
-    """
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"<?xml"):
-        end = text.find(b"?>")
-        text = text[end + 2 :].lstrip() if end >= 0 else b""
-    while text.startswith(b"<!--"):
-        end = text.find(b"-->", 4)
-        text = text[end + 3 :].lstrip() if end >= 0 else b""
-    return text[:64].lower()
-
-
 def _html_title(head: bytes) -> str:
     lowered = head.lower()
     start = lowered.find(b"<title")
@@ -579,7 +565,7 @@ def _check_feed(body: bytes, headers: dict[str, str], url: str) -> None:
     """Refuse an HTML page (a proxy's or server's error page) as no feed at all."""
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     head = body[:4096]
-    first = _first_element(head)
+    first = first_element(head)
     html = first.startswith((b"<!doctype html", b"<html"))
     if not html and content_type in ("text/html", "application/xhtml+xml"):
         # Some servers label real feeds text/html; a feed's root element tells them apart.
