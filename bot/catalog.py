@@ -45,6 +45,7 @@ __all__ = [
     "current_revision",
     "get_paper",
     "get_papers",
+    "id_order",
     "iter_papers",
     "merge_content",
     "record_from_row",
@@ -422,6 +423,17 @@ def count_papers(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Paper)) or 0)
 
 
+def id_order(session: Session) -> Any:
+    """Paper ids as an ORDER BY term, by code point on every engine.
+
+    PostgreSQL sorts text by the database's language rules ("a" before "B");
+    SQLite, and so every engine here, by code point.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return PAPERS.c.id.collate("C")
+    return PAPERS.c.id
+
+
 def iter_papers(
     session: Session,
     *,
@@ -440,11 +452,6 @@ def iter_papers(
         stmt = stmt.where(PAPERS.c.revision <= up_to_revision)
     if skip_revisions:
         stmt = stmt.where(PAPERS.c.revision.not_in(sorted(skip_revisions)))
-    paper_id: Any = PAPERS.c.id
-    if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL sorts text by the database's language rules ("a" before
-        # "B"); SQLite, and so every engine here, by code point.
-        paper_id = paper_id.collate("C")
-    stmt = stmt.order_by(PAPERS.c.revision, paper_id).execution_options(yield_per=batch)
+    stmt = stmt.order_by(PAPERS.c.revision, id_order(session)).execution_options(yield_per=batch)
     for row in session.execute(stmt):
         yield row.revision, record_from_row(row)

@@ -260,10 +260,10 @@ def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) ->
 
 
 def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    if not args.targets and not any(f.enabled for f in service.feed_list()):
+    reports = service.ingest_feeds(args.targets, report=lambda r: _out(r.line()))
+    if not reports:  # no targets given, and no feed enabled
         raise CommandError("No enabled feeds. Add one with `digestbot feeds add URL`, or "
                            "give a feed file: digestbot ingest FILE")
-    reports = service.ingest_feeds(args.targets, report=lambda r: _out(r.line()))
     new = sum(r.new for r in reports)
     updated = sum(r.updated for r in reports)
     failed = [r.feed for r in reports if r.failed]

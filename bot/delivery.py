@@ -239,25 +239,16 @@ class Deliverer:
             if selection is None:
                 message: Digest | NothingNew | None = None
                 if scheduled and self.quiet_day_line:
-                    message = NothingNew(channel=address, date=_local_day(now, timezone))
-                    try:
-                        send(message)
-                    except Exception as exc:  # a quiet-day line is not worth a retry
-                        log.warning("quiet-day line for %s not sent: %r", address, exc)
+                    message = _quiet_day(send, address, _local_day(now, timezone))
                 outcomes.append(Outcome(address=address, message=message))
                 continue
             try:
                 parts = send(selection.digest)
             except Exception as exc:
-                if isinstance(exc, PartlySent):
-                    posted = [i for i in selection.paper_ids if i in exc.paper_ids]
-                    if posted and not dry_run:
-                        with self.db.session() as session:
-                            confirm(session, channel_id, posted, now=self.clock())
-                    selection = dataclasses.replace(
-                        selection, paper_ids=tuple(i for i in selection.paper_ids if i not in posted)
-                    )
-                    exc = exc.cause
+                posted, selection, exc = _partly_sent(selection, exc)
+                if posted and not dry_run:
+                    with self.db.session() as session:
+                        confirm(session, channel_id, posted, now=self.clock())
                 if not dry_run:
                     self._failed(channel_id, selection, exc)
                 if isinstance(exc, WorkspaceUnavailable):
@@ -336,26 +327,16 @@ class Deliverer:
                     advance(channel, now=now, revision=revision)
                     message: Digest | NothingNew | None = None
                     if scheduled and self.quiet_day_line:
-                        message = NothingNew(channel=address, date=_local_day(now, channel.timezone))
-                        try:
-                            send(message)
-                        except Exception as exc:  # a quiet-day line is not worth a retry
-                            log.warning("quiet-day line for %s not sent: %r", address, exc)
+                        message = _quiet_day(send, address, _local_day(now, channel.timezone))
                     outcomes.append(Outcome(address=address, message=message))
                     continue
                 claim(session, [(channel, selection)], now=now)
                 try:
                     parts = send(selection.digest)
                 except Exception as exc:
-                    if isinstance(exc, PartlySent):
-                        posted = [i for i in selection.paper_ids if i in exc.paper_ids]
-                        if posted:
-                            confirm(session, channel_id, posted, now=self.clock())
-                        selection = dataclasses.replace(
-                            selection,
-                            paper_ids=tuple(i for i in selection.paper_ids if i not in posted),
-                        )
-                        exc = exc.cause
+                    posted, selection, exc = _partly_sent(selection, exc)
+                    if posted:
+                        confirm(session, channel_id, posted, now=self.clock())
                     _record_failure(session, channel_id, selection, exc)
                     failure = exc
                 else:
@@ -374,6 +355,28 @@ class Deliverer:
                      f" parts={parts}" if isinstance(parts, int) else "")
             outcomes.append(Outcome(address=address, message=selection.digest))
         return outcomes
+
+
+def _quiet_day(send: Post, address: str, day: str) -> NothingNew:
+    """Post the "nothing new today" line; a failure is logged, not retried."""
+    message = NothingNew(channel=address, date=day)
+    try:
+        send(message)
+    except Exception as exc:  # a quiet-day line is not worth a retry
+        log.warning("quiet-day line for %s not sent: %r", address, exc)
+    return message
+
+
+def _partly_sent(
+    selection: Selection, exc: Exception
+) -> tuple[list[str], Selection, Exception]:
+    """After a failed send: the papers posted anyway, the selection left and
+    what went wrong (a ``PartlySent`` says which parts went out)."""
+    if not isinstance(exc, PartlySent):
+        return [], selection, exc
+    posted = [i for i in selection.paper_ids if i in exc.paper_ids]
+    rest = tuple(i for i in selection.paper_ids if i not in posted)
+    return posted, dataclasses.replace(selection, paper_ids=rest), exc.cause
 
 
 def _could_be_due(channel: Channel, due: datetime) -> bool:

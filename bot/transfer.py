@@ -34,7 +34,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.catalog import UpsertResult, check_id, current_revision, record_from_row
+from bot.catalog import UpsertResult, check_id, current_revision, id_order, record_from_row
 from bot.db import Database
 from bot.ingest import NAME_PATTERN
 from bot.models import Channel, Delivery, Feed, Paper, Topic
@@ -133,10 +133,7 @@ def export_database(db: Database, out: IO[str]) -> int:
 
 
 def _papers_by_entry(session: Session) -> Iterator[tuple[int, PaperRecord]]:
-    paper_id: Any = PAPERS.c.id
-    if session.get_bind().dialect.name == "postgresql":
-        paper_id = paper_id.collate("C")  # code-point order, as on SQLite
-    stmt = select(PAPERS).order_by(PAPERS.c.entered_revision, paper_id)
+    stmt = select(PAPERS).order_by(PAPERS.c.entered_revision, id_order(session))
     for row in session.execute(stmt.execution_options(yield_per=2000)):
         yield row.entered_revision, record_from_row(row)
 
