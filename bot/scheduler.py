@@ -7,6 +7,14 @@ and builds the digests. Jobs are derived from
 the database at start and re-derived by ``sync`` when schedules change. A
 digest missed while the bot was down is caught up once at start when its
 time lies within the grace period.
+
+Every time decision goes through the injected clock. APScheduler 3 has no
+clock of its own to inject: it asks a job's trigger for the next fire time
+with the wall clock's ``now`` and then waits on the wall clock. Each
+channel's trigger (``ClockedTrigger``) therefore answers in the injected
+clock's time and hands APScheduler the same instant as wall time, so with
+the real clock nothing changes, and with a test's clock the next digest is
+the one that clock's day calls for.
 """
 
 from __future__ import annotations
@@ -18,12 +26,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.subscriptions import ChannelInfo
 
-__all__ = ["DigestScheduler", "last_due", "trigger_for"]
+__all__ = ["ClockedTrigger", "DigestScheduler", "last_due", "trigger_for"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,36 @@ def last_due(info: ChannelInfo, *, since: datetime, now: datetime) -> datetime |
         found = fire
         fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
     return found
+
+
+class ClockedTrigger(BaseTrigger):
+    """A cron trigger read on an injected clock, for APScheduler's wall-clock loop.
+
+    APScheduler passes its wall-clock ``now`` (and earlier fire times, in
+    wall time); the trigger moves them onto the injected clock by the
+    clock's current offset, asks the cron trigger there, and moves the
+    answer back. ``next_fire`` is the last answer in the clock's own time:
+    when the channel's digest is next due.
+    """
+
+    def __init__(self, cron: CronTrigger, clock: Callable[[], datetime]) -> None:
+        self.cron = cron
+        self._clock = clock
+        self.next_fire: datetime | None = None
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        # In UTC: arithmetic on an aware datetime of a zone with daylight
+        # saving is wall-clock arithmetic, an hour off across a change.
+        offset = self._clock().astimezone(UTC) - now.astimezone(UTC)
+        previous = None if previous_fire_time is None else previous_fire_time.astimezone(UTC) + offset
+        fire = self.cron.get_next_fire_time(previous, now.astimezone(UTC) + offset)
+        self.next_fire = fire
+        return None if fire is None else fire.astimezone(UTC) - offset
+
+    def __str__(self) -> str:
+        return f"clocked {self.cron}"
 
 
 class DigestScheduler:
@@ -118,6 +157,7 @@ class DigestScheduler:
                 id="ingest",
                 coalesce=True,
                 max_instances=1,
+                # At once: APScheduler's own wall-clock "now", not a time of day.
                 next_run_time=datetime.now(UTC),
             )
         self.scheduler.start()
@@ -134,6 +174,15 @@ class DigestScheduler:
         for address, info in wanted.items():
             if self._known.get(address) != info:
                 self.update(address, info)
+
+    def next_digest(self, address: str) -> datetime | None:
+        """When the channel's next scheduled digest falls due, on the injected clock,
+        in the channel's time zone; None when it has no job (paused, no topics)."""
+        job = self.scheduler.get_job(f"digest:{address}")
+        if job is None:
+            return None
+        trigger: ClockedTrigger = job.trigger
+        return trigger.next_fire
 
     def known(self, platform: str, workspace: str) -> list[str]:
         """Addresses of the scheduled channels of one workspace."""
@@ -167,9 +216,13 @@ class DigestScheduler:
         self.sync(infos)
 
     def _add(self, job_id: str, info: ChannelInfo) -> None:
+        trigger = ClockedTrigger(trigger_for(info), self._clock)
+        # Asked now, so that the next digest is known before the scheduler
+        # starts too; APScheduler asks again when it takes the job.
+        trigger.get_next_fire_time(None, datetime.now(UTC))
         self.scheduler.add_job(
             self._job,
-            trigger_for(info),
+            trigger,
             args=(info.address, None),
             id=job_id,
             coalesce=True,

@@ -6,6 +6,10 @@ twice, on SQLite (a fresh file) and on PostgreSQL (a fresh database,
 Without a PostgreSQL server here the second one skips, saying how to get
 one; under CI (``CI`` set) it fails instead, so CI cannot pass by skipping.
 ``pytest -m "not postgresql"`` runs the SQLite half alone.
+
+With ``DIGESTBOT_TEST_DATE_SHIFT_DAYS=N`` the whole session runs with the
+date moved N days ahead (``tests/date_moved.sh``): no test may depend on
+today's date.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,6 +42,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgresql: runs against PostgreSQL (skips without a server, fails under CI)"
     )
+    shift = os.environ.get("DIGESTBOT_TEST_DATE_SHIFT_DAYS")
+    if shift:
+        # The wall clock (time.time, datetime.now, date.today) of this process,
+        # ticking on from the moved date; monotonic clocks and timeouts are
+        # untouched. Processes the tests start run at the real date.
+        import time_machine
+
+        time_machine.travel(datetime.now(UTC) + timedelta(days=int(shift)), tick=True).start()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if os.environ.get("DIGESTBOT_TEST_DATE_SHIFT_DAYS"):
+        return f"date moved ahead: today is {datetime.now(UTC):%Y-%m-%d} in this session"
+    return None
 
 
 @pytest.fixture(scope="session")

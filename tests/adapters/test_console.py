@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -89,14 +90,16 @@ def test_a_hostile_title_cannot_drive_the_terminal(service: Service, bot: Consol
 def test_schedule_command_moves_the_channel_job(bot: ConsoleBot) -> None:
     bot.say("/papers subscribe mri")
     assert "weekdays at 07:30 Asia/Tokyo" in bot.say("/papers schedule 07:30 Asia/Tokyo weekdays")
-    job = bot.bot.scheduler.scheduler.get_job("digest:console:local/general")
-    assert job is not None and str(job.trigger.timezone) == "Asia/Tokyo"
+    # Saturday 28 Nov 12:00 UTC: the next weekday 07:30 in Tokyo is Monday's.
+    monday = datetime(2026, 11, 30, 7, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert bot.bot.scheduler.next_digest(GENERAL) == monday
+    assert str(bot.bot.scheduler.next_digest(GENERAL).tzinfo) == "Asia/Tokyo"  # type: ignore[union-attr]
     bot.say("/papers search mri")  # changes nothing: the job stays as it was
-    assert bot.bot.scheduler.scheduler.get_job("digest:console:local/general") is job
+    assert bot.bot.scheduler.next_digest(GENERAL) == monday
     bot.say("/papers pause conference week")
-    assert bot.bot.scheduler.scheduler.get_job("digest:console:local/general") is None
+    assert bot.bot.scheduler.next_digest(GENERAL) is None
     assert "Digests are back on" in bot.say("/papers resume")
-    assert bot.bot.scheduler.scheduler.get_job("digest:console:local/general") is not None
+    assert bot.bot.scheduler.next_digest(GENERAL) == monday
 
 
 def test_missed_digest_prints_once_after_a_restart(service: Service, clock: Clock) -> None:
@@ -127,10 +130,7 @@ def test_digest_missed_beyond_the_grace_waits_for_the_next_day(service: Service,
     try:
         late.settle()
         assert "new papers" not in late.screen.getvalue()
-        job = late.bot.scheduler.scheduler.get_job("digest:console:local/general")
-        assert job is not None and job.next_run_time.astimezone(UTC) == datetime(
-            2026, 11, 29, 3, 0, tzinfo=UTC
-        )
+        assert late.bot.scheduler.next_digest(GENERAL) == datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
     finally:
         late.stop()
 
