@@ -13,13 +13,13 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
-from bot.commands import IncomingCommand
+from bot.model.messages import IncomingCommand
 from bot.config import Settings
-from bot.messages import Digest, NothingNew
-from bot.text import format_message
+from bot.model.messages import Digest, NothingNew
+from bot.text.terminal import format_message
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot.chat.runtime import Bot
 
 __all__ = ["ConsoleAdapter", "create"]
 

@@ -117,7 +117,7 @@ def percentile(values: list[float], pct: float) -> float:
 def open_service(data_dir: Path, database_url: str | None = None) -> Any:
     """The service on ``data_dir`` (index, and the SQLite file unless ``database_url``)."""
     from bot.config import Settings
-    from bot.service import Service
+    from bot.chat.service import Service
 
     return Service.open(Settings(data_dir=data_dir, database_url=database_url))
 

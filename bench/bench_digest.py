@@ -35,7 +35,7 @@ each reports its own peak RSS:
    so every measurement starts from the same state;
 3. select: a new process opens the data directory (``Service.open``),
    loads every ``Channel`` in one session (timed on its own) and times
-   ``bot.digest.select_digests`` over all of them: R times cold (no topic
+   ``bot.digest.select.select_digests`` over all of them: R times cold (no topic
    parsed yet, as in a bot started at the digest hour), then R times warm
    (topics parsed ahead, as the running bot does at start); then once more
    of each kind with timers around its steps (the breakdown);
@@ -131,7 +131,7 @@ LEDGER_DAY_PAPERS = 2000
 
 def open_service(data_dir: Path, *, clock_at: datetime, database_url: str | None = None) -> Any:
     from bot.config import Settings
-    from bot.service import Service
+    from bot.chat.service import Service
 
     settings = Settings(data_dir=data_dir, database_url=database_url)
     return Service.open(settings, clock=lambda: clock_at)
@@ -146,13 +146,13 @@ def _first_digest_days(service: Any) -> int:
 
 
 def _run_module() -> Any:
-    """The module whose code runs Service.run_scheduled: bot.delivery, or bot.service before it."""
+    """The module whose code runs Service.run_scheduled: bot.digest.deliver, or bot.chat.service before it."""
     import importlib
 
     try:
-        return importlib.import_module("bot.delivery")
+        return importlib.import_module("bot.digest.deliver")
     except ModuleNotFoundError:
-        return importlib.import_module("bot.service")
+        return importlib.import_module("bot.chat.service")
 
 
 def read_marker(data_dir: Path) -> dict[str, Any] | None:
@@ -179,7 +179,7 @@ def warm_files(data_dir: Path, database_url: str | None = None) -> float:
 
 
 def sqlite_datetime(value: datetime) -> str:
-    # SQLAlchemy's storage format for DateTime on SQLite, in UTC (as bot.models.UTCDateTime).
+    # SQLAlchemy's storage format for DateTime on SQLite, in UTC (as bot.store.models.UTCDateTime).
     v = value.astimezone(UTC)
     return (
         f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
@@ -229,7 +229,7 @@ class TopicMaker:
         return chosen
 
     def make(self) -> str:
-        from bot.query import parse_query
+        from bot.search.query import parse_query
 
         r = self.rng.random()
         if r < 0.45:
@@ -304,7 +304,7 @@ def draw_topics(
 
 
 def run_catalog(params: dict[str, Any]) -> dict[str, Any]:
-    from bot.catalog import current_revision
+    from bot.store.catalog import current_revision
 
     data_dir = Path(params["data_dir"])
     n = params["papers"]
@@ -351,8 +351,8 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
     """Bring the data directory to the measured state; cheap when it is there already."""
     from sqlalchemy import delete, func, insert, select, text, update
 
-    from bot.catalog import current_revision
-    from bot.models import Channel, Delivery, Topic
+    from bot.store.catalog import current_revision
+    from bot.store.models import Channel, Delivery, Topic
 
     data_dir = Path(params["data_dir"])
     marker = read_marker(data_dir)
@@ -584,8 +584,8 @@ def _selection_stats(selections: dict[int, Any]) -> dict[str, Any]:
 def run_select(params: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from bot import digest
-    from bot.models import Channel
+    from bot.digest import select as digest
+    from bot.store.models import Channel
 
     data_dir = Path(params["data_dir"])
     warm_seconds = None if params["cold"] else warm_files(data_dir, params["database_url"])
@@ -654,7 +654,7 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
     peak_after_runs = peak_rss_mb()
 
     # Once more of each kind with timers around the steps of select_digests:
-    # the names it looks up in bot.digest are swapped for timed wrappers, in
+    # the names it looks up in bot.digest.select are swapped for timed wrappers, in
     # this process only, for whichever of them the module has (bot/ changes).
     pool_sizes: list[int] = []
     topic_hits: dict[str, int] = {}
@@ -838,8 +838,8 @@ class _TimedDatabase:
 def run_scheduled(params: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from bot.messages import Digest
-    from bot.models import Channel, Delivery
+    from bot.model.messages import Digest
+    from bot.store.models import Channel, Delivery
 
     data_dir = Path(params["data_dir"])
     warm_seconds = None if params["cold"] else warm_files(data_dir, params["database_url"])
@@ -1018,7 +1018,7 @@ def render(report: dict[str, Any]) -> str:
             else "OS cache left as found (--cold)"
         )
         out.append(
-            f"Selection (bot.digest.select_digests over every channel, own process; {cache}; "
+            f"Selection (bot.digest.select.select_digests over every channel, own process; {cache}; "
             f"Service.open {sel['open_seconds']:.2f}s; load average {sel['loadavg_before'][0]:.1f} before, "
             f"{sel['loadavg_after'][0]:.1f} after)"
         )

@@ -61,7 +61,7 @@ _REVISED = re.compile(rb"arXiv:(\d{4}\.\d{5})v\d+ Announce Type: replace")
 
 def open_service(data_dir: Path) -> Any:
     from bot.config import Settings
-    from bot.service import Service
+    from bot.chat.service import Service
 
     return Service.open(Settings(data_dir=data_dir, feeds=()), clock=lambda: INGEST_AT)
 
@@ -75,7 +75,7 @@ def day_feed(entries: int, repeat: int) -> bytes:
 
 def store_revised_originals(service: Any, data: bytes) -> int:
     """Store version 1 of every paper the feed replaces, as a catalog would hold it."""
-    from bot.papers import PaperRecord
+    from bot.model.papers import PaperRecord
 
     ids = sorted({m.decode() for m in _REVISED.findall(data)})
     records = [
@@ -88,7 +88,7 @@ def store_revised_originals(service: Any, data: bytes) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.feeds import parse_feed
+    from bot.ingest.feeds import parse_feed
 
     data_dir = Path(args.data_dir)
     marker = read_marker(data_dir)

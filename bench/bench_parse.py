@@ -8,8 +8,8 @@ For each format (RSS 2.0 and Atom 1.0) it builds one ``bench.synth_feed``
 document, then times, ``--repeat`` times each and alternating:
 
 - ``parse_feed``: the path every feed takes, which reads arXiv's
-  announcement feeds with ElementTree (``bot.arxiv_announce``);
-- ``feedparser``: ``bot.feeds._parse_with_feedparser``, the reading every
+  announcement feeds with ElementTree (``bot.ingest.arxiv``);
+- ``feedparser``: ``bot.ingest.feeds._parse_with_feedparser``, the reading every
   other document gets, and every announcement feed got before.
 
 It prints the median and the fastest run of each, wall-clock and CPU time
@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable
 
 from bench.synth_feed import synth_feed
-from bot.arxiv_announce import read_announcement
-from bot.feeds import ParsedFeed, _parse_with_feedparser, parse_feed
+from bot.ingest.arxiv import read_announcement
+from bot.ingest.feeds import ParsedFeed, _parse_with_feedparser, parse_feed
 
 
 def _load() -> str:

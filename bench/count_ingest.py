@@ -12,7 +12,7 @@ ones):
 
 - ``setup``: imports, the feed's bytes, a fresh catalog in a temporary
   directory holding version 1 of each paper the feed replaces;
-- ``parse``: the same, then ``bot.feeds.parse_feed`` on the bytes;
+- ``parse``: the same, then ``bot.ingest.feeds.parse_feed`` on the bytes;
 - ``ingest``: the same, then ``Service.ingest_feeds([FILE])``, what
   ``digestbot ingest FILE`` runs (read, parse, merge, index, commit).
 
@@ -46,7 +46,7 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 def run_step(step: str, entries: int) -> None:
     """One run of ``step`` in this process (what valgrind runs)."""
     from bench.bench_ingest import day_feed, open_service, store_revised_originals
-    from bot.feeds import parse_feed
+    from bot.ingest.feeds import parse_feed
 
     data = day_feed(entries, 0)
     with tempfile.TemporaryDirectory(prefix="count-ingest-", dir="bench/out") as tmp:

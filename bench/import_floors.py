@@ -13,7 +13,7 @@ figure includes generation. Each line times one thing in isolation:
   transactions through the DB-API directly, values serialized by hand;
   then the same with ten batches (50,000 papers) a transaction, which
   shows what the per-commit WAL checkpoints cost;
-- ``tantivy``: the same papers through ``bot.index``'s writer and schema
+- ``tantivy``: the same papers through ``bot.search.index``'s writer and schema
   (adds, then one commit), and, for comparison, a title+abstract-only
   schema with the project's analyzer, without stemming, with tantivy's
   built-in ``en_stem``, and with one or two indexing threads.
@@ -43,10 +43,10 @@ if __package__ in (None, ""):  # run as a file: make ``bench`` importable
 import tantivy
 
 from bench.synth import SyntheticCatalog
-from bot.catalog import upsert_papers
-from bot.db import open_database
-from bot.index import TEXT_ANALYZER, SearchIndex, _text_analyzer
-from bot.papers import PaperRecord
+from bot.store.catalog import upsert_papers
+from bot.store.db import open_database
+from bot.search.index import TEXT_ANALYZER, SearchIndex, _text_analyzer
+from bot.model.papers import PaperRecord
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 BATCH = 5000
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         record("raw sqlite3 executemany, 50,000 a transaction",
                time_raw_sqlite(records, work, per_commit=10 * BATCH))
         total, adds = time_bot_index(records, work)
-        record("tantivy, bot.index writer + schema", total, f"(adds {adds:.1f}s)")
+        record("tantivy, bot.search.index writer + schema", total, f"(adds {adds:.1f}s)")
         for tokenizer, threads in (
             (TEXT_ANALYZER, 0),
             (TEXT_ANALYZER, 1),

@@ -24,7 +24,7 @@ def _where(frame: FrameType) -> str:
     code = frame.f_code
     path = Path(code.co_filename)
     parts = path.parts
-    # Short, readable locations: bot/catalog.py, sqlalchemy/engine/base.py.
+    # Short, readable locations: bot/store/catalog.py, sqlalchemy/engine/base.py.
     for anchor in ("bot", "bench", "sqlalchemy", "tantivy", "json", "sqlite3"):
         if anchor in parts:
             index = len(parts) - 1 - parts[::-1].index(anchor)

@@ -19,7 +19,7 @@ pool at random offsets. Word frequencies, and so the document frequencies a
 search index sees, are unchanged; runs of words recur across papers, as
 stock phrases do in real abstracts.
 
-No I/O. The standard library, ``bot.papers`` for the record type, and
+No I/O. The standard library, ``bot.model.papers`` for the record type, and
 tantivy's English stemmer, used to keep the vocabulary free of words that
 would stem to the same index term.
 """
@@ -38,7 +38,7 @@ from functools import cached_property
 
 import tantivy
 
-from bot.papers import PaperRecord
+from bot.model.papers import PaperRecord
 
 __all__ = [
     "CATEGORIES",
@@ -106,7 +106,7 @@ STOPWORDS = frozenset(
     " we our from which can also has both each than while well".split()
 )
 
-# Words -> stems, fixed here rather than taken from bot.index so that the
+# Words -> stems, fixed here rather than taken from bot.search.index so that the
 # catalog stays the same when the index's analyzer changes (stop words, say).
 _STEMS = (
     tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())

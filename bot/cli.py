@@ -1,6 +1,6 @@
 """The ``digestbot`` command: the only module that prints.
 
-Each verb calls ``bot.service`` and turns what it returns into terminal
+Each verb calls ``bot.chat.service`` and turns what it returns into terminal
 text or JSON. Errors are one line on stderr with a non-zero exit code.
 """
 
@@ -19,24 +19,20 @@ from typing import IO
 
 from bot import __version__
 from bot.config import ConfigError, Settings, default_data_dir, load_settings
-from bot.db import DatabaseError
-from bot.health import check as check_health
-from bot.health import heartbeat_path
-from bot.index import IndexBusyError
-from bot.ingest import FeedError
-from bot.messages import Digest, short_authors
-from bot.papers import PaperRecord
-from bot.query import QueryError
-from bot.runtime import Bot, adapter_factories
-from bot.schedules import ScheduleError, parse_schedule
-from bot.service import Service, utcnow
-from bot.subscriptions import (
-    MAX_TOPICS,
-    ChannelError,
-    TopicLimitError,
-    parse_max_papers,
-)
-from bot.text import format_digest
+from bot.store.db import DatabaseError
+from bot.chat.health import check as check_health
+from bot.chat.health import heartbeat_path
+from bot.search.index import IndexBusyError
+from bot.ingest.run import FeedError
+from bot.model.messages import Digest, short_authors
+from bot.model.papers import PaperRecord
+from bot.search.query import QueryError
+from bot.chat.runtime import Bot, adapter_factories
+from bot.chat.schedules import ScheduleError, parse_schedule
+from bot.chat.service import Service, utcnow
+from bot.chat.channels import MAX_TOPICS, TopicLimitError, parse_max_papers
+from bot.model.address import ChannelError
+from bot.text.terminal import format_digest
 
 __all__ = ["main"]
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from adapters.console import ConsoleAdapter
-from bot.db import SchedulerLease
-from bot.runtime import Adapter, Bot
-from bot.service import Service
+from bot.store.db import SchedulerLease
+from bot.chat.runtime import Adapter, Bot
+from bot.chat.service import Service
 
 TIMEOUT = 20.0
 T = TypeVar("T")

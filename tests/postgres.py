@@ -38,7 +38,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData, NullPool, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
-from bot.db import create_db_engine, migrate
+from bot.store.db import create_db_engine, migrate
 
 __all__ = ["ENV_URL", "PostgresServer", "PostgresUnavailable"]
 

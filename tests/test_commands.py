@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import COMMANDS, IncomingCommand
-from bot.messages import Digest, Reply
-from bot.service import Service
+from bot.chat.commands import COMMANDS
+from bot.model.messages import IncomingCommand
+from bot.model.messages import Digest, Reply
+from bot.chat.service import Service
 from tests.conftest import SEEDS_DIR
 
 
@@ -137,7 +138,7 @@ def test_like_finds_related_papers_not_the_paper_itself(channel: Channel) -> Non
 
 
 def test_only_digest_is_acknowledged_before_it_is_answered() -> None:
-    from bot.commands import is_slow
+    from bot.chat.commands import is_slow
 
     assert is_slow("digest") and is_slow("  DIGEST now")
     assert not any(is_slow(text) for text in ("search digest", "help", "", "digests", "show 1"))

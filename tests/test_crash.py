@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.messages import Digest, NothingNew
-from bot.papers import PaperRecord
-from bot.service import Service
+from bot.model.messages import Digest, NothingNew
+from bot.model.papers import PaperRecord
+from bot.chat.service import Service
 from tests.console_bot import ConsoleBot
 
 A, B = "console:local/alpha", "console:local/beta"
@@ -26,7 +26,7 @@ CHILD = textwrap.dedent("""
     import sys, time
     from datetime import UTC, datetime, timedelta
     from bot.config import Settings
-    from bot.service import Service
+    from bot.chat.service import Service
     from pathlib import Path
 
     service = Service.open(Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2]))

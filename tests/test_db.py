@@ -14,10 +14,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.catalog import current_revision, get_paper, iter_papers, upsert_papers
-from bot.db import DatabaseError, create_db_engine, migrate, open_database
-from bot.models import Base
-from bot.papers import PaperRecord
+from bot.store.catalog import current_revision, get_paper, iter_papers, upsert_papers
+from bot.store.db import DatabaseError, create_db_engine, migrate, open_database
+from bot.store.models import Base
+from bot.model.papers import PaperRecord
 from tests.conftest import REPO, DatabaseFactory
 
 
@@ -90,7 +90,7 @@ def test_bulk_insert_stores_exactly_what_sqlalchemy_would(db) -> None:
     write SQLAlchemy's own formats."""
     from sqlalchemy import insert, text
 
-    from bot.catalog import PAPERS
+    from bot.store.catalog import PAPERS
 
     now = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
     record = PaperRecord(
@@ -169,7 +169,7 @@ def test_processes_opening_a_new_database_together_agree(
     url = postgresql_database(migrated=False)
     # Each waits for the same moment, then opens (and so upgrades) the database.
     child = (
-        "import sys, time; from bot.db import open_database; "
+        "import sys, time; from bot.store.db import open_database; "
         "time.sleep(max(0, float(sys.argv[2]) - time.time())); "
         "print(open_database(sys.argv[1]).catalog_id)"
     )

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.digest import claim, select_digest
-from bot.messages import Digest
-from bot.models import Channel, Delivery
-from bot.papers import PaperRecord
-from bot.service import Service
-from bot.subscriptions import find_channel, parse_address
+from bot.digest.select import claim, select_digest
+from bot.model.messages import Digest
+from bot.store.models import Channel, Delivery
+from bot.model.papers import PaperRecord
+from bot.chat.service import Service
+from bot.model.address import parse_address
+from bot.store.channels import find_channel
 
 GENERAL = "console:local/general"
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -192,8 +193,8 @@ def test_paper_committed_late_with_an_older_timestamp_is_not_lost(
 def test_channel_gone_is_paused_with_the_reason_and_keeps_its_papers(
     service: Service, clock: Clock
 ) -> None:
-    from bot.commands import IncomingCommand
-    from bot.service import ChannelUnavailable
+    from bot.model.messages import IncomingCommand
+    from bot.chat.service import ChannelUnavailable
 
     service.import_records([paper(1, "Breast MRI")])
     service.subscribe(GENERAL, "breast")
@@ -222,7 +223,7 @@ def test_channel_gone_is_paused_with_the_reason_and_keeps_its_papers(
 def test_digest_asked_for_while_one_is_being_posted_is_not_doubled(service: Service) -> None:
     import threading
 
-    from bot.commands import IncomingCommand
+    from bot.model.messages import IncomingCommand
 
     service.import_records([paper(1, "Breast MRI")])
     service.subscribe(GENERAL, "breast")
@@ -252,7 +253,7 @@ def test_digest_asked_for_while_one_is_being_posted_is_not_doubled(service: Serv
 def test_workspace_gone_pauses_all_its_channels_and_spares_others(
     service: Service, clock: Clock
 ) -> None:
-    from bot.delivery import WorkspaceUnavailable
+    from bot.digest.deliver import WorkspaceUnavailable
 
     service.import_records([paper(1, "Breast MRI")])
     addresses = ["slack:T1/C1", "slack:T1/C2", "slack:T2/C1", "slack:T1/C3"]
@@ -287,7 +288,7 @@ def test_workspace_gone_pauses_all_its_channels_and_spares_others(
 def test_digest_cut_short_after_some_messages_confirms_only_what_was_posted(
     service: Service, clock: Clock
 ) -> None:
-    from bot.delivery import PartlySent
+    from bot.digest.deliver import PartlySent
 
     service.import_records([paper(1, "Breast MRI"), paper(2, "Breast CT"), paper(3, "Breast PET")])
     service.subscribe(GENERAL, "breast")
@@ -307,8 +308,8 @@ def test_digest_cut_short_after_some_messages_confirms_only_what_was_posted(
 
 
 def test_topic_cache_keeps_parses_and_leaves_prefix_topics_to_each_pool(service: Service) -> None:
-    from bot.digest import TopicCache
-    from bot.index import SearchIndex
+    from bot.digest.select import TopicCache
+    from bot.search.index import SearchIndex
 
     cache = TopicCache()
     assert cache.warm(["breast mri", "segm*", "breast mri"]) == 2
@@ -329,7 +330,7 @@ def test_topic_cache_keeps_parses_and_leaves_prefix_topics_to_each_pool(service:
 def test_a_topic_that_no_longer_parses_matches_nothing_and_spares_the_batch(
     service: Service, db, clock: Clock
 ) -> None:
-    from bot.models import Topic
+    from bot.store.models import Topic
 
     service.import_records([paper(1, "Breast MRI")])
     service.subscribe(GENERAL, "breast")
@@ -350,7 +351,7 @@ def test_a_topic_that_no_longer_parses_matches_nothing_and_spares_the_batch(
 def test_a_paper_in_two_channels_shows_each_its_own_matched_topics_from_one_item(
     service: Service, db
 ) -> None:
-    from bot.digest import select_digests
+    from bot.digest.select import select_digests
 
     service.import_records([paper(1, "Breast MRI"), paper(2, "Prostate MRI"), paper(3, "Liver CT")])
     for topic in ("breast", "mri"):
@@ -391,12 +392,12 @@ def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
 
     from sqlalchemy import select
 
-    from bot import digest as digest_module
-    from bot.catalog import PAPERS
-    from bot.digest import select_digests
-    from bot.index import IndexWriter, SearchIndex
-    from bot.query import parse_query
-    from bot.search import SCORE_DECIMALS, match_all
+    from bot.digest import select as digest_module
+    from bot.store.catalog import PAPERS
+    from bot.digest.select import select_digests
+    from bot.search.index import IndexWriter, SearchIndex
+    from bot.search.query import parse_query
+    from bot.search.rank import SCORE_DECIMALS, match_all
 
     rng = random.Random(7)
     records = []

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from bench.synth_feed import synth_feed
-from bot.arxiv_announce import read_announcement
-from bot.feeds import (
+from bot.ingest.arxiv import read_announcement
+from bot.ingest.feeds import (
     _ASCII_SPACES,
     ANNOUNCE_TYPES,
     FeedEntry,
@@ -33,8 +33,8 @@ from bot.feeds import (
     parse_feed,
     split_authors,
 )
-from bot.links import extract_links
-from bot.papers import PaperRecord, paper_id_for
+from bot.model.links import extract_links
+from bot.model.papers import PaperRecord, paper_id_for
 from tests.test_links import EXTRACT_CASES, LINKS_CASES
 
 FEEDS = Path(__file__).resolve().parent / "feeds"
@@ -654,7 +654,7 @@ def test_html_to_text(html: str, text: str) -> None:
 
 # -- the fast reader of arXiv's announcement feeds -----------------------------
 #
-# parse_feed reads arXiv's announcement feeds with bot.arxiv_announce and any
+# parse_feed reads arXiv's announcement feeds with bot.ingest.arxiv and any
 # other document with feedparser. The two readings must never differ: every
 # document below is read both ways and the results compared whole, records'
 # ``extra`` included; the odd ones must go to feedparser and keep its result.
@@ -916,7 +916,7 @@ def test_a_slip_in_the_fast_reader_falls_back(monkeypatch: pytest.MonkeyPatch) -
     def broken(data: bytes, headers: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("bot.feeds.read_announcement", broken)
+    monkeypatch.setattr("bot.ingest.feeds.read_announcement", broken)
     assert parse("arxiv-rss-announce.xml") == _parse_with_feedparser(
         (FEEDS / "arxiv-rss-announce.xml").read_bytes(), source="cs.CV"
     )

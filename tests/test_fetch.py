@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.feeds import parse_feed
-from bot.fetch import (
+from bot.ingest.feeds import parse_feed
+from bot.ingest.fetch import (
     Fetcher,
     FetchError,
     FetchResult,

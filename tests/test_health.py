@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.db import DatabaseError, open_database, ping
-from bot.delivery import Outcome
-from bot.health import (
+from bot.store.db import DatabaseError, open_database, ping
+from bot.digest.deliver import Outcome
+from bot.chat.health import (
     Heartbeat,
     check,
     evaluate,
@@ -25,9 +25,9 @@ from bot.health import (
     read_heartbeat,
     write_heartbeat,
 )
-from bot.messages import Digest, NothingNew
-from bot.papers import PaperRecord
-from bot.service import Service
+from bot.model.messages import Digest, NothingNew
+from bot.model.papers import PaperRecord
+from bot.chat.service import Service
 from tests.console_bot import TIMEOUT, ConsoleBot
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -275,7 +275,7 @@ def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:
         abstract="Breast MRI screening. More.", published=date(2026, 11, 27),
         categories=("eess.IV",))])
     fake = FakePlatform()
-    caplog.set_level(logging.INFO, logger="bot.delivery")
+    caplog.set_level(logging.INFO, logger="bot.digest.deliver")
     bot = ConsoleBot(service, lambda: NOW, others=[fake]).start()
     try:
         bot.say("/papers subscribe breast mri")
@@ -285,7 +285,7 @@ def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:
         assert [o.error for o in outcomes] == [None]
     finally:
         bot.stop()
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.delivery"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.digest.deliver"]
     assert lines == ["digest channel=console:local/general papers=1 parts=1",
                      "digest channel=fake:w/c papers=1 parts=3"]
 
@@ -317,7 +317,7 @@ def test_digestbot_run_is_healthy_while_it_runs_and_not_once_stopped(tmp_path: P
     finally:
         _, errors = bot.communicate("quit\n", timeout=60)
     assert bot.returncode == 0, errors
-    assert "INFO bot.runtime: running with console" in errors
+    assert "INFO bot.chat.runtime: running with console" in errors
     assert "apscheduler" not in errors  # a line per job run would bury the feed and digest lines
     health = subprocess.run([*command, "health"], capture_output=True, text=True, env=env,
                             cwd=tmp_path, timeout=60)

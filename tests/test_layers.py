@@ -1,4 +1,4 @@
-"""The core never imports a chat platform library or an adapter, and only bot/fetch.py
+"""The core never imports a chat platform library or an adapter, and only bot/ingest/fetch.py
 opens network connections."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_adapters_never_import_each_other(path: Path) -> None:
 
 
 def test_console_adapter_is_registered() -> None:
-    from bot.runtime import adapter_factories
+    from bot.chat.runtime import adapter_factories
 
     assert "console" in adapter_factories()
 
@@ -81,4 +81,4 @@ def test_only_the_fetcher_opens_connections_in_the_core(path: Path) -> None:
         if any(name == n or name.startswith(n + ".") for n in NETWORK)
     }
     networked.discard("http")  # http.HTTPStatus alone opens nothing
-    assert not networked, f"{sorted(networked)}: network I/O belongs in bot/fetch.py"
+    assert not networked, f"{sorted(networked)}: network I/O belongs in bot/ingest/fetch.py"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot import runtime
-from bot.db import AdvisoryLease, FileLease, SchedulerLease, open_database
-from bot.index import SearchIndex
-from bot.schedules import parse_schedule
-from bot.service import Service
+from bot.chat import runtime
+from bot.store.db import AdvisoryLease, FileLease, SchedulerLease, open_database
+from bot.search.index import SearchIndex
+from bot.chat.schedules import parse_schedule
+from bot.chat.service import Service
 from tests.console_bot import ConsoleBot
 
 GENERAL = "console:local/general"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.links import (
+from bot.model.links import (
     Links,
     extract_code_urls,
     extract_links,

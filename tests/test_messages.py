@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.messages import (
+from bot.model.messages import (
     SNIPPET_LIMIT,
     CodeLink,
     Digest,
@@ -17,7 +17,7 @@ from bot.messages import (
     first_sentence,
     paper_item,
 )
-from bot.papers import PaperRecord
+from bot.model.papers import PaperRecord
 
 
 def record(**fields: object) -> PaperRecord:

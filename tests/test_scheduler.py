@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.messages import Digest
-from bot.papers import PaperRecord
-from bot.scheduler import DigestScheduler, last_due, trigger_for
-from bot.schedules import parse_schedule
-from bot.service import Service
-from bot.subscriptions import ChannelInfo
+from bot.model.messages import Digest
+from bot.model.papers import PaperRecord
+from bot.chat.scheduler import DigestScheduler, last_due, trigger_for
+from bot.chat.schedules import parse_schedule
+from bot.chat.service import Service
+from bot.chat.channels import ChannelInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
 GENERAL = "console:local/general"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.schedules import Schedule, ScheduleError, parse_schedule
-from bot.service import Service
+from bot.chat.schedules import Schedule, ScheduleError, parse_schedule
+from bot.chat.service import Service
 
 GENERAL = "console:local/general"
 

@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.db import Database
-from bot.index import SearchIndex
-from bot.papers import PaperRecord
-from bot.query import QueryError, parse_query
-from bot.search import MAX_LIMIT, SearchResults, compile_query, search, search_ids
+from bot.store.db import Database
+from bot.search.index import SearchIndex
+from bot.model.papers import PaperRecord
+from bot.search.query import QueryError, parse_query
+from bot.search.rank import MAX_LIMIT, SearchResults, compile_query, search, search_ids
 from tests.conftest import store
 from tests.test_query import HOSTILE, QUERY_TEXT
 
@@ -280,7 +280,7 @@ def test_search_never_raises_anything_but_query_error(corpus, text: str) -> None
 
 
 def test_prefix_keeps_the_most_common_terms(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.search.PREFIX_EXPANSIONS", 1)
+    monkeypatch.setattr("bot.search.rank.PREFIX_EXPANSIONS", 1)
     index = SearchIndex.in_memory()
     with index.writer() as writer:
         writer.add([paper(f"heart{i}", f"Cardiac imaging {i}", "") for i in range(3)])

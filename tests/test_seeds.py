@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.papers import paper_id_for
-from bot.seeds import (
+from bot.model.papers import paper_id_for
+from bot.ingest.seeds import (
     SeedFile,
     SeedProblem,
     parse_seed_text,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import open_database
-from bot.digest import DigestInProgress
-from bot.index import SearchIndex
-from bot.messages import Digest, NothingNew
-from bot.papers import PaperRecord
-from bot.service import Service
+from bot.store.db import open_database
+from bot.digest.select import DigestInProgress
+from bot.search.index import SearchIndex
+from bot.model.messages import Digest, NothingNew
+from bot.model.papers import PaperRecord
+from bot.chat.service import Service
 
 GENERAL = "console:local/general"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

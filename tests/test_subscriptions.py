@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.query import QueryError, parse_query
-from bot.service import Service
-from bot.subscriptions import (
-    MAX_TOPICS,
-    ChannelAddress,
-    ChannelError,
-    TopicLimitError,
-    parse_address,
-)
+from bot.search.query import QueryError, parse_query
+from bot.chat.service import Service
+from bot.chat.channels import MAX_TOPICS, TopicLimitError
+from bot.model.address import ChannelAddress, ChannelError, parse_address
 
 GENERAL = "console:local/general"
 
@@ -90,7 +85,7 @@ def test_unsubscribe_matches_the_canonical_form(service: Service) -> None:
 
 
 def test_new_channel_takes_the_configured_schedule(service: Service, db) -> None:
-    from bot.subscriptions import find_channel
+    from bot.store.channels import find_channel
 
     service.subscribe(GENERAL, "mri")
     with db.session() as session:

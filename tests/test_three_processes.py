@@ -7,7 +7,7 @@ Web API. The fake lets the leader post a few channels' digests, then holds
 its next post; the test kills the leader there (SIGKILL: no clean-up of any
 kind), lets the held post go (the fake drops it: its client is gone, so
 Slack never showed it), and waits for a standby to take the lease over
-(``bot.runtime.LEASE_SECONDS``) and finish the run from the catch-up of the
+(``bot.chat.runtime.LEASE_SECONDS``) and finish the run from the catch-up of the
 digests whose time passed (``DigestScheduler.start``).
 """
 
@@ -26,14 +26,14 @@ from typing import Any
 
 import pytest
 
-from bot.db import open_database
-from bot.health import heartbeat_path, read_heartbeat
-from bot.index import SearchIndex
-from bot.messages import Digest
-from bot.papers import PaperRecord
-from bot.runtime import LEASE_SECONDS
-from bot.schedules import parse_schedule
-from bot.service import Service
+from bot.store.db import open_database
+from bot.chat.health import heartbeat_path, read_heartbeat
+from bot.search.index import SearchIndex
+from bot.model.messages import Digest
+from bot.model.papers import PaperRecord
+from bot.chat.runtime import LEASE_SECONDS
+from bot.chat.schedules import parse_schedule
+from bot.chat.service import Service
 from tests.fakes.slack_api import CLIENT_GONE, TEAM_ID, FakeSlackAPI, SlackCall
 
 TOPICS = ("breast", "lung", "retina", "cardiac", "brain", "liver", "kidney", "skin", "bone")

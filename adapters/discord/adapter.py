@@ -1,9 +1,9 @@
 """The Discord adapter: a discord.py client in the bot's event loop.
 
-Two translations around the core (``bot.runtime.Bot``): a ``/papers``
+Two translations around the core (``bot.chat.runtime.Bot``): a ``/papers``
 subcommand or a button click becomes an ``IncomingCommand``; a reply or a
 digest becomes embeds (``adapters.discord.render``). The ``/papers`` group
-is generated from the core's command table (``bot.commands.COMMANDS``):
+is generated from the core's command table (``bot.chat.commands.COMMANDS``):
 each subcommand takes its one free-text argument and hands
 ``"<name> <text>"`` to the core, so arguments are parsed only there.
 
@@ -47,14 +47,15 @@ from adapters.discord.render import (
     render_nothing_new,
     render_reply,
 )
-from bot.commands import COMMANDS, Command, IncomingCommand, command_named, is_slow
+from bot.chat.commands import COMMANDS, Command, command_named, is_slow
+from bot.model.messages import IncomingCommand
 from bot.config import Settings
-from bot.delivery import ChannelUnavailable, PartlySent
-from bot.messages import Digest, NothingNew, Reply
-from bot.subscriptions import parse_address
+from bot.digest.deliver import ChannelUnavailable, PartlySent
+from bot.model.messages import Digest, NothingNew, Reply
+from bot.model.address import parse_address
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot.chat.runtime import Bot
 
 __all__ = ["INVITE_PERMISSIONS", "DiscordAdapter", "create", "nonce_for", "point_at", "view_for"]
 

@@ -1,11 +1,11 @@
-"""Discord rendering of the neutral messages (``bot.messages``): embeds, buttons, limits. No I/O.
+"""Discord rendering of the neutral messages (``bot.model.messages``): embeds, buttons, limits. No I/O.
 
 ``render_digest``, ``render_reply``, ``render_abstract`` and
 ``render_nothing_new`` (``render_message`` takes any) turn the core's
 content into ``DiscordMessage`` values: ``content``, ``embeds`` as the JSON
 objects Discord's API takes, the ``paper_ids`` carried and ``buttons`` as
 plain data. Sending is the adapter's job (``send_kwargs()``, plus a view
-it builds from ``buttons``). The contract, on top of ``bot.messages``':
+it builds from ``buttons``). The contract, on top of ``bot.model.messages``':
 
 - Every message MUST be one Discord accepts. discord.py checks no limits,
   so ``check_message`` does and every ``render_*`` runs it, raising
@@ -83,7 +83,7 @@ from adapters.discord.markdown import (
     safe_url,
     width,
 )
-from bot.messages import Digest, NothingNew, PaperItem, Reply
+from bot.model.messages import Digest, NothingNew, PaperItem, Reply
 
 __all__ = [
     "ACTION_ROW_LIMIT",

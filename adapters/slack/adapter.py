@@ -1,6 +1,6 @@
 """The Slack adapter: slack-bolt's async app in the bot's event loop.
 
-Two translations around the core (``bot.runtime.Bot``): a ``/papers``
+Two translations around the core (``bot.chat.runtime.Bot``): a ``/papers``
 slash command or a button click becomes an ``IncomingCommand``; a reply or
 digest becomes Block Kit (``adapters.slack.render``) posted through the Web
 API. Nothing here parses arguments or selects papers.
@@ -48,14 +48,15 @@ from adapters.slack.render import (
     render_nothing_new,
     render_reply,
 )
-from bot.commands import IncomingCommand, is_slow
+from bot.chat.commands import is_slow
+from bot.model.messages import IncomingCommand
 from bot.config import ConfigError, Settings
-from bot.delivery import ChannelUnavailable, PartlySent, WorkspaceUnavailable
-from bot.messages import Digest, NothingNew, Reply
-from bot.subscriptions import parse_address
+from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
+from bot.model.messages import Digest, NothingNew, Reply
+from bot.model.address import parse_address
 
 if TYPE_CHECKING:
-    from bot.runtime import Bot
+    from bot.chat.runtime import Bot
 
 __all__ = ["SlackAdapter", "create"]
 

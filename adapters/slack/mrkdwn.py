@@ -74,7 +74,7 @@ _QUOTE_MARKS = frozenset(">\uff1e")
 _TRAILING = frozenset(" ,;:")
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional
-# embeddings, overrides and isolates (as in bot.text).
+# embeddings, overrides and isolates (as in bot.text.terminal).
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SAFE_URL = re.compile(r"https?://[^\s|<>]+", re.IGNORECASE)

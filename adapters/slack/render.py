@@ -1,4 +1,4 @@
-"""Block Kit rendering of the neutral messages (``bot.messages``) for Slack. No I/O.
+"""Block Kit rendering of the neutral messages (``bot.model.messages``) for Slack. No I/O.
 
 ``render_digest``, ``render_reply``, ``render_nothing_new`` and
 ``render_abstract`` turn the core's content into ``SlackMessage`` values:
@@ -7,7 +7,7 @@ or a ``response_url`` answer). ``text`` is the fallback Slack shows in
 notifications: the header or first line, escaped. Posting is the adapter's
 job.
 
-The contract, on top of the one every renderer follows (``bot.messages``):
+The contract, on top of the one every renderer follows (``bot.model.messages``):
 
 - Every message MUST be one Slack accepts. ``check_message`` enforces it
   and every ``render_*`` function runs it before returning, so a renderer
@@ -85,7 +85,7 @@ from adapters.slack.mrkdwn import (
     safe_url,
     width,
 )
-from bot.messages import Digest, NothingNew, PaperItem, Reply
+from bot.model.messages import Digest, NothingNew, PaperItem, Reply
 
 __all__ = [
     "ABSTRACT_ACTION_ID",
@@ -160,7 +160,7 @@ class SlackMessage:
     ``text`` is the escaped plain line Slack shows in notifications and
     where blocks cannot be shown. ``paper_ids`` are the papers this message
     carries, in order, so an adapter that fails halfway through a digest can
-    say which were posted (``bot.delivery.PartlySent``).
+    say which were posted (``bot.digest.deliver.PartlySent``).
     """
 
     text: str

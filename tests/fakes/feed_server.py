@@ -1,6 +1,6 @@
 """A fake feed host: a real HTTP server on 127.0.0.1 that serves scripted answers.
 
-Fetch from it with the production :class:`bot.fetch.Fetcher`, so tests cross
+Fetch from it with the production :class:`bot.ingest.fetch.Fetcher`, so tests cross
 the same wire as a real feed fetch::
 
     from tests.fakes.feed_server import feed_server_fixture  # noqa: F401  (registers `feed_server`)

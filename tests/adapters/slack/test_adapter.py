@@ -16,9 +16,9 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.adapter import SlackAdapter
-from bot.delivery import Outcome
-from bot.papers import PaperRecord
-from bot.service import Service
+from bot.digest.deliver import Outcome
+from bot.model.papers import PaperRecord
+from bot.chat.service import Service
 from tests.console_bot import ConsoleBot
 from tests.fakes import FakeSlackAPI, slack_api_fixture  # noqa: F401  (the slack_api fixture)
 
@@ -381,7 +381,7 @@ def test_long_digest_failing_halfway_keeps_what_was_posted(running, service: Ser
     assert len(calls) == 2  # the digest was split; the second part was refused
     first_part = json.dumps(calls[0].blocks)
     with bot.service.db.session() as session:
-        from bot.models import Delivery
+        from bot.store.models import Delivery
 
         sent = {d.paper_id for d in session.query(Delivery) if d.status == "sent"}
         failed = {d.paper_id for d in session.query(Delivery) if d.status == "failed"}

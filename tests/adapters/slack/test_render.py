@@ -40,8 +40,8 @@ from adapters.slack.render import (
     safe_url,
     width,
 )
-from bot.messages import CodeLink, Digest, NothingNew, PaperItem, Reply, paper_item
-from bot.papers import PaperRecord
+from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply, paper_item
+from bot.model.papers import PaperRecord
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

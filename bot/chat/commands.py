@@ -1,0 +1,236 @@
+"""The ``/papers`` grammar, parsed once in the core for every platform.
+
+An adapter hands over what the user typed after ``/papers`` in an
+``IncomingCommand``; ``handle`` parses it, calls the service and returns a
+neutral ``Reply``. Adapters never interpret arguments, so ``/papers search
+mri`` means the same in Slack, Discord and the console. ``COMMANDS`` is the
+command table adapters may use to register subcommands and build help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.digest.deliver import ChannelUnavailable
+from bot.digest.select import DigestInProgress
+from bot.model.messages import Digest, Reply, paper_item
+from bot.search.query import QueryError
+from bot.chat.schedules import ScheduleError, parse_schedule
+from bot.chat.channels import MAX_TOPICS, TopicLimitError, parse_max_papers
+from bot.model.address import ChannelError
+from bot.store.channels import DEFAULT_MAX_PAPERS
+
+if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle at run time
+    from bot.chat.service import Service
+__all__ = ["COMMANDS", "Command", "IncomingCommand", "command_named", "handle", "is_slow"]
+
+# Returns what the adapter returned (how many messages it posted, or None).
+Send = Callable[[Digest], object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    name: str
+    usage: str
+    example: str
+    summary: str
+    run: Callable[[Service, IncomingCommand, str, Send], Reply]
+    # The answer may take longer than a platform waits for an acknowledgement
+    # (Slack and Discord: 3 s): acknowledge first, answer after.
+    slow: bool = False
+    # Changes the channel (its topics, schedule, digests): platforms with
+    # roles keep it to members who may manage the channel.
+    manages: bool = False
+    # The name of its free-text argument, for platforms that ask for named
+    # options (Discord); None when it takes none. The text is still parsed here.
+    argument: str | None = None
+    # The argument may be left out (``schedule`` alone shows the schedule).
+    optional: bool = False
+
+
+class _UsageError(Exception):
+    """Wrong arguments: the reply is this message plus the command's usage."""
+
+
+def _search(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        raise _UsageError("Say what to search for.")
+    results = service.search(args, limit=5)
+    if not results.hits:
+        return Reply(text=f"No papers match {args}. Try fewer or broader words.")
+    items = tuple(paper_item(hit.paper) for hit in results.hits)
+    return Reply(text=f"Top {len(items)} for {results.query}:", items=items)
+
+
+def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args or " " in args:
+        raise _UsageError("Give one paper id, as search shows it.")
+    record = service.get(args)
+    if record is None:
+        return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
+    return Reply(text=record.abstract or "(no abstract)", items=(paper_item(record),))
+
+
+def _like(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args or " " in args:
+        raise _UsageError("Give one paper id, as search shows it.")
+    found = service.more_like(args)
+    if found is None:
+        return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
+    record, query, papers = found
+    if not papers:
+        return Reply(text=f"Nothing in the catalog is like {record.title} yet.")
+    return Reply(
+        text=f"Papers like {record.title} (/papers search {query}):",
+        items=tuple(paper_item(p) for p in papers),
+    )
+
+
+def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        raise _UsageError("Say which topic to follow.")
+    result = service.subscribe(cmd.address, args)
+    if not result.added:
+        return Reply(text=f"This channel already follows: {result.topic}")
+    return Reply(
+        text=f"This channel now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics)"
+    )
+
+
+def _unsubscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        raise _UsageError("Say which topic to stop following.")
+    removed = service.unsubscribe(cmd.address, args)
+    if removed is None:
+        return Reply(text=f"This channel does not follow {args}. See its topics with /papers topics.")
+    return Reply(text=f"This channel no longer follows: {removed}")
+
+
+def _topics(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    topics = service.topics(cmd.address)
+    if not topics:
+        return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
+    lines = [f"{n}. {topic}" for n, topic in enumerate(topics, start=1)]
+    return Reply(text="This channel follows:\n" + "\n".join(lines))
+
+
+def _schedule(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        info = service.channel_info(cmd.address)
+        if info is None:
+            raise _UsageError("Say when.")
+        return Reply(text=f"This channel gets its digest {info.schedule}.")
+    info = service.set_schedule(cmd.address, parse_schedule(args.split()))
+    return Reply(text=f"This channel gets its digest {info.schedule}.")
+
+
+def _limit(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not args:
+        info = service.channel_info(cmd.address)
+        count = info.max_papers if info else DEFAULT_MAX_PAPERS
+        return Reply(text=f"This channel's digests show at most {count} papers.")
+    info = service.set_max_papers(cmd.address, parse_max_papers(args))
+    return Reply(text=f"This channel's digests now show at most {info.max_papers} papers; "
+                      "the footer counts the rest.")
+
+
+def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if not service.topics(cmd.address):
+        return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
+    try:
+        digest = service.digest(cmd.address, send=send)
+    except DigestInProgress as exc:
+        return Reply(text=str(exc))
+    except ChannelUnavailable as exc:
+        # The channel is paused with this reason; the papers wait in the ledger.
+        return Reply(text=exc.reason)
+    if digest is None:
+        return Reply(text="Nothing new for this channel since its last digest.")
+    noun = "paper" if digest.count == 1 else "papers"
+    return Reply(text=f"Posted {digest.count} new {noun}.")
+
+
+def _pause(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    service.pause(cmd.address, reason=args or f"paused by {cmd.user_id}")
+    return Reply(text="Digests are paused here. /papers resume starts them again.")
+
+
+def _resume(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    info = service.resume(cmd.address)
+    return Reply(text=f"Digests are back on: {info.schedule}.")
+
+
+def _help(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    lines = [f"/papers {c.usage} — {c.summary} (e.g. /papers {c.example})" for c in COMMANDS]
+    return Reply(text="\n".join(lines))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(name="search", usage="search QUERY", example='search "breast mri" has:code',
+            summary="search the catalog", run=_search, argument="query"),
+    Command(name="show", usage="show ID", example="show 2402.12345",
+            summary="one paper with its abstract", run=_show, argument="id"),
+    Command(name="like", usage="like ID", example="like 2402.12345",
+            summary="papers like this one", run=_like, argument="id"),
+    Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
+            summary="follow a topic in this channel", run=_subscribe, manages=True,
+            argument="topic"),
+    Command(name="unsubscribe", usage="unsubscribe TOPIC", example="unsubscribe ct reconstruction",
+            summary="stop following a topic", run=_unsubscribe, manages=True,
+            argument="topic"),
+    Command(name="topics", usage="topics", example="topics",
+            summary="the topics this channel follows", run=_topics),
+    Command(name="schedule", usage="schedule HH:MM [TIMEZONE] [daily|weekdays|weekly DAY]",
+            example="schedule 08:30 Europe/Berlin weekdays",
+            summary="when this channel gets its digest", run=_schedule, manages=True,
+            argument="when", optional=True),
+    Command(name="limit", usage="limit N", example="limit 5",
+            summary="how many papers a digest shows (1-50)", run=_limit, manages=True,
+            argument="count", optional=True),
+    Command(name="digest", usage="digest", example="digest",
+            summary="post this channel's digest now", run=_digest, slow=True, manages=True),
+    Command(name="pause", usage="pause [REASON]", example="pause conference week",
+            summary="stop this channel's digests", run=_pause, manages=True,
+            argument="reason", optional=True),
+    Command(name="resume", usage="resume", example="resume",
+            summary="start this channel's digests again", run=_resume, manages=True),
+    Command(name="help", usage="help", example="help", summary="this list", run=_help),
+)
+_BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def command_named(name: str) -> Command | None:
+    """The command table's entry for ``name``, if any."""
+    return _BY_NAME.get(name.lower())
+
+
+def is_slow(text: str) -> bool:
+    """True when the command in ``text`` should be acknowledged before it is answered."""
+    spec = _BY_NAME.get(text.strip().partition(" ")[0].lower())
+    return spec is not None and spec.slow
+
+
+def handle(service: Service, command: IncomingCommand, *, send: Send) -> Reply:
+    """Answer one ``/papers`` command; ``send`` posts a digest to the channel."""
+    name, _, args = command.text.strip().partition(" ")
+    spec = _BY_NAME.get(name.lower() or "help")
+    if spec is None:
+        return Reply(text=f"Unknown command {name[:40]!r}. Try /papers help.")
+    try:
+        reply = spec.run(service, command, args.strip(), send)
+    except _UsageError as exc:
+        return Reply(text=f"{exc} Usage: /papers {spec.usage}")
+    except (QueryError, ScheduleError, TopicLimitError, ChannelError) as exc:
+        return Reply(text=f"{exc}")
+    info = service.channel_info(command.address) if spec.name != "resume" else None
+    if (
+        info is not None
+        and info.paused
+        and spec.name != "pause"
+        and (info.paused_reason or "") not in reply.text
+    ):
+        notice = f"Digests are paused here ({info.paused_reason}). /papers resume restarts them."
+        return Reply(text=f"{notice}\n{reply.text}", ephemeral=reply.ephemeral, items=reply.items)
+    return reply

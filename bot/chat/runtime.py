@@ -1,0 +1,328 @@
+"""The running bot: the scheduler and the chat adapters in one asyncio process.
+
+``digestbot run`` builds a ``Bot`` from the adapters registered under the
+``digestbot.adapters`` entry-point group (``pyproject.toml``), so the core
+never imports ``adapters/`` and a new platform can arrive as a separate
+package. Adapters, the scheduler and the core share one event loop; the
+synchronous core runs in worker threads (``asyncio.to_thread``), so a slow
+digest never stalls a platform's 3-second answer. With a ``health_file``
+the bot writes its heartbeat there (``bot.chat.health``; ``digestbot health``
+reads it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Protocol
+
+from bot.model.messages import IncomingCommand
+from bot.config import Settings
+from bot.store.db import DatabaseError, SchedulerLease
+from bot.chat.health import BEAT_SECONDS, Heartbeat, write_heartbeat
+from bot.model.messages import Digest, NothingNew, Reply
+from bot.chat.scheduler import DigestScheduler
+from bot.chat.service import ImportReport, Service
+from bot.chat.channels import ChannelInfo
+from bot.model.address import parse_address
+
+__all__ = ["ENTRY_POINT_GROUP", "Adapter", "AdapterFactory", "Bot", "adapter_factories"]
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "digestbot.adapters"
+# How long a digest post may take before the core counts it as failed (and
+# keeps its papers for the next run).
+POST_TIMEOUT = 120.0
+# How often a process holding the scheduler lease checks it, and a standby asks
+# for it: a dead leader is replaced within this many seconds.
+LEASE_SECONDS = 15.0
+
+
+class Adapter(Protocol):
+    """A chat platform as the core sees it.
+
+    ``platform`` is the PLATFORM part of the channel addresses it serves
+    (``slack``, ``discord``, ``console``).
+
+    - ``start`` MUST connect, then turn each ``/papers`` event into an
+      ``IncomingCommand`` and answer it with what ``Bot.handle`` returns,
+      rendered for the platform. It MUST return once connected (long-lived
+      work goes in tasks) and raise if it cannot connect.
+    - ``post`` MUST deliver a ``Digest`` or ``NothingNew`` to the channel
+      named by its ``channel`` address and return only once the platform has
+      accepted it. It MUST raise ``bot.chat.service.ChannelUnavailable`` when the
+      channel can take no posts (bot removed, channel deleted, permission
+      revoked: the channel is paused with that reason), and any other
+      exception for a failure worth retrying (the papers stay in the ledger).
+      It MAY split a digest into several platform messages, and SHOULD
+      return how many it posted (the core logs it), or None.
+    - ``stop`` MUST close the connections; it MAY be called without ``start``.
+    - An adapter MUST NOT interpret command arguments, select papers or
+      touch the core's tables: those are the core's. It MAY keep its
+      platform's own records in the same database through
+      ``bot.service.db.engine`` (Slack's installation store does, in tables
+      the migrations create).
+    - An adapter MAY have ``async def is_connected(self) -> bool``, saying
+      whether it can take commands and posts right now (the bot's health
+      reports it). Without it, an adapter counts as connected from the end
+      of ``start`` to ``stop``.
+    """
+
+    platform: str
+
+    async def start(self, bot: Bot) -> None: ...
+
+    async def post(self, message: Digest | NothingNew) -> int | None: ...
+
+    async def stop(self) -> None: ...
+
+
+# An entry point of the group names one of these: it returns the adapter
+# when its platform is configured (tokens present), else None.
+AdapterFactory = Callable[[Settings], Adapter | None]
+
+
+def adapter_factories() -> dict[str, AdapterFactory]:
+    """The installed adapters by name."""
+    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+class Bot:
+    """The core as the adapters see it while the bot runs."""
+
+    def __init__(
+        self,
+        *,
+        service: Service,
+        adapters: Sequence[Adapter],
+        clock: Callable[[], datetime],
+        catch_up: timedelta = timedelta(hours=6),
+        ingest_every: timedelta | None = timedelta(hours=1),
+        health_file: Path | None = None,
+        lease: SchedulerLease | None = None,
+    ) -> None:
+        self.service = service
+        self.adapters = {adapter.platform: adapter for adapter in adapters}
+        self._clock = clock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._health_file = health_file
+        self._phase = "starting"  # then "running", then "stopped"
+        self._started_at = clock()
+        self._beat_now = asyncio.Event()
+        # Without a lease this process runs the scheduler; with one, only
+        # while it holds the lease (several processes on one database).
+        self._lease = lease
+        self.leading = False
+
+        def new_scheduler() -> DigestScheduler:
+            return DigestScheduler(
+                channels=self._channels,
+                run=lambda due: service.run_scheduled(due, send=self._post),
+                clock=clock,
+                grace=catch_up,
+                ingest=self._ingest if ingest_every else None,
+                ingest_every=ingest_every or timedelta(hours=1),
+                interrupted=self._interrupted,
+            )
+
+        self._new_scheduler = new_scheduler
+        self.scheduler = new_scheduler()
+
+    # -- for adapters --------------------------------------------------------
+
+    async def handle(self, command: IncomingCommand) -> Reply:
+        """Answer a ``/papers`` command; a digest it asks for is posted through ``post``."""
+        reply = await asyncio.to_thread(self.service.handle, command, send=self._post)
+        # The command may have changed the channel's schedule, topics or pause.
+        info = await asyncio.to_thread(self.service.channel_info, command.address)
+        if self.leading:  # else the leader's resync picks the change up within a minute
+            self.scheduler.update(str(command.address), info if info and self._serves(info) else None)
+        return reply
+
+    async def workspace_gone(self, platform: str, workspace: str, *, reason: str) -> None:
+        """The platform says the app left a workspace: pause its channels, keep their papers."""
+        count = await asyncio.to_thread(
+            self.service.pause_workspace, platform, workspace, reason=reason
+        )
+        for address in self.scheduler.known(platform, workspace):
+            self.scheduler.update(address, None)
+        log.warning("%s:%s gone (%s): %d channels paused", platform, workspace, reason, count)
+
+    async def _warm_topics(self) -> None:
+        # Every topic parsed now spares the digest runs that work. Before the
+        # scheduler starts, not beside it: its catch-up digests would parse
+        # the same topics again, each thread slowing the other.
+        try:
+            count = await asyncio.to_thread(self.service.warm_topics)
+        except Exception:
+            log.exception("parsing the topics ahead failed; digests parse them as they run")
+            return
+        log.info("%d topics parsed ahead", count)
+
+    def stop(self) -> None:
+        """Ask ``run`` to shut down (from the loop's thread)."""
+        if self._stopped is not None:
+            self._stopped.set()
+
+    # -- running -------------------------------------------------------------
+
+    async def run(self, *, ready: Callable[[], None] | None = None) -> None:
+        """Start the adapters and the scheduler; return after ``stop``."""
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        self._started_at = self._clock()
+        beating = asyncio.create_task(self._beat()) if self._health_file else None
+        leading: asyncio.Task[None] | None = None
+        try:
+            for adapter in self.adapters.values():
+                await adapter.start(self)
+            await self._warm_topics()
+            await self._lead()
+            leading = asyncio.create_task(self._keep_lead()) if self._lease else None
+            self._on_signals()
+            log.info("running with %s", ", ".join(self.adapters))
+            self._phase = "running"
+            self._beat_now.set()
+            if ready is not None:
+                ready()
+            await self._stopped.wait()
+        finally:
+            if leading is not None:
+                leading.cancel()
+            self.scheduler.shutdown()
+            await self.scheduler.flush()
+            self.leading = False
+            if self._lease is not None:
+                await asyncio.to_thread(self._lease.release)
+            for adapter in self.adapters.values():
+                try:
+                    await adapter.stop()
+                except Exception:
+                    log.exception("stopping the %s adapter failed", adapter.platform)
+            self._phase = "stopped"
+            if beating is not None:
+                beating.cancel()
+                await self._write_beat(database=None)
+
+    async def _lead(self) -> None:
+        """Start the scheduler when this process may run it (no lease, or the lease got)."""
+        if self._lease is not None and not await asyncio.to_thread(self._lease.acquire):
+            if not self.leading:
+                log.info("another process runs the scheduler; this one stands by")
+            return
+        if not self.leading:
+            self.scheduler = self._new_scheduler()
+            self.scheduler.start()
+            self.leading = True
+            if self._lease is not None:
+                log.info("scheduler lease taken: this process runs the digests and feeds")
+            self._beat_now.set()
+
+    async def _keep_lead(self) -> None:
+        """Hold the lease, or wait for it: every LEASE_SECONDS, check or try again."""
+        assert self._lease is not None
+        while True:
+            await asyncio.sleep(LEASE_SECONDS)
+            try:
+                if not self.leading:
+                    await self._lead()
+                elif not await asyncio.to_thread(self._lease.holding):
+                    log.warning("scheduler lease lost; stopping the scheduler until it is back")
+                    self.leading = False
+                    self.scheduler.shutdown()
+                    await self.scheduler.flush()
+                    self._beat_now.set()
+            except Exception:  # the loop must go on: a standby that stops never takes over
+                log.exception("scheduler lease check failed; trying again")
+
+    async def heartbeat(self, *, database: str | None) -> Heartbeat:
+        """The bot's state now (``database``: why the database did not answer, or None)."""
+        scheduler = self._phase
+        if scheduler == "running" and self._lease is not None:
+            scheduler = "leader" if self.leading else "standby"
+        elif scheduler == "running" and not self.scheduler.running:
+            scheduler = "stopped"
+        adapters = {}
+        for platform, adapter in self.adapters.items():
+            adapters[platform] = self._phase == "running" and await _connected(adapter)
+        return Heartbeat(pid=os.getpid(), started_at=self._started_at, updated_at=self._clock(),
+                         database=database, scheduler=scheduler, adapters=adapters)
+
+    async def _beat(self) -> None:
+        """Write the heartbeat now and every BEAT_SECONDS, sooner when the phase changes."""
+        while True:
+            self._beat_now.clear()
+            try:
+                await asyncio.to_thread(self.service.db.ping)
+                database = None
+            except DatabaseError as exc:
+                database = str(exc)
+            await self._write_beat(database=database)
+            try:
+                await asyncio.wait_for(self._beat_now.wait(), BEAT_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def _write_beat(self, *, database: str | None) -> None:
+        assert self._health_file is not None
+        beat = await self.heartbeat(database=database)
+        try:
+            # On the loop, not in a thread: a few hundred bytes, and a write
+            # cancelled at shutdown must not land after the last one.
+            write_heartbeat(self._health_file, beat)
+        except OSError as exc:  # a missed beat shows as a stale heartbeat; the bot goes on
+            log.warning("cannot write the heartbeat %s: %s", self._health_file, exc)
+
+    def _on_signals(self) -> None:
+        assert self._loop is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                # Not the main thread (tests), or a platform without signals.
+                return
+
+    def _serves(self, info: ChannelInfo) -> bool:
+        return parse_address(info.address).platform in self.adapters
+
+    def _channels(self) -> list[ChannelInfo]:
+        # A channel of a platform not running here keeps its papers in the
+        # ledger until that platform's adapter runs again.
+        return [info for info in self.service.scheduled_channels() if self._serves(info)]
+
+    def _interrupted(self) -> list[str]:
+        return [a for a in self.service.interrupted_channels() if parse_address(a).platform in self.adapters]
+
+    def _post(self, message: Digest | NothingNew) -> int | None:
+        """Post from a worker thread through the channel's adapter, on the loop."""
+        assert self._loop is not None
+        adapter = self.adapters.get(parse_address(message.channel).platform)
+        if adapter is None:
+            raise RuntimeError(f"no adapter for {message.channel} is running")
+        future = asyncio.run_coroutine_threadsafe(adapter.post(message), self._loop)
+        return future.result(timeout=POST_TIMEOUT)
+
+    def _ingest(self) -> None:
+        for report in self.service.ingest():
+            # Feeds log their own line each (bot.ingest.run); seed files only when they changed.
+            if isinstance(report, ImportReport) and (report.changed or report.problems):
+                log.info("%s", report.line())
+
+
+async def _connected(adapter: Adapter) -> bool:
+    probe = getattr(adapter, "is_connected", None)
+    if probe is None:
+        return True
+    try:
+        return bool(await probe())
+    except Exception:
+        log.exception("asking the %s adapter whether it is connected failed", adapter.platform)
+        return False

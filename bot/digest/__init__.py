@@ -1,0 +1,1 @@
+"""Digest selection, the delivery ledger, and the one delivery loop."""

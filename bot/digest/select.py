@@ -1,0 +1,683 @@
+"""Selecting channels' digests, and the delivery ledger behind them.
+
+A digest takes the papers that entered the catalog since the channel's
+previous digest (on the first one, in the last ``first_days`` days), plus
+any the ledger still holds as ``pending`` or ``failed`` for the channel; it
+keeps those matching at least one of the channel's topics and never ``sent``
+to it, ranks them by relevance to the topics and then recency, and caps them
+at the channel's maximum.
+
+Topics never run against the whole catalog. ``select_digests`` gathers the
+candidates of every channel it is given into one small in-memory index (a
+day's papers, typically), runs each distinct topic once against it, and
+then keeps, for each channel, the hits inside that channel's own window:
+10,000 channels at the same hour cost one pass, not 10,000.
+
+The window is kept as a catalog revision (``bot.store.catalog``): revisions
+commit in order, so a paper whose import was still committing when a digest
+ran is taken by the next one, never skipped.
+
+The ledger makes delivery at-least-once and never twice once a send is
+confirmed: ``claim`` records the shown papers as ``pending`` before sending,
+``confirm`` marks them ``sent``, ``fail`` marks them ``failed``; a process
+that dies between claim and confirm leaves them ``pending`` for the next run.
+Functions take a ``Session``; callers own the transactions.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import chain
+from zoneinfo import ZoneInfo
+
+import tantivy
+from sqlalchemy import and_, false, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.store.catalog import PAPERS, current_revision, record_from_row
+from bot.gcpause import paused_gc
+from bot.search.index import SearchIndex
+from bot.model.messages import Digest, PaperItem, paper_item
+from bot.store.models import Channel, Delivery, Topic
+from bot.model.papers import PaperRecord
+from bot.search.query import ParsedQuery, QueryError, Word, parse_query
+from bot.search.rank import SCORE_DECIMALS, compile_query
+
+__all__ = [
+    "DigestInProgress",
+    "Selection",
+    "TopicCache",
+    "advance",
+    "claim",
+    "confirm",
+    "fail",
+    "has_pending",
+    "interrupted_channels",
+    "select_digest",
+    "select_digests",
+]
+
+log = logging.getLogger(__name__)
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+# SQLite allows 32,766 bound parameters per statement; stay well below.
+_CHUNK = 5000
+
+
+class DigestInProgress(Exception):
+    """A digest was asked for a channel that one is being posted to right now."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A channel's digest and the ids of the papers it shows, in order."""
+
+    digest: Digest
+    paper_ids: tuple[str, ...]
+    # The catalog revision the selection read up to.
+    revision: int
+
+
+def _chunks(items: Sequence[object], size: int = _CHUNK) -> Iterable[Sequence[object]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class _Candidate:
+    record: PaperRecord
+    entered_revision: int
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The papers new to a channel: entered after revision ``after`` and up
+    to ``up_to``; on a first digest (``after`` None), first seen after ``since``.
+
+    Channels whose previous digests ran together share a window, and with
+    it the filtered matches of the topics they share.
+    """
+
+    after: int | None
+    since: datetime | None
+    up_to: int
+
+    @classmethod
+    def of(cls, channel: Channel, *, since: datetime, up_to: int) -> _Window:
+        if channel.last_revision is None:
+            return cls(after=None, since=since, up_to=up_to)
+        return cls(after=channel.last_revision, since=None, up_to=up_to)
+
+    def holds(self, candidate: _Candidate) -> bool:
+        if candidate.entered_revision > self.up_to:
+            return False
+        if self.after is None:
+            assert self.since is not None
+            # Revision 0 marks a paper stored as not news (bot.store.catalog).
+            return candidate.first_seen > self.since and candidate.entered_revision > 0
+        return candidate.entered_revision > self.after
+
+
+# A match as the digest ranks it: best first when sorted ascending, by
+# relevance, then publication day (newer first), then id. Unique per paper.
+_Key = tuple[float, int, str]
+
+
+def _mask(numbers: Iterable[int], size: int) -> int:
+    """The set of document numbers as an int with those bits set.
+
+    Channels' unions, counts and "does topic T match paper P" become an OR,
+    ``int.bit_count`` and a bit test, with no Python object per match kept.
+    """
+    bits = bytearray((size + 7) // 8)
+    for number in numbers:
+        bits[number >> 3] |= 1 << (number & 7)
+    return int.from_bytes(bits, "little")
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """A topic's hits in the pool, best first as the index ranks them.
+
+    Kept as document numbers and raw scores (plain ints and floats, which
+    the garbage collector does not track) and as a bit mask of the numbers.
+    """
+
+    numbers: list[int]
+    scores: list[float]
+    mask: int
+    scored: bool
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """A topic's matches among some papers: all as a mask, the best ``depth`` as sorted keys."""
+
+    keys: list[_Key]
+    mask: int
+    count: int
+
+
+_NOTHING = _Matches(numbers=[], scores=[], mask=0, scored=False)
+
+
+@dataclass(frozen=True)
+class _Eligible:
+    """Papers a topic may show: their document numbers, as a set and as a mask."""
+
+    numbers: frozenset[int]
+    mask: int
+
+
+class TopicCache:
+    """Topics parsed, and compiled where the pool's terms play no part, kept between runs.
+
+    Parsing and compiling 18,000 topics costs more than searching with
+    them; a long-running bot parses each topic once (``warm`` at start)
+    instead of at every digest hour. A topic with a prefix (``segm*``)
+    expands against each pool's own terms, so only its parse is kept.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, ParsedQuery] = {}
+        self._scored: dict[str, bool] = {}
+        self._compiled: dict[str, tantivy.Query] = {}
+
+    def parsed(self, topic: str) -> ParsedQuery:
+        found = self._parsed.get(topic)
+        if found is None:
+            found = self._parsed[topic] = parse_query(topic)
+        return found
+
+    def scored(self, topic: str) -> bool:
+        """``parsed(topic).scored``, kept: it walks the clauses each time it is asked."""
+        found = self._scored.get(topic)
+        if found is None:
+            found = self._scored[topic] = self.parsed(topic).scored
+        return found
+
+    def query(self, topic: str, index: SearchIndex, searcher: tantivy.Searcher) -> tantivy.Query:
+        found = self._compiled.get(topic)
+        if found is None:
+            parsed = self.parsed(topic)
+            found = compile_query(parsed, index.schema, searcher)
+            if not any(isinstance(o, Word) and o.prefix for c in parsed.clauses for o in c.options):
+                self._compiled[topic] = found
+        return found
+
+    def warm(self, topics: Iterable[str]) -> int:
+        """Parse and compile ``topics`` ahead of a run; returns how many were new."""
+        index = SearchIndex.in_memory()
+        searcher = index.searcher()
+        new = 0
+        # Every parse is kept: the collector would scan them again and again.
+        with paused_gc():
+            for topic in topics:
+                if topic not in self._parsed:
+                    try:
+                        self.query(topic, index, searcher)
+                        self.scored(topic)
+                    except QueryError:
+                        continue  # stored before a grammar change; the digest run reports it
+                    new += 1
+        return new
+
+
+class _Pool:
+    """The candidates of a batch of channels, indexed once in memory.
+
+    One searcher serves every topic. Papers are known by their document
+    number in the pool (ids, days and bit masks are indexed by it). Each
+    distinct topic is searched once; its matches inside a window are ranked
+    once and shared by every channel with that topic and window, so a
+    channel costs a merge of a few sorted lists and an OR of a few masks.
+    """
+
+    def __init__(
+        self, candidates: dict[str, _Candidate], *, depth: int, topics: TopicCache
+    ) -> None:
+        self.candidates = candidates
+        self.topics = topics
+        self.depth = max(depth, 1)
+        self.index = SearchIndex.in_memory()
+        with self.index.writer(threads=1) as writer:
+            writer.add((c.record for c in candidates.values()), replace=False)
+            writer.commit(0)
+        self._searcher = self.index.searcher()
+        everything = self._searcher.search(
+            tantivy.Query.all_query(), limit=max(len(candidates), 1), count=False
+        )
+        addresses = [address for _, address in everything.hits]
+        # One segment (one writer thread, one commit): a hit's document
+        # number is its number here, the cheapest lookup per hit.
+        self._addresses: dict[tuple[int, int], int] | None = None
+        if self._searcher.num_segments <= 1:
+            numbers = [address.doc for address in addresses]
+        else:
+            numbers = list(range(len(addresses)))
+            self._addresses = {(a.segment_ord, a.doc): n for n, a in enumerate(addresses)}
+        self.size = max(numbers, default=-1) + 1
+        self.ids = [""] * self.size
+        for number, address in zip(numbers, addresses, strict=True):
+            self.ids[number] = self._searcher.doc(address)["id"][0]
+        self.number = {paper_id: number for number, paper_id in enumerate(self.ids) if paper_id}
+        # Ties in relevance go to the newer paper, then the smaller id.
+        self._day = [0] * self.size
+        for paper_id, number in self.number.items():
+            published = candidates[paper_id].record.published
+            self._day[number] = -(published.toordinal() if published else 0)
+        self._all = _mask(numbers, self.size)
+        self._matches: dict[str, _Matches] = {}
+        self._windows: dict[_Window, _Eligible] = {}
+        self._ranked: dict[tuple[str, _Window], _Ranked] = {}
+        self._items: dict[str, PaperItem] = {}
+        self._dates: dict[str, str] = {}
+
+    def matches(self, topic: str) -> _Matches:
+        """Every candidate ``topic`` matches, best first; searched once."""
+        found = self._matches.get(topic)
+        if found is None:
+            try:
+                scored = self.topics.scored(topic)
+                query = self.topics.query(topic, self.index, self._searcher)
+            except QueryError as exc:
+                # Stored under an older grammar: it matches nothing rather
+                # than failing every channel's digest in the batch.
+                log.warning("topic %r no longer parses (%s); it matches nothing", topic, exc)
+                found = self._matches[topic] = _NOTHING
+                return found
+            hits = self._searcher.search(
+                query, limit=max(len(self.candidates), 1), count=False
+            ).hits
+            if self._addresses is None:
+                numbers = [address.doc for _, address in hits]
+            else:
+                by_address = self._addresses
+                numbers = [by_address[(a.segment_ord, a.doc)] for _, a in hits]
+            found = self._matches[topic] = _Matches(
+                numbers=numbers,
+                scores=[score for score, _ in hits] if scored else [],
+                mask=_mask(numbers, self.size),
+                scored=scored,
+            )
+        return found
+
+    def window(self, window: _Window) -> _Eligible:
+        """The candidates inside ``window``."""
+        found = self._windows.get(window)
+        if found is None:
+            numbers = frozenset(
+                self.number[i] for i, c in self.candidates.items() if window.holds(c)
+            )
+            found = self._windows[window] = _Eligible(numbers, _mask(numbers, self.size))
+        return found
+
+    def eligible(self, numbers: Iterable[int]) -> _Eligible:
+        kept = frozenset(numbers)
+        return _Eligible(kept, _mask(kept, self.size))
+
+    def ranked(self, topic: str, window: _Window) -> _Ranked:
+        """``topic``'s matches inside ``window``, ranked once for every channel that shares both."""
+        key = (topic, window)
+        found = self._ranked.get(key)
+        if found is None:
+            found = self._ranked[key] = self.rank(self.matches(topic), self.window(window))
+        return found
+
+    def rank(self, matches: _Matches, eligible: _Eligible) -> _Ranked:
+        """The ``eligible`` matches: all as a mask, the best ``depth`` ranked.
+
+        A channel shows at most ``depth`` papers, and a paper among a
+        channel's best ``depth`` is among the best ``depth`` of the topic
+        that gave it its best score: the rest never needs a ranking key.
+        """
+        mask = matches.mask & eligible.mask
+        count = mask.bit_count()
+        if not count:
+            return _Ranked(keys=[], mask=0, count=0)
+        keep = None if mask == matches.mask else eligible.numbers
+        ids, day, depth = self.ids, self._day, self.depth
+        if not matches.scored:  # filters alone (has:code) rank nothing: every match scores alike
+            chosen = matches.numbers if keep is None else [n for n in matches.numbers if n in keep]
+            keys: list[_Key] = heapq.nsmallest(depth, [(0.0, day[n], ids[n]) for n in chosen])
+            return _Ranked(keys=keys, mask=mask, count=count)
+        keys = []
+        last = 0.0
+        for number, score in zip(matches.numbers, matches.scores, strict=True):
+            if keep is not None and number not in keep:
+                continue
+            rounded = round(score, SCORE_DECIMALS)
+            # Hits come best first; those tied (once rounded) with the last
+            # one kept may still outrank it on recency.
+            if len(keys) >= depth and rounded < last:
+                break
+            keys.append((-rounded, day[number], ids[number]))
+            if len(keys) == depth:
+                last = rounded
+        keys.sort()
+        del keys[depth:]
+        return _Ranked(keys=keys, mask=mask, count=count)
+
+    def item(self, paper_id: str) -> PaperItem:
+        """The paper as every digest of the batch shows it: one value, shared."""
+        item = self._items.get(paper_id)
+        if item is None:
+            item = self._items[paper_id] = paper_item(self.candidates[paper_id].record)
+        return item
+
+    def local_date(self, now: datetime, timezone: str) -> str:
+        found = self._dates.get(timezone)
+        if found is None:
+            found = self._dates[timezone] = now.astimezone(ZoneInfo(timezone)).date().isoformat()
+        return found
+
+
+def _topics(session: Session, channel_ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(channel_ids):
+        rows = session.execute(
+            select(Topic.channel_id, Topic.query).where(Topic.channel_id.in_(chunk)).order_by(Topic.id)
+        )
+        for channel_id, query in rows:
+            found[channel_id].append(query)
+    return found
+
+
+def _ledger(
+    session: Session, *, statuses: tuple[str, ...], channel_ids: Sequence[int] = (),
+    paper_ids: Sequence[str] = (),
+) -> dict[int, set[str]]:
+    """Paper ids in the ledger with one of ``statuses``, by channel.
+
+    Filtered by ``paper_ids`` when given (the cheaper side for a large batch
+    of channels), else by ``channel_ids``.
+    """
+    wanted = set(channel_ids)
+    found: dict[int, set[str]] = defaultdict(set)
+    keys: Sequence[object] = paper_ids or channel_ids
+    column = Delivery.paper_id if paper_ids else Delivery.channel_id
+    for chunk in _chunks(keys):
+        rows = session.execute(
+            select(Delivery.channel_id, Delivery.paper_id).where(
+                Delivery.status.in_(statuses), column.in_(chunk)
+            )
+        )
+        for channel_id, paper_id in rows:
+            if channel_id in wanted:
+                found[channel_id].add(paper_id)
+    return found
+
+
+def _since(channel: Channel, now: datetime, first_days: int) -> datetime:
+    return channel.last_digest_at or now - timedelta(days=first_days)
+
+
+def _load_candidates(
+    session: Session,
+    channels: Sequence[Channel],
+    *,
+    up_to: int,
+    now: datetime,
+    first_days: int,
+    retry_ids: set[str],
+) -> dict[str, _Candidate]:
+    """Every paper inside at least one channel's window, plus the retries."""
+    entered = PAPERS.c.entered_revision
+    revisions = [c.last_revision for c in channels if c.last_revision is not None]
+    firsts = [_since(c, now, first_days) for c in channels if c.last_revision is None]
+    window = or_(
+        entered > min(revisions) if revisions else false(),
+        and_(PAPERS.c.first_seen > min(firsts), entered > 0) if firsts else false(),
+    )
+    found: dict[str, _Candidate] = {}
+
+    def add(rows: Iterable[object]) -> None:
+        for row in rows:
+            found[row.id] = _Candidate(  # type: ignore[attr-defined]
+                record_from_row(row),
+                row.entered_revision,  # type: ignore[attr-defined]
+                row.first_seen,  # type: ignore[attr-defined]
+            )
+
+    add(session.execute(select(PAPERS).where(and_(entered <= up_to, window))))
+    missing = sorted(retry_ids - found.keys())
+    for chunk in _chunks(missing):
+        add(session.execute(select(PAPERS).where(PAPERS.c.id.in_(chunk))))
+    return found
+
+
+def select_digests(
+    session: Session,
+    channels: Sequence[Channel],
+    *,
+    now: datetime,
+    first_days: int = 7,
+    topics_cache: TopicCache | None = None,
+) -> dict[int, Selection]:
+    """The digests of ``channels`` at ``now``, by channel id.
+
+    A channel with no topics, or with nothing new that matches them, has no
+    entry. Reads only; ``claim`` records what is sent. ``topics_cache``
+    keeps parsed topics for the next run.
+    """
+    with paused_gc():
+        return _select_digests(
+            session, channels, now=now, first_days=first_days, topics_cache=topics_cache
+        )
+
+
+def _select_digests(
+    session: Session,
+    channels: Sequence[Channel],
+    *,
+    now: datetime,
+    first_days: int,
+    topics_cache: TopicCache | None,
+) -> dict[int, Selection]:
+    topics = _topics(session, [c.id for c in channels])
+    channels = [c for c in channels if topics.get(c.id)]
+    if not channels:
+        return {}
+    channel_ids = [c.id for c in channels]
+    up_to = current_revision(session)
+    retry = _ledger(session, statuses=(PENDING, FAILED), channel_ids=channel_ids)
+    pool_ids = set().union(*retry.values()) if retry else set()
+    candidates = _load_candidates(
+        session, channels, up_to=up_to, now=now, first_days=first_days, retry_ids=pool_ids
+    )
+    if not candidates:
+        return {}
+    sent = _ledger(session, statuses=(SENT,), channel_ids=channel_ids, paper_ids=sorted(candidates))
+    pool = _Pool(
+        candidates,
+        depth=max(c.max_papers for c in channels),
+        topics=topics_cache if topics_cache is not None else TopicCache(),
+    )
+    selections = {}
+    # Channels whose previous digests ran together share one window value.
+    windows: dict[_Window, _Window] = {}
+    nothing: set[str] = set()
+    for channel in channels:
+        since = _since(channel, now, first_days)
+        window = _Window.of(channel, since=since, up_to=up_to)
+        window = windows.setdefault(window, window)
+        selection = _select(
+            channel,
+            topics[channel.id],
+            pool,
+            retry=retry.get(channel.id, nothing),
+            sent=sent.get(channel.id, nothing),
+            window=window,
+            since=since,
+            now=now,
+        )
+        if selection is not None:
+            selections[channel.id] = selection
+    return selections
+
+
+def _select(
+    channel: Channel,
+    topics: Sequence[str],
+    pool: _Pool,
+    *,
+    retry: set[str],
+    sent: set[str],
+    window: _Window,
+    since: datetime,
+    now: datetime,
+) -> Selection | None:
+    cap = channel.max_papers
+    per_topic = [pool.ranked(topic, window) for topic in topics]
+    if retry or sent:
+        # Rare: this channel's own ledger changes what counts. Rank afresh,
+        # without what it was sent, with what a failed digest still owes it
+        # (wherever that lies; those inside the window are there already).
+        number = pool.number
+        eligible = pool.eligible(
+            (pool.window(window).numbers | {number[i] for i in retry if i in number})
+            - {number[i] for i in sent if i in number}
+        )
+        per_topic = [pool.rank(pool.matches(topic), eligible) for topic in topics]
+    union = 0
+    for ranked in per_topic:
+        union |= ranked.mask
+    if not union:
+        return None
+    shown: list[str]
+    if len(per_topic) == 1:
+        shown = [key[2] for key in per_topic[0].keys[:cap]]
+        matched = [tuple(topics)] * len(shown)
+    else:
+        # The best of a few short sorted lists: a paper's first appearance
+        # carries its best score, so the first ``cap`` distinct ids are the digest.
+        shown = []
+        for key in sorted(chain.from_iterable(ranked.keys for ranked in per_topic)):
+            if key[2] not in shown:
+                shown.append(key[2])
+                if len(shown) == cap:
+                    break
+        pairs = list(zip(topics, per_topic, strict=True))
+        matched = [
+            tuple([t for t, ranked in pairs if ranked.mask >> n & 1])
+            for n in map(pool.number.__getitem__, shown)
+        ]
+    more = union.bit_count() - len(shown)
+    more_query = None
+    if more:
+        left_out = {
+            topic: ranked.count - sum(1 for m in matched if topic in m)
+            for topic, ranked in zip(topics, per_topic, strict=True)
+        }
+        more_query = _more_query(left_out, since)
+    digest = Digest(
+        channel=channel.address,
+        topics=tuple(topics),
+        date=pool.local_date(now, channel.timezone),
+        items=tuple(map(pool.item, shown)),
+        matched_topics=tuple(matched),
+        more=more,
+        more_query=more_query,
+    )
+    return Selection(digest=digest, paper_ids=tuple(shown), revision=window.up_to)
+
+
+def select_digest(
+    session: Session, channel: Channel, *, now: datetime, first_days: int = 7
+) -> Selection | None:
+    """The channel's digest at ``now``, or None when nothing new matches."""
+    return select_digests(session, [channel], now=now, first_days=first_days).get(channel.id)
+
+
+def _more_query(left_out: dict[str, int], since: datetime) -> str:
+    # The topic behind most of the papers left out, limited to the papers
+    # the digest considered, is the search that shows the most of them.
+    topic = max((t for t in left_out if left_out[t] > 0), key=lambda t: (left_out[t], -len(t)))
+    return f"{topic} after:{since.date().isoformat()}"
+
+
+def claim(
+    session: Session, claims: Sequence[tuple[Channel, Selection]], *, now: datetime
+) -> None:
+    """Record each selection's papers as ``pending`` and move its channel's window.
+
+    Written in bulk: one read of the rows being retried, one insert of the
+    new rows, one update of the retried ones, whatever the number of channels.
+    """
+    by_channel = {channel.id: selection for channel, selection in claims}
+    retried: list[dict[str, object]] = []
+    known: set[tuple[int, str]] = set()
+    for chunk in _chunks(list(by_channel)):
+        rows = session.execute(
+            select(Delivery.id, Delivery.channel_id, Delivery.paper_id, Delivery.attempts)
+            .where(Delivery.channel_id.in_(chunk), Delivery.status.in_((PENDING, FAILED)))
+            .with_for_update()  # PostgreSQL: row locks until the claim commits
+        )
+        for row in rows:
+            if row.paper_id in by_channel[row.channel_id].paper_ids:
+                known.add((row.channel_id, row.paper_id))
+                retried.append({"id": row.id, "status": PENDING, "attempts": row.attempts + 1})
+    new = [
+        {"channel_id": channel_id, "paper_id": paper_id, "status": PENDING, "attempts": 1,
+         "created_at": now}
+        for channel_id, selection in by_channel.items()
+        for paper_id in selection.paper_ids
+        if (channel_id, paper_id) not in known
+    ]
+    if new:
+        session.execute(insert(Delivery), new)
+    if retried:
+        session.execute(update(Delivery), retried)
+    for channel, selection in claims:
+        advance(channel, now=now, revision=selection.revision)
+    session.flush()
+
+
+def advance(channel: Channel, *, now: datetime, revision: int) -> None:
+    """Move the channel's window: its next digest takes papers entered after ``revision``."""
+    channel.last_digest_at = now
+    channel.last_revision = revision
+
+
+def has_pending(session: Session, channel_id: int) -> bool:
+    """True when a digest of the channel was claimed and neither confirmed nor failed."""
+    found = session.scalar(
+        select(Delivery.id).where(Delivery.channel_id == channel_id, Delivery.status == PENDING).limit(1)
+    )
+    return found is not None
+
+
+def interrupted_channels(session: Session) -> list[str]:
+    """Unpaused channels with ``pending`` papers: a process died while posting to them."""
+    channels = session.scalars(
+        select(Channel)
+        .where(Channel.paused.is_(False))
+        .where(Channel.id.in_(select(Delivery.channel_id).where(Delivery.status == PENDING)))
+        .order_by(Channel.id)
+    )
+    return [channel.address for channel in channels]
+
+
+def confirm(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:
+    """The platform accepted the digest: these papers are ``sent`` for good."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
+        .values(status=SENT, sent_at=now, error=None)
+    )
+
+
+def fail(session: Session, channel_id: int, paper_ids: Sequence[str], *, error: str) -> None:
+    """The send failed: the papers are offered again by the channel's next digest."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
+        .values(status=FAILED, error=error[:1000])
+    )

@@ -1,0 +1,339 @@
+"""The seed-file parser: text in, ``PaperRecord`` values and problems out.
+
+I/O: reads seed files from disk (``read_seed_file``, ``seed_paths``); no
+database access, which belongs to the loader that calls this module.
+
+A seed file is a listing copied from a paper site, three lines a record::
+
+    CVApr 15, 2023Code
+    Beta-Rank: A Robust ... Image AnalysisMorteza Homayounfar, Reza Rawassizadeh et al.
+    As deep neural networks include ...
+
+Line 1 is a category code glued to the date, then an optional ``Code`` flag.
+Line 2 is the title glued, with no separator, to the author list. Line 3 is
+the abstract. Blank lines, CRLF, a BOM and trailing spaces are tolerated.
+Bad content never raises: each malformed record becomes a ``SeedProblem``
+(file and line) and is skipped, and parsing resumes at the next header line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePath
+
+from bot.model.links import extract_code_urls
+from bot.model.papers import PaperRecord, normalize_category, paper_id_for
+
+__all__ = [
+    "SeedFile",
+    "SeedProblem",
+    "parse_seed_text",
+    "read_seed_file",
+    "seed_paths",
+    "split_title_authors",
+]
+
+log = logging.getLogger(__name__)
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_MONTH_NAMES = (
+    "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
+    "Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+)
+# The code is matched lazily so that "MAMay 3, 2023" reads as MA + May.
+_HEADER = re.compile(
+    rf"(?P<code>[A-Za-z][A-Za-z.\-]*?)\s*(?P<month>{_MONTH_NAMES})\.?\s*"
+    r"(?P<day>\d{1,2}),?\s+(?P<year>\d{4})\s*(?P<flag>Code)?"
+)
+_HEADER_EXAMPLE = "'CVApr 15, 2023Code' (category, date, optional Code)"
+
+_ET_AL = re.compile(r"\s*,?\s*\bet\s+al\.?$")
+_AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+")
+_INITIALS = re.compile(r"(?:[^\W\d_]\.-?)+|[^\W\d_]")
+# Lowercase name particles: "Ludwig van Beethoven", "Juan de la Cruz".
+_PARTICLES = frozenset(
+    "al bin binti da das de del della den der di do dos du e el la le ten ter van von y zu".split()
+)
+_SUFFIXES = frozenset({"Jr", "Jr.", "Sr", "Sr.", "II", "III", "IV"})
+# Surname prefixes after which a second capital is normal: McDonald, LeCun.
+_CAPITAL_PREFIXES = ("Mc", "Mac", "Le", "La", "De", "Di", "Da", "Du", "Van", "Von", "Fitz", "St")
+_MAX_NAME_TOKENS = 6
+
+
+@dataclass(frozen=True)
+class SeedProblem:
+    """A record that was skipped, and where: ``seeds/x.txt:12: message``."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SeedFile:
+    """What one seed file yielded: its good records and its problems."""
+
+    path: str
+    records: tuple[PaperRecord, ...]
+    problems: tuple[SeedProblem, ...]
+
+
+def _is_cased(word: str) -> bool:
+    """``Luyang``, ``Łukasz``, ``McDonald``: a capital, then lowercase."""
+    if not word.isalpha() or not word[0].isupper():
+        return False
+    if len(word) == 1 or word[1:].islower():
+        return True
+    return any(
+        word.startswith(prefix)
+        and len(word) > len(prefix) + 1
+        and word[len(prefix)].isupper()
+        and word[len(prefix) + 1 :].islower()
+        for prefix in _CAPITAL_PREFIXES
+    )
+
+
+def _is_name_word(token: str, *, first: bool) -> bool:
+    """A name word: ``Jean-Pierre``, ``O'Brien``, ``Abdel-rahman``, ``al-Hassan``.
+
+    Only a name's first word must be capitalized; later words may also be
+    all capitals (``ZHANG``) or begin with a lowercase particle (``d'Alembert``).
+    """
+    if not first and len(token) > 1 and token.isalpha() and token.isupper():
+        return True
+    pieces = token.split("-")
+    for index, piece in enumerate(pieces):
+        parts = re.split(r"['\u2019]", piece)
+        head_ok = _is_cased(parts[0]) or (
+            # a lowercase piece: "Abdel-rahman", or a particle before "'" or "-"
+            parts[0].isalpha()
+            and parts[0].islower()
+            and (index > 0 or (not first and (len(parts) > 1 or len(pieces) > 1)))
+        )
+        if not head_ok or not all(_is_cased(part) for part in parts[1:]):
+            return False
+    return True
+
+
+def _is_name(segment: str, *, first: bool) -> bool:
+    """A person's name of 1-6 words (2-6 for the first author, to stay strict)."""
+    tokens = segment.split()
+    if not (2 if first else 1) <= len(tokens) <= _MAX_NAME_TOKENS:
+        return False
+    has_word = False
+    for index, token in enumerate(tokens):
+        last = index == len(tokens) - 1
+        if _INITIALS.fullmatch(token) and token[0].isupper():
+            continue
+        if index > 0 and last and token in _SUFFIXES:
+            continue
+        if 0 < index and not last and token in _PARTICLES:
+            continue
+        if not _is_name_word(token, first=index == 0):
+            return False
+        has_word = True
+    return has_word
+
+
+def _parse_authors(text: str) -> tuple[str, ...] | None:
+    segments = _AUTHOR_SEPARATOR.split(text)
+    if not all(_is_name(s, first=i == 0) for i, s in enumerate(segments)):
+        return None
+    return tuple(segments)
+
+
+def _glue_points(text: str) -> list[int]:
+    """Positions inside a token where a title could end and a name begin.
+
+    ``LearningFuying`` (lowercase, digit or punctuation before a capital) and
+    ``MRILuyang`` / ``MRIJ. Smith`` (the last capital of an uppercase run
+    that starts a capitalized word or an initial).
+    """
+    points = []
+    for p in range(1, len(text)):
+        here, before = text[p], text[p - 1]
+        if not here.isupper() or before.isspace():
+            continue
+        if not before.isupper():
+            points.append(p)
+        elif p + 1 < len(text) and (text[p + 1].islower() or text[p + 1] == "."):
+            points.append(p)
+    return points
+
+
+def split_title_authors(line: str) -> tuple[str, tuple[str, ...], bool] | None:
+    """``(title, authors, truncated)`` from a glued title/author line, or None.
+
+    Every glue point is tried from the left; the first one after which the
+    rest of the line reads as an author list wins. Since the glued token
+    itself (``LearningFuying``) is never a valid name, an earlier point can
+    only win when the title's tail really forms part of the first name (the
+    ``Mc`` of ``McDonald``), so the first valid point gives the longest first
+    author; it also never picks a point inside a later name (``Jean-Pierre``).
+    """
+    text = " ".join(line.split())
+    without_et_al = _ET_AL.sub("", text)
+    truncated = without_et_al != text
+    for p in _glue_points(without_et_al):
+        title = without_et_al[:p].strip()
+        if not any(c.isalnum() for c in title):
+            continue
+        authors = _parse_authors(without_et_al[p:])
+        if authors is not None:
+            return title, authors, truncated
+    return None
+
+
+def _preview(text: str, limit: int = 60, *, tail: bool = False) -> str:
+    """``text`` shortened for a message; ``tail`` keeps the end, where authors are."""
+    if len(text) <= limit:
+        return text
+    return "\u2026" + text[-(limit - 1) :] if tail else text[: limit - 1] + "\u2026"
+
+
+def _expected_header(path: str, lineno: int, line: str) -> SeedProblem:
+    message = f"expected a header line such as {_HEADER_EXAMPLE}, got {_preview(line)!r}"
+    return SeedProblem(path, lineno, message)
+
+
+def _record(
+    header: tuple[int, re.Match[str]], body: list[tuple[int, str]], path: str
+) -> tuple[PaperRecord | None, list[SeedProblem]]:
+    """One record from its header match and the non-blank lines up to the next header."""
+    lineno, match = header
+
+    def problem(line: int, message: str) -> SeedProblem:
+        return SeedProblem(path, line, message)
+
+    month = _MONTHS[match["month"][:3].lower()]
+    try:
+        published = date(int(match["year"]), month, int(match["day"]))
+    except ValueError:
+        when = f"{match['month']} {match['day']}, {match['year']}"
+        return None, [problem(lineno, f"impossible date {when!r}; the record is skipped")]
+    if not body:
+        return None, [problem(lineno, "record has no title/author line and no abstract")]
+    title_no, title_line = body[0]
+    split = split_title_authors(title_line)
+    if len(body) == 1:
+        if split is None:
+            message = f"record has no title/author line (line {title_no} is not one)"
+        else:
+            message = f"record has no abstract after its title/author line (line {title_no})"
+        return None, [problem(lineno, message)]
+    if split is None:
+        message = (
+            f"cannot split the title from the authors in {_preview(title_line, tail=True)!r}; "
+            "expected the title glued to 'First Last, First Last et al.'"
+        )
+        return None, [problem(title_no, message)]
+    problems: list[SeedProblem] = []
+    if len(body) > 2:
+        abstract_no, abstract_line = body[1]
+        if split_title_authors(abstract_line) is not None:
+            # A title/author line in the abstract's place: this record lost
+            # its abstract and the next one lost its header. Report both.
+            return None, [
+                problem(lineno, "record has no abstract; the record is skipped"),
+                _expected_header(path, abstract_no, abstract_line),
+            ]
+        # A complete record followed by stray lines: keep the record, report
+        # the strays (a second abstract paragraph, or a record without header).
+        problems.append(_expected_header(path, *body[2]))
+    title, authors, truncated = split
+    abstract = body[1][1]
+    code_urls = extract_code_urls(abstract)
+    record = PaperRecord(
+        id=paper_id_for(title=title),
+        title=title,
+        authors=authors,
+        authors_truncated=truncated,
+        abstract=abstract,
+        categories=(normalize_category(match["code"]),),
+        published=published,
+        url=None,
+        code_urls=code_urls,
+        has_code=match["flag"] is not None or bool(code_urls),
+        source=f"seed:{PurePath(path).name}",
+    )
+    return record, problems
+
+
+def parse_seed_text(text: str, *, path: str) -> SeedFile:
+    """Parse seed-file text; ``path`` names the file in sources and problems."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    records: list[PaperRecord] = []
+    problems: list[SeedProblem] = []
+    header: tuple[int, re.Match[str]] | None = None
+    body: list[tuple[int, str]] = []
+
+    def finish() -> None:
+        if header is not None:
+            record, found = _record(header, body, path)
+            problems.extend(found)
+            if record is not None:
+                records.append(record)
+
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        match = _HEADER.fullmatch(line)
+        if match:
+            finish()
+            header, body = (lineno, match), []
+        elif header is None:
+            if not problems:  # one report for the whole run before the first header
+                problems.append(_expected_header(path, lineno, line))
+        else:
+            body.append((lineno, line))
+    finish()
+    return SeedFile(path=path, records=tuple(records), problems=tuple(problems))
+
+
+def read_seed_file(path: Path) -> SeedFile:
+    """Read and parse one seed file; a file that is not UTF-8 is one problem."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8 and load it again"
+        problem = SeedProblem(str(path), line, message)
+        return SeedFile(path=str(path), records=(), problems=(problem,))
+    seed_file = parse_seed_text(text, path=str(path))
+    log.debug(
+        "seed file %s: %d records, %d problems",
+        path,
+        len(seed_file.records),
+        len(seed_file.problems),
+    )
+    return seed_file
+
+
+def seed_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files to load: each directory expands to its ``*.txt`` files, sorted."""
+    found: dict[Path, None] = {}  # an ordered set: a file named twice loads once
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.glob("*.txt")):
+                # Editors leave hidden files such as ".#notes.txt" beside real ones.
+                if child.is_file() and not child.name.startswith("."):
+                    found.setdefault(child)
+        elif path.exists():
+            found.setdefault(path)
+        else:
+            raise FileNotFoundError(
+                f"seed path not found: {path} (give a seed file or a directory of *.txt files)"
+            )
+    return list(found)

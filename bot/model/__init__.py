@@ -1,0 +1,1 @@
+"""Leaf values every layer may import: papers, messages, channel addresses, link rules."""

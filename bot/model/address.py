@@ -1,0 +1,51 @@
+"""A channel's address: ``PLATFORM:WORKSPACE/CHANNEL``, parsed once at the edge.
+
+The console uses ``console:local/NAME``. Adapters build addresses with
+``ChannelAddress(platform=..., workspace=..., channel=...)``; text typed by a
+person (the CLI) goes through ``parse_address``. No I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["ADDRESS_EXAMPLE", "ChannelAddress", "ChannelError", "as_address", "parse_address"]
+
+_PART = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}"
+_ADDRESS = re.compile(rf"(?P<platform>[a-z][a-z0-9_\-]{{0,39}}):(?P<workspace>{_PART})/(?P<channel>{_PART})")
+ADDRESS_EXAMPLE = "console:local/general"
+
+
+class ChannelError(ValueError):
+    """A channel address that cannot be used; the message says how to write one."""
+
+
+@dataclass(frozen=True)
+class ChannelAddress:
+    platform: str
+    workspace: str
+    channel: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.workspace}/{self.channel}"
+
+    @property
+    def workspace_key(self) -> str:
+        """``PLATFORM:WORKSPACE``: the channels that one token or installation serves."""
+        return f"{self.platform}:{self.workspace}"
+
+
+def parse_address(text: str) -> ChannelAddress:
+    match = _ADDRESS.fullmatch(text.strip())
+    if not match:
+        raise ChannelError(
+            f"{text.strip()[:80]!r} is not a channel address; write PLATFORM:WORKSPACE/CHANNEL, "
+            f"e.g. {ADDRESS_EXAMPLE}."
+        )
+    return ChannelAddress(**match.groupdict())
+
+
+def as_address(value: ChannelAddress | str) -> ChannelAddress:
+    """``value`` as an address: the entry points take a typed address or the text of one."""
+    return value if isinstance(value, ChannelAddress) else parse_address(value)

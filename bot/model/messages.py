@@ -1,0 +1,235 @@
+"""The platform-neutral message model: content, not markup. No I/O.
+
+The core answers with these frozen values; each adapter's ``render.py``
+turns them into Block Kit, Discord embeds or terminal text. This module is a
+leaf (it imports only ``bot.model.papers`` and ``bot.model.links``), so anyone may use it.
+
+The contract every renderer follows:
+
+- Every string field here is plain, untrusted text held exactly as it came
+  (titles, abstracts, author names, topics, user queries). A renderer MUST
+  escape each one for its platform, so that none can mention a user, ping
+  ``@everyone``/``<!channel>``, or break formatting. Nothing here is escaped,
+  so that no renderer has to undo another platform's escaping.
+- A renderer MUST respect its platform's limits (text lengths, blocks or
+  embeds per message) and MAY split a digest into several messages, but MUST
+  NOT cut a ``PaperItem`` in half: an item that does not fit starts the next
+  message. A field that alone exceeds a limit MAY be shortened with "…".
+- A renderer MAY drop optional parts (snippet, code links, matched topics)
+  when space is short; it SHOULD keep title, link and authors.
+- A paper's ``PaperItem`` says what the paper is, the same wherever it is
+  shown, so one value may be shared by many messages. What is particular to
+  one message sits beside the items: a digest's ``matched_topics``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.model.address import ChannelAddress
+from bot.model.links import repo_label
+from bot.model.papers import PaperRecord
+
+__all__ = [
+    "AUTHOR_LIMIT",
+    "SNIPPET_LIMIT",
+    "CodeLink",
+    "Digest",
+    "IncomingCommand",
+    "NothingNew",
+    "PaperItem",
+    "Reply",
+    "first_sentence",
+    "paper_item",
+    "short_authors",
+]
+
+AUTHOR_LIMIT = 3
+SNIPPET_LIMIT = 300
+_ELLIPSIS = "…"
+
+# A sentence ends at ., ? or ! followed by whitespace and a capital or digit.
+_BOUNDARY = re.compile(r"[.?!](?=\s+[A-Z0-9])")
+
+# Abbreviations whose period is not a sentence end even before a capital
+# ("e.g. MRI", "et al. Show", "Fig. 3"). "etc." is left out on purpose: it
+# ends sentences at least as often as it sits inside one.
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(\[])(?:e\.g|i\.e|et\s+al|figs?|eqs?|refs?|secs?|vs|cf|approx|resp|dr|prof)\.$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeLink:
+    """A link to a paper's code; ``label`` is ``owner/repo`` for display."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperItem:
+    """One paper as a message shows it; every string is plain untrusted text.
+
+    ``url`` is None when the paper has no landing page. ``code_announced``
+    is True when the paper says code exists but gave no link yet; a renderer
+    SHOULD then say "code announced" rather than show nothing. ``snippet`` is
+    at most ``SNIPPET_LIMIT`` characters, possibly empty.
+    """
+
+    paper_id: str
+    title: str
+    url: str | None
+    authors: str
+    date: str
+    category: str
+    code_links: tuple[CodeLink, ...]
+    code_announced: bool
+    snippet: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Digest:
+    """A channel's daily digest: the items to post and how many were left out.
+
+    ``matched_topics[i]`` are the channel's topics that ``items[i]`` matched,
+    in the order of ``topics``; it has one entry per item (given empty, each
+    item matched none that is worth showing). The topics sit here, not in
+    the items, because the same paper matches different topics in different
+    channels while its item is the same. ``more`` counts matching papers not
+    shown (over the channel's cap); ``more_query`` is the search that lists
+    them, None when there is none. A renderer MUST show ``header``, then the
+    items in order, then ``footer`` when it is not None; it SHOULD show each
+    item's matched topics with it.
+    """
+
+    channel: str
+    topics: tuple[str, ...]
+    date: str
+    items: tuple[PaperItem, ...]
+    matched_topics: tuple[tuple[str, ...], ...] = ()
+    more: int = 0
+    more_query: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.matched_topics:
+            object.__setattr__(self, "matched_topics", ((),) * len(self.items))
+        elif len(self.matched_topics) != len(self.items):
+            raise ValueError(
+                f"a digest of {len(self.items)} items needs as many matched_topics "
+                f"entries, got {len(self.matched_topics)}"
+            )
+
+    def entries(self) -> Iterator[tuple[PaperItem, tuple[str, ...]]]:
+        """Each item with the topics it matched, in order."""
+        return zip(self.items, self.matched_topics, strict=True)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def header(self) -> str:
+        """``3 new papers for breast mri, "low dose" ct · 2026-11-28``."""
+        noun = "paper" if self.count == 1 else "papers"
+        # Without topics the channel is the only thing the digest is "for".
+        subject = ", ".join(self.topics) or self.channel
+        return f"{self.count} new {noun} for {subject} · {self.date}"
+
+    @property
+    def footer(self) -> str | None:
+        """``12 more matched: /papers search <query>``; None when nothing was left out."""
+        if self.more <= 0:
+            return None
+        text = f"{self.more} more matched"
+        if self.more_query is None:
+            return text
+        return f"{text}: /papers search {self.more_query}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    """A command's answer: text lines, then optional paper items.
+
+    ``ephemeral`` replies are shown only to the person who asked, where the
+    platform can; a renderer MAY post them publicly where it cannot.
+    """
+
+    text: str
+    ephemeral: bool = True
+    items: tuple[PaperItem, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NothingNew:
+    """The daily line for a channel that opted into hearing about quiet days."""
+
+    channel: str
+    date: str
+
+    @property
+    def text(self) -> str:
+        return f"Nothing new today for {self.channel}."
+
+
+def short_authors(record: PaperRecord, *, limit: int = AUTHOR_LIMIT) -> str:
+    """The first ``limit`` names, plus " et al." when there are more or the list was cut."""
+    names = record.authors[:limit]
+    more = len(record.authors) > limit or record.authors_truncated
+    text = ", ".join(names) if names else "unknown authors"
+    return text + (" et al." if more else "")
+
+
+def first_sentence(text: str, *, limit: int = SNIPPET_LIMIT) -> str:
+    """The first sentence of ``text``, whitespace collapsed, at most ``limit`` characters.
+
+    A sentence longer than ``limit`` is cut on a word boundary and ends in "…".
+    """
+    text = " ".join(text.split())
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        if not _ABBREVIATION.search(text[:end]):
+            text = text[:end]
+            break
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(_ELLIPSIS)]
+    # Keep whole words unless one word alone fills the limit.
+    if text[len(cut)] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + _ELLIPSIS
+
+
+def paper_item(record: PaperRecord) -> PaperItem:
+    """The message view of ``record``."""
+    return PaperItem(
+        paper_id=record.id,
+        title=record.title,
+        url=record.url,
+        authors=short_authors(record),
+        date=record.published.isoformat() if record.published else "undated",
+        category=record.categories[0] if record.categories else "uncategorized",
+        code_links=tuple(
+            CodeLink(label=repo_label(url), url=url) for url in record.code_urls
+        ),
+        code_announced=record.has_code and not record.code_urls,
+        snippet=first_sentence(record.abstract),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingCommand:
+    """What a person typed after ``/papers``, and where."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    user_id: str
+    text: str
+
+    @property
+    def address(self) -> ChannelAddress:
+        return ChannelAddress(self.platform, self.workspace_id, self.channel_id)

@@ -1,0 +1,1 @@
+"""The query language, the tantivy index, and ranking."""

@@ -1,0 +1,399 @@
+"""The search query language: what people type after ``/papers search``.
+
+We parse it ourselves and never hand user text to tantivy's query parser, so
+no input can reach an operator we did not mean to offer. Parsing is pure (no
+I/O): text in, a frozen ``ParsedQuery`` or a ``QueryError`` out, whose message
+is one line written for the person who typed the query.
+
+Grammar (OR binds tighter than the implicit AND)::
+
+    query   = clause { clause }                   every clause must match
+    clause  = [ "-" | "NOT " ] item               an exclusion
+            | item { " OR " item }                any one of the items
+    item    = word [ "*" ] | '"' words '"' | filter
+    filter  = "author:" ( name | '"' name '"' ) | "cat:" category | "has:code"
+            | "after:" date | "before:" date      date = YYYY | YYYY-MM | YYYY-MM-DD
+
+Words are case-folded; a word the analyzer splits (``low-dose``) is a phrase
+of its parts, and one with no letters or digits is dropped. ``AND`` is
+accepted and ignored, ``(`` and ``)`` separate like spaces, an unclosed quote
+runs to the end. ``after:`` is inclusive, ``before:`` strict. A query of only
+exclusions or only filters matches every paper that passes them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from bot.search.index import name_terms, text_terms
+from bot.model.papers import CATEGORY_CODES, normalize_category
+
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_TERMS",
+    "Author",
+    "Category",
+    "Clause",
+    "DateBound",
+    "HasCode",
+    "ParsedQuery",
+    "Phrase",
+    "QueryError",
+    "Term",
+    "Word",
+    "parse_query",
+]
+
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TERMS = 32
+FILTER_HELP = "Filters are author:, cat:, has:code, after:YYYY-MM-DD, before:YYYY-MM-DD."
+EXAMPLE = '"breast MRI" has:code'
+
+# Typographic quotes arrive from phones and macOS; they mean a phrase too.
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"'})
+_FILTER = re.compile(r"([^\W\d_]+):(.*)", re.DOTALL)
+_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+# Boost and fuzziness suffixes of other query languages ("mri^2", "mri~1").
+_FOREIGN_SUFFIX = re.compile(r"(?:[\^~][\d.]*)+$")
+_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[a-z\-]+)?")
+_FILTER_EXAMPLES = {
+    "author": 'author:luo or author:"Luyang Luo"',
+    "cat": "cat:cs.CV or cat:CV",
+    "has": "has:code",
+    "after": "after:2024-01-01",
+    "before": "before:2025-01-01",
+}
+_FULL_CATEGORIES = {name.casefold(): name for name in CATEGORY_CODES.values()}
+
+
+class QueryError(ValueError):
+    """A query we cannot run; ``str()`` is one line saying what to change."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word to find in title, abstract or authors; ``prefix`` for ``segm*``."""
+
+    text: str
+    prefix: bool = False
+
+    def __str__(self) -> str:
+        return self.text + ("*" if self.prefix else "")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words that must appear together and in this order."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return f'"{self.text}"'
+
+
+@dataclass(frozen=True)
+class Author:
+    """``author:``: one author's name contains these words, in this order."""
+
+    name: str
+
+    def __str__(self) -> str:
+        plain = not any(c in self.name for c in ' ()"')
+        return f"author:{self.name}" if plain else f'author:"{self.name}"'
+
+
+@dataclass(frozen=True)
+class Category:
+    """``cat:``: an arXiv category, e.g. ``cs.CV``."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"cat:{self.name}"
+
+
+@dataclass(frozen=True)
+class HasCode:
+    """``has:code``: the paper links to its code."""
+
+    def __str__(self) -> str:
+        return "has:code"
+
+
+@dataclass(frozen=True)
+class DateBound:
+    """``after:`` (on or after ``day``) or ``before:`` (strictly before ``day``)."""
+
+    kind: Literal["after", "before"]
+    day: date
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.day.isoformat()}"
+
+
+Term = Word | Phrase | Author | Category | HasCode | DateBound
+_SCORED = (Word, Phrase)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Alternatives joined by OR; a negated clause excludes what it matches."""
+
+    options: tuple[Term, ...]
+    negated: bool = False
+
+    def __str__(self) -> str:
+        return ("-" if self.negated else "") + " OR ".join(str(o) for o in self.options)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """All clauses must match. ``str()`` is the canonical form, stable under re-parsing."""
+
+    clauses: tuple[Clause, ...]
+
+    def __str__(self) -> str:
+        return " ".join(str(c) for c in self.clauses)
+
+    @property
+    def scored(self) -> bool:
+        """True when words rank the results; otherwise only filters apply."""
+        return any(
+            not c.negated and any(isinstance(o, _SCORED) for o in c.options)
+            for c in self.clauses
+        )
+
+
+def _fold(text: str) -> str:
+    # Case-fold until stable: a few characters only settle after two rounds.
+    for _ in range(3):
+        folded = unicodedata.normalize("NFKC", text.casefold())
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def _clean(text: str) -> str:
+    # Lone surrogates cannot cross into tantivy, invisible format characters
+    # would split or hide words, and every line break becomes a space so that
+    # an echoed fragment keeps an error message on one line.
+    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cs", "Cf"))
+    text = unicodedata.normalize("NFKC", kept).translate(_QUOTES)
+    return "".join(" " if c.isspace() or unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def _is_word_char(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LNM"
+
+
+def _trim(text: str) -> tuple[str, str]:
+    """Outer punctuation off: (core, what followed it)."""
+    start, end = 0, len(text)
+    while start < end and not _is_word_char(text[start]):
+        start += 1
+    while end > start and not _is_word_char(text[end - 1]):
+        end -= 1
+    return text[start:end], text[end:]
+
+
+def _lstrip(text: str) -> str:
+    start = 0
+    while start < len(text) and not _is_word_char(text[start]):
+        start += 1
+    return text[start:]
+
+
+def _words(text: str) -> str:
+    return " ".join(w for w in (_trim(p)[0] for p in _fold(text).split()) if w)
+
+
+def _show(text: str) -> str:
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+_Token = str | tuple[Term | None, bool]
+
+
+def _lex(text: str) -> list[_Token]:
+    """Operators as strings; items as (term or None when unsearchable, negated)."""
+    tokens: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == " " or text[i] in "()":
+            i += 1
+            continue
+        start = i
+        while i < n and text[i] in "+-":
+            i += 1
+        negated = "-" in text[start:i]
+        if i >= n or text[i] == " " or text[i] in "()":
+            continue  # a lone "-" or "+"
+        if text[i] == '"':
+            end = text.find('"', i + 1)
+            end = n if end < 0 else end  # an unclosed quote runs to the end
+            tokens.append((_phrase(text[i + 1 : end]), negated))
+            i = end + 1
+            continue
+        j = i
+        while j < n and text[j] != " " and text[j] not in '()"':
+            j += 1
+        bare = text[i:j]
+        if not negated and bare in ("OR", "AND", "NOT"):
+            tokens.append(bare)
+            i = j
+            continue
+        # Leading punctuation is dropped from words, so ":cat:x" is a filter too.
+        match = _FILTER.fullmatch(_lstrip(_fold(bare)))
+        if match and j < n and text[j] == '"' and not match.group(2):
+            end = text.find('"', j + 1)
+            end = n if end < 0 else end
+            tokens.append((_filter(match.group(1), text[j + 1 : end]), negated))
+            i = end + 1
+        elif match and (match.group(2) or match.group(1) in _FILTER_EXAMPLES):
+            tokens.append((_filter(match.group(1), match.group(2)), negated))
+            i = j
+        else:
+            tokens.append((_word(bare), negated))
+            i = j
+    return tokens
+
+
+def _phrase(text: str) -> Phrase | None:
+    words = _words(text)
+    return Phrase(words) if text_terms(words) else None
+
+
+def _word(text: str) -> Word | None:
+    core, tail = _trim(_fold(text))
+    while (unboosted := _FOREIGN_SUFFIX.sub("", core)) != core:
+        core, tail = _trim(unboosted)
+    if not tail.startswith("*"):
+        # Punctuation, emoji or a stop word only: nothing the index holds.
+        return Word(core) if text_terms(core) else None
+    terms = name_terms(core)
+    if not terms:
+        return None
+    if len(terms) > 1:
+        raise QueryError(
+            f'"{_show(text)}": a * prefix works on a single word, e.g. segm*. '
+            "Quote the rest as a phrase."
+        )
+    if len(terms[0]) < 2:
+        raise QueryError(
+            f'"{_show(text)}" is too short for a prefix: '
+            "use 2 or more letters before the *, e.g. segm*."
+        )
+    return Word(core, prefix=True)
+
+
+def _filter(name: str, value: str) -> Term:
+    if name not in _FILTER_EXAMPLES:
+        raise QueryError(f'Unknown filter "{_show(name)}:". {FILTER_HELP}')
+    if not value.strip():
+        raise QueryError(f'"{name}:" needs a value, e.g. {_FILTER_EXAMPLES[name]}.')
+    if name == "author":
+        words = _words(value.replace("(", " ").replace(")", " "))
+        if not name_terms(words):
+            raise QueryError(f'author: needs a name, e.g. {_FILTER_EXAMPLES["author"]}.')
+        return Author(words)
+    if name == "cat":
+        return Category(_category(value.strip()))
+    if name == "has":
+        if _fold(value).strip() != "code":
+            raise QueryError(f'Unknown has: value "{_show(value)}". The only one is has:code.')
+        return HasCode()
+    kind: Literal["after", "before"] = "after" if name == "after" else "before"
+    return DateBound(kind, _date(kind, value.strip()))
+
+
+def _category(value: str) -> str:
+    short = normalize_category(value.upper())
+    if short != value.upper():
+        return short
+    folded = _fold(value)
+    if folded in _FULL_CATEGORIES:
+        return _FULL_CATEGORIES[folded]
+    if _CATEGORY.fullmatch(folded):
+        return folded  # a category we have no table entry for; the index stores it lowercased
+    raise QueryError(
+        f'Unknown category "{_show(value)}". '
+        "Use an arXiv name like cat:cs.CV or a short code like cat:CV."
+    )
+
+
+def _date(kind: str, value: str) -> date:
+    match = _DATE.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        year, month, day = match.groups()
+        return date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise QueryError(
+            f'"{kind}:{_show(value)}" is not a date. '
+            f"Use YYYY, YYYY-MM or YYYY-MM-DD, e.g. {kind}:2024-01-01."
+        ) from None
+
+
+def _group(tokens: list[_Token]) -> list[Clause]:
+    clauses: list[Clause] = []
+    negate_next = join_next = last_kept = False
+    for token in tokens:
+        if isinstance(token, str):
+            if token == "NOT":
+                negate_next = True
+            elif token == "OR":
+                join_next = last_kept  # an OR beside nothing searchable is ignored
+            continue
+        term, negated = token
+        negated, negate_next = negated or negate_next, False
+        if term is None:
+            join_next = last_kept = False
+            continue
+        if join_next:
+            last = clauses[-1]
+            if negated or last.negated:
+                raise QueryError(
+                    "An exclusion can't be part of an OR. Exclude separately, "
+                    "e.g. breast OR prostate -mouse."
+                )
+            if term not in last.options:
+                clauses[-1] = Clause(last.options + (term,))
+        else:
+            clauses.append(Clause((term,), negated))
+        join_next, last_kept = False, True
+    unique: list[Clause] = []
+    for clause in clauses:
+        if clause not in unique:
+            unique.append(clause)
+    return unique
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse ``text``; raises ``QueryError`` (never anything else) for what we cannot run."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"That query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS}. "
+            "Shorten it and try again."
+        )
+    cleaned = _clean(text)
+    if not cleaned.strip():
+        raise QueryError(f"Type something to search for, e.g. {EXAMPLE}")
+    clauses = _group(_lex(cleaned))
+    if not clauses:
+        raise QueryError(
+            "There is nothing to search for in that query: use letters or digits, and "
+            f'more than common words like "the", e.g. {EXAMPLE}'
+        )
+    terms = sum(len(c.options) for c in clauses)
+    if terms > MAX_QUERY_TERMS:
+        raise QueryError(
+            f"That query has {terms} terms; the limit is {MAX_QUERY_TERMS}. "
+            "Remove some words or filters and try again."
+        )
+    return ParsedQuery(tuple(clauses))

@@ -1,0 +1,1 @@
+"""The database: engines and sessions, the schema and its migrations, catalog rows, export and import."""

@@ -1,0 +1,219 @@
+"""SQLAlchemy tables of the catalog (typed ``Mapped`` models).
+
+The schema is created and upgraded only by the Alembic migrations in
+``bot/store/migrations``; a test checks that these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "CatalogMeta",
+    "Channel",
+    "Delivery",
+    "Feed",
+    "Paper",
+    "Topic",
+    "UTCDateTime",
+]
+
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+class Paper(Base):
+    __tablename__ = "papers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    authors_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published: Mapped[date | None] = mapped_column(Date)
+    url: Mapped[str | None] = mapped_column(Text)
+    code_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    has_code: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(500), default="")
+    # The arXiv version last stored (2 for 2402.12345v2); None outside arXiv.
+    arxiv_version: Mapped[int | None] = mapped_column(Integer)
+    # Where the paper was published besides arXiv, when a source says so, and
+    # its project page (a *.github.io site is a page, not a code repository).
+    doi: Mapped[str | None] = mapped_column(String(300))
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    project_url: Mapped[str | None] = mapped_column(Text)
+    # The catalog revision of the last write (bot.store.catalog): the search index
+    # catches up on papers whose revision is above the one it holds.
+    revision: Mapped[int] = mapped_column(Integer)
+    # The catalog revision that first stored the paper: digests take the
+    # papers that entered after their previous one. Revisions commit in
+    # order, so a write still in flight is never skipped, as a timestamp
+    # window could.
+    entered_revision: Mapped[int] = mapped_column(Integer)
+    # When this catalog first stored the paper: digests select on it.
+    first_seen: Mapped[datetime] = mapped_column()
+    # When the stored content last changed.
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_papers_first_seen", "first_seen"),
+        Index("ix_papers_revision", "revision"),
+        Index("ix_papers_entered_revision", "entered_revision"),
+    )
+
+
+class CatalogMeta(Base):
+    """Small facts about this catalog, such as its identity (``catalog_id``)."""
+
+    __tablename__ = "catalog_meta"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Channel(Base):
+    """A chat channel digestbot posts to: ``<platform>:<workspace>/<channel>``."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    workspace: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(200))
+    # IANA time zone and local "HH:MM" of the channel's digest.
+    timezone: Mapped[str] = mapped_column(String(64))
+    digest_time: Mapped[str] = mapped_column(String(5))
+    # "daily", "weekdays" or "weekly mon" .. "weekly sun".
+    cadence: Mapped[str] = mapped_column(String(20), default="daily")
+    max_papers: Mapped[int] = mapped_column(Integer, default=10)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    # When the channel's last digest was built, and the catalog revision it
+    # read: the next digest takes the papers that entered after it.
+    last_digest_at: Mapped[datetime | None] = mapped_column()
+    last_revision: Mapped[int | None] = mapped_column(Integer)
+    # The local day of the channel's last scheduled digest: at most one a day,
+    # even when a daylight-saving change repeats the scheduled hour.
+    last_scheduled_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),)
+
+    @property
+    def address(self) -> str:
+        return f"{self.platform}:{self.workspace}/{self.channel}"
+
+
+class Topic(Base):
+    """A topic a channel follows: a query of the search language, in canonical form."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (UniqueConstraint("channel_id", "query", name="uq_topics_channel_query"),)
+
+
+class Delivery(Base):
+    """The delivery ledger: one row per (channel, paper) a digest took.
+
+    ``status`` is ``pending`` from the moment a digest claims the paper until
+    the platform accepted the message (``sent``) or refused it (``failed``).
+    A paper ``sent`` to a channel is never sent there again; ``pending`` and
+    ``failed`` ones are offered again by the channel's next digest.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "paper_id", name="uq_deliveries_channel_paper"),
+        Index("ix_deliveries_channel_status", "channel_id", "status"),
+        Index("ix_deliveries_paper_status", "paper_id", "status"),
+    )
+
+
+class Feed(Base):
+    """An RSS/Atom feed the ingest job reads, with what its last fetches did.
+
+    ``origin`` is ``config`` for a feed listed in the ``feeds`` setting and
+    ``user`` for one added with ``digestbot feeds add``. A feed removed with
+    ``feeds remove`` that the configuration still lists stays as a disabled
+    row, so the next start does not bring it back.
+    """
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    origin: Mapped[str] = mapped_column(String(10))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Conditional GET: what the server said last time.
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_fetch_at: Mapped[datetime | None] = mapped_column()
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    # "200", "304" or "error"; the reason of the last failure, if any.
+    last_status: Mapped[str | None] = mapped_column(String(10))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Failures in a row; the feed is left alone until next_fetch_at (backoff).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_fetch_at: Mapped[datetime | None] = mapped_column()
+    papers_added: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,1 @@
+"""Platform-free text shared by every renderer."""

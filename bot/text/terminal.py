@@ -1,0 +1,75 @@
+"""Plain-text rendering of the neutral messages, for terminals.
+
+The CLI and the console adapter print digests and replies with these. Like
+every renderer (``bot.model.messages``), they treat each string as untrusted: a
+terminal has no mentions to ping, but control characters in a title could
+move the cursor, clear the screen or hide text, and bidirectional overrides
+could disguise it, so ``plain`` replaces them all. No I/O here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.model.messages import Digest, NothingNew, PaperItem, Reply
+
+__all__ = ["format_digest", "format_items", "format_message", "format_reply", "plain"]
+
+# C0 and C1 controls (ESC starts terminal escape sequences), DEL, and the
+# Unicode bidirectional embeddings, overrides and isolates.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text: str) -> str:
+    """``text`` on one line with nothing a terminal would act on."""
+    return _UNSAFE.sub(" ", text)
+
+
+def format_items(
+    items: Sequence[PaperItem], matched: Sequence[tuple[str, ...]] | None = None
+) -> list[str]:
+    """Numbered items; ``matched[i]`` are the topics ``items[i]`` matched (a digest's)."""
+    lines = []
+    topics = matched if matched is not None else [()] * len(items)
+    for number, (item, item_topics) in enumerate(zip(items, topics, strict=True), start=1):
+        pad = " " * (len(str(number)) + 2)
+        lines.append(f"{number}. {plain(item.title)}")
+        meta = f"{plain(item.authors)} · {item.date} · {plain(item.category)} · {plain(item.paper_id)}"
+        lines.append(pad + meta)
+        if item.code_links:
+            links = ", ".join(f"{plain(c.label)} {plain(c.url)}" for c in item.code_links)
+            lines.append(f"{pad}code: {links}")
+        elif item.code_announced:
+            lines.append(f"{pad}code: announced (no link yet)")
+        if item.url:
+            lines.append(f"{pad}{plain(item.url)}")
+        if item_topics:
+            lines.append(f"{pad}matched: {'; '.join(plain(t) for t in item_topics)}")
+        if item.snippet:
+            lines.append(f"{pad}{plain(item.snippet)}")
+        lines.append("")
+    return lines
+
+
+def format_digest(digest: Digest) -> str:
+    lines = [plain(digest.header), "", *format_items(digest.items, digest.matched_topics)]
+    if digest.footer:
+        lines.append(plain(digest.footer))
+    return "\n".join(lines).rstrip()
+
+
+def format_reply(reply: Reply) -> str:
+    # A reply's text is ours and may span lines; each line is made safe alone.
+    lines = [plain(line) for line in reply.text.splitlines()]
+    if reply.items:
+        lines += ["", *format_items(reply.items)]
+    return "\n".join(lines).rstrip()
+
+
+def format_message(message: Digest | NothingNew | Reply) -> str:
+    if isinstance(message, Digest):
+        return format_digest(message)
+    if isinstance(message, NothingNew):
+        return plain(message.text)
+    return format_reply(message)
