@@ -2,7 +2,7 @@
 
 ``synth_feed(entries=2000, fmt="rss", seed=0)`` returns the bytes of one day's
 announcement for cs.CV in the format rss.arxiv.org has served since February
-2024 (see tests/feeds/arxiv-rss-announce.xml and arxiv-atom-announce.xml):
+2024 (see tests/ingest/feeds/arxiv-rss-announce.xml and arxiv-atom-announce.xml):
 ``oai:arXiv.org:`` guids with versions, a description that starts
 ``arXiv:2402.12345v2 Announce Type: new`` then ``Abstract:``, one
 ``dc:creator`` string for all authors, one category element per category,

@@ -42,6 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgresql: runs against PostgreSQL (skips without a server, fails under CI)"
     )
+    config.addinivalue_line(
+        "markers", "system: starts several digestbot processes (tests/system/); -m 'not system' skips them"
+    )
     shift = os.environ.get("DIGESTBOT_TEST_DATE_SHIFT_DAYS")
     if shift:
         # The wall clock (time.time, datetime.now, date.today) of this process,
@@ -50,6 +53,12 @@ def pytest_configure(config: pytest.Config) -> None:
         import time_machine
 
         time_machine.travel(datetime.now(UTC) + timedelta(days=int(shift)), tick=True).start()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.parent.name == "system":
+            item.add_marker(pytest.mark.system)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -2,7 +2,7 @@
 
 feedparser reads any feed but takes ~1 ms an entry; a day of cs.CV is
 hundreds to thousands of entries. ``read_announcement`` reads the two shapes
-rss.arxiv.org serves (RSS 2.0 and Atom 1.0, see tests/feeds/arxiv-*-announce.xml)
+rss.arxiv.org serves (RSS 2.0 and Atom 1.0, see tests/ingest/feeds/arxiv-*-announce.xml)
 with the standard library's ElementTree (expat) in a tenth of that, and
 returns entries as the same dictionaries feedparser would have built for
 them (the keys ``bot.ingest.feeds`` reads), so that one function turns both into

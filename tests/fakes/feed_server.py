@@ -34,7 +34,7 @@ An :class:`Answer` (build them with the helpers) says:
 - ``content_length``: declare the length (else the body ends when the
   connection closes, as an HTTP/1.0 server may do).
 
-Helpers: :func:`feed` (a file from ``tests/feeds/``), :func:`html_page`,
+Helpers: :func:`feed` (a file from ``tests/ingest/feeds/``), :func:`html_page`,
 :func:`error`, :func:`redirect`, :func:`huge`; or build an :class:`Answer`.
 
 Request log: :attr:`FakeFeedServer.requests` (every request, in
@@ -47,7 +47,7 @@ requests it ever served at once (pacing tests want 1).
 Slow answers wait on an event that :meth:`~FakeFeedServer.stop` sets, so a
 test that gave up on a hung server does not wait for it at teardown.
 
-This module's only I/O is the local listening socket and reading ``tests/feeds/``.
+This module's only I/O is the local listening socket and reading ``tests/ingest/feeds/``.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FEEDS_DIR = Path(__file__).resolve().parent.parent / "feeds"
+FEEDS_DIR = Path(__file__).resolve().parent.parent / "ingest" / "feeds"
 RSS = "application/rss+xml; charset=utf-8"
 _FILLER = b"<!-- filler: a feed that never ends -->\n"
 _CONTENT_TYPES = {
@@ -116,7 +116,7 @@ class Answer:
 
 
 def feed(name: str, **options: Any) -> Answer:
-    """The fixture file ``tests/feeds/<name>``, typed by its suffix unless told."""
+    """The fixture file ``tests/ingest/feeds/<name>``, typed by its suffix unless told."""
     path = FEEDS_DIR / name
     options.setdefault("content_type", _CONTENT_TYPES.get(path.suffix, RSS))
     return Answer(body=path.read_bytes(), **options)

@@ -20,7 +20,7 @@ from bot.ingest.seeds import (
     split_title_authors,
 )
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 REAL_SEED = SEEDS_DIR / "000_46c178561745ed14.txt"
 
 class Expected(NamedTuple):

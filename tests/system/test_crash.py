@@ -60,7 +60,7 @@ def test_killed_mid_digest_neither_loses_nor_duplicates(
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(settings.data_dir), database_url],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert child.stdout is not None
     lines = []

@@ -13,7 +13,7 @@ from bot.model.papers import PaperRecord
 from bot.search.query import QueryError, parse_query
 from bot.search.rank import MAX_LIMIT, SearchResults, compile_query, search, search_ids
 from tests.conftest import store
-from tests.test_query import HOSTILE, QUERY_TEXT
+from tests.search.test_query import HOSTILE, QUERY_TEXT
 
 
 def paper(pid: str, title: str, abstract: str, *, authors: tuple[str, ...] = ("A. Nonymous",),

@@ -1,6 +1,6 @@
 """The feed parser: arXiv's feeds and API, generic RSS/Atom, and bad documents.
 
-Each fixture under tests/feeds/ says in its header what the case is and what
+Each fixture under tests/ingest/feeds/ says in its header what the case is and what
 to expect; the tests below hold the parser to it, record by record and field
 by field. Nothing here touches the network or the database.
 """
@@ -35,7 +35,7 @@ from bot.ingest.feeds import (
 )
 from bot.model.links import extract_links
 from bot.model.papers import PaperRecord, paper_id_for
-from tests.test_links import EXTRACT_CASES, LINKS_CASES
+from tests.model.test_links import EXTRACT_CASES, LINKS_CASES
 
 FEEDS = Path(__file__).resolve().parent / "feeds"
 FEB_12 = date(2024, 2, 12)
