@@ -9,9 +9,9 @@ that each reports its own peak RSS:
 
 1. import: a fresh ``Service`` in the data directory (SQLite + tantivy index)
    takes N synthetic papers (``bench.synth``) through
-   ``Service.import_records``, the real code path, index included;
+   ``Catalog.import_records``, the real code path, index included;
 2. search: a new process opens the same data directory with
-   ``Service.open`` and times ``Service.search(text, limit=10)`` for ten
+   ``Service.open`` and times ``Catalog.search(text, limit=10)`` for ten
    query classes, K queries each, after a warm-up;
 3. baselines: a naive SQLite ``LIKE '%term%'`` scan and a pure-Python scan
    over every paper held in memory, for a handful of the same terms.
@@ -196,7 +196,7 @@ def run_import(params: dict[str, Any]) -> dict[str, Any]:
     sampler = Sampler(exclude="bench/synth.py") if params.get("profile") else None
     cpu_start = time.process_time()
     with sampler or nullcontext():
-        result = service.import_records(records(), progress=progress)
+        result = service.catalog.import_records(records(), progress=progress)
     end = time.perf_counter()
     # All threads of this process (tantivy's indexing threads too), generation included.
     cpu_seconds = time.process_time() - cpu_start
@@ -219,7 +219,7 @@ def run_import(params: dict[str, Any]) -> dict[str, Any]:
             "self": sampler.leaf.most_common(60),
         }
     indexed = service.index.num_docs
-    paper_count = service.paper_count()
+    paper_count = service.catalog.count()
     service.close()
     db_file = data_dir / "digestbot.sqlite3"
     if database_url:
@@ -375,7 +375,7 @@ def build_queries(
 def _time_query(service: Any, text: str) -> tuple[float, int, str | None]:
     start = time.perf_counter()
     try:
-        results = service.search(text, limit=LIMIT)
+        results = service.catalog.search(text, limit=LIMIT)
     except Exception as exc:  # a query the language rejects is a finding, not a crash
         return (time.perf_counter() - start) * 1000, 0, f"{type(exc).__name__}: {exc}"
     return (time.perf_counter() - start) * 1000, len(results.hits), None
@@ -692,7 +692,7 @@ def render(report: dict[str, Any]) -> str:
         target = IMPORT_TARGET_POSTGRES if database else IMPORT_TARGET
         ok = "meets" if imp["papers_per_second"] >= target else "MISSES"
         out.append("")
-        out.append(f"Import (Service.import_records, fresh {store} + index, own process)")
+        out.append(f"Import (Catalog.import_records, fresh {store} + index, own process)")
         out.append(_table(
             ["step", "seconds", "papers/s"],
             [
@@ -728,7 +728,7 @@ def render(report: dict[str, Any]) -> str:
             else "OS cache left as found (--cold)"
         )
         out.append(
-            f"Search (Service.search, limit {srch['limit']}, own process; {cache}; opened in "
+            f"Search (Catalog.search, limit {srch['limit']}, own process; {cache}; opened in "
             f"{srch['open_ms']:.0f} ms, first query {srch['first_query_ms']:.1f} ms, then "
             f"{srch['warmup_queries']} warm-up queries not counted; load average "
             f"{srch['loadavg_before'][0]:.1f} before, {srch['loadavg_after'][0]:.1f} after)"
@@ -756,7 +756,7 @@ def render(report: dict[str, Any]) -> str:
         same = srch["same_term"]
         classes = srch["classes"]
         out.append("")
-        out.append("Baselines (same catalog; ours = Service.search on the same term, "
+        out.append("Baselines (same catalog; ours = Catalog.search on the same term, "
                    f"{SAME_TERM_REPEATS} runs)")
         rows = []
         for r in base["like"]["rows"]:

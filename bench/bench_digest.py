@@ -15,15 +15,15 @@ Phases, each in its own fresh process (``multiprocessing`` spawn) so that
 each reports its own peak RSS:
 
 1. catalog: a fresh ``Service`` takes N synthetic papers (``bench.synth``)
-   through ``Service.import_records``, with the clock set days before
+   through ``Catalog.import_records``, with the clock set days before
    "today" (2026-11-03), so every paper is old to every channel. With
    ``--reuse`` a catalog this script built earlier (same ``--papers`` and
    ``--seed``) is used as it is;
 2. prepare: one day's papers (another stream of the same synthetic
    vocabulary, ids ``2611.00001``..., published today) go in through
-   ``Service.import_records`` with the clock at 05:00 today; C channels with
+   ``Catalog.import_records`` with the clock at 05:00 today; C channels with
    T topics each are inserted in bulk (canonical topics, as
-   ``Service.subscribe`` stores them), every one with a previous digest
+   ``Channels.subscribe`` stores them), every one with a previous digest
    yesterday at 09:00 that read up to the catalog's revision before the
    day's import: each channel's window is exactly today's new papers. Topics
    are drawn from the synthetic vocabulary's Zipf weights (ranks 50 to
@@ -39,7 +39,7 @@ each reports its own peak RSS:
    parsed yet, as in a bot started at the digest hour), then R times warm
    (topics parsed ahead, as the running bot does at start); then once more
    of each kind with timers around its steps (the breakdown);
-4. scheduled: a new process times ``Service.run_scheduled`` with every
+4. scheduled: a new process times ``Deliverer.run_scheduled`` with every
    channel due now and a ``send`` that only counts: selection, the ledger's
    claims, the sends and the confirmations, as the scheduler runs them.
 
@@ -146,7 +146,7 @@ def _first_digest_days(service: Any) -> int:
 
 
 def _run_module() -> Any:
-    """The module whose code runs Service.run_scheduled: bot.digest.deliver, or bot.chat.service before it."""
+    """The module whose code runs Deliverer.run_scheduled: bot.digest.deliver, or bot.chat.service before it."""
     import importlib
 
     try:
@@ -318,7 +318,7 @@ def run_catalog(params: dict[str, Any]) -> dict[str, Any]:
                 f"catalog: {seen:,} papers stored after {elapsed:.0f}s ({seen / elapsed:,.0f}/s incl. generation)"
             )
 
-    result = service.import_records(SyntheticCatalog(seed=params["seed"]).papers(n), progress=progress)
+    result = service.catalog.import_records(SyntheticCatalog(seed=params["seed"]).papers(n), progress=progress)
     seconds = time.perf_counter() - start
     with service.db.session() as session:
         revision = current_revision(session)
@@ -377,7 +377,7 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
                     text("DELETE FROM papers WHERE entered_revision > :base"), {"base": base}
                 )
         records = list(day_records(params["new"], params["seed"]))
-        result = service.import_records(records)
+        result = service.catalog.import_records(records)
         with service.db.session() as session:
             revision = current_revision(session)
         if replacing:
@@ -862,7 +862,7 @@ def run_scheduled(params: dict[str, Any]) -> dict[str, Any]:
     if params.get("profile_scheduled"):
         # An extra run, for where the time goes; its time is not a figure.
         profile = _cprofile(
-            lambda: service.run_scheduled(due, send=send),
+            lambda: service.deliverer.run_scheduled(due, send=send),
             Path(params["profile"]) / "run_scheduled.prof",
             label="run_scheduled",
         )
@@ -890,7 +890,7 @@ def run_scheduled(params: dict[str, Any]) -> dict[str, Any]:
     rss_before = current_rss_mb()
     start = time.perf_counter()
     with _patched(module, **replacements):
-        outcomes = service.run_scheduled(due, send=timers.wrap("send (counting only)", send))
+        outcomes = service.deliverer.run_scheduled(due, send=timers.wrap("send (counting only)", send))
     seconds = time.perf_counter() - start
     peak = peak_rss_mb()
     db_owner.db = db
@@ -1092,7 +1092,7 @@ def render(report: dict[str, Any]) -> str:
         for i, run in enumerate(sch, start=1):
             out.append("")
             out.append(
-                f"Service.run_scheduled, every channel due (own process, run {i}): {run['seconds']:.2f}s; "
+                f"Deliverer.run_scheduled, every channel due (own process, run {i}): {run['seconds']:.2f}s; "
                 f"{run['sent'].get('digests', 0):,} digests, {run['sent'].get('papers', 0):,} papers sent; "
                 f"ledger rows today {run['ledger_today']}; RSS {run['rss_before_mb']:,.0f} MB before, "
                 f"peak {run['peak_rss_mb']:,.0f} MB; load average {run['loadavg_before'][0]:.1f} before, "
@@ -1164,7 +1164,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--scheduled-runs",
         type=int,
         default=1,
-        help="Service.run_scheduled runs, each in a fresh process after the state is reset (default 1; 0 skips)",
+        help="Deliverer.run_scheduled runs, each in a fresh process after the state is reset (default 1; 0 skips)",
     )
     parser.add_argument(
         "--data-dir",

@@ -10,7 +10,7 @@ The target (issue 6): ingesting a 2,000-entry arXiv feed file into a
 What it does:
 
 1. catalog: N synthetic papers (``bench.synth``, as ``bench_digest`` builds
-   them) through ``Service.import_records``; kept in ``--data-dir`` and used
+   them) through ``Catalog.import_records``; kept in ``--data-dir`` and used
    again when it is there (``bench-digest.json`` marker, same N and seed).
    ``--from DIR`` copies a catalog another run built instead;
 2. per repeat, untimed: a day's feed from ``bench.synth_feed`` (RSS, a
@@ -20,7 +20,7 @@ What it does:
    ``bench-ingest-N.done`` marker, past any whose papers the catalog holds
    already); the papers its replacements revise are stored
    first at version 1, so replacements update papers, as on a real day;
-3. timed: ``Service.ingest_feeds([FILE])``, what ``digestbot ingest FILE``
+3. timed: ``Ingestion.run_feeds([FILE])``, what ``digestbot ingest FILE``
    runs: read, parse, merge into the catalog, index and commit. Then the
    parse alone, on the same bytes, for the breakdown. Each is measured in
    wall time and in CPU time (``time.process_time``: every thread of the
@@ -83,7 +83,7 @@ def store_revised_originals(service: Any, data: bytes) -> int:
                     categories=("cs.CV",), source="bench", url=f"https://arxiv.org/abs/{i}")
         for i in ids
     ]
-    service.import_records(records)
+    service.catalog.import_records(records)
     return len(records)
 
 
@@ -104,8 +104,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             run_catalog({"data_dir": str(data_dir), "papers": args.papers, "seed": 0})
     service = open_service(data_dir)
     start = time.perf_counter()
-    service.sync_index()  # a catalog from another version may need its index caught up
-    log(f"catalog: {service.paper_count():,} papers, index caught up in "
+    service.catalog.sync_index()  # a catalog from another version may need its index caught up
+    log(f"catalog: {service.catalog.count():,} papers, index caught up in "
         f"{time.perf_counter() - start:.1f}s")
     runs = []
     feed_file = data_dir / "bench-ingest-feed.xml"
@@ -115,13 +115,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         data = day_feed(args.entries, repeat)
         # A feed ingested by hand (a profile) leaves no marker: its papers would
         # all come back unchanged, so take the next repeat's.
-        while service.get(_NEW_ID_OUT.search(data)[1].decode()) is not None:
+        while service.catalog.get(_NEW_ID_OUT.search(data)[1].decode()) is not None:
             repeat += 1
             data = day_feed(args.entries, repeat)
         feed_file.write_bytes(data)
         originals = store_revised_originals(service, data)
         start, cpu_start = time.perf_counter(), time.process_time()
-        [report] = service.ingest_feeds([str(feed_file)])
+        [report] = service.ingestion.run_feeds([str(feed_file)])
         seconds = time.perf_counter() - start
         cpu_seconds = time.process_time() - cpu_start
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"({report.seen / seconds:,.0f} entries/s; parse alone {parse_seconds:.3f}s, "
             f"CPU {parse_cpu_seconds:.3f}s; load {os.getloadavg()[0]:.1f})")
         repeat += 1
-    papers = service.paper_count()
+    papers = service.catalog.count()
     service.close()
     rates = [r["rate"] for r in runs]
     cpu_rates = [r["cpu_rate"] for r in runs]

@@ -13,7 +13,7 @@ ones):
 - ``setup``: imports, the feed's bytes, a fresh catalog in a temporary
   directory holding version 1 of each paper the feed replaces;
 - ``parse``: the same, then ``bot.ingest.feeds.parse_feed`` on the bytes;
-- ``ingest``: the same, then ``Service.ingest_feeds([FILE])``, what
+- ``ingest``: the same, then ``Ingestion.run_feeds([FILE])``, what
   ``digestbot ingest FILE`` runs (read, parse, merge, index, commit).
 
 ``parse`` and ``ingest`` minus ``setup`` are the step's own instructions,
@@ -57,7 +57,7 @@ def run_step(step: str, entries: int) -> None:
         if step == "parse":
             parse_feed(data, source="bench")
         elif step == "ingest":
-            service.ingest_feeds([str(feed_file)])
+            service.ingestion.run_feeds([str(feed_file)])
         service.close()
 
 

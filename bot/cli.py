@@ -121,7 +121,7 @@ def paper_json(record: PaperRecord) -> dict[str, object]:
 
 
 def cmd_init(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    count = service.paper_count()
+    count = service.catalog.count()
     _out(f"Catalog ready: {count:,} papers in {_where(settings)}.")
     if count == 0:
         _out("Next: `digestbot seed` imports the seed catalog.")
@@ -131,7 +131,7 @@ def cmd_init(service: Service, args: argparse.Namespace, settings: Settings) -> 
 def cmd_seed(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     paths = [Path(p) for p in args.paths] or [settings.seeds_dir]
     try:
-        reports = service.import_seed_files(paths)
+        reports = service.ingestion.import_seed_files(paths)
     except FileNotFoundError as exc:
         raise CommandError(f"{exc}. Pass seed files or directories: digestbot seed PATH...") from None
     if not reports:
@@ -148,7 +148,7 @@ def cmd_seed(service: Service, args: argparse.Namespace, settings: Settings) -> 
 def cmd_search(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.query)
     limit = args.limit or settings.search_limit
-    results = service.search(text, limit=limit)
+    results = service.catalog.search(text, limit=limit)
     if args.json:
         payload = [dict(paper_json(h.paper), score=round(h.score, 4)) for h in results.hits]
         _out(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -162,7 +162,7 @@ def cmd_search(service: Service, args: argparse.Namespace, settings: Settings) -
 
 
 def cmd_show(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    record = service.get(args.id)
+    record = service.catalog.get(args.id)
     if record is None:
         raise CommandError(
             f"No paper with id {args.id!r}. Find ids with: digestbot search WORDS"
@@ -181,7 +181,7 @@ def cmd_export(service: Service, args: argparse.Namespace, settings: Settings) -
             target = Path(args.output)
             partial = target.with_name(target.name + ".partial")
             out = stack.enter_context(partial.open("w", encoding="utf-8"))
-        count = service.export(out)
+        count = service.catalog.export(out)
     if args.output and args.output != "-":
         partial.replace(target)
         _err(f"Exported {count:,} papers to {target}.")
@@ -190,14 +190,14 @@ def cmd_export(service: Service, args: argparse.Namespace, settings: Settings) -
 
 def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     if args.file == "-":
-        report, counts = service.import_jsonl(
+        report, counts = service.catalog.import_jsonl(
             sys.stdin, label="stdin", progress=_progress("imported")
         )
     else:
         path = Path(args.file)
         try:
             with path.open(encoding="utf-8") as stream:
-                report, counts = service.import_jsonl(
+                report, counts = service.catalog.import_jsonl(
                     stream, label=str(path), progress=_progress("imported")
                 )
         except OSError as exc:
@@ -213,7 +213,7 @@ def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -
 def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     action = args.action or "list"
     if action == "add":
-        info, done = service.add_feed(args.url, name=args.name)
+        info, done = service.feeds.add(args.url, name=args.name)
         if done == "already listed":
             _out(f"Feed {info.name} is already listed ({info.url}).")
         else:
@@ -222,16 +222,16 @@ def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) ->
                  f"every {settings.ingest_minutes} minutes.")
         return 0
     if action == "remove":
-        info = service.remove_feed(args.name)
+        info = service.feeds.remove(args.name)
         note = " (still named in the feeds setting, so it is kept as disabled)" \
             if info.origin == "config" else ""
         _out(f"Feed {info.name} removed{note}; its papers stay in the catalog.")
         return 0
     if action == "enable":
-        info = service.enable_feed(args.name)
+        info = service.feeds.enable(args.name)
         _out(f"Feed {info.name} enabled: the next ingest reads it ({info.url}).")
         return 0
-    feeds = service.feed_list()
+    feeds = service.feeds.all()
     if getattr(args, "json", False):
         _out(json.dumps([f.to_json() for f in feeds], ensure_ascii=False, indent=2))
         return 0
@@ -256,7 +256,7 @@ def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) ->
 
 
 def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    reports = service.ingest_feeds(args.targets, report=lambda r: _out(r.line()))
+    reports = service.ingestion.run_feeds(args.targets, report=lambda r: _out(r.line()))
     if not reports:  # no targets given, and no feed enabled
         raise CommandError("No enabled feeds. Add one with `digestbot feeds add URL`, or "
                            "give a feed file: digestbot ingest FILE")
@@ -272,13 +272,13 @@ def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -
 
 
 def cmd_reindex(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    count = service.reindex(progress=_progress("indexed"))
+    count = service.catalog.reindex(progress=_progress("indexed"))
     _out(f"Search index rebuilt: {count:,} papers.")
     return 0
 
 
 def cmd_subscribe(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    result = service.subscribe(args.channel, " ".join(args.topic))
+    result = service.channels.subscribe(args.channel, " ".join(args.topic))
     if result.added:
         _out(f"{args.channel} now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics)")
     else:
@@ -287,7 +287,7 @@ def cmd_subscribe(service: Service, args: argparse.Namespace, settings: Settings
 
 
 def cmd_unsubscribe(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    removed = service.unsubscribe(args.channel, " ".join(args.topic))
+    removed = service.channels.unsubscribe(args.channel, " ".join(args.topic))
     if removed is None:
         raise CommandError(
             f"{args.channel} does not follow {' '.join(args.topic)!r}; "
@@ -298,7 +298,7 @@ def cmd_unsubscribe(service: Service, args: argparse.Namespace, settings: Settin
 
 
 def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    topics = service.topics(args.channel)
+    topics = service.channels.topics(args.channel)
     if args.json:
         _out(json.dumps(topics, ensure_ascii=False))
     elif topics:
@@ -310,24 +310,24 @@ def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -
 
 
 def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    info = service.set_schedule(args.channel, parse_schedule(args.when))
+    info = service.channels.set_schedule(args.channel, parse_schedule(args.when))
     _out(f"{info.address} gets its digest {info.schedule}.")
     return 0
 
 
 def cmd_limit(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    info = service.set_max_papers(args.channel, parse_max_papers(args.count))
+    info = service.channels.set_max_papers(args.channel, parse_max_papers(args.count))
     _out(f"{info.address}'s digests show at most {info.max_papers} papers.")
     return 0
 
 
 def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     shown: list[Digest] = []
-    digest = service.digest(args.channel, send=shown.append, dry_run=args.dry_run)
+    digest = service.deliverer.digest(args.channel, send=shown.append, dry_run=args.dry_run)
     if digest is None:
         if args.json:
             _out("null")
-        elif not service.topics(args.channel):
+        elif not service.channels.topics(args.channel):
             _out(f"{args.channel} follows no topics yet; add one with: "
                  f"digestbot subscribe {args.channel} TOPIC")
         else:
@@ -336,7 +336,7 @@ def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -
     if args.json:
         papers = []
         for item, matched in digest.entries():
-            record = service.get(item.paper_id)
+            record = service.catalog.get(item.paper_id)
             if record is not None:
                 papers.append(dict(paper_json(record), matched_topics=list(matched)))
         payload = {

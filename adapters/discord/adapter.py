@@ -369,7 +369,7 @@ class DiscordAdapter:
                               current: str) -> list[app_commands.Choice[str]]:
         assert self._bot is not None
         address = self._incoming(interaction, "").address
-        topics = await asyncio.to_thread(self._bot.service.topics, address)
+        topics = await asyncio.to_thread(self._bot.service.channels.topics, address)
         wanted = current.casefold()
         return [app_commands.Choice(name=t[:100], value=t[:100])
                 for t in topics if wanted in t.casefold()][:25]

@@ -1,15 +1,18 @@
-"""Channels and the topics they follow.
+"""Channels and the topics they follow: every change to a channel is made here.
 
-A channel is addressed as ``<platform>:<workspace>/<channel>``
+``Channels`` is what the commands, the CLI and the runtime call to
+subscribe, unsubscribe, schedule, limit, pause and resume; one transaction
+each. A channel is addressed as ``<platform>:<workspace>/<channel>``
 (``bot.model.address``). A topic is a query of the search language
 (``bot.search.query``), stored in its canonical form, so the same topic typed twice
 is one topic and an invalid topic is refused with the message search gives.
-Functions take a ``Session``; callers own the transaction. No other I/O.
+The module's functions take a ``Session`` (callers own the transaction);
+``Channels`` opens its own. No other I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +20,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.search.query import parse_query
-from bot.model.address import ChannelError
-from bot.store.channels import DEFAULT_MAX_PAPERS, channel_topics
+from bot.chat.schedules import Schedule
+from bot.model.address import ChannelAddress, ChannelError, as_address
+from bot.store.channels import (
+    DEFAULT_MAX_PAPERS,
+    all_topics,
+    channel_topics,
+    find_channel,
+    get_or_create_channel,
+    pause,
+    workspace_channels,
+)
+from bot.store.db import Database
 from bot.store.models import Channel, Topic
 
 __all__ = [
@@ -26,6 +39,7 @@ __all__ = [
     "MAX_PAPERS_RANGE",
     "MAX_TOPICS",
     "ChannelInfo",
+    "Channels",
     "SubscribeResult",
     "TopicLimitError",
     "parse_max_papers",
@@ -131,3 +145,107 @@ def unsubscribe(session: Session, channel: Channel, text: str) -> str | None:
     session.delete(topic)
     session.flush()
     return canonical
+
+
+Address = ChannelAddress | str
+
+
+class Channels:
+    """Reads and changes channels in one database; a channel is created on first change.
+
+    ``on_topic`` hears every topic a channel takes up (digests parse it
+    ahead, rather than at the digest hour).
+    """
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Callable[[], datetime],
+        timezone: str = "UTC",
+        digest_time: str = "09:00",
+        on_topic: Callable[[str], object] = lambda topic: None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        # Schedule defaults of a channel seen for the first time.
+        self.timezone = timezone
+        self.digest_time = digest_time
+        self._on_topic = on_topic
+
+    def _channel(self, session: Session, address: Address) -> Channel:
+        return get_or_create_channel(
+            session, as_address(address), timezone=self.timezone,
+            digest_time=self.digest_time, now=self.clock(),
+        )
+
+    def subscribe(self, address: Address, topic: str) -> SubscribeResult:
+        """``address`` follows ``topic``; raises ``QueryError`` or ``TopicLimitError``."""
+        with self.db.session() as session:
+            result = subscribe(session, self._channel(session, address), topic, now=self.clock())
+        self._on_topic(result.topic)
+        return result
+
+    def unsubscribe(self, address: Address, topic: str) -> str | None:
+        """Stop following ``topic``; the canonical topic removed, or None."""
+        with self.db.session() as session:
+            channel = find_channel(session, as_address(address))
+            return unsubscribe(session, channel, topic) if channel else None
+
+    def topics(self, address: Address) -> list[str]:
+        with self.db.session() as session:
+            channel = find_channel(session, as_address(address))
+            return channel_topics(session, channel) if channel else []
+
+    def info(self, address: Address) -> ChannelInfo | None:
+        """What the channel is set to; None for a channel never changed."""
+        with self.db.session() as session:
+            channel = find_channel(session, as_address(address))
+            return ChannelInfo.of(session, channel) if channel else None
+
+    def set_schedule(self, address: Address, schedule: Schedule) -> ChannelInfo:
+        """Change when ``address`` gets its digest; parts left None are kept."""
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            channel.digest_time = schedule.time
+            if schedule.timezone:
+                channel.timezone = schedule.timezone
+            if schedule.cadence:
+                channel.cadence = schedule.cadence
+            return ChannelInfo.of(session, channel)
+
+    def set_max_papers(self, address: Address, count: int) -> ChannelInfo:
+        """Show at most ``count`` papers in ``address``'s digests; the rest go in the footer."""
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            channel.max_papers = count
+            return ChannelInfo.of(session, channel)
+
+    def pause(self, address: Address, *, reason: str) -> ChannelInfo:
+        """Stop ``address``'s digests until ``resume``; papers keep accumulating."""
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            pause([channel], reason=reason)
+            return ChannelInfo.of(session, channel)
+
+    def resume(self, address: Address) -> ChannelInfo:
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            pause([channel], reason=None)
+            return ChannelInfo.of(session, channel)
+
+    def pause_workspace(self, platform: str, workspace: str, *, reason: str) -> int:
+        """Pause every channel of a workspace (the app was uninstalled); returns how many."""
+        with self.db.session() as session:
+            return pause(workspace_channels(session, platform, workspace), reason=reason)
+
+    def scheduled(self) -> list[ChannelInfo]:
+        """Channels whose digests the scheduler runs: not paused, with topics."""
+        with self.db.session() as session:
+            topics = all_topics(session)
+            channels = session.scalars(
+                select(Channel).where(Channel.paused.is_(False)).order_by(Channel.id)
+            )
+            return [
+                ChannelInfo.of(session, c, topics=topics[c.id]) for c in channels if topics.get(c.id)
+            ]

@@ -1,8 +1,9 @@
 """The ``/papers`` grammar, parsed once in the core for every platform.
 
 An adapter hands over what the user typed after ``/papers`` in an
-``IncomingCommand``; ``handle`` parses it, calls the service and returns a
-neutral ``Reply``. Adapters never interpret arguments, so ``/papers search
+``IncomingCommand``; the runtime calls ``handle``, which parses it, calls
+the core's parts (``Service.catalog``, ``.channels``, ``.deliverer``) and
+returns a neutral ``Reply`` with the channel as the command left it. Adapters never interpret arguments, so ``/papers search
 mri`` means the same in Slack, Discord and the console. ``COMMANDS`` is the
 command table adapters may use to register subcommands and build help.
 """
@@ -11,20 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
+from bot.chat.schedules import ScheduleError, parse_schedule
+from bot.chat.service import Service
 from bot.digest.deliver import ChannelUnavailable
 from bot.digest.select import DigestInProgress
-from bot.model.messages import Digest, Reply, paper_item
-from bot.search.query import QueryError
-from bot.chat.schedules import ScheduleError, parse_schedule
-from bot.chat.channels import MAX_TOPICS, TopicLimitError, parse_max_papers
 from bot.model.address import ChannelError
+from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
+from bot.search.query import QueryError
 from bot.store.channels import DEFAULT_MAX_PAPERS
 
-if TYPE_CHECKING:  # the service calls in here (Service.handle); no import cycle at run time
-    from bot.chat.service import Service
-__all__ = ["COMMANDS", "Command", "IncomingCommand", "command_named", "handle", "is_slow"]
+__all__ = ["COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow"]
 
 # Returns what the adapter returned (how many messages it posted, or None).
 Send = Callable[[Digest], object]
@@ -57,7 +56,7 @@ class _UsageError(Exception):
 def _search(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
         raise _UsageError("Say what to search for.")
-    results = service.search(args, limit=5)
+    results = service.catalog.search(args, limit=5)
     if not results.hits:
         return Reply(text=f"No papers match {args}. Try fewer or broader words.")
     items = tuple(paper_item(hit.paper) for hit in results.hits)
@@ -67,7 +66,7 @@ def _search(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
 def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args or " " in args:
         raise _UsageError("Give one paper id, as search shows it.")
-    record = service.get(args)
+    record = service.catalog.get(args)
     if record is None:
         return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
     return Reply(text=record.abstract or "(no abstract)", items=(paper_item(record),))
@@ -76,7 +75,7 @@ def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Repl
 def _like(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args or " " in args:
         raise _UsageError("Give one paper id, as search shows it.")
-    found = service.more_like(args)
+    found = service.catalog.more_like(args)
     if found is None:
         return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
     record, query, papers = found
@@ -91,7 +90,7 @@ def _like(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Repl
 def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
         raise _UsageError("Say which topic to follow.")
-    result = service.subscribe(cmd.address, args)
+    result = service.channels.subscribe(cmd.address, args)
     if not result.added:
         return Reply(text=f"This channel already follows: {result.topic}")
     return Reply(
@@ -102,14 +101,14 @@ def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) ->
 def _unsubscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
         raise _UsageError("Say which topic to stop following.")
-    removed = service.unsubscribe(cmd.address, args)
+    removed = service.channels.unsubscribe(cmd.address, args)
     if removed is None:
         return Reply(text=f"This channel does not follow {args}. See its topics with /papers topics.")
     return Reply(text=f"This channel no longer follows: {removed}")
 
 
 def _topics(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
-    topics = service.topics(cmd.address)
+    topics = service.channels.topics(cmd.address)
     if not topics:
         return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
     lines = [f"{n}. {topic}" for n, topic in enumerate(topics, start=1)]
@@ -118,29 +117,29 @@ def _topics(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
 
 def _schedule(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
-        info = service.channel_info(cmd.address)
+        info = service.channels.info(cmd.address)
         if info is None:
             raise _UsageError("Say when.")
         return Reply(text=f"This channel gets its digest {info.schedule}.")
-    info = service.set_schedule(cmd.address, parse_schedule(args.split()))
+    info = service.channels.set_schedule(cmd.address, parse_schedule(args.split()))
     return Reply(text=f"This channel gets its digest {info.schedule}.")
 
 
 def _limit(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
-        info = service.channel_info(cmd.address)
+        info = service.channels.info(cmd.address)
         count = info.max_papers if info else DEFAULT_MAX_PAPERS
         return Reply(text=f"This channel's digests show at most {count} papers.")
-    info = service.set_max_papers(cmd.address, parse_max_papers(args))
+    info = service.channels.set_max_papers(cmd.address, parse_max_papers(args))
     return Reply(text=f"This channel's digests now show at most {info.max_papers} papers; "
                       "the footer counts the rest.")
 
 
 def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
-    if not service.topics(cmd.address):
+    if not service.channels.topics(cmd.address):
         return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
     try:
-        digest = service.digest(cmd.address, send=send)
+        digest = service.deliverer.digest(cmd.address, send=send)
     except DigestInProgress as exc:
         return Reply(text=str(exc))
     except ChannelUnavailable as exc:
@@ -153,12 +152,12 @@ def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
 
 
 def _pause(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
-    service.pause(cmd.address, reason=args or f"paused by {cmd.user_id}")
+    service.channels.pause(cmd.address, reason=args or f"paused by {cmd.user_id}")
     return Reply(text="Digests are paused here. /papers resume starts them again.")
 
 
 def _resume(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
-    info = service.resume(cmd.address)
+    info = service.channels.resume(cmd.address)
     return Reply(text=f"Digests are back on: {info.schedule}.")
 
 
@@ -212,25 +211,39 @@ def is_slow(text: str) -> bool:
     return spec is not None and spec.slow
 
 
-def handle(service: Service, command: IncomingCommand, *, send: Send) -> Reply:
-    """Answer one ``/papers`` command; ``send`` posts a digest to the channel."""
+@dataclass(frozen=True)
+class Answer:
+    """A command's reply, and the channel as the command left it (None: never set up)."""
+
+    reply: Reply
+    channel: ChannelInfo | None
+
+
+def handle(service: Service, command: IncomingCommand, *, send: Send) -> Answer:
+    """Answer one ``/papers`` command; ``send`` posts a digest to the channel.
+
+    The channel is read once, after the command: the runtime re-derives its
+    schedule from it, and a paused channel hears so with every answer.
+    """
     name, _, args = command.text.strip().partition(" ")
     spec = _BY_NAME.get(name.lower() or "help")
     if spec is None:
-        return Reply(text=f"Unknown command {name[:40]!r}. Try /papers help.")
-    try:
-        reply = spec.run(service, command, args.strip(), send)
-    except _UsageError as exc:
-        return Reply(text=f"{exc} Usage: /papers {spec.usage}")
-    except (QueryError, ScheduleError, TopicLimitError, ChannelError) as exc:
-        return Reply(text=f"{exc}")
-    info = service.channel_info(command.address) if spec.name != "resume" else None
+        reply = Reply(text=f"Unknown command {name[:40]!r}. Try /papers help.")
+    else:
+        try:
+            reply = spec.run(service, command, args.strip(), send)
+        except _UsageError as exc:
+            reply = Reply(text=f"{exc} Usage: /papers {spec.usage}")
+        except (QueryError, ScheduleError, TopicLimitError, ChannelError) as exc:
+            reply = Reply(text=f"{exc}")
+    info = service.channels.info(command.address)
     if (
-        info is not None
+        spec is not None
+        and info is not None
         and info.paused
-        and spec.name != "pause"
+        and spec.name not in ("pause", "resume")
         and (info.paused_reason or "") not in reply.text
     ):
         notice = f"Digests are paused here ({info.paused_reason}). /papers resume restarts them."
-        return Reply(text=f"{notice}\n{reply.text}", ephemeral=reply.ephemeral, items=reply.items)
-    return reply
+        reply = Reply(text=f"{notice}\n{reply.text}", ephemeral=reply.ephemeral, items=reply.items)
+    return Answer(reply=reply, channel=info)

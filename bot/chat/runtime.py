@@ -28,7 +28,9 @@ from bot.store.db import DatabaseError, SchedulerLease
 from bot.chat.health import BEAT_SECONDS, Heartbeat, write_heartbeat
 from bot.model.messages import Digest, NothingNew, Reply
 from bot.chat.scheduler import DigestScheduler
-from bot.chat.service import ImportReport, Service
+from bot.chat.commands import handle
+from bot.chat.service import Service
+from bot.store.catalog import ImportReport
 from bot.chat.channels import ChannelInfo
 from bot.model.address import parse_address
 
@@ -57,7 +59,7 @@ class Adapter(Protocol):
       work goes in tasks) and raise if it cannot connect.
     - ``post`` MUST deliver a ``Digest`` or ``NothingNew`` to the channel
       named by its ``channel`` address and return only once the platform has
-      accepted it. It MUST raise ``bot.chat.service.ChannelUnavailable`` when the
+      accepted it. It MUST raise ``bot.digest.deliver.ChannelUnavailable`` when the
       channel can take no posts (bot removed, channel deleted, permission
       revoked: the channel is paused with that reason), and any other
       exception for a failure worth retrying (the papers stay in the ledger).
@@ -125,7 +127,7 @@ class Bot:
         def new_scheduler() -> DigestScheduler:
             return DigestScheduler(
                 channels=self._channels,
-                run=lambda due: service.run_scheduled(due, send=self._post),
+                run=lambda due: service.deliverer.run_scheduled(due, send=self._post),
                 clock=clock,
                 grace=catch_up,
                 ingest=self._ingest if ingest_every else None,
@@ -140,17 +142,17 @@ class Bot:
 
     async def handle(self, command: IncomingCommand) -> Reply:
         """Answer a ``/papers`` command; a digest it asks for is posted through ``post``."""
-        reply = await asyncio.to_thread(self.service.handle, command, send=self._post)
+        answer = await asyncio.to_thread(handle, self.service, command, send=self._post)
         # The command may have changed the channel's schedule, topics or pause.
-        info = await asyncio.to_thread(self.service.channel_info, command.address)
+        info = answer.channel
         if self.leading:  # else the leader's resync picks the change up within a minute
             self.scheduler.update(str(command.address), info if info and self._serves(info) else None)
-        return reply
+        return answer.reply
 
     async def workspace_gone(self, platform: str, workspace: str, *, reason: str) -> None:
         """The platform says the app left a workspace: pause its channels, keep their papers."""
         count = await asyncio.to_thread(
-            self.service.pause_workspace, platform, workspace, reason=reason
+            self.service.channels.pause_workspace, platform, workspace, reason=reason
         )
         for address in self.scheduler.known(platform, workspace):
             self.scheduler.update(address, None)
@@ -161,7 +163,7 @@ class Bot:
         # scheduler starts, not beside it: its catch-up digests would parse
         # the same topics again, each thread slowing the other.
         try:
-            count = await asyncio.to_thread(self.service.warm_topics)
+            count = await asyncio.to_thread(self.service.deliverer.warm_topics)
         except Exception:
             log.exception("parsing the topics ahead failed; digests parse them as they run")
             return
@@ -296,10 +298,10 @@ class Bot:
     def _channels(self) -> list[ChannelInfo]:
         # A channel of a platform not running here keeps its papers in the
         # ledger until that platform's adapter runs again.
-        return [info for info in self.service.scheduled_channels() if self._serves(info)]
+        return [info for info in self.service.channels.scheduled() if self._serves(info)]
 
     def _interrupted(self) -> list[str]:
-        return [a for a in self.service.interrupted_channels() if parse_address(a).platform in self.adapters]
+        return [a for a in self.service.deliverer.interrupted() if parse_address(a).platform in self.adapters]
 
     def _post(self, message: Digest | NothingNew) -> int | None:
         """Post from a worker thread through the channel's adapter, on the loop."""
@@ -311,7 +313,7 @@ class Bot:
         return future.result(timeout=POST_TIMEOUT)
 
     def _ingest(self) -> None:
-        for report in self.service.ingest():
+        for report in self.service.ingestion.run():
             # Feeds log their own line each (bot.ingest.run); seed files only when they changed.
             if isinstance(report, ImportReport) and (report.changed or report.problems):
                 log.info("%s", report.line())

@@ -1,7 +1,7 @@
 """APScheduler wiring: one cron job per channel, in the channel's own time zone.
 
 Jobs hold no selection logic: the channels that fall due together are
-handed in one batch to ``Service.run_scheduled``, which decides whether each
+handed in one batch to ``Deliverer.run_scheduled``, which decides whether each
 is due (at most one scheduled digest per local day, paused channels skipped)
 and builds the digests. Jobs are derived from
 the database at start and re-derived by ``sync`` when schedules change. A
@@ -99,7 +99,7 @@ class ClockedTrigger(BaseTrigger):
 class DigestScheduler:
     """Keeps one APScheduler job per channel, plus the ingest job.
 
-    ``run`` is the core entry point the digest jobs call (``Service.run_scheduled``):
+    ``run`` is the core entry point the digest jobs call (``Deliverer.run_scheduled``):
     it gets every channel that fell due together, so 10,000 channels at
     09:00 are selected in one pass. ``ingest`` (optional) runs every
     ``ingest_every``. Both run in a worker thread; the event loop stays free

@@ -32,11 +32,13 @@ from bot.digest.select import (
     confirm,
     fail,
     has_pending,
+    interrupted_channels,
     select_digests,
 )
 from bot.model.messages import Digest, NothingNew
 from bot.store.models import Channel
-from bot.model.address import as_address, parse_address
+from bot.model.address import ChannelAddress, as_address, parse_address
+from bot.store.channels import all_topics
 
 __all__ = [
     "ChannelUnavailable",
@@ -154,6 +156,52 @@ class Deliverer:
         # Channels a run of this process is posting to right now.
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
+
+    # -- entry points: the scheduler, the digest command, the runtime's start --
+
+    def run_scheduled(self, due: Mapping[str, datetime], *, send: Post) -> list[Outcome]:
+        """The scheduler's entry point: the digests of the channels in ``due``.
+
+        ``due`` maps each channel address to the time its digest fell due;
+        every channel due at once is selected in one pass (``bot.digest.select``).
+        At most one scheduled digest per local day of a channel, so a
+        daylight-saving change that repeats the hour, or a catch-up after
+        downtime, never posts twice; a paused channel gets nothing. A send
+        that fails affects only its own channel.
+        """
+        return self.run(due, send=send, scheduled=True)
+
+    def digest(
+        self, address: ChannelAddress | str, *, send: Callable[[Digest], object],
+        dry_run: bool = False,
+    ) -> Digest | None:
+        """Build ``address``'s digest now and hand it to ``send``; None when nothing is new.
+
+        Unless ``dry_run``, the shown papers are claimed in the ledger before
+        ``send`` and confirmed after it returns; if ``send`` raises they are
+        marked failed (offered again next time) and the error propagates.
+        """
+
+        def post(message: Digest | NothingNew) -> object:
+            assert isinstance(message, Digest)
+            return send(message)
+
+        outcomes = self.run(
+            {str(address): self.clock()}, send=post, dry_run=dry_run, raise_errors=True
+        )
+        message = outcomes[0].message if outcomes else None
+        return message if isinstance(message, Digest) else None
+
+    def warm_topics(self) -> int:
+        """Parse every channel's topics ahead of the digest hour; returns how many."""
+        with self.db.session() as session:
+            topics = {t for ts in all_topics(session).values() for t in ts}
+        return self.topics.warm(sorted(topics))
+
+    def interrupted(self) -> list[str]:
+        """Addresses of unpaused channels whose last digest was claimed but never confirmed."""
+        with self.db.session() as session:
+            return interrupted_channels(session)
 
     def run(
         self,

@@ -3,7 +3,7 @@
 I/O: the ``feeds`` table through the caller's ``Database``; the network only
 through ``bot.ingest.fetch`` (the one module that opens connections); local feed
 files when asked to read one. Storing papers is the caller's ``store``
-callable (``Service.import_records``), so the index stays in step.
+callable (``Catalog.import_records``), so the index stays in step.
 
 One run, feed by feed, each on its own: fetch (a conditional GET with the
 validators of the last good fetch), parse, merge into the catalog, then

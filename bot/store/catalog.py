@@ -38,6 +38,7 @@ from bot.store.models import CatalogMeta, Paper
 from bot.model.papers import PaperRecord
 
 __all__ = [
+    "ImportReport",
     "ID_LENGTH",
     "UpsertResult",
     "check_id",
@@ -77,6 +78,28 @@ META = typing.cast(Table, CatalogMeta.__table__)
 ID_LENGTH: int = PAPERS.c.id.type.length  # type: ignore[attr-defined]
 SOURCE_LENGTH: int = PAPERS.c.source.type.length  # type: ignore[attr-defined]
 DOI_LENGTH: int = PAPERS.c.doi.type.length  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import source (a seed file, an export) did to the catalog."""
+
+    label: str
+    seen: int
+    new: int
+    updated: int
+    skipped: int
+    problems: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated)
+
+    def line(self) -> str:
+        return (
+            f"{self.label}: seen={self.seen} new={self.new} "
+            f"updated={self.updated} skipped={self.skipped}"
+        )
 
 
 @dataclass

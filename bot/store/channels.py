@@ -5,6 +5,7 @@ Functions take a ``Session``; callers own the transaction. No other I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,6 +20,8 @@ __all__ = [
     "channel_topics",
     "find_channel",
     "get_or_create_channel",
+    "pause",
+    "workspace_channels",
 ]
 
 # Papers a digest shows at most, before its "N more matched" footer.
@@ -74,3 +77,24 @@ def channel_topics(session: Session, channel: Channel) -> list[str]:
             select(Topic.query).where(Topic.channel_id == channel.id).order_by(Topic.id)
         )
     )
+
+
+def workspace_channels(session: Session, platform: str, workspace: str) -> list[Channel]:
+    """Every channel of one workspace (one token, one installation)."""
+    return list(session.scalars(
+        select(Channel).where(Channel.platform == platform, Channel.workspace == workspace)
+    ))
+
+
+def pause(channels: Iterable[Channel], *, reason: str | None) -> int:
+    """Pause ``channels`` with ``reason`` shown to the channel (None resumes them).
+
+    A paused channel gets no digests; its papers keep accumulating in the
+    catalog and wait for it. Returns how many channels were set.
+    """
+    count = 0
+    for channel in channels:
+        channel.paused = reason is not None
+        channel.paused_reason = reason
+        count += 1
+    return count

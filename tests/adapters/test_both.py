@@ -20,11 +20,11 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 def test_one_run_posts_to_slack_and_discord(db, index, slack_api: FakeSlackAPI,
                                             discord_api: FakeDiscord) -> None:
     service = Service(db=db, index=index, clock=lambda: NOW)
-    service.import_records([PaperRecord(id="2611.00001", title="Breast MRI screening",
+    service.catalog.import_records([PaperRecord(id="2611.00001", title="Breast MRI screening",
                                         published=date(2026, 11, 27))])
     on_slack, on_discord = "slack:T0FAKE/C0GENERAL", f"discord:{GUILD_ID}/{CHANNEL_ID}"
     for address in (on_slack, on_discord):
-        service.subscribe(address, "breast mri")
+        service.channels.subscribe(address, "breast mri")
     slack = SlackAdapter(bot_token="xoxb-test", signing_secret="s", api_url=slack_api.api_url,
                          port=0, host="127.0.0.1")
     discord = DiscordAdapter(token="discord-bot-token", api_url=discord_api.rest_url,
@@ -35,7 +35,7 @@ def test_one_run_posts_to_slack_and_discord(db, index, slack_api: FakeSlackAPI,
     try:
         async def run() -> list[Outcome]:
             due = {on_slack: NOW, on_discord: NOW}
-            return await asyncio.to_thread(service.run_scheduled, due, send=bot.bot._post)
+            return await asyncio.to_thread(service.deliverer.run_scheduled, due, send=bot.bot._post)
 
         outcomes = bot.run(run())
         assert [o.error for o in outcomes] == [None, None], outcomes

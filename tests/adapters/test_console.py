@@ -36,7 +36,7 @@ def clock() -> Clock:
 @pytest.fixture
 def service(db, index, clock: Clock) -> Service:
     service = Service(db=db, index=index, clock=clock)
-    service.import_records([
+    service.catalog.import_records([
         paper(1, "Breast MRI screening with deep learning"),
         paper(2, "Low-dose CT reconstruction", code_urls=("https://github.com/lab/ldct",)),
         paper(3, "Prostate MRI segmentation"),
@@ -82,7 +82,7 @@ def test_help_and_mistakes_say_what_to_do(bot: ConsoleBot) -> None:
 
 
 def test_a_hostile_title_cannot_drive_the_terminal(service: Service, bot: ConsoleBot) -> None:
-    service.import_records([paper(9, "MRI \x1b[2J\x1b[31mred\u202egnp.exe title")])
+    service.catalog.import_records([paper(9, "MRI \x1b[2J\x1b[31mred\u202egnp.exe title")])
     shown = bot.say("/papers search red")
     assert "red" in shown and "\x1b" not in shown and "\u202e" not in shown
 
@@ -103,8 +103,8 @@ def test_schedule_command_moves_the_channel_job(bot: ConsoleBot) -> None:
 
 
 def test_missed_digest_prints_once_after_a_restart(service: Service, clock: Clock) -> None:
-    service.subscribe(GENERAL, "mri")
-    service.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
     # The bot was down at 09:00; it starts at 12:00, within the 6-hour grace.
     first = ConsoleBot(service, clock).start()
     try:
@@ -124,8 +124,8 @@ def test_missed_digest_prints_once_after_a_restart(service: Service, clock: Cloc
 
 
 def test_digest_missed_beyond_the_grace_waits_for_the_next_day(service: Service, clock: Clock) -> None:
-    service.subscribe(GENERAL, "mri")
-    service.set_schedule(GENERAL, parse_schedule(["03:00", "UTC"]))
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.set_schedule(GENERAL, parse_schedule(["03:00", "UTC"]))
     late = ConsoleBot(service, clock, catch_up=timedelta(hours=6)).start()
     try:
         late.settle()
@@ -137,8 +137,8 @@ def test_digest_missed_beyond_the_grace_waits_for_the_next_day(service: Service,
 
 def test_quiet_day_line_when_asked_for(service: Service, clock: Clock) -> None:
     service.deliverer.quiet_day_line = True
-    service.subscribe(GENERAL, "liver")  # matches nothing
-    service.set_schedule(GENERAL, parse_schedule(["10:00", "UTC"]))
+    service.channels.subscribe(GENERAL, "liver")  # matches nothing
+    service.channels.set_schedule(GENERAL, parse_schedule(["10:00", "UTC"]))
     running = ConsoleBot(service, clock).start()
     try:
         running.wait_for(f"Nothing new today for {GENERAL}.")
@@ -161,7 +161,7 @@ def test_digestbot_run_reads_commands_from_stdin(tmp_path: Path, database_url: s
 
 def test_workspace_gone_pauses_its_channels_and_their_jobs(service: Service, bot: ConsoleBot) -> None:
     bot.say("/papers subscribe mri")
-    service.subscribe("console:other/general", "mri")
+    service.channels.subscribe("console:other/general", "mri")
     bot.bot.scheduler.sync()
     assert bot.bot.scheduler.known("console", "local") == [GENERAL]
     bot.run(bot.bot.workspace_gone("console", "local", reason="the app was uninstalled"))

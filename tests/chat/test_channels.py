@@ -41,53 +41,53 @@ def test_bad_addresses_say_how_to_write_one(text: str) -> None:
 
 
 def test_same_topic_twice_is_one_topic(service: Service) -> None:
-    first = service.subscribe(GENERAL, '"Breast MRI"  has:code')
-    again = service.subscribe(GENERAL, '"breast mri" has:code')
+    first = service.channels.subscribe(GENERAL, '"Breast MRI"  has:code')
+    again = service.channels.subscribe(GENERAL, '"breast mri" has:code')
     assert first.added and not again.added
     assert first.topic == again.topic == '"breast mri" has:code'
-    assert service.topics(GENERAL) == ['"breast mri" has:code']
+    assert service.channels.topics(GENERAL) == ['"breast mri" has:code']
 
 
 def test_topics_are_per_channel_and_in_order(service: Service) -> None:
-    service.subscribe(GENERAL, "ct reconstruction")
-    service.subscribe(GENERAL, "author:luo")
-    service.subscribe("console:local/other", "tumor")
-    assert service.topics(GENERAL) == ["ct reconstruction", "author:luo"]
-    assert service.topics("console:local/other") == ["tumor"]
-    assert service.topics("console:local/nobody") == []
+    service.channels.subscribe(GENERAL, "ct reconstruction")
+    service.channels.subscribe(GENERAL, "author:luo")
+    service.channels.subscribe("console:local/other", "tumor")
+    assert service.channels.topics(GENERAL) == ["ct reconstruction", "author:luo"]
+    assert service.channels.topics("console:local/other") == ["tumor"]
+    assert service.channels.topics("console:local/nobody") == []
 
 
 def test_invalid_topic_gives_the_search_message(service: Service) -> None:
     with pytest.raises(QueryError) as from_search:
         parse_query("col:x breast")
     with pytest.raises(QueryError) as from_subscribe:
-        service.subscribe(GENERAL, "col:x breast")
+        service.channels.subscribe(GENERAL, "col:x breast")
     assert str(from_subscribe.value) == str(from_search.value)
-    assert service.topics(GENERAL) == []
+    assert service.channels.topics(GENERAL) == []
 
 
 def test_at_most_25_topics(service: Service) -> None:
     for n in range(MAX_TOPICS):
-        assert service.subscribe(GENERAL, f"topic{n}").count == n + 1
+        assert service.channels.subscribe(GENERAL, f"topic{n}").count == n + 1
     with pytest.raises(TopicLimitError, match="already follows 25 topics.*unsubscribe"):
-        service.subscribe(GENERAL, "one more")
+        service.channels.subscribe(GENERAL, "one more")
     # Following one it already has is not an addition, so it is fine.
-    assert service.subscribe(GENERAL, "topic3").added is False
-    assert service.unsubscribe(GENERAL, "topic3") == "topic3"
-    assert service.subscribe(GENERAL, "one more").added
+    assert service.channels.subscribe(GENERAL, "topic3").added is False
+    assert service.channels.unsubscribe(GENERAL, "topic3") == "topic3"
+    assert service.channels.subscribe(GENERAL, "one more").added
 
 
 def test_unsubscribe_matches_the_canonical_form(service: Service) -> None:
-    service.subscribe(GENERAL, '"low dose" CT')
-    assert service.unsubscribe(GENERAL, '"Low Dose"   ct') == '"low dose" ct'
-    assert service.unsubscribe(GENERAL, '"low dose" ct') is None
-    assert service.unsubscribe("console:local/never-seen", "ct") is None
+    service.channels.subscribe(GENERAL, '"low dose" CT')
+    assert service.channels.unsubscribe(GENERAL, '"Low Dose"   ct') == '"low dose" ct'
+    assert service.channels.unsubscribe(GENERAL, '"low dose" ct') is None
+    assert service.channels.unsubscribe("console:local/never-seen", "ct") is None
 
 
 def test_new_channel_takes_the_configured_schedule(service: Service, db) -> None:
     from bot.store.channels import find_channel
 
-    service.subscribe(GENERAL, "mri")
+    service.channels.subscribe(GENERAL, "mri")
     with db.session() as session:
         channel = find_channel(session, parse_address(GENERAL))
         assert channel is not None

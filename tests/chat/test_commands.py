@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.commands import COMMANDS
+from bot.chat.commands import COMMANDS, handle
 from bot.model.messages import IncomingCommand
 from bot.model.messages import Digest, Reply
 from bot.chat.service import Service
@@ -23,13 +23,13 @@ class Channel:
         assert text.startswith("/papers")
         command = IncomingCommand(platform="console", workspace_id="local", channel_id=self.name,
                                   user_id="ann", text=text.removeprefix("/papers").strip())
-        return self.service.handle(command, send=self.posted.append)
+        return handle(self.service, command, send=self.posted.append).reply
 
 
 @pytest.fixture
 def channel(db, index) -> Channel:
     service = Service(db=db, index=index)
-    service.import_seed_files([SEEDS_DIR])
+    service.ingestion.import_seed_files([SEEDS_DIR])
     return Channel(service)
 
 

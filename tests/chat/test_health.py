@@ -270,7 +270,7 @@ def test_running_bot_writes_its_heartbeat_and_marks_its_stop(db, index, tmp_path
 
 def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:
     service = Service(db=db, index=index, clock=lambda: NOW)
-    service.import_records([PaperRecord(
+    service.catalog.import_records([PaperRecord(
         id="2611.00001", title="Breast MRI screening", authors=("Ann Lee",),
         abstract="Breast MRI screening. More.", published=date(2026, 11, 27),
         categories=("eess.IV",))])
@@ -280,7 +280,7 @@ def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:
     try:
         bot.say("/papers subscribe breast mri")
         assert "Posted 1 new paper." in bot.say("/papers digest")
-        service.subscribe("fake:w/c", "breast mri")
+        service.channels.subscribe("fake:w/c", "breast mri")
         outcomes = bot.run(_scheduled(bot, "fake:w/c"))
         assert [o.error for o in outcomes] == [None]
     finally:
@@ -292,7 +292,7 @@ def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:
 
 async def _scheduled(bot: ConsoleBot, address: str) -> list[Outcome]:
     # The scheduler's own call, for one channel.
-    return await asyncio.to_thread(bot.service.run_scheduled, {address: NOW}, send=bot.bot._post)
+    return await asyncio.to_thread(bot.service.deliverer.run_scheduled, {address: NOW}, send=bot.bot._post)
 
 
 def test_digestbot_run_is_healthy_while_it_runs_and_not_once_stopped(tmp_path: Path) -> None:

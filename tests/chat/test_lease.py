@@ -78,8 +78,8 @@ def test_a_standby_bot_takes_over_the_schedule(
         return Service(db=db, index=index, clock=lambda: now)
 
     first_service, second_service = service("first"), service("second")
-    first_service.subscribe(GENERAL, "liver")
-    first_service.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
+    first_service.channels.subscribe(GENERAL, "liver")
+    first_service.channels.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
     first = ConsoleBot(first_service, lambda: now,
                        lease=first_service.db.scheduler_lease()).start()
     second = ConsoleBot(second_service, lambda: now,

@@ -37,15 +37,15 @@ def fire_times(channel: ChannelInfo, start: datetime, end: datetime) -> list[dat
 def test_one_digest_each_day_across_dst(db, index, time: str, month_day: tuple[int, int]) -> None:
     clock_now = [datetime(2026, *month_day, tzinfo=BERLIN)]
     service = Service(db=db, index=index, clock=lambda: clock_now[0])
-    service.subscribe(GENERAL, "mri")
-    service.set_schedule(GENERAL, parse_schedule([time, "Europe/Berlin"]))
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.set_schedule(GENERAL, parse_schedule([time, "Europe/Berlin"]))
     start = datetime(2026, *month_day, tzinfo=BERLIN)
     posted: list[tuple[date, Digest]] = []
     for n, due in enumerate(fire_times(info(time), start, start + timedelta(days=6))):
         clock_now[0] = due - timedelta(minutes=30)
-        service.import_records([PaperRecord(id=f"2601.{n:05d}", title=f"MRI paper {n}")])
+        service.catalog.import_records([PaperRecord(id=f"2601.{n:05d}", title=f"MRI paper {n}")])
         clock_now[0] = due
-        for outcome in service.run_scheduled({GENERAL: due}, send=lambda d: None):
+        for outcome in service.deliverer.run_scheduled({GENERAL: due}, send=lambda d: None):
             if isinstance(outcome.message, Digest):
                 posted.append((due.astimezone(BERLIN).date(), outcome.message))
     days = [day for day, _ in posted]
@@ -83,25 +83,25 @@ def test_missed_digest_is_caught_up_within_the_grace_only() -> None:
 def test_catch_up_after_downtime_posts_once(db, index) -> None:
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     service = Service(db=db, index=index, clock=lambda: now)
-    service.import_records([PaperRecord(id="2611.00001", title="MRI study")])
-    service.subscribe(GENERAL, "mri")
-    service.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
-    due = last_due(service.channel_info(GENERAL), since=now - timedelta(hours=6), now=now)
+    service.catalog.import_records([PaperRecord(id="2611.00001", title="MRI study")])
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
+    due = last_due(service.channels.info(GENERAL), since=now - timedelta(hours=6), now=now)
     assert due is not None
     sent: list[Digest] = []
-    assert [o.message for o in service.run_scheduled({GENERAL: due}, send=sent.append)] == sent
+    assert [o.message for o in service.deliverer.run_scheduled({GENERAL: due}, send=sent.append)] == sent
     # The regular job firing for the same day (or a second catch-up) posts nothing.
-    assert service.run_scheduled({GENERAL: due + timedelta(minutes=1)}, send=sent.append) == []
+    assert service.deliverer.run_scheduled({GENERAL: due + timedelta(minutes=1)}, send=sent.append) == []
     assert len(sent) == 1
 
 
 def test_paused_channel_gets_no_scheduled_digest(db, index) -> None:
     service = Service(db=db, index=index)
-    service.import_records([PaperRecord(id="2611.00001", title="MRI study")])
-    service.subscribe(GENERAL, "mri")
-    service.pause(GENERAL, reason="test")
-    assert service.run_scheduled({GENERAL: datetime.now(UTC)}, send=lambda d: None) == []
-    assert service.scheduled_channels() == []
+    service.catalog.import_records([PaperRecord(id="2611.00001", title="MRI study")])
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.pause(GENERAL, reason="test")
+    assert service.deliverer.run_scheduled({GENERAL: datetime.now(UTC)}, send=lambda d: None) == []
+    assert service.channels.scheduled() == []
 
 
 class Clock:
@@ -115,15 +115,15 @@ class Clock:
 def test_jobs_follow_the_database(db, index) -> None:
     clock = Clock()
     service = Service(db=db, index=index, clock=clock)
-    service.subscribe(GENERAL, "mri")
-    service.subscribe("console:local/other", "ct")
-    scheduler = DigestScheduler(channels=service.scheduled_channels,
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.subscribe("console:local/other", "ct")
+    scheduler = DigestScheduler(channels=service.channels.scheduled,
                                 run=lambda due: None, clock=clock)
     scheduler.sync()
     assert scheduler.next_digest(GENERAL) == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     assert scheduler.next_digest("console:local/other") is not None
-    service.pause("console:local/other", reason="test")
-    service.set_schedule(GENERAL, parse_schedule(["07:45", "Asia/Tokyo", "weekdays"]))
+    service.channels.pause("console:local/other", reason="test")
+    service.channels.set_schedule(GENERAL, parse_schedule(["07:45", "Asia/Tokyo", "weekdays"]))
     scheduler.sync()
     assert scheduler.next_digest("console:local/other") is None
     # Saturday 28 Nov 12:00 UTC: Monday's 07:45 in Tokyo.
@@ -135,22 +135,22 @@ def test_jobs_follow_the_database(db, index) -> None:
 def test_sync_touches_only_changed_channels(db, index) -> None:
     clock = Clock()
     service = Service(db=db, index=index, clock=clock)
-    service.subscribe(GENERAL, "mri")
-    service.subscribe("console:local/other", "ct")
-    scheduler = DigestScheduler(channels=service.scheduled_channels,
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.subscribe("console:local/other", "ct")
+    scheduler = DigestScheduler(channels=service.channels.scheduled,
                                 run=lambda due: None, clock=clock)
     scheduler.sync()
     before = scheduler.next_digest("console:local/other")
     # A change made elsewhere (another process, the CLI) reaches the next sync.
-    service.set_schedule(GENERAL, parse_schedule(["06:00", "America/Chicago"]))
-    service.subscribe("console:local/third", "pet")
+    service.channels.set_schedule(GENERAL, parse_schedule(["06:00", "America/Chicago"]))
+    service.channels.subscribe("console:local/third", "pet")
     clock.now += timedelta(days=1, hours=1)  # a re-derived job would move a day on
     scheduler.sync()
     assert scheduler.next_digest("console:local/other") == before
     assert scheduler.next_digest(GENERAL) == datetime(
         2026, 11, 30, 6, 0, tzinfo=ZoneInfo("America/Chicago"))
     assert scheduler.next_digest("console:local/third") is not None
-    service.unsubscribe("console:local/third", "pet")
+    service.channels.unsubscribe("console:local/third", "pet")
     scheduler.sync()
     assert scheduler.next_digest("console:local/third") is None
 
@@ -164,12 +164,12 @@ def test_the_running_bot_parses_its_topics_before_the_catch_up_digests(db, index
 
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     service = Service(db=db, index=index, clock=lambda: now)
-    service.import_records([PaperRecord(id="2611.00001", title="MRI study")])
-    service.subscribe(GENERAL, "mri")
-    service.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
+    service.catalog.import_records([PaperRecord(id="2611.00001", title="MRI study")])
+    service.channels.subscribe(GENERAL, "mri")
+    service.channels.set_schedule(GENERAL, parse_schedule(["09:00", "UTC"]))
     restarted = Service(db=db, index=index, clock=lambda: now)  # nothing parsed yet
     calls: list[str] = []
-    warm, run = restarted.warm_topics, restarted.run_scheduled
+    warm, run = restarted.deliverer.warm_topics, restarted.deliverer.run_scheduled
 
     def warm_topics() -> int:
         calls.append("warm_topics")
@@ -182,8 +182,8 @@ def test_the_running_bot_parses_its_topics_before_the_catch_up_digests(db, index
         calls.append("run_scheduled")
         return run(*args, **kwargs)  # type: ignore[arg-type]
 
-    restarted.warm_topics = warm_topics  # type: ignore[method-assign]
-    restarted.run_scheduled = run_scheduled  # type: ignore[method-assign,assignment]
+    restarted.deliverer.warm_topics = warm_topics  # type: ignore[method-assign]
+    restarted.deliverer.run_scheduled = run_scheduled  # type: ignore[method-assign,assignment]
     bot = ConsoleBot(restarted, lambda: now).start()
     try:
         bot.wait_for("1 new paper for mri")

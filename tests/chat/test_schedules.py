@@ -45,14 +45,14 @@ def test_bad_schedules_say_what_to_write(text: str, message: str) -> None:
 
 def test_schedule_pause_resume_change_the_channel(db, index) -> None:
     service = Service(db=db, index=index, timezone="UTC", digest_time="09:00")
-    info = service.set_schedule(GENERAL, parse_schedule(["8:30", "Europe/Berlin", "weekdays"]))
+    info = service.channels.set_schedule(GENERAL, parse_schedule(["8:30", "Europe/Berlin", "weekdays"]))
     assert info.schedule == "weekdays at 08:30 Europe/Berlin"
-    info = service.set_schedule(GENERAL, parse_schedule(["07:15"]))
+    info = service.channels.set_schedule(GENERAL, parse_schedule(["07:15"]))
     assert info.schedule == "weekdays at 07:15 Europe/Berlin"  # the rest is kept
-    info = service.pause(GENERAL, reason="channel_not_found")
+    info = service.channels.pause(GENERAL, reason="channel_not_found")
     assert info.paused and info.paused_reason == "channel_not_found"
-    info = service.resume(GENERAL)
+    info = service.channels.resume(GENERAL)
     assert not info.paused and info.paused_reason is None
-    stored = service.channel_info(GENERAL)
+    stored = service.channels.info(GENERAL)
     assert stored == info
-    assert service.channel_info("console:local/none") is None
+    assert service.channels.info("console:local/none") is None

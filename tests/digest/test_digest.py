@@ -11,6 +11,7 @@ from bot.digest.select import claim, select_digest
 from bot.model.messages import Digest
 from bot.store.models import Channel, Delivery
 from bot.model.papers import PaperRecord
+from bot.chat.commands import handle
 from bot.chat.service import Service
 from bot.model.address import parse_address
 from bot.store.channels import find_channel
@@ -44,7 +45,7 @@ def paper(n: int, title: str, *, day: date = date(2024, 1, 1), **extra: object) 
 
 def run(service: Service, **kwargs: object) -> Digest | None:
     sent: list[Digest] = []
-    digest = service.digest(GENERAL, send=sent.append, **kwargs)  # type: ignore[arg-type]
+    digest = service.deliverer.digest(GENERAL, send=sent.append, **kwargs)  # type: ignore[arg-type]
     assert sent == ([digest] if digest else [])
     return digest
 
@@ -55,31 +56,31 @@ def titles(digest: Digest | None) -> list[str]:
 
 def test_first_digest_takes_the_last_week_then_only_what_is_new(service: Service, clock: Clock) -> None:
     clock.now = START - timedelta(days=10)
-    service.import_records([paper(1, "Old breast MRI study")])
+    service.catalog.import_records([paper(1, "Old breast MRI study")])
     clock.now = START - timedelta(days=3)
-    service.import_records([paper(2, "Recent breast MRI study")])
+    service.catalog.import_records([paper(2, "Recent breast MRI study")])
     clock.now = START
-    service.subscribe(GENERAL, "breast")
+    service.channels.subscribe(GENERAL, "breast")
     assert titles(run(service)) == ["Recent breast MRI study"]
     clock.now += timedelta(days=1)
     assert run(service) is None  # nothing new: never the same paper twice
-    service.import_records([paper(3, "Breast ultrasound"), paper(4, "Liver CT")])
+    service.catalog.import_records([paper(3, "Breast ultrasound"), paper(4, "Liver CT")])
     clock.now += timedelta(days=1)
     assert titles(run(service)) == ["Breast ultrasound"]
 
 
 def test_dry_run_records_nothing(service: Service) -> None:
-    service.import_records([paper(1, "Breast MRI")])
-    service.subscribe(GENERAL, "breast")
+    service.catalog.import_records([paper(1, "Breast MRI")])
+    service.channels.subscribe(GENERAL, "breast")
     assert titles(run(service, dry_run=True)) == ["Breast MRI"]
     assert titles(run(service)) == ["Breast MRI"]
     assert run(service) is None
 
 
 def test_paper_matching_two_topics_appears_once_with_both(service: Service) -> None:
-    service.import_records([paper(1, "Breast MRI"), paper(2, "Prostate MRI")])
-    service.subscribe(GENERAL, "breast")
-    service.subscribe(GENERAL, "mri")
+    service.catalog.import_records([paper(1, "Breast MRI"), paper(2, "Prostate MRI")])
+    service.channels.subscribe(GENERAL, "breast")
+    service.channels.subscribe(GENERAL, "mri")
     digest = run(service)
     assert digest is not None
     by_title = {item.title: topics for item, topics in digest.entries()}
@@ -87,11 +88,11 @@ def test_paper_matching_two_topics_appears_once_with_both(service: Service) -> N
 
 
 def test_cap_with_footer_ranked_by_relevance_then_recency(service: Service, db) -> None:
-    service.import_records(
+    service.catalog.import_records(
         [paper(n, f"Segmentation study {n}", day=date(2024, 1, n)) for n in range(1, 6)]
         + [paper(9, "Segmentation segmentation segmentation")]
     )
-    service.subscribe(GENERAL, "segmentation")
+    service.channels.subscribe(GENERAL, "segmentation")
     with db.session() as session:
         channel = find_channel(session, parse_address(GENERAL))
         assert channel is not None
@@ -105,26 +106,26 @@ def test_cap_with_footer_ranked_by_relevance_then_recency(service: Service, db) 
 
 
 def test_new_version_of_a_delivered_paper_is_not_posted_again(service: Service, clock: Clock) -> None:
-    service.import_records([paper(1, "Breast MRI", version=1)])
-    service.subscribe(GENERAL, "breast")
+    service.catalog.import_records([paper(1, "Breast MRI", version=1)])
+    service.channels.subscribe(GENERAL, "breast")
     assert titles(run(service)) == ["Breast MRI"]
     clock.now += timedelta(days=1)
-    service.import_records([paper(1, "Breast MRI, revised", version=2)])
+    service.catalog.import_records([paper(1, "Breast MRI, revised", version=2)])
     clock.now += timedelta(days=1)
     assert run(service) is None
 
 
 def test_failed_send_is_retried_next_time(service: Service, clock: Clock) -> None:
-    service.import_records([paper(1, "Breast MRI")])
-    service.subscribe(GENERAL, "breast")
+    service.catalog.import_records([paper(1, "Breast MRI")])
+    service.channels.subscribe(GENERAL, "breast")
 
     def broken(digest: Digest) -> None:
         raise ConnectionError("platform down")
 
     with pytest.raises(ConnectionError):
-        service.digest(GENERAL, send=broken)
+        service.deliverer.digest(GENERAL, send=broken)
     clock.now += timedelta(days=1)
-    service.import_records([paper(2, "Breast ultrasound")])
+    service.catalog.import_records([paper(2, "Breast ultrasound")])
     clock.now += timedelta(hours=1)
     assert sorted(titles(run(service))) == ["Breast MRI", "Breast ultrasound"]
     assert run(service) is None
@@ -137,8 +138,8 @@ def test_failed_send_is_retried_next_time(service: Service, clock: Clock) -> Non
 def test_killed_between_claim_and_send_neither_loses_nor_duplicates(
     service: Service, db, clock: Clock
 ) -> None:
-    service.import_records([paper(1, "Breast MRI"), paper(2, "Breast CT")])
-    service.subscribe(GENERAL, "breast")
+    service.catalog.import_records([paper(1, "Breast MRI"), paper(2, "Breast CT")])
+    service.channels.subscribe(GENERAL, "breast")
     # A process claims the digest in the ledger and dies before sending.
     with db.session() as session:
         channel = session.get(Channel, 1)
@@ -153,9 +154,9 @@ def test_killed_between_claim_and_send_neither_loses_nor_duplicates(
 
 
 def test_channel_without_topics_or_unknown_gets_nothing(service: Service) -> None:
-    service.import_records([paper(1, "Breast MRI")])
+    service.catalog.import_records([paper(1, "Breast MRI")])
     assert run(service) is None
-    service.subscribe(GENERAL, "prostate")
+    service.channels.subscribe(GENERAL, "prostate")
     assert run(service) is None
 
 
@@ -181,11 +182,11 @@ def test_paper_committed_late_with_an_older_timestamp_is_not_lost(
 ) -> None:
     # An import that stamped its papers before a digest ran but committed
     # after it: the revision window still hands them to the next digest.
-    service.import_records([paper(1, "Breast MRI")])
-    service.subscribe(GENERAL, "breast")
+    service.catalog.import_records([paper(1, "Breast MRI")])
+    service.channels.subscribe(GENERAL, "breast")
     assert titles(run(service)) == ["Breast MRI"]
     clock.now = START - timedelta(minutes=5)
-    service.import_records([paper(2, "Breast CT, committed late")])
+    service.catalog.import_records([paper(2, "Breast CT, committed late")])
     clock.now = START + timedelta(days=1)
     assert titles(run(service)) == ["Breast CT, committed late"]
 
@@ -194,28 +195,28 @@ def test_channel_gone_is_paused_with_the_reason_and_keeps_its_papers(
     service: Service, clock: Clock
 ) -> None:
     from bot.model.messages import IncomingCommand
-    from bot.chat.service import ChannelUnavailable
+    from bot.digest.deliver import ChannelUnavailable
 
-    service.import_records([paper(1, "Breast MRI")])
-    service.subscribe(GENERAL, "breast")
-    service.subscribe("console:local/other", "breast")
+    service.catalog.import_records([paper(1, "Breast MRI")])
+    service.channels.subscribe(GENERAL, "breast")
+    service.channels.subscribe("console:local/other", "breast")
 
     def post(message: object) -> None:
         if getattr(message, "channel", None) == GENERAL:
             raise ChannelUnavailable("the bot was removed from this channel; invite it back")
 
-    outcomes = service.run_scheduled({GENERAL: clock.now, "console:local/other": clock.now}, send=post)
+    outcomes = service.deliverer.run_scheduled({GENERAL: clock.now, "console:local/other": clock.now}, send=post)
     assert [(o.address, o.error is None) for o in outcomes] == [
         (GENERAL, False), ("console:local/other", True)
     ]
-    info = service.channel_info(GENERAL)
+    info = service.channels.info(GENERAL)
     assert info is not None and info.paused
-    assert [i.address for i in service.scheduled_channels()] == ["console:local/other"]
-    reply = service.handle(IncomingCommand(platform="console", workspace_id="local",
+    assert [i.address for i in service.channels.scheduled()] == ["console:local/other"]
+    reply = handle(service, IncomingCommand(platform="console", workspace_id="local",
                                            channel_id="general", user_id="ann", text="topics"),
-                           send=lambda d: None)
+                    send=lambda d: None).reply
     assert "paused here (the bot was removed from this channel; invite it back)" in reply.text
-    service.resume(GENERAL)
+    service.channels.resume(GENERAL)
     clock.now += timedelta(days=1)
     assert titles(run(service)) == ["Breast MRI"]
 
@@ -225,8 +226,8 @@ def test_digest_asked_for_while_one_is_being_posted_is_not_doubled(service: Serv
 
     from bot.model.messages import IncomingCommand
 
-    service.import_records([paper(1, "Breast MRI")])
-    service.subscribe(GENERAL, "breast")
+    service.catalog.import_records([paper(1, "Breast MRI")])
+    service.channels.subscribe(GENERAL, "breast")
     posting, release = threading.Event(), threading.Event()
     sent: list[Digest] = []
 
@@ -236,13 +237,13 @@ def test_digest_asked_for_while_one_is_being_posted_is_not_doubled(service: Serv
         sent.append(message)  # type: ignore[arg-type]
 
     scheduled = threading.Thread(
-        target=service.run_scheduled, args=({GENERAL: START},), kwargs={"send": slow}
+        target=service.deliverer.run_scheduled, args=({GENERAL: START},), kwargs={"send": slow}
     )
     scheduled.start()
     assert posting.wait(10)
-    reply = service.handle(IncomingCommand(platform="console", workspace_id="local",
+    reply = handle(service, IncomingCommand(platform="console", workspace_id="local",
                                            channel_id="general", user_id="ann", text="digest"),
-                           send=sent.append)
+                    send=sent.append).reply
     release.set()
     scheduled.join(10)
     assert reply.text.startswith("A digest is being posted to this channel right now")
@@ -255,11 +256,11 @@ def test_workspace_gone_pauses_all_its_channels_and_spares_others(
 ) -> None:
     from bot.digest.deliver import WorkspaceUnavailable
 
-    service.import_records([paper(1, "Breast MRI")])
+    service.catalog.import_records([paper(1, "Breast MRI")])
     addresses = ["slack:T1/C1", "slack:T1/C2", "slack:T2/C1", "slack:T1/C3"]
     for address in addresses:
-        service.subscribe(address, "breast")
-    service.pause("slack:T1/C3", reason="conference week")
+        service.channels.subscribe(address, "breast")
+    service.channels.pause("slack:T1/C3", reason="conference week")
     tried: list[str] = []
 
     def post(message: object) -> None:
@@ -268,20 +269,20 @@ def test_workspace_gone_pauses_all_its_channels_and_spares_others(
         if channel.startswith("slack:T1/"):
             raise WorkspaceUnavailable("the app was uninstalled from this workspace; reinstall it")
 
-    outcomes = service.run_scheduled({a: clock.now for a in addresses}, send=post)
+    outcomes = service.deliverer.run_scheduled({a: clock.now for a in addresses}, send=post)
     assert tried == ["slack:T1/C1", "slack:T2/C1"]  # C2 skipped once T1 was known gone
     assert {o.address: o.error is None for o in outcomes} == {
         "slack:T1/C1": False, "slack:T1/C2": False, "slack:T2/C1": True
     }
     for address in ("slack:T1/C1", "slack:T1/C2", "slack:T1/C3"):
-        info = service.channel_info(address)
+        info = service.channels.info(address)
         assert info is not None and info.paused
         assert info.paused_reason == "the app was uninstalled from this workspace; reinstall it"
     # Nothing lost: once resumed, T1/C2 still gets the paper.
-    service.resume("slack:T1/C2")
+    service.channels.resume("slack:T1/C2")
     clock.now += timedelta(days=1)
     sent: list[Digest] = []
-    assert service.digest("slack:T1/C2", send=sent.append) is not None
+    assert service.deliverer.digest("slack:T1/C2", send=sent.append) is not None
     assert titles(sent[0]) == ["Breast MRI"]
 
 
@@ -290,15 +291,15 @@ def test_digest_cut_short_after_some_messages_confirms_only_what_was_posted(
 ) -> None:
     from bot.digest.deliver import PartlySent
 
-    service.import_records([paper(1, "Breast MRI"), paper(2, "Breast CT"), paper(3, "Breast PET")])
-    service.subscribe(GENERAL, "breast")
+    service.catalog.import_records([paper(1, "Breast MRI"), paper(2, "Breast CT"), paper(3, "Breast PET")])
+    service.channels.subscribe(GENERAL, "breast")
 
     def post(message: object) -> None:
         assert isinstance(message, Digest)
         first = message.items[0].paper_id  # the first message went out, then the link broke
         raise PartlySent([first], ConnectionError("connection reset"))
 
-    [outcome] = service.run_scheduled({GENERAL: clock.now}, send=post)
+    [outcome] = service.deliverer.run_scheduled({GENERAL: clock.now}, send=post)
     assert outcome.error == "connection reset"
     assert isinstance(outcome.message, Digest)
     posted = outcome.message.items[0].title
@@ -318,12 +319,12 @@ def test_topic_cache_keeps_parses_and_leaves_prefix_topics_to_each_pool(service:
     assert cache.query("breast mri", index, searcher) is cache.query("breast mri", index, searcher)
     assert cache.query("segm*", index, searcher) is not cache.query("segm*", index, searcher)
     # The warmed cache gives the same digest as a cold one.
-    service.import_records([paper(1, "Breast MRI"), paper(2, "Segmentation of CT")])
-    service.subscribe(GENERAL, "segm*")
-    service.subscribe(GENERAL, "breast mri")
-    assert service.warm_topics() == 0  # parsed when subscribed
+    service.catalog.import_records([paper(1, "Breast MRI"), paper(2, "Segmentation of CT")])
+    service.channels.subscribe(GENERAL, "segm*")
+    service.channels.subscribe(GENERAL, "breast mri")
+    assert service.deliverer.warm_topics() == 0  # parsed when subscribed
     restarted = Service(db=service.db, index=service.index, clock=service.clock)
-    assert restarted.warm_topics() == 2
+    assert restarted.deliverer.warm_topics() == 2
     assert sorted(titles(run(restarted, dry_run=True))) == ["Breast MRI", "Segmentation of CT"]
 
 
@@ -332,15 +333,15 @@ def test_a_topic_that_no_longer_parses_matches_nothing_and_spares_the_batch(
 ) -> None:
     from bot.store.models import Topic
 
-    service.import_records([paper(1, "Breast MRI")])
-    service.subscribe(GENERAL, "breast")
-    service.subscribe("console:local/other", "breast")
+    service.catalog.import_records([paper(1, "Breast MRI")])
+    service.channels.subscribe(GENERAL, "breast")
+    service.channels.subscribe("console:local/other", "breast")
     with db.session() as session:
         channel = find_channel(session, parse_address("console:local/other"))
         assert channel is not None
         # Stored by an older version whose grammar accepted it.
         session.add(Topic(channel_id=channel.id, query="col:x", created_at=clock.now))
-    outcomes = service.run_scheduled({GENERAL: clock.now, "console:local/other": clock.now},
+    outcomes = service.deliverer.run_scheduled({GENERAL: clock.now, "console:local/other": clock.now},
                                      send=lambda message: None)
     assert [(o.address, o.error) for o in outcomes] == [
         (GENERAL, None), ("console:local/other", None)
@@ -353,11 +354,11 @@ def test_a_paper_in_two_channels_shows_each_its_own_matched_topics_from_one_item
 ) -> None:
     from bot.digest.select import select_digests
 
-    service.import_records([paper(1, "Breast MRI"), paper(2, "Prostate MRI"), paper(3, "Liver CT")])
+    service.catalog.import_records([paper(1, "Breast MRI"), paper(2, "Prostate MRI"), paper(3, "Liver CT")])
     for topic in ("breast", "mri"):
-        service.subscribe(GENERAL, topic)
-    service.subscribe("console:local/other", "mri")
-    service.subscribe("console:local/other", "liver")
+        service.channels.subscribe(GENERAL, topic)
+    service.channels.subscribe("console:local/other", "mri")
+    service.channels.subscribe("console:local/other", "liver")
     with db.session() as session:
         a, b = (find_channel(session, parse_address(address))
                 for address in (GENERAL, "console:local/other"))
@@ -408,7 +409,7 @@ def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
     # Three imports, so that windows after revision 1, 2 or nothing differ.
     for start in (0, 30, 60):
         clock.now += timedelta(hours=1)
-        service.import_records(records[start:start + 30])
+        service.catalog.import_records(records[start:start + 30])
     topics = {
         "console:local/a": ["breast", "mri"],
         "console:local/b": ["mri"],
@@ -419,7 +420,7 @@ def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
     }
     for address, wanted in topics.items():
         for topic in wanted:
-            service.subscribe(address, topic)
+            service.channels.subscribe(address, topic)
     with db.session() as session:
         entered = dict(session.execute(select(PAPERS.c.id, PAPERS.c.entered_revision)).all())
         first_revision = min(entered.values())

@@ -73,7 +73,7 @@ def arxiv_feed(*items: str, **options) -> Answer:  # type: ignore[no-untyped-def
 def snapshot(service: Service) -> list[str]:
     """The catalog's papers as the export writes them."""
     out = io.StringIO()
-    service.export(out)
+    service.catalog.export(out)
     return [line for line in out.getvalue().splitlines() if '"kind": ' not in line]
 
 
@@ -104,15 +104,15 @@ def test_a_feed_is_ingested_once_then_unchanged_with_a_conditional_get(
 ) -> None:
     url = feed_server.route("/rss/cs.CV", feed("arxiv-rss-announce.xml", etag='"v1"'))
     service = make_service(db, index, clock, feeds=[url])
-    [first] = service.ingest_feeds()
+    [first] = service.ingestion.run_feeds()
     assert first.line() == "feed=127.0.0.1-cs.CV status=200 seen=4 new=4 updated=0 skipped=0"
-    assert service.search("segnet").hits[0].paper.id == "2402.10001"
-    [again] = service.ingest_feeds()
+    assert service.catalog.search("segnet").hits[0].paper.id == "2402.10001"
+    [again] = service.ingestion.run_feeds()
     assert again.line() == "feed=127.0.0.1-cs.CV status=304 unchanged"
     first_request, second_request = feed_server.requests_to("/rss/cs.CV")
     assert first_request.if_none_match is None and second_request.if_none_match == '"v1"'
     assert (first_request.user_agent or "").startswith("digestbot/")
-    [info] = service.feed_list()
+    [info] = service.feeds.all()
     assert (info.status, info.papers_added, info.last_status) == ("unchanged", 4, "304")
 
 
@@ -121,12 +121,12 @@ def test_doi_journal_reference_and_project_page_are_stored(
 ) -> None:
     url = feed_server.route("/rss/cs.CV", feed("arxiv-rss-announce.xml"))
     service = make_service(db, index, clock, feeds=[url])
-    service.ingest_feeds()
-    replaced = service.get("2307.04003")
+    service.ingestion.run_feeds()
+    replaced = service.catalog.get("2307.04003")
     assert replaced is not None
     assert replaced.doi == "10.1109/tmi.2024.1234567"
     assert replaced.journal_ref == "IEEE Transactions on Medical Imaging 43 (2024) 1-12"
-    segnet = service.get("2402.10001")
+    segnet = service.catalog.get("2402.10001")
     assert segnet is not None
     assert segnet.project_url == "https://lab-x.github.io/seg-net"
     assert segnet.code_urls == ("https://github.com/lab-x/seg-net",)
@@ -135,9 +135,9 @@ def test_doi_journal_reference_and_project_page_are_stored(
 def test_an_empty_weekend_feed_is_not_an_error(db, index, clock, feed_server) -> None:
     url = feed_server.route("/rss/cs.CV", feed("arxiv-rss-weekend-empty.xml"))
     service = make_service(db, index, clock, feeds=[url])
-    [report] = service.ingest_feeds()
+    [report] = service.ingestion.run_feeds()
     assert report.line() == "feed=127.0.0.1-cs.CV status=200 seen=0 new=0 updated=0 skipped=0"
-    assert service.feed_list()[0].failures == 0
+    assert service.feeds.all()[0].failures == 0
 
 
 def test_entries_without_title_or_id_are_skipped_and_counted(
@@ -145,9 +145,9 @@ def test_entries_without_title_or_id_are_skipped_and_counted(
 ) -> None:
     url = feed_server.route("/rss/cs.CV", feed("arxiv-rss-missing-fields.xml"))
     service = make_service(db, index, clock, feeds=[url])
-    [report] = service.ingest_feeds()
+    [report] = service.ingestion.run_feeds()
     assert (report.seen, report.new, report.skipped) == (4, 2, 2)
-    assert service.paper_count() == 2
+    assert service.catalog.count() == 2
 
 
 # -- identity and updates ----------------------------------------------------
@@ -163,21 +163,21 @@ def test_a_replacement_updates_in_place_and_is_not_news(
                         abstract="Now with code at https://github.com/lab/seg.")),
     )
     service = make_service(db, index, clock, feeds=[url])
-    service.subscribe(GENERAL, "breast")
-    service.ingest_feeds()
-    first = service.digest(GENERAL, send=lambda d: None)
+    service.channels.subscribe(GENERAL, "breast")
+    service.ingestion.run_feeds()
+    first = service.deliverer.digest(GENERAL, send=lambda d: None)
     assert first is not None and [p.paper_id for p in first.items] == ["2611.00001"]
-    before = service.get("2611.00001")
+    before = service.catalog.get("2611.00001")
     clock.now += timedelta(days=1)
-    [report] = service.ingest_feeds()
+    [report] = service.ingestion.run_feeds()
     assert (report.new, report.updated) == (0, 1)
-    after = service.get("2611.00001")
+    after = service.catalog.get("2611.00001")
     assert after is not None and before is not None
     assert (after.title, after.version) == ("Breast MRI segmentation, revised", 2)
     assert after.code_urls == ("https://github.com/lab/seg",)
     assert after.published == before.published  # the first announcement's date stays
-    assert service.search("revised").hits[0].paper.id == "2611.00001"  # the index follows
-    assert service.digest(GENERAL, send=lambda d: None) is None  # nothing new
+    assert service.catalog.search("revised").hits[0].paper.id == "2611.00001"  # the index follows
+    assert service.deliverer.digest(GENERAL, send=lambda d: None) is None  # nothing new
 
 
 def test_a_replacement_of_a_paper_never_seen_is_stored_but_not_news(
@@ -194,11 +194,11 @@ def test_a_replacement_of_a_paper_never_seen_is_stored_but_not_news(
         ),
     )
     service = make_service(db, index, clock, feeds=[url])
-    service.subscribe(GENERAL, "breast")
-    service.ingest_feeds()
-    assert service.paper_count() == 4
-    assert service.search("old breast").hits  # in the catalog, searchable
-    digest = service.digest(GENERAL, send=lambda d: None)
+    service.channels.subscribe(GENERAL, "breast")
+    service.ingestion.run_feeds()
+    assert service.catalog.count() == 4
+    assert service.catalog.search("old breast").hits  # in the catalog, searchable
+    digest = service.deliverer.digest(GENERAL, send=lambda d: None)
     assert digest is not None
     assert sorted(p.paper_id for p in digest.items) == ["2611.00002", "2611.00003"]
 
@@ -210,10 +210,10 @@ def test_an_older_version_never_lowers_the_stored_one(db, index, clock, feed_ser
         arxiv_feed(item("2611.00001", 2, "replace", "Version two")),
     )
     service = make_service(db, index, clock, feeds=[url])
-    service.ingest_feeds()
-    [report] = service.ingest_feeds()
+    service.ingestion.run_feeds()
+    [report] = service.ingestion.run_feeds()
     assert report.updated == 0
-    stored = service.get("2611.00001")
+    stored = service.catalog.get("2611.00001")
     assert stored is not None and (stored.version, stored.title) == (3, "Version three")
 
 
@@ -226,14 +226,14 @@ def test_a_cross_list_adds_categories_and_two_feeds_make_one_paper(
         item("2611.00004", 1, "cross", "Depth from video", categories=("cs.LG", "stat.ML"),
              abstract="Worded differently in this feed.")))
     service = make_service(db, index, clock, feeds=[cv, lg])
-    reports = service.ingest_feeds()
+    reports = service.ingestion.run_feeds()
     assert [(r.new, r.updated) for r in reports] == [(1, 0), (0, 1)]
-    stored = service.get("2611.00004")
+    stored = service.catalog.get("2611.00004")
     assert stored is not None
     assert stored.categories == ("cs.CV", "cs.LG", "stat.ML")
     assert stored.source == cv  # the first feed keeps it
     assert stored.abstract == "Depth from video in detail."  # another feed's wording does not win
-    again = service.ingest_feeds([cv, lg])
+    again = service.ingestion.run_feeds([cv, lg])
     assert [r.line().split()[1] for r in again] == ["status=200", "status=200"]
     assert [(r.new, r.updated) for r in again] == [(0, 0), (0, 0)]  # no flip-flop
 
@@ -277,14 +277,14 @@ def test_a_bad_feed_changes_nothing_in_the_catalog(
     good = feed_server.route("/rss/cs.CV", feed("arxiv-rss-announce.xml"))
     bad = feed_server.route("/bad", answer)
     service = make_service(db, index, clock, feeds=[good], max_bytes=2**20)
-    service.ingest_feeds()
+    service.ingestion.run_feeds()
     before = snapshot(service)
-    service.add_feed(bad, name="bad")
-    [report] = service.ingest_feeds(["bad"])
+    service.feeds.add(bad, name="bad")
+    [report] = service.ingestion.run_feeds(["bad"])
     assert snapshot(service) == before
     if reason:
         assert report.failed and reason in (report.error or "")
-        [info] = [f for f in service.feed_list() if f.name == "bad"]
+        [info] = [f for f in service.feeds.all() if f.name == "bad"]
         assert info.status == "failing" and reason in (info.last_error or "")
 
 
@@ -296,16 +296,16 @@ def test_failures_back_off_then_disable_the_feed_and_others_go_on(
     service = make_service(db, index, clock, feeds=[down, good])
     waits = []
     for attempt in range(1, MAX_FAILURES + 1):
-        reports = {r.feed: r for r in service.ingest()}
+        reports = {r.feed: r for r in service.ingestion.run()}
         assert reports["127.0.0.1-cs.CV"].failed is False
         failing = reports["127.0.0.1-down"]
         assert failing.failures == attempt
         # Within its backoff, the scheduled job leaves the feed alone.
-        [info] = [f for f in service.feed_list() if f.name == "127.0.0.1-down"]
+        [info] = [f for f in service.feeds.all() if f.name == "127.0.0.1-down"]
         if info.enabled:
             assert info.next_fetch_at is not None
             waits.append(info.next_fetch_at - clock.now)
-            assert "127.0.0.1-down" not in {r.feed for r in service.ingest()}
+            assert "127.0.0.1-down" not in {r.feed for r in service.ingestion.run()}
             clock.now = info.next_fetch_at
     assert waits == [timedelta(hours=h) for h in (1, 2, 4, 8)]
     assert failing.disabled
@@ -313,32 +313,32 @@ def test_failures_back_off_then_disable_the_feed_and_others_go_on(
         'feed=127.0.0.1-down status=error error="HTTP 500 Internal Server Error" '
         "failures=5 disabled"
     )
-    [info] = [f for f in service.feed_list() if f.name == "127.0.0.1-down"]
+    [info] = [f for f in service.feeds.all() if f.name == "127.0.0.1-down"]
     assert info.status == "disabled"
     assert "5 failures in a row, the last: HTTP 500" in (info.disabled_reason or "")
     assert "digestbot feeds enable 127.0.0.1-down" in (info.disabled_reason or "")
     clock.now += timedelta(days=2)
-    assert "127.0.0.1-down" not in {r.feed for r in service.ingest()}
+    assert "127.0.0.1-down" not in {r.feed for r in service.ingestion.run()}
     feed_server.route("/down", feed("arxiv-rss-weekend-empty.xml"))
-    service.enable_feed("127.0.0.1-down")
-    assert {r.feed: r.failed for r in service.ingest()}["127.0.0.1-down"] is False
+    service.feeds.enable("127.0.0.1-down")
+    assert {r.feed: r.failed for r in service.ingestion.run()}["127.0.0.1-down"] is False
 
 
 def test_retry_after_longer_than_the_backoff_is_honoured(db, index, clock, feed_server) -> None:
     url = feed_server.route("/rss", error(429, retry_after=6 * 3600))
     service = make_service(db, index, clock, feeds=[url])
-    service.ingest()
-    [info] = service.feed_list()
+    service.ingestion.run()
+    [info] = service.feeds.all()
     assert info.next_fetch_at == clock.now + timedelta(hours=6)
 
 
 def test_a_malformed_feed_keeps_what_parsed_and_says_so(db, index, clock, feed_server) -> None:
     url = feed_server.route("/rss", feed("malformed-truncated.xml"))
     service = make_service(db, index, clock, feeds=[url])
-    [report] = service.ingest_feeds()
+    [report] = service.ingestion.run_feeds()
     assert (report.new, report.skipped) == (1, 1)
     assert "malformed=" in report.line()
-    [info] = service.feed_list()
+    [info] = service.feeds.all()
     assert info.failures == 0 and "malformed XML" in (info.last_error or "")
 
 
@@ -346,10 +346,10 @@ def test_a_permanent_redirect_updates_an_added_feed(db, index, clock, feed_serve
     new = feed_server.route("/new", feed("arxiv-rss-announce.xml"))
     old = feed_server.route("/old", redirect(new, status=301))
     service = make_service(db, index, clock)
-    service.add_feed(old, name="moved")
-    [report] = service.ingest_feeds(["moved"])
+    service.feeds.add(old, name="moved")
+    [report] = service.ingestion.run_feeds(["moved"])
     assert report.new == 4 and f"moved_to={new}" in report.line()
-    assert service.feed_list()[0].url == new
+    assert service.feeds.all()[0].url == new
 
 
 # -- the feed list -----------------------------------------------------------
@@ -358,34 +358,34 @@ def test_a_permanent_redirect_updates_an_added_feed(db, index, clock, feed_serve
 def test_configured_feeds_can_be_removed_and_added_back(db, index, clock) -> None:
     configured = ["https://rss.arxiv.org/rss/cs.CV", "https://rss.arxiv.org/rss/cs.LG"]
     service = make_service(db, index, clock, feeds=configured)
-    assert [(f.name, f.origin) for f in service.feed_list()] == [
+    assert [(f.name, f.origin) for f in service.feeds.all()] == [
         ("cs.CV", "config"), ("cs.LG", "config")]
-    service.remove_feed("cs.LG")
-    assert [(f.name, f.status) for f in service.feed_list()] == [
+    service.feeds.remove("cs.LG")
+    assert [(f.name, f.status) for f in service.feeds.all()] == [
         ("cs.CV", "new"), ("cs.LG", "disabled")]
     assert [f.name for f in service.feeds.due()] == ["cs.CV"]
-    info, done = service.add_feed("https://rss.arxiv.org/rss/cs.LG")
+    info, done = service.feeds.add("https://rss.arxiv.org/rss/cs.LG")
     assert (info.name, done) == ("cs.LG", "enabled again")
     # A configuration that no longer lists a feed hides it, keeping its state.
     narrower = make_service(db, index, clock, feeds=configured[:1])
-    assert [f.name for f in narrower.feed_list()] == ["cs.CV"]
+    assert [f.name for f in narrower.feeds.all()] == ["cs.CV"]
 
 
 def test_feed_commands_refuse_bad_input_with_a_clear_message(db, index, clock) -> None:
     service = make_service(db, index, clock)
     with pytest.raises(FeedError, match="not a feed URL"):
-        service.add_feed("ftp://example.org/feed")
+        service.feeds.add("ftp://example.org/feed")
     with pytest.raises(FeedError, match="feed URLs are at most 2,000"):
-        service.add_feed("https://example.org/" + "x" * 2000)
+        service.feeds.add("https://example.org/" + "x" * 2000)
     with pytest.raises(FeedError, match="not usable"):
-        service.add_feed("https://example.org/feed", name="two words")
-    service.add_feed("https://example.org/a.xml", name="a")
+        service.feeds.add("https://example.org/feed", name="two words")
+    service.feeds.add("https://example.org/a.xml", name="a")
     with pytest.raises(FeedError, match="exists already"):
-        service.add_feed("https://example.org/b.xml", name="a")
+        service.feeds.add("https://example.org/b.xml", name="a")
     with pytest.raises(FeedError, match=r"No feed named 'nope' \(feeds: a\)"):
-        service.remove_feed("nope")
+        service.feeds.remove("nope")
     with pytest.raises(FeedError, match="no feed name, URL or file"):
-        service.ingest_feeds(["nope"])
+        service.ingestion.run_feeds(["nope"])
 
 
 # -- the command line --------------------------------------------------------

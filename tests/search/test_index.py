@@ -21,12 +21,12 @@ def paper(n: int, title: str = "Breast MRI segmentation") -> PaperRecord:
 
 
 def ids(service: Service, text: str) -> list[str]:
-    return [hit.paper.id for hit in service.search(text, limit=50).hits]
+    return [hit.paper.id for hit in service.catalog.search(text, limit=50).hits]
 
 
 def test_paper_committed_without_index_is_found_by_the_next_search(db, index) -> None:
     service = Service(db=db, index=index)
-    service.import_records([paper(1)])
+    service.catalog.import_records([paper(1)])
     # A write that reached the database but not the index (a crash between).
     with db.session() as session:
         upsert_papers(session, [paper(2)], now=datetime.now(UTC))
@@ -36,8 +36,8 @@ def test_paper_committed_without_index_is_found_by_the_next_search(db, index) ->
 
 def test_updated_paper_replaces_its_old_copy(db, index) -> None:
     service = Service(db=db, index=index)
-    service.import_records([paper(1)])
-    service.import_records([paper(1, title="Prostate CT")])
+    service.catalog.import_records([paper(1)])
+    service.catalog.import_records([paper(1, title="Prostate CT")])
     assert ids(service, "prostate") == ["2401.00001"]
     assert ids(service, "breast") == []
     assert index.num_docs == 1
@@ -52,11 +52,11 @@ def test_interrupted_import_is_finished_by_the_next_catch_up(db, index) -> None:
         raise RuntimeError("killed mid-import")
 
     with pytest.raises(RuntimeError):
-        service.import_records(records(), batch_size=10)
+        service.catalog.import_records(records(), batch_size=10)
     # Two batches reached the database; the index committed nothing.
     assert index.num_docs == 0
     assert len(ids(service, "segmentation")) == 20
-    service.import_records(paper(n) for n in range(25))
+    service.catalog.import_records(paper(n) for n in range(25))
     assert len(ids(service, "segmentation")) == 25
     assert index.num_docs == 25
 
@@ -64,9 +64,9 @@ def test_interrupted_import_is_finished_by_the_next_catch_up(db, index) -> None:
 def test_two_processes_share_one_index_without_duplicates(db, tmp_path: Path) -> None:
     first = Service(db=db, index=SearchIndex.open(tmp_path / "ix", catalog_id=db.catalog_id))
     second = Service(db=db, index=SearchIndex.open(tmp_path / "ix", catalog_id=db.catalog_id))
-    first.import_records([paper(1), paper(2)])
+    first.catalog.import_records([paper(1), paper(2)])
     assert sorted(ids(second, "breast")) == ["2401.00001", "2401.00002"]
-    second.import_records([paper(3)])
+    second.catalog.import_records([paper(3)])
     assert len(ids(first, "breast")) == 3
     assert first.index.num_docs == 3
 
@@ -77,9 +77,9 @@ def test_each_process_keeps_its_own_index_caught_up_from_the_database(
     """Bot processes sharing one database (PostgreSQL in production), each with its index."""
     first = Service(db=db, index=SearchIndex.open(tmp_path / "a", catalog_id=db.catalog_id))
     second = Service(db=db, index=SearchIndex.open(tmp_path / "b", catalog_id=db.catalog_id))
-    first.import_records([paper(1), paper(2)])
+    first.catalog.import_records([paper(1), paper(2)])
     assert sorted(ids(second, "breast")) == ["2401.00001", "2401.00002"]
-    second.import_records([paper(2, title="Prostate CT"), paper(3)])
+    second.catalog.import_records([paper(2, title="Prostate CT"), paper(3)])
     assert sorted(ids(first, "breast")) == ["2401.00001", "2401.00003"]
     assert ids(first, "prostate") == ["2401.00002"]
     assert first.index.num_docs == second.index.num_docs == 3
@@ -88,7 +88,7 @@ def test_each_process_keeps_its_own_index_caught_up_from_the_database(
 def test_search_answers_while_another_process_writes(db, tmp_path: Path) -> None:
     writer_side = SearchIndex.open(tmp_path / "ix", catalog_id=db.catalog_id)
     reader = Service(db=db, index=SearchIndex.open(tmp_path / "ix", catalog_id=db.catalog_id))
-    reader.import_records([paper(1)])
+    reader.catalog.import_records([paper(1)])
     with db.session() as session:
         upsert_papers(session, [paper(2)], now=datetime.now(UTC))
     with writer_side.writer():
@@ -105,14 +105,14 @@ def test_index_of_another_catalog_is_rebuilt(db, tmp_path: Path) -> None:
         writer.commit(7)
     index = SearchIndex.open(path, catalog_id=db.catalog_id)
     assert index.num_docs == 0 and index.revision == 0
-    Service(db=db, index=index).import_records([paper(1)])
+    Service(db=db, index=index).catalog.import_records([paper(1)])
     assert index.num_docs == 1
 
 
 def test_index_of_an_older_schema_is_rebuilt(db, tmp_path: Path) -> None:
     path = tmp_path / "ix"
     service = Service(db=db, index=SearchIndex.open(path, catalog_id=db.catalog_id))
-    service.import_records([paper(1)])
+    service.catalog.import_records([paper(1)])
     state = json.loads((path / STATE_FILE).read_text())
     (path / STATE_FILE).write_text(json.dumps(dict(state, schema=0)))
     reopened = SearchIndex.open(path, catalog_id=db.catalog_id)
@@ -124,7 +124,7 @@ def test_index_of_an_older_schema_is_rebuilt(db, tmp_path: Path) -> None:
 
 def test_reindex_rebuilds_everything(db, index) -> None:
     service = Service(db=db, index=index)
-    service.import_records(paper(n) for n in range(30))
-    assert service.reindex() == 30
+    service.catalog.import_records(paper(n) for n in range(30))
+    assert service.catalog.reindex() == 30
     assert index.num_docs == 30
     assert len(ids(service, "segmentation")) == 30

@@ -47,48 +47,48 @@ def comparable(export: str) -> list[dict[str, object]]:
 def test_everything_moves_and_digests_go_on(tmp_path: Path, database_url: str) -> None:
     clock = Clock()
     source = open_service(f"sqlite:///{tmp_path / 'source.sqlite3'}", tmp_path / "si", clock)
-    source.import_records([PaperRecord(id="2611.00001", title="Breast MRI one"),
+    source.catalog.import_records([PaperRecord(id="2611.00001", title="Breast MRI one"),
                            PaperRecord(id="2611.00002", title="Breast MRI two")])
-    source.subscribe(X, "breast")
-    source.set_schedule(X, parse_schedule(["07:30", "Europe/Berlin", "weekdays"]))
-    source.set_max_papers(X, 5)
-    assert ids(source.digest(X, send=lambda d: None)) == ["2611.00001", "2611.00002"]
+    source.channels.subscribe(X, "breast")
+    source.channels.set_schedule(X, parse_schedule(["07:30", "Europe/Berlin", "weekdays"]))
+    source.channels.set_max_papers(X, 5)
+    assert ids(source.deliverer.digest(X, send=lambda d: None)) == ["2611.00001", "2611.00002"]
     clock.now += timedelta(days=1)
     # After X's digest: a new paper X has not seen, an old paper revised (not news).
-    source.import_records([PaperRecord(id="2611.00003", title="Breast MRI three")])
-    source.import_records([PaperRecord(id="2301.00009", title="Breast MRI revised", version=2)],
+    source.catalog.import_records([PaperRecord(id="2611.00003", title="Breast MRI three")])
+    source.catalog.import_records([PaperRecord(id="2301.00009", title="Breast MRI revised", version=2)],
                           not_news={"2301.00009"})
-    source.subscribe(Y, "breast")
-    source.subscribe(Y, "mri -survey")
-    source.pause(Y, reason="testing")
-    source.add_feed("https://example.org/journal.xml", name="journal")
+    source.channels.subscribe(Y, "breast")
+    source.channels.subscribe(Y, "mri -survey")
+    source.channels.pause(Y, reason="testing")
+    source.feeds.add("https://example.org/journal.xml", name="journal")
     backup = io.StringIO()
-    assert source.export(backup) == 4
+    assert source.catalog.export(backup) == 4
 
     target = open_service(database_url, tmp_path / "ti", clock)
-    report, counts = target.import_jsonl(io.StringIO(backup.getvalue()), label="backup")
+    report, counts = target.catalog.import_jsonl(io.StringIO(backup.getvalue()), label="backup")
     assert (report.new, report.skipped, report.problems) == (4, 0, ())
     assert counts.line() == "channels=2 topics=3 deliveries=2 feeds=1"
     moved = io.StringIO()
-    target.export(moved)
+    target.catalog.export(moved)
     assert comparable(moved.getvalue()) == comparable(backup.getvalue())
     # X gets exactly what it would have got at home: the one paper new to it.
-    assert ids(target.digest(X, send=lambda d: None)) == ["2611.00003"]
-    info = target.channel_info(X)
+    assert ids(target.deliverer.digest(X, send=lambda d: None)) == ["2611.00003"]
+    info = target.channels.info(X)
     assert info is not None
     assert (info.digest_time, info.timezone, info.cadence, info.max_papers) == (
         "07:30", "Europe/Berlin", "weekdays", 5)
-    assert [f.name for f in target.feed_list()] == ["journal"]
+    assert [f.name for f in target.feeds.all()] == ["journal"]
     # Y (paused, never digested) keeps its pause and both topics; its first
     # digest takes the recent papers, not the revised old one.
-    paused = target.channel_info(Y)
+    paused = target.channels.info(Y)
     assert paused is not None and (paused.paused, paused.paused_reason) == (True, "testing")
-    target.resume(Y)
-    assert target.topics(Y) == ["breast", "mri -survey"]
-    assert ids(target.digest(Y, send=lambda d: None)) == ["2611.00001", "2611.00002",
+    target.channels.resume(Y)
+    assert target.channels.topics(Y) == ["breast", "mri -survey"]
+    assert ids(target.deliverer.digest(Y, send=lambda d: None)) == ["2611.00001", "2611.00002",
                                                          "2611.00003"]
     # Importing again adds nothing.
-    again, counts = target.import_jsonl(io.StringIO(backup.getvalue()), label="backup")
+    again, counts = target.catalog.import_jsonl(io.StringIO(backup.getvalue()), label="backup")
     assert (again.new, counts.line()) == (0, "channels=0 topics=0 deliveries=0 feeds=0")
     source.close()
     target.close()
@@ -99,6 +99,6 @@ def test_an_older_papers_only_export_still_imports(tmp_path: Path, database_url:
     target = open_service(database_url, tmp_path / "ti", clock)
     old = '{"id": "2611.00001", "title": "Breast MRI", "first_seen": "2026-11-01T09:00:00+00:00"}\n'
     bad = '{"kind": "delivery", "channel": "console:local/x", "paper_id": "2611.00001"}\n'
-    report, counts = target.import_jsonl(io.StringIO(old + bad), label="old")
+    report, counts = target.catalog.import_jsonl(io.StringIO(old + bad), label="old")
     assert report.new == 1
     assert counts.deliveries == 0 and "old:2: not a delivery record" in counts.problems[0]

@@ -38,7 +38,7 @@ CHILD = textwrap.dedent("""
             time.sleep(600)
 
     now = datetime.now(UTC)
-    service.run_scheduled({"console:local/alpha": now, "console:local/beta": now}, send=send)
+    service.deliverer.run_scheduled({"console:local/alpha": now, "console:local/beta": now}, send=send)
 """)
 
 
@@ -48,13 +48,13 @@ def test_killed_mid_digest_neither_loses_nor_duplicates(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
     service = Service.open(settings)
-    service.import_records([
+    service.catalog.import_records([
         PaperRecord(id="2611.00001", title="Breast MRI screening"),
         PaperRecord(id="2611.00002", title="Breast ultrasound"),
         PaperRecord(id="2611.00003", title="Liver CT"),
     ])
-    service.subscribe(A, "breast")
-    service.subscribe(B, "breast OR liver")
+    service.channels.subscribe(A, "breast")
+    service.channels.subscribe(B, "breast OR liver")
     service.close()
 
     child = subprocess.Popen(
@@ -93,13 +93,13 @@ def test_killed_mid_digest_neither_loses_nor_duplicates(
         # On PostgreSQL beta's claim died with the process's transaction:
         # nothing is pending, and the day's run (the scheduler's catch-up, or
         # another process) posts beta's papers; alpha's were confirmed.
-        restarted.run_scheduled({A: datetime.now(UTC), B: datetime.now(UTC)}, send=posted.append)
+        restarted.deliverer.run_scheduled({A: datetime.now(UTC), B: datetime.now(UTC)}, send=posted.append)
         assert [(m.channel, sorted(i.paper_id for i in m.items)) for m in posted] == [
             (B, ["2611.00001", "2611.00002", "2611.00003"])]
         posted.clear()
     # Once confirmed, never again.
-    restarted.run_scheduled({A: datetime.now(UTC), B: datetime.now(UTC)}, send=posted.append)
+    restarted.deliverer.run_scheduled({A: datetime.now(UTC), B: datetime.now(UTC)}, send=posted.append)
     assert posted == []
     for address in (A, B):
-        assert restarted.digest(address, send=posted.append) is None
+        assert restarted.deliverer.digest(address, send=posted.append) is None
     restarted.close()

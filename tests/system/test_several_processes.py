@@ -32,10 +32,10 @@ def test_a_channel_being_posted_by_one_process_is_left_alone_by_another(
 ) -> None:
     url = postgresql_database()
     first, second = open_service(url, tmp_path / "a"), open_service(url, tmp_path / "b")
-    first.import_records([PaperRecord(id=f"2611.0000{n}", title=f"Breast study {n}")
+    first.catalog.import_records([PaperRecord(id=f"2611.0000{n}", title=f"Breast study {n}")
                           for n in range(1, 4)])
-    second.sync_index()
-    first.subscribe(GENERAL, "breast")
+    second.catalog.sync_index()
+    first.channels.subscribe(GENERAL, "breast")
     posting, release = threading.Event(), threading.Event()
     posts: list[tuple[str, list[str]]] = []
 
@@ -49,21 +49,21 @@ def test_a_channel_being_posted_by_one_process_is_left_alone_by_another(
         assert isinstance(message, Digest)
         posts.append(("second", [item.paper_id for item in message.items]))
 
-    run = threading.Thread(target=first.run_scheduled, args=({GENERAL: NOW},),
+    run = threading.Thread(target=first.deliverer.run_scheduled, args=({GENERAL: NOW},),
                            kwargs={"send": slow})
     run.start()
     try:
         assert posting.wait(20)
         with pytest.raises(DigestInProgress):
-            second.digest(GENERAL, send=other)
-        assert second.run_scheduled({GENERAL: NOW}, send=other) == []
+            second.deliverer.digest(GENERAL, send=other)
+        assert second.deliverer.run_scheduled({GENERAL: NOW}, send=other) == []
     finally:
         release.set()
         run.join(20)
     assert posts == [("first", ["2611.00001", "2611.00002", "2611.00003"])]
     # Confirmed by the first process: the second finds nothing new, today or later.
-    assert second.run_scheduled({GENERAL: NOW}, send=other) == []
-    assert second.digest(GENERAL, send=other) is None
+    assert second.deliverer.run_scheduled({GENERAL: NOW}, send=other) == []
+    assert second.deliverer.digest(GENERAL, send=other) is None
     assert len(posts) == 1
     first.close()
     second.close()

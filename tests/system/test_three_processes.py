@@ -62,7 +62,7 @@ def _prepare(url: str, index_dir: Path) -> dict[str, set[str]]:
     db = open_database(url)
     service = Service(db=db, index=SearchIndex.open(index_dir, catalog_id=db.catalog_id))
     try:
-        service.import_records(
+        service.catalog.import_records(
             PaperRecord(id=f"2611.{t:02d}{n:03d}", title=f"{topic.title()} imaging study {n}",
                         url=f"https://arxiv.org/abs/2611.{t:02d}{n:03d}")
             for t, topic in enumerate(TOPICS)
@@ -73,15 +73,15 @@ def _prepare(url: str, index_dir: Path) -> dict[str, set[str]]:
         due: dict[str, set[str]] = {}
         for n in range(CHANNELS):
             address = _address(n)
-            service.subscribe(address, TOPICS[n % len(TOPICS)])
+            service.channels.subscribe(address, TOPICS[n % len(TOPICS)])
             if n % 3 == 0:  # some channels follow two topics
-                service.subscribe(address, TOPICS[(n + 1) % len(TOPICS)])
-            service.set_schedule(address, parse_schedule([when, "UTC"]))
+                service.channels.subscribe(address, TOPICS[(n + 1) % len(TOPICS)])
+            service.channels.set_schedule(address, parse_schedule([when, "UTC"]))
 
             def keep(message: Digest, address: str = address) -> None:
                 due[address] = {item.paper_id for item in message.items}
 
-            service.digest(address, send=keep, dry_run=True)
+            service.deliverer.digest(address, send=keep, dry_run=True)
         return due
     finally:
         service.close()

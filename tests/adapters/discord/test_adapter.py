@@ -45,7 +45,7 @@ def paper(n: int, title: str) -> PaperRecord:
 @pytest.fixture
 def running(db, index, discord_api: FakeDiscord) -> Iterator[tuple[ConsoleBot, FakeDiscord]]:
     service = Service(db=db, index=index, clock=lambda: NOW)
-    service.import_records([
+    service.catalog.import_records([
         paper(1, "Breast MRI screening with deep learning"),
         paper(2, "@everyone Free GPUs <@123> [arxiv.org](https://evil.example) breast MRI"),
         paper(3, "Low-dose CT reconstruction"),
@@ -93,7 +93,7 @@ def test_manager_subscribes_and_the_reply_is_private(running) -> None:
     assert body["content"] == "This channel now follows: breast mri (1 of 25 topics)"
     assert int(str(body.get("flags", 0))) & EPHEMERAL
     assert body["allowed_mentions"] == {"parse": []}
-    assert bot.service.topics(ADDRESS) == ["breast mri"]
+    assert bot.service.channels.topics(ADDRESS) == ["breast mri"]
 
 
 def test_member_without_manage_channels_cannot_change_the_channel(running) -> None:
@@ -102,7 +102,7 @@ def test_member_without_manage_channels_cannot_change_the_channel(running) -> No
         "papers subscribe", {"topic": "breast mri"}, permissions=MEMBER_PERMISSIONS))
     body = answer(fake)
     assert "Manage Channels" in str(body["content"])
-    assert bot.service.topics(ADDRESS) == []
+    assert bot.service.channels.topics(ADDRESS) == []
     # Searching is open to everyone.
     fake.dispatch("INTERACTION_CREATE", fake.command_interaction(
         "papers search", {"query": "ct reconstruction"}, permissions=MEMBER_PERMISSIONS))
@@ -112,8 +112,8 @@ def test_member_without_manage_channels_cannot_change_the_channel(running) -> No
 
 def test_autocomplete_offers_the_channel_topics(running) -> None:
     bot, fake = running
-    bot.service.subscribe(ADDRESS, "breast mri")
-    bot.service.subscribe(ADDRESS, "ct reconstruction")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "ct reconstruction")
     fake.dispatch("INTERACTION_CREATE", fake.autocomplete_interaction(
         "papers unsubscribe", {"topic": "bre"}, focused="topic", permissions=MANAGER))
     body = answer(fake)
@@ -123,7 +123,7 @@ def test_autocomplete_offers_the_channel_topics(running) -> None:
 
 def test_scheduled_digest_posts_safe_embeds_with_buttons_and_a_nonce(running) -> None:
     bot, fake = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     [outcome] = bot.run(_scheduled(bot))
     assert outcome.error is None
     [post] = fake.messages(CHANNEL_ID)
@@ -141,7 +141,7 @@ def test_scheduled_digest_posts_safe_embeds_with_buttons_and_a_nonce(running) ->
 
 def test_abstract_button_answers_through_the_core(running) -> None:
     bot, fake = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     bot.run(_scheduled(bot))
     fake.dispatch("INTERACTION_CREATE", fake.component_interaction("digestbot:abstract:2611.00001"))
     body = answer(fake)
@@ -156,23 +156,23 @@ def test_abstract_button_answers_through_the_core(running) -> None:
 def test_refused_posts_pause_the_channel_and_keep_its_papers(running, status: int, code: int,
                                                             reason: str) -> None:
     bot, fake = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     fake.fail(SEND_MESSAGE, status=status, code=code, message="refused")
     [outcome] = bot.run(_scheduled(bot))
     assert outcome.error is not None
-    info = bot.service.channel_info(ADDRESS)
+    info = bot.service.channels.info(ADDRESS)
     assert info is not None and info.paused and reason in str(info.paused_reason)
-    bot.service.resume(ADDRESS)
-    assert bot.service.digest(ADDRESS, send=lambda d: None) is not None  # nothing was lost
+    bot.service.channels.resume(ADDRESS)
+    assert bot.service.deliverer.digest(ADDRESS, send=lambda d: None) is not None  # nothing was lost
 
 
 def test_removed_from_the_server_pauses_its_channels(running) -> None:
     bot, fake = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     fake.remove_from_guild(GUILD_ID)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        info = bot.service.channel_info(ADDRESS)
+        info = bot.service.channels.info(ADDRESS)
         if info is not None and info.paused:
             break
         time.sleep(0.05)
@@ -180,12 +180,12 @@ def test_removed_from_the_server_pauses_its_channels(running) -> None:
 
 
 async def _scheduled(bot: ConsoleBot) -> list[Outcome]:
-    return await asyncio.to_thread(bot.service.run_scheduled, {ADDRESS: NOW}, send=bot.bot._post)
+    return await asyncio.to_thread(bot.service.deliverer.run_scheduled, {ADDRESS: NOW}, send=bot.bot._post)
 
 
 def test_digest_command_is_deferred_then_posted(running) -> None:
     bot, fake = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     fake.dispatch("INTERACTION_CREATE", fake.command_interaction("papers digest",
                                                                  permissions=MANAGER))
     [deferred] = fake.wait_for(INTERACTION_CALLBACK)
@@ -200,8 +200,8 @@ def test_digest_command_is_deferred_then_posted(running) -> None:
 
 def test_buttons_keep_working_after_a_restart(db, index, discord_api: FakeDiscord) -> None:
     service = Service(db=db, index=index, clock=lambda: NOW)
-    service.import_records([paper(1, "Breast MRI screening with deep learning")])
-    service.subscribe(ADDRESS, "breast mri")
+    service.catalog.import_records([paper(1, "Breast MRI screening with deep learning")])
+    service.channels.subscribe(ADDRESS, "breast mri")
 
     def start() -> ConsoleBot:
         adapter = DiscordAdapter(token="discord-bot-token", api_url=discord_api.rest_url,
@@ -260,11 +260,11 @@ def test_sends_are_spread_across_channels(running) -> None:
     channels = [fake.add_channel(f"11870000000000009{n:02d}", name=f"lab-{n}") for n in range(4)]
     addresses = [f"discord:{GUILD_ID}/{c['id']}" for c in channels]
     for address in addresses:
-        bot.service.subscribe(address, "breast mri")
+        bot.service.channels.subscribe(address, "breast mri")
 
     async def all_due() -> list[Outcome]:
         due = {address: NOW for address in addresses}
-        return await asyncio.to_thread(bot.service.run_scheduled, due, send=bot.bot._post)
+        return await asyncio.to_thread(bot.service.deliverer.run_scheduled, due, send=bot.bot._post)
 
     outcomes = bot.run(all_due())
     assert [o.error for o in outcomes] == [None] * 4

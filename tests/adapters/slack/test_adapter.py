@@ -88,7 +88,7 @@ class Slack:
 @pytest.fixture
 def service(db, index) -> Service:
     service = Service(db=db, index=index, clock=lambda: NOW)
-    service.import_records([
+    service.catalog.import_records([
         paper(1, "Breast MRI screening with deep learning"),
         paper(2, "<!channel> Free GPUs <@U123> <https://evil.example|arxiv.org> breast MRI"),
         paper(3, "Low-dose CT reconstruction"),
@@ -112,7 +112,7 @@ def test_slash_command_is_answered_in_the_acknowledgement(running) -> None:
     assert status == 200
     assert isinstance(body, dict) and body["response_type"] == "ephemeral"
     assert body["text"] == "This channel now follows: breast mri (1 of 25 topics)"
-    assert bot.service.topics(ADDRESS) == ["breast mri"]
+    assert bot.service.channels.topics(ADDRESS) == ["breast mri"]
 
 
 @pytest.mark.parametrize(("secret", "age"), [("wrong-secret", 0), (SECRET, 6 * 60)])
@@ -120,7 +120,7 @@ def test_unsigned_or_stale_requests_are_refused(running, secret: str, age: int) 
     bot, slack = running
     status, _ = slack.command("subscribe breast mri", secret=secret, age=age)
     assert status == 401
-    assert bot.service.topics(ADDRESS) == []
+    assert bot.service.channels.topics(ADDRESS) == []
 
 
 def test_digest_acknowledges_first_then_posts_blocks_no_hostile_markup(running) -> None:
@@ -154,12 +154,12 @@ def test_buttons_answer_through_the_core(running) -> None:
 
 def test_scheduled_digest_is_posted_and_never_repeated(running) -> None:
     bot, slack = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     outcomes = bot.run(_scheduled(bot))
     assert [o.error for o in outcomes] == [None]
     assert len(slack.api.posts(CHANNEL)) == 1
     assert bot.run(_scheduled(bot)) == []  # the same day: nothing more
-    assert bot.service.digest(ADDRESS, send=lambda d: None) is None  # nothing new either
+    assert bot.service.deliverer.digest(ADDRESS, send=lambda d: None) is None  # nothing new either
 
 
 @pytest.mark.parametrize(
@@ -173,24 +173,24 @@ def test_scheduled_digest_is_posted_and_never_repeated(running) -> None:
 def test_channel_errors_pause_the_channel_and_keep_its_papers(running, error: str,
                                                              reason: str) -> None:
     bot, slack = running
-    bot.service.subscribe(ADDRESS, "breast mri")
-    bot.service.subscribe(f"slack:{TEAM}/C0OTHER", "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(f"slack:{TEAM}/C0OTHER", "breast mri")
     slack.api.fail("chat.postMessage", error=error, channel=CHANNEL)
     # A private channel: the bot cannot join it by itself.
     slack.api.fail("conversations.join", error="method_not_supported_for_channel_type")
     outcomes = bot.run(_scheduled(bot, f"slack:{TEAM}/C0OTHER"))
     assert [o.error is None for o in outcomes] == [False, True]
-    info = bot.service.channel_info(ADDRESS)
+    info = bot.service.channels.info(ADDRESS)
     assert info is not None and info.paused and info.paused_reason.startswith(reason)
     _, body = slack.command("topics")
     assert isinstance(body, dict) and reason in str(body["text"])
     slack.command("resume")
-    assert bot.service.digest(ADDRESS, send=lambda d: None) is not None  # nothing was lost
+    assert bot.service.deliverer.digest(ADDRESS, send=lambda d: None) is not None  # nothing was lost
 
 
 def test_public_channel_it_is_not_in_is_joined_then_posted(running) -> None:
     bot, slack = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     slack.api.fail("chat.postMessage", error="not_in_channel", channel=CHANNEL)
     [outcome] = bot.run(_scheduled(bot))
     assert outcome.error is None
@@ -214,18 +214,18 @@ def test_digest_command_in_a_channel_it_cannot_post_to_says_how_to_invite(runnin
 
 def test_revoked_token_pauses_the_workspace(running) -> None:
     bot, slack = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     slack.api.revoke(TOKEN)
     [outcome] = bot.run(_scheduled(bot))
     assert outcome.error is not None
-    info = bot.service.channel_info(ADDRESS)
+    info = bot.service.channels.info(ADDRESS)
     assert info is not None and info.paused
     assert "revoked; reinstall the app, then type /papers resume." in str(info.paused_reason)
 
 
 def test_rate_limited_post_is_retried_after_retry_after(running) -> None:
     bot, slack = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     slack.api.rate_limit("chat.postMessage", retry_after=0)
     [outcome] = bot.run(_scheduled(bot))
     assert outcome.error is None
@@ -237,7 +237,7 @@ def test_rate_limited_post_is_retried_after_retry_after(running) -> None:
 async def _scheduled(bot: ConsoleBot, *more: str) -> list[Outcome]:
     """The scheduler's run for the channels, posting through the running bot's adapters."""
     due = {address: NOW for address in (ADDRESS, *more)}
-    return await asyncio.to_thread(bot.service.run_scheduled, due, send=bot.bot._post)
+    return await asyncio.to_thread(bot.service.deliverer.run_scheduled, due, send=bot.bot._post)
 
 
 class SocketModeServer:
@@ -336,7 +336,7 @@ def test_socket_mode_slash_command_is_acknowledged_over_the_websocket(
         assert ack["payload"] == {"response_type": "ephemeral",
                                   "text": "This channel now follows: breast mri (1 of 25 topics)",
                                   "blocks": ack["payload"]["blocks"]}  # type: ignore[index]
-        assert service.topics(ADDRESS) == ["breast mri"]
+        assert service.channels.topics(ADDRESS) == ["breast mri"]
         assert [c.token for c in slack_api.calls("apps.connections.open")][0] == "xapp-test"
         assert bot.run(adapter.is_connected())  # the health check's view
     finally:
@@ -357,7 +357,7 @@ def test_an_answer_not_ready_in_time_is_acknowledged_then_sent(running, monkeypa
 
 def test_server_errors_are_retried(running) -> None:
     bot, slack = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     slack.api.server_error("chat.postMessage", status=503)
     [outcome] = bot.run(_scheduled(bot))
     assert outcome.error is None
@@ -366,13 +366,13 @@ def test_server_errors_are_retried(running) -> None:
 
 def test_long_digest_failing_halfway_keeps_what_was_posted(running, service: Service) -> None:
     bot, slack = running
-    service.import_records([
+    service.catalog.import_records([
         paper(100 + n, f"Breast MRI study number {n} " + "with a long title " * 8,
               code_urls=(f"https://github.com/lab/repo{n}",))
         for n in range(50)
     ])
-    bot.service.subscribe(ADDRESS, "breast mri")
-    bot.service.set_max_papers(ADDRESS, 50)
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.set_max_papers(ADDRESS, 50)
     slack.api.respond("chat.postMessage", {"ok": True, "channel": CHANNEL, "ts": "1.1"})
     slack.api.fail("chat.postMessage", error="is_archived")
     [outcome] = bot.run(_scheduled(bot))
@@ -387,7 +387,7 @@ def test_long_digest_failing_halfway_keeps_what_was_posted(running, service: Ser
         failed = {d.paper_id for d in session.query(Delivery) if d.status == "failed"}
     assert sent and failed and not sent & failed
     assert all(paper_id in first_part for paper_id in sent)
-    info = bot.service.channel_info(ADDRESS)
+    info = bot.service.channels.info(ADDRESS)
     assert info is not None and info.paused
 
 
@@ -419,7 +419,7 @@ def test_unsigned_button_click_is_refused(running) -> None:
 
 def test_app_uninstalled_event_pauses_the_workspace(running) -> None:
     bot, slack = running
-    bot.service.subscribe(ADDRESS, "breast mri")
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
     event = {"type": "event_callback", "team_id": TEAM, "api_app_id": "A0APP",
              "event": {"type": "app_uninstalled", "event_ts": "1"}, "event_id": "Ev1",
              "event_time": 1}
@@ -427,7 +427,7 @@ def test_app_uninstalled_event_pauses_the_workspace(running) -> None:
     assert status == 200
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        info = bot.service.channel_info(ADDRESS)
+        info = bot.service.channels.info(ADDRESS)
         if info is not None and info.paused:
             break
         time.sleep(0.05)

@@ -44,7 +44,7 @@ def get(url: str, *, cookie: str | None = None) -> tuple[int, str, dict[str, str
 @pytest.fixture
 def installed(db, index, slack_api: FakeSlackAPI) -> Iterator[tuple[ConsoleBot, str]]:
     service = Service(db=db, index=index, clock=lambda: NOW)
-    service.import_records([PaperRecord(id="2611.00001", title="Breast MRI screening",
+    service.catalog.import_records([PaperRecord(id="2611.00001", title="Breast MRI screening",
                                         published=date(2026, 11, 27))])
     adapter = SlackAdapter(bot_token=None, signing_secret="secret", client_id="111.222",
                            client_secret="shh", api_url=slack_api.api_url, port=0,
@@ -72,13 +72,13 @@ def test_install_then_post_with_the_workspace_token(installed, slack_api: FakeSl
     [exchange] = slack_api.calls("oauth.v2.access")
     assert exchange.params["code"] == "abc123"
 
-    bot.service.subscribe(INSTALLED, "breast mri")
-    bot.service.subscribe("slack:T0OTHER/C1", "breast mri")  # never installed
+    bot.service.channels.subscribe(INSTALLED, "breast mri")
+    bot.service.channels.subscribe("slack:T0OTHER/C1", "breast mri")  # never installed
     outcomes = bot.run(_scheduled(bot, INSTALLED, "slack:T0OTHER/C1"))
     assert [o.error is None for o in outcomes] == [True, False]
     [post] = slack_api.posts("C0GENERAL")
     assert post.token == "xoxb-fake-installed-bot-token"
-    other = bot.service.channel_info("slack:T0OTHER/C1")
+    other = bot.service.channels.info("slack:T0OTHER/C1")
     assert other is not None and other.paused
     assert "not installed in this Slack workspace" in str(other.paused_reason)
 
@@ -111,4 +111,4 @@ def test_migrated_tables_match_what_slack_sdk_stores_expect(db) -> None:
 
 async def _scheduled(bot: ConsoleBot, *addresses: str) -> list[Outcome]:
     due = {address: NOW for address in addresses}
-    return await asyncio.to_thread(bot.service.run_scheduled, due, send=bot.bot._post)
+    return await asyncio.to_thread(bot.service.deliverer.run_scheduled, due, send=bot.bot._post)
