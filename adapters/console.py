@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
+from bot.model.address import ChannelAddress
 from bot.model.messages import IncomingCommand
 from bot.config import Settings
 from bot.model.messages import Digest, NothingNew
@@ -51,7 +52,7 @@ class ConsoleAdapter:
         user: str = "you",
     ) -> None:
         self.channel = channel
-        self.address = f"{self.platform}:{WORKSPACE}/{channel}"
+        self.address = ChannelAddress(self.platform, WORKSPACE, channel)
         self._stdin = stdin
         self._stdout = stdout
         self._user = user

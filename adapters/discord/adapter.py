@@ -52,7 +52,7 @@ from bot.model.messages import IncomingCommand
 from bot.config import Settings
 from bot.digest.deliver import ChannelUnavailable, PartlySent
 from bot.model.messages import Digest, NothingNew, Reply
-from bot.model.address import parse_address
+from bot.model.address import as_address
 
 if TYPE_CHECKING:
     from bot.chat.runtime import Bot
@@ -239,7 +239,7 @@ class DiscordAdapter:
     # -- posting -------------------------------------------------------------
 
     async def post(self, message: Digest | NothingNew) -> int:
-        address = parse_address(message.channel)
+        address = as_address(message.channel)
         messages = render_digest(message) if isinstance(message, Digest) else [
             render_nothing_new(message)
         ]

@@ -53,7 +53,7 @@ from bot.model.messages import IncomingCommand
 from bot.config import ConfigError, Settings
 from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
 from bot.model.messages import Digest, NothingNew, Reply
-from bot.model.address import parse_address
+from bot.model.address import as_address
 
 if TYPE_CHECKING:
     from bot.chat.runtime import Bot
@@ -250,7 +250,7 @@ class SlackAdapter:
     # -- posting -------------------------------------------------------------
 
     async def post(self, message: Digest | NothingNew) -> int:
-        address = parse_address(message.channel)
+        address = as_address(message.channel)
         if isinstance(message, Digest):
             messages = render_digest(message)
         else:

@@ -59,7 +59,7 @@ class TopicLimitError(ValueError):
 class ChannelInfo:
     """What a channel is set to, for replies."""
 
-    address: str
+    address: ChannelAddress
     timezone: str
     digest_time: str
     cadence: str

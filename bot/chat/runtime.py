@@ -32,7 +32,7 @@ from bot.chat.commands import handle
 from bot.chat.service import Service
 from bot.store.catalog import ImportReport
 from bot.chat.channels import ChannelInfo
-from bot.model.address import parse_address
+from bot.model.address import as_address
 
 __all__ = ["ENTRY_POINT_GROUP", "Adapter", "AdapterFactory", "Bot", "adapter_factories"]
 
@@ -293,7 +293,7 @@ class Bot:
                 return
 
     def _serves(self, info: ChannelInfo) -> bool:
-        return parse_address(info.address).platform in self.adapters
+        return info.address.platform in self.adapters
 
     def _channels(self) -> list[ChannelInfo]:
         # A channel of a platform not running here keeps its papers in the
@@ -301,12 +301,12 @@ class Bot:
         return [info for info in self.service.channels.scheduled() if self._serves(info)]
 
     def _interrupted(self) -> list[str]:
-        return [a for a in self.service.deliverer.interrupted() if parse_address(a).platform in self.adapters]
+        return [a for a in self.service.deliverer.interrupted() if as_address(a).platform in self.adapters]
 
     def _post(self, message: Digest | NothingNew) -> int | None:
         """Post from a worker thread through the channel's adapter, on the loop."""
         assert self._loop is not None
-        adapter = self.adapters.get(parse_address(message.channel).platform)
+        adapter = self.adapters.get(as_address(message.channel).platform)
         if adapter is None:
             raise RuntimeError(f"no adapter for {message.channel} is running")
         future = asyncio.run_coroutine_threadsafe(adapter.post(message), self._loop)

@@ -1,14 +1,14 @@
 """A channel's address: ``PLATFORM:WORKSPACE/CHANNEL``, parsed once at the edge.
 
-The console uses ``console:local/NAME``. Adapters build addresses with
-``ChannelAddress(platform=..., workspace=..., channel=...)``; text typed by a
-person (the CLI) goes through ``parse_address``. No I/O.
+The console uses ``console:local/NAME``. The core makes addresses from its
+channel rows, adapters from a platform's ids
+(``ChannelAddress(platform, workspace, channel)``), and text typed by a
+person (the CLI, an export file) goes through ``parse_address``. No I/O.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 __all__ = ["ADDRESS_EXAMPLE", "ChannelAddress", "ChannelError", "as_address", "parse_address"]
 
@@ -21,14 +21,34 @@ class ChannelError(ValueError):
     """A channel address that cannot be used; the message says how to write one."""
 
 
-@dataclass(frozen=True)
-class ChannelAddress:
+class ChannelAddress(str):
+    """A channel's address: its text, ``PLATFORM:WORKSPACE/CHANNEL``, with its parts.
+
+    The text is what the database, the ledger, exports and logs hold, and an
+    address compares equal to it; the parts are split once, when the address
+    is made, so nothing downstream parses it again.
+    """
+
     platform: str
     workspace: str
     channel: str
 
-    def __str__(self) -> str:
-        return f"{self.platform}:{self.workspace}/{self.channel}"
+    def __new__(cls, platform: str, workspace: str, channel: str) -> ChannelAddress:
+        text = f"{platform}:{workspace}/{channel}"
+        if not _ADDRESS.fullmatch(text):
+            raise ChannelError(
+                f"{text[:80]!r} is not a channel address; write PLATFORM:WORKSPACE/CHANNEL, "
+                f"e.g. {ADDRESS_EXAMPLE}."
+            )
+        address = super().__new__(cls, text)
+        address.platform, address.workspace, address.channel = platform, workspace, channel
+        return address
+
+    def __getnewargs__(self) -> tuple[str, str, str]:  # type: ignore[override]
+        return self.platform, self.workspace, self.channel
+
+    def __repr__(self) -> str:
+        return f"ChannelAddress({str(self)!r})"
 
     @property
     def workspace_key(self) -> str:

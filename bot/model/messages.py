@@ -106,7 +106,7 @@ class Digest:
     item's matched topics with it.
     """
 
-    channel: str
+    channel: ChannelAddress
     topics: tuple[str, ...]
     date: str
     items: tuple[PaperItem, ...]
@@ -167,7 +167,7 @@ class Reply:
 class NothingNew:
     """The daily line for a channel that opted into hearing about quiet days."""
 
-    channel: str
+    channel: ChannelAddress
     date: str
 
     @property

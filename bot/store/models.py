@@ -27,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.model.address import ChannelAddress
+
 __all__ = [
     "Base",
     "CatalogMeta",
@@ -143,8 +145,8 @@ class Channel(Base):
     __table_args__ = (UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),)
 
     @property
-    def address(self) -> str:
-        return f"{self.platform}:{self.workspace}/{self.channel}"
+    def address(self) -> ChannelAddress:
+        return ChannelAddress(self.platform, self.workspace, self.channel)
 
 
 class Topic(Base):
