@@ -44,3 +44,16 @@ def test_quick_start_main_command_prints_a_digest(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
     assert re.match(r"\d+ new papers for mri OR ct · \d{4}-\d\d-\d\d\n", result.stdout)
     assert "matched: mri OR ct" in result.stdout
+
+
+def test_the_layout_section_names_every_package_of_the_tree() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    layout = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"^\s*([a-z_]+/)", layout, re.MULTILINE))
+    packages = {p.parent.name + "/" for p in (ROOT / "bot").glob("*/__init__.py")}
+    tops = {p.name + "/" for p in ROOT.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p.name not in {"build"}
+            and not p.name.endswith(".egg-info")}
+    assert packages <= named, f"not in the README's Layout: {sorted(packages - named)}"
+    assert tops <= named, f"not in the README's Layout: {sorted(tops - named)}"
+    assert (ROOT / "docs" / "architecture.md").is_file()
