@@ -63,21 +63,27 @@ def _search(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
     return Reply(text=f"Top {len(items)} for {results.query}:", items=items)
 
 
-def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+def _paper_id(args: str) -> str:
     if not args or " " in args:
         raise _UsageError("Give one paper id, as search shows it.")
-    record = service.catalog.get(args)
+    return args
+
+
+def _no_paper(paper_id: str) -> Reply:
+    return Reply(text=f"No paper with id {paper_id}. Find ids with /papers search WORDS.")
+
+
+def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    record = service.catalog.get(_paper_id(args))
     if record is None:
-        return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
+        return _no_paper(args)
     return Reply(text=record.abstract or "(no abstract)", items=(paper_item(record),))
 
 
 def _like(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
-    if not args or " " in args:
-        raise _UsageError("Give one paper id, as search shows it.")
-    found = service.catalog.more_like(args)
+    found = service.catalog.more_like(_paper_id(args))
     if found is None:
-        return Reply(text=f"No paper with id {args}. Find ids with /papers search WORDS.")
+        return _no_paper(args)
     record, query, papers = found
     if not papers:
         return Reply(text=f"Nothing in the catalog is like {record.title} yet.")
