@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.digest.deliver import ChannelUnavailable
-from bot.digest.select import DigestInProgress
+from bot.digest.ledger import DigestInProgress
 from bot.model.messages import Digest, Reply, paper_item
 from bot.search.query import QueryError
 from bot.chat.schedules import ScheduleError, parse_schedule

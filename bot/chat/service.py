@@ -29,7 +29,7 @@ from bot.model.messages import IncomingCommand
 from bot.config import Settings
 from bot.store.db import Database, open_database
 from bot.digest.deliver import ChannelUnavailable, Deliverer, Outcome, Post
-from bot.digest.select import DigestInProgress, interrupted_channels
+from bot.digest.ledger import DigestInProgress, interrupted_channels
 from bot.ingest.fetch import Fetcher
 from bot.search.index import IndexBusyError, Progress, SearchIndex, catch_up
 from bot.ingest.run import FeedError, FeedInfo, FeedReport, Feeds, Ingester
