@@ -181,7 +181,7 @@ class RowLock:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._revision = 0
+        self._revision: int | None = None  # set by claim_batch
 
     def may_be_due(self, session: Session, channel: Channel, due: datetime) -> bool:
         return _could_be_due(channel, due)
@@ -210,6 +210,7 @@ class RowLock:
                 yield None
             else:
                 if planned.selection is None:
+                    assert self._revision is not None, "claim_batch comes first"
                     advance(channel, now=now, revision=self._revision)
                 else:
                     claim(session, [(channel, planned.selection)], now=now)
