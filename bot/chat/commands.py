@@ -17,7 +17,7 @@ from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_ma
 from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
 from bot.digest.deliver import ChannelUnavailable
-from bot.digest.select import DigestInProgress
+from bot.digest.ledger import DigestInProgress
 from bot.model.address import ChannelError
 from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
 from bot.search.query import QueryError

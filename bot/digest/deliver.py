@@ -1,11 +1,18 @@
-"""Posting digests: the run that selects, claims, sends and confirms.
+"""Posting digests: the one delivery loop that selects, claims, sends and confirms.
 
 ``Deliverer.run`` is what the scheduler and the ``digest`` command end in.
 It selects the digests of every channel given in one pass
-(``bot.digest.select.select_digests``), claims their papers in the ledger in one
-transaction, then hands each digest to ``send`` (the adapter's post) and
-confirms or fails it channel by channel, so one channel's failure touches
-no other. Within a process, a channel is posted to by one run at a time.
+(``bot.digest.select.select_digests``), then hands each digest to ``send``
+(the adapter's post, ``bot.digest.sending``) and confirms or fails it in the
+ledger (``bot.digest.ledger``) channel by channel, so one channel's failure
+touches no other. Within a process, a channel is posted to by one run at a
+time.
+
+How a channel's digest is claimed, confirmed or released is the run's
+``LockStrategy``, one per engine: ``CommittedPending`` on SQLite (the
+batch's claims committed as ``pending`` before any send) and ``RowLock`` on
+PostgreSQL (each channel posted inside a transaction holding its row lock
+from claim to confirmation); a dry run records nothing (``DryRun``).
 """
 
 from __future__ import annotations
@@ -13,127 +20,213 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from bot.store.catalog import current_revision
-from bot.store.db import Database
-from bot.digest.select import (
+from bot.digest.ledger import (
     DigestInProgress,
-    Selection,
-    TopicCache,
     advance,
     claim,
     confirm,
     fail,
     has_pending,
     interrupted_channels,
-    select_digests,
 )
-from bot.model.messages import Digest, NothingNew
-from bot.store.models import Channel
+from bot.digest.select import Selection, select_digests
+from bot.digest.sending import ChannelUnavailable, Outcome, PartlySent, Post, WorkspaceUnavailable
+from bot.digest.topics import TopicCache
 from bot.model.address import ChannelAddress, as_address, parse_address
-from bot.store.channels import all_topics
+from bot.model.messages import Digest, NothingNew
+from bot.store.catalog import current_revision
+from bot.store.db import Database
+from bot.store.models import Channel
+from bot.store.channels import all_topics, pause, workspace_channels
 
 __all__ = [
-    "ChannelUnavailable",
-    "Deliverer",
-    "Outcome",
-    "PartlySent",
-    "Post",
-    "WorkspaceUnavailable",
+    "ChannelUnavailable", "CommittedPending", "Deliverer", "DigestInProgress", "DryRun", "Held",
+    "LockStrategy", "Outcome", "PartlySent", "Planned", "Post", "RowLock", "WorkspaceUnavailable",
 ]
 
 log = logging.getLogger(__name__)
 
 IN_PROGRESS = "A digest is being posted to this channel right now; it will show what is new."
 
-# Posts one message; may return how many platform messages that took (an int).
-Post = Callable[[Digest | NothingNew], object]
+
+@dataclass(frozen=True)
+class Planned:
+    """A channel of the run as the batch selection left it."""
+
+    channel_id: int
+    address: ChannelAddress
+    timezone: str
+    # The channel's window when selected: another process posting since moved it.
+    last_revision: int | None
+    due: datetime | None  # scheduled runs: when the channel's digest was due
+    selection: Selection | None
 
 
-class ChannelUnavailable(Exception):
-    """Raised by an adapter's send when the channel cannot take posts any more.
+@dataclass(frozen=True)
+class Held:
+    """A channel taken for posting, and where its confirmation or failure is written.
 
-    The bot was removed, the channel deleted, or a permission revoked: the
-    channel is paused with ``reason`` (shown by the next ``/papers`` there)
-    and its papers stay in the ledger until someone resumes it.
+    ``transaction`` opens the transaction to write in (the one a strategy
+    holds open, or a new one each time); None: a dry run, nothing is written.
+    ``timezone`` is the channel's as the strategy read it.
     """
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    channel_id: int
+    timezone: str
+    transaction: Callable[[], AbstractContextManager[Session]] | None
+
+    def confirm(self, paper_ids: Sequence[str], *, now: datetime) -> None:
+        if self.transaction is not None:
+            with self.transaction() as session:
+                confirm(session, self.channel_id, paper_ids, now=now)
+
+    def fail(self, selection: Selection, exc: Exception) -> None:
+        if self.transaction is not None:
+            with self.transaction() as session:
+                _record_failure(session, self.channel_id, selection, exc)
 
 
-class WorkspaceUnavailable(ChannelUnavailable):
-    """Raised by an adapter's send when no channel of the workspace can take posts.
+class LockStrategy(Protocol):
+    """How the delivery loop claims a channel's digest, and confirms or releases it.
 
-    The token was revoked, the app uninstalled, the account deactivated:
-    every channel of the workspace is paused with ``reason``, and the rest
-    of the run skips them (their papers stay in the ledger).
+    One per run. The loop calls ``may_be_due`` (scheduled runs only) on each
+    channel before the selection and ``claim_batch`` once after it, both in
+    the batch's transaction; then, for each channel, ``release`` when its
+    workspace is known gone, else ``hold`` around the send. ``hold`` yields
+    the ``Held`` channel, or None when the loop MUST skip it (another run
+    posts it or posted it); for a ``digest`` command (not ``scheduled``) on a
+    channel being posted it MUST raise ``DigestInProgress``. Whatever the
+    engine, a strategy MUST post nothing twice and lose nothing.
     """
 
+    def may_be_due(self, session: Session, channel: Channel, due: datetime) -> bool: ...
 
-class PartlySent(Exception):
-    """Raised by an adapter's send when a digest split into several messages
-    failed after some were posted: ``paper_ids`` were posted (confirmed as
-    sent), the rest are offered again; ``cause`` is what went wrong.
+    def claim_batch(
+        self, session: Session, channels: Sequence[Channel], selections: Mapping[int, Selection],
+        *, now: datetime,
+    ) -> None: ...
+
+    def hold(
+        self, planned: Planned, *, now: datetime, scheduled: bool
+    ) -> AbstractContextManager[Held | None]: ...
+
+    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None: ...
+
+
+class CommittedPending:
+    """SQLite, where one process writes at a time: the batch's claims committed as ``pending``.
+
+    The batch's transaction marks each channel's day, claims every digest
+    and moves every window; each channel is then confirmed or failed in a
+    transaction of its own. A process that dies while posting leaves its
+    papers ``pending``: that day may run again to finish the digest
+    (``_due_today``), and ``interrupted_channels`` names the channel.
     """
 
-    def __init__(self, paper_ids: Sequence[str], cause: Exception) -> None:
-        super().__init__(f"{len(paper_ids)} papers posted before {cause!r}")
-        self.paper_ids = tuple(paper_ids)
-        self.cause = cause
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def may_be_due(self, session: Session, channel: Channel, due: datetime) -> bool:
+        return _due_today(session, channel, due)
+
+    def claim_batch(
+        self, session: Session, channels: Sequence[Channel], selections: Mapping[int, Selection],
+        *, now: datetime,
+    ) -> None:
+        revision = current_revision(session)
+        for channel in channels:
+            if channel.id not in selections:
+                advance(channel, now=now, revision=revision)
+        claim(session, [(c, selections[c.id]) for c in channels if c.id in selections], now=now)
+
+    @contextmanager
+    def hold(self, planned: Planned, *, now: datetime, scheduled: bool) -> Iterator[Held | None]:
+        yield Held(planned.channel_id, planned.timezone, self.db.session)
+
+    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None:
+        if planned.selection is not None:  # claimed by the batch: failed, offered again
+            Held(planned.channel_id, planned.timezone, self.db.session).fail(planned.selection, exc)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    """What one channel's scheduled run posted: a digest, a quiet-day line, or nothing."""
+class DryRun(CommittedPending):
+    """What a run would post, with nothing claimed, confirmed or failed."""
 
-    address: str
-    message: Digest | NothingNew | None
-    error: str | None = None
+    def claim_batch(
+        self, session: Session, channels: Sequence[Channel], selections: Mapping[int, Selection],
+        *, now: datetime,
+    ) -> None:
+        pass
 
+    @contextmanager
+    def hold(self, planned: Planned, *, now: datetime, scheduled: bool) -> Iterator[Held | None]:
+        yield Held(planned.channel_id, planned.timezone, None)
 
-def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]:
-    """The channels at the addresses in ``due`` that exist, in the order given."""
-    addresses = list(dict.fromkeys(str(as_address(address)) for address in due))
-    found: dict[str, Channel] = {}
-    # Only the channels asked for, in chunks that stay under SQLite's limit
-    # on bound parameters (three per address).
-    for start in range(0, len(addresses), 2000):
-        keys = [
-            (a.platform, a.workspace, a.channel)
-            for a in map(parse_address, addresses[start : start + 2000])
-        ]
-        address_of = tuple_(Channel.platform, Channel.workspace, Channel.channel)
-        rows = session.scalars(select(Channel).where(address_of.in_(keys)))
-        found.update((channel.address, channel) for channel in rows)
-    return [found[a] for a in addresses if a in found]
+    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None:
+        pass
 
 
-def _local_day(when: datetime, timezone: str) -> str:
-    return when.astimezone(ZoneInfo(timezone)).date().isoformat()
+class RowLock:
+    """PostgreSQL, for several processes on one database: a row lock from claim to confirmation.
 
-
-def _due_today(session: Session, channel: Channel, due: datetime) -> bool:
-    """Marks the channel's scheduled digest of ``due``'s local day; False if it had one.
-
-    A day whose digest was interrupted (papers still ``pending`` in the
-    ledger: the process died while posting) may run again to finish it.
+    The batch selects and claims nothing. Then each channel is posted in a
+    transaction of its own that holds the channel's row lock (``FOR UPDATE
+    SKIP LOCKED``) from the claim to the confirmation: a channel another
+    process is posting to is skipped (a ``digest`` command hears it is in
+    progress), and when this process dies while posting, the transaction
+    rolls back, so the claim, the window and the day's mark go with it and
+    the papers wait for the next run, here or in another process. Nothing
+    is ever left ``pending``.
     """
-    if channel.paused:
-        return False
-    day = due.astimezone(ZoneInfo(channel.timezone)).date()
-    if channel.last_scheduled_on == day and not has_pending(session, channel.id):
-        return False
-    channel.last_scheduled_on = day
-    return True
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._revision: int | None = None  # set by claim_batch
+
+    def may_be_due(self, session: Session, channel: Channel, due: datetime) -> bool:
+        return _could_be_due(channel, due)
+
+    def claim_batch(
+        self, session: Session, channels: Sequence[Channel], selections: Mapping[int, Selection],
+        *, now: datetime,
+    ) -> None:
+        # Where a window with nothing new moves to, once its channel is locked.
+        self._revision = current_revision(session)
+
+    @contextmanager
+    def hold(self, planned: Planned, *, now: datetime, scheduled: bool) -> Iterator[Held | None]:
+        with self.db.session() as session:
+            channel = session.scalar(
+                select(Channel).where(Channel.id == planned.channel_id)
+                .with_for_update(skip_locked=True)
+            )
+            if channel is None:  # another process is posting it
+                if not scheduled:
+                    raise DigestInProgress(IN_PROGRESS)
+                yield None
+            elif channel.last_revision != planned.last_revision:
+                yield None  # another process posted it since the selection
+            elif planned.due is not None and not _due_today(session, channel, planned.due):
+                yield None
+            else:
+                if planned.selection is None:
+                    assert self._revision is not None, "claim_batch comes first"
+                    advance(channel, now=now, revision=self._revision)
+                else:
+                    claim(session, [(channel, planned.selection)], now=now)
+                yield Held(channel.id, channel.timezone, lambda: nullcontext(session))
+
+    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None:
+        pass  # nothing claimed: the papers stay for the next run
 
 
 class Deliverer:
@@ -218,16 +311,17 @@ class Deliverer:
         digest of that local day, and post the quiet-day line when asked to.
         ``raise_errors`` re-raises a failed send after recording it.
         """
+        lock: LockStrategy = CommittedPending(self.db)
+        if dry_run:
+            lock = DryRun(self.db)
+        elif self.db.engine.dialect.name == "postgresql":
+            lock = RowLock(self.db)
         now = self.clock()
         taken: set[int] = set()
-        deliver = self._deliver_now
-        if not dry_run and self.db.engine.dialect.name == "postgresql":
-            deliver = self._deliver_locked
         try:
-            return deliver(
-                due, now=now, send=send, scheduled=scheduled, dry_run=dry_run,
-                raise_errors=raise_errors, taken=taken,
-            )
+            plan = self._plan(due, lock, now=now, scheduled=scheduled, dry_run=dry_run, taken=taken)
+            return self._deliver(plan, lock, now=now, send=send, scheduled=scheduled,
+                                 dry_run=dry_run, raise_errors=raise_errors)
         finally:
             with self._in_flight_lock:
                 self._in_flight -= taken
@@ -246,163 +340,118 @@ class Deliverer:
             self._in_flight |= taken
         return free
 
-    def _deliver_now(
-        self,
-        due: Mapping[str, datetime],
-        *,
-        now: datetime,
-        send: Post,
-        scheduled: bool,
-        dry_run: bool,
-        raise_errors: bool,
-        taken: set[int],
-    ) -> list[Outcome]:
+    def _plan(
+        self, due: Mapping[str, datetime], lock: LockStrategy, *, now: datetime,
+        scheduled: bool, dry_run: bool, taken: set[int],
+    ) -> list[Planned]:
+        """The batch: every channel's digest selected in one pass, and claimed as ``lock`` does."""
         with self.db.session() as session:
             channels = _channels_at(session, due)
             if not dry_run:
                 channels = self._take(channels, scheduled=scheduled, taken=taken)
             if scheduled:
-                channels = [c for c in channels if _due_today(session, c, due[c.address])]
+                channels = [c for c in channels if lock.may_be_due(session, c, due[c.address])]
             selections = select_digests(
                 session, channels, now=now, first_days=self.first_digest_days,
                 topics_cache=self.topics,
             )
-            if not dry_run:
-                revision = current_revision(session)
-                for channel in channels:
-                    if channel.id not in selections:
-                        advance(channel, now=now, revision=revision)
-                claim(session, [(c, selections[c.id]) for c in channels if c.id in selections],
-                      now=now)
-            plan = [(c.id, c.address, c.timezone, selections.get(c.id)) for c in channels]
-        outcomes = []
-        gone: dict[str, str] = {}  # workspace prefix -> why it cannot take posts
-        for channel_id, address, timezone, selection in plan:
-            workspace = address.rsplit("/", 1)[0]
-            if workspace in gone:
-                if selection is not None and not dry_run:
-                    self._failed(channel_id, selection, WorkspaceUnavailable(gone[workspace]))
-                outcomes.append(Outcome(address=address, message=None, error=gone[workspace]))
-                continue
-            if selection is None:
-                message: Digest | NothingNew | None = None
-                if scheduled and self.quiet_day_line:
-                    message = _quiet_day(send, address, _local_day(now, timezone))
-                outcomes.append(Outcome(address=address, message=message))
-                continue
-            try:
-                parts = send(selection.digest)
-            except Exception as exc:
-                posted, selection, exc = _partly_sent(selection, exc)
-                if posted and not dry_run:
-                    with self.db.session() as session:
-                        confirm(session, channel_id, posted, now=self.clock())
-                if not dry_run:
-                    self._failed(channel_id, selection, exc)
-                if isinstance(exc, WorkspaceUnavailable):
-                    gone[workspace] = exc.reason
-                if raise_errors:
-                    raise exc
-                log.warning("digest for %s not sent, kept for the next run: %r", address, exc)
-                outcomes.append(Outcome(address=address, message=selection.digest, error=str(exc)))
-                continue
-            if not dry_run:
-                with self.db.session() as session:
-                    confirm(session, channel_id, selection.paper_ids, now=self.clock())
-                log.info("digest channel=%s papers=%d%s", address, selection.digest.count,
-                         f" parts={parts}" if isinstance(parts, int) else "")
-            outcomes.append(Outcome(address=address, message=selection.digest))
-        return outcomes
+            lock.claim_batch(session, channels, selections, now=now)
+            return [
+                Planned(channel_id=c.id, address=parse_address(c.address), timezone=c.timezone,
+                        last_revision=c.last_revision, due=due[c.address] if scheduled else None,
+                        selection=selections.get(c.id))
+                for c in channels
+            ]
 
-    def _failed(self, channel_id: int, selection: Selection, exc: Exception) -> None:
-        with self.db.session() as session:
-            _record_failure(session, channel_id, selection, exc)
-
-    def _deliver_locked(
-        self,
-        due: Mapping[str, datetime],
-        *,
-        now: datetime,
-        send: Post,
-        scheduled: bool,
-        dry_run: bool,
-        raise_errors: bool,
-        taken: set[int],
+    def _deliver(
+        self, plan: list[Planned], lock: LockStrategy, *, now: datetime, send: Post,
+        scheduled: bool, dry_run: bool, raise_errors: bool,
     ) -> list[Outcome]:
-        """``_deliver_now`` for several processes on one PostgreSQL database.
-
-        Selection is the same batch. Then each channel is posted in a
-        transaction of its own that holds the channel's row lock
-        (``FOR UPDATE SKIP LOCKED``) from the claim to the confirmation: a
-        channel another process is posting to is skipped (a ``digest``
-        command hears it is in progress), and when this process dies while
-        posting, the transaction rolls back, so the claim, the window and the
-        day's mark go with it and the papers wait for the next run, here or
-        in another process. Nothing is ever left ``pending``.
-        """
-        with self.db.session() as session:
-            channels = self._take(_channels_at(session, due), scheduled=scheduled, taken=taken)
-            if scheduled:
-                channels = [c for c in channels if _could_be_due(c, due[c.address])]
-            selections = select_digests(
-                session, channels, now=now, first_days=self.first_digest_days,
-                topics_cache=self.topics,
-            )
-            revision = current_revision(session)
-            plan = [(c.id, c.address, c.last_revision, selections.get(c.id)) for c in channels]
+        """Send each planned digest, confirm or fail it under ``lock``, and say what became of it."""
         outcomes = []
-        gone: dict[str, str] = {}  # workspace prefix -> why it cannot take posts
-        for channel_id, address, seen_revision, selection in plan:
-            workspace = address.rsplit("/", 1)[0]
-            failure: Exception | None = None
-            if workspace in gone:  # nothing claimed: the papers stay for the next run
+        gone: dict[str, str] = {}  # workspace -> why it cannot take posts
+        for planned in plan:
+            address, selection = str(planned.address), planned.selection
+            workspace = planned.address.workspace_key
+            if workspace in gone:
+                lock.release(planned, WorkspaceUnavailable(gone[workspace]))
                 outcomes.append(Outcome(address=address, message=None, error=gone[workspace]))
                 continue
-            with self.db.session() as session:
-                channel = session.scalar(
-                    select(Channel).where(Channel.id == channel_id)
-                    .with_for_update(skip_locked=True)
-                )
-                if channel is None:
-                    if not scheduled:
-                        raise DigestInProgress(IN_PROGRESS)
-                    continue  # another process is posting it
-                if channel.last_revision != seen_revision:
-                    continue  # another process posted it since the selection
-                if scheduled and not _due_today(session, channel, due[address]):
+            failure: Exception | None = None
+            with lock.hold(planned, now=now, scheduled=scheduled) as held:
+                if held is None:
                     continue
                 if selection is None:
-                    advance(channel, now=now, revision=revision)
                     message: Digest | NothingNew | None = None
                     if scheduled and self.quiet_day_line:
-                        message = _quiet_day(send, address, _local_day(now, channel.timezone))
+                        message = _quiet_day(send, address, _local_day(now, held.timezone))
                     outcomes.append(Outcome(address=address, message=message))
                     continue
-                claim(session, [(channel, selection)], now=now)
                 try:
                     parts = send(selection.digest)
                 except Exception as exc:
-                    posted, selection, exc = _partly_sent(selection, exc)
+                    posted, selection, failure = _partly_sent(selection, exc)
                     if posted:
-                        confirm(session, channel_id, posted, now=self.clock())
-                    _record_failure(session, channel_id, selection, exc)
-                    failure = exc
+                        held.confirm(posted, now=self.clock())
+                    held.fail(selection, failure)
                 else:
-                    confirm(session, channel_id, selection.paper_ids, now=self.clock())
-            if failure is not None:  # recorded and committed above
+                    held.confirm(selection.paper_ids, now=self.clock())
+            if failure is not None:  # recorded, and committed with the hold
                 if isinstance(failure, WorkspaceUnavailable):
                     gone[workspace] = failure.reason
                 if raise_errors:
                     raise failure
                 log.warning("digest for %s not sent, kept for the next run: %r", address, failure)
-                outcomes.append(
-                    Outcome(address=address, message=selection.digest, error=str(failure))
-                )
+                outcomes.append(Outcome(address=address, message=selection.digest, error=str(failure)))
                 continue
-            log.info("digest channel=%s papers=%d%s", address, selection.digest.count,
-                     f" parts={parts}" if isinstance(parts, int) else "")
+            if not dry_run:
+                log.info("digest channel=%s papers=%d%s", address, selection.digest.count,
+                         f" parts={parts}" if isinstance(parts, int) else "")
             outcomes.append(Outcome(address=address, message=selection.digest))
         return outcomes
+
+
+def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]:
+    """The channels at the addresses in ``due`` that exist, in the order given."""
+    addresses = list(dict.fromkeys(str(as_address(address)) for address in due))
+    found: dict[str, Channel] = {}
+    # Only the channels asked for, in chunks that stay under SQLite's limit
+    # on bound parameters (three per address).
+    for start in range(0, len(addresses), 2000):
+        keys = [
+            (a.platform, a.workspace, a.channel)
+            for a in map(parse_address, addresses[start : start + 2000])
+        ]
+        address_of = tuple_(Channel.platform, Channel.workspace, Channel.channel)
+        rows = session.scalars(select(Channel).where(address_of.in_(keys)))
+        found.update((channel.address, channel) for channel in rows)
+    return [found[a] for a in addresses if a in found]
+
+
+def _local_day(when: datetime, timezone: str) -> str:
+    return when.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def _due_today(session: Session, channel: Channel, due: datetime) -> bool:
+    """Marks the channel's scheduled digest of ``due``'s local day; False if it had one.
+
+    A day whose digest was interrupted (papers still ``pending`` in the
+    ledger: the process died while posting) may run again to finish it.
+    """
+    if channel.paused:
+        return False
+    day = due.astimezone(ZoneInfo(channel.timezone)).date()
+    if channel.last_scheduled_on == day and not has_pending(session, channel.id):
+        return False
+    channel.last_scheduled_on = day
+    return True
+
+
+def _could_be_due(channel: Channel, due: datetime) -> bool:
+    """``_due_today`` without marking: whether the channel may have its digest now."""
+    if channel.paused:
+        return False
+    return channel.last_scheduled_on != due.astimezone(ZoneInfo(channel.timezone)).date()
 
 
 def _quiet_day(send: Post, address: str, day: str) -> NothingNew:
@@ -427,13 +476,6 @@ def _partly_sent(
     return posted, dataclasses.replace(selection, paper_ids=rest), exc.cause
 
 
-def _could_be_due(channel: Channel, due: datetime) -> bool:
-    """``_due_today`` without marking: whether the channel may have its digest now."""
-    if channel.paused:
-        return False
-    return channel.last_scheduled_on != due.astimezone(ZoneInfo(channel.timezone)).date()
-
-
 def _record_failure(
     session: Session, channel_id: int, selection: Selection, exc: Exception
 ) -> None:
@@ -445,9 +487,5 @@ def _record_failure(
         return
     paused = [channel]
     if isinstance(exc, WorkspaceUnavailable):
-        paused = list(session.scalars(select(Channel).where(
-            Channel.platform == channel.platform, Channel.workspace == channel.workspace
-        )))
-    for each in paused:
-        each.paused = True
-        each.paused_reason = exc.reason
+        paused = workspace_channels(session, channel.platform, channel.workspace)
+    pause(paused, reason=exc.reason)

@@ -1,4 +1,4 @@
-"""Selecting channels' digests, and the delivery ledger behind them.
+"""Selecting channels' digests: the papers each channel is shown next.
 
 A digest takes the papers that entered the catalog since the channel's
 previous digest (on the first one, in the last ``first_days`` days), plus
@@ -17,11 +17,9 @@ The window is kept as a catalog revision (``bot.store.catalog``): revisions
 commit in order, so a paper whose import was still committing when a digest
 ran is taken by the next one, never skipped.
 
-The ledger makes delivery at-least-once and never twice once a send is
-confirmed: ``claim`` records the shown papers as ``pending`` before sending,
-``confirm`` marks them ``sent``, ``fail`` marks them ``failed``; a process
-that dies between claim and confirm leaves them ``pending`` for the next run.
-Functions take a ``Session``; callers own the transactions.
+Selection only reads: the ledger (``bot.digest.ledger``) records what is
+shown, and the delivery loop (``bot.digest.deliver``) sends it. Functions
+take a ``Session``; callers own the transactions.
 """
 
 from __future__ import annotations
@@ -36,42 +34,31 @@ from itertools import chain
 from zoneinfo import ZoneInfo
 
 import tantivy
-from sqlalchemy import and_, false, insert, or_, select, update
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from bot.store.catalog import PAPERS, current_revision, record_from_row
+from bot.digest.ledger import FAILED, PENDING, SENT, chunked
+from bot.digest.topics import (
+    NO_MATCHES,
+    Eligible,
+    Matches,
+    RankKey,
+    Ranked,
+    TopicCache,
+    mask_of,
+)
 from bot.gcpause import paused_gc
-from bot.search.index import SearchIndex
 from bot.model.messages import Digest, PaperItem, paper_item
-from bot.store.models import Channel, Delivery, Topic
 from bot.model.papers import PaperRecord
-from bot.search.query import ParsedQuery, QueryError, Word, parse_query
-from bot.search.rank import SCORE_DECIMALS, compile_query
+from bot.search.index import SearchIndex
+from bot.search.query import QueryError
+from bot.search.rank import SCORE_DECIMALS
+from bot.store.catalog import PAPERS, current_revision, record_from_row
+from bot.store.models import Channel, Delivery, Topic
 
-__all__ = [
-    "DigestInProgress",
-    "Selection",
-    "TopicCache",
-    "advance",
-    "claim",
-    "confirm",
-    "fail",
-    "has_pending",
-    "interrupted_channels",
-    "select_digest",
-    "select_digests",
-]
+__all__ = ["Selection", "select_digest", "select_digests"]
 
 log = logging.getLogger(__name__)
-
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-
-# SQLite allows 32,766 bound parameters per statement; stay well below.
-_CHUNK = 5000
-
-
-class DigestInProgress(Exception):
-    """A digest was asked for a channel that one is being posted to right now."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +69,6 @@ class Selection:
     paper_ids: tuple[str, ...]
     # The catalog revision the selection read up to.
     revision: int
-
-
-def _chunks(items: Sequence[object], size: int = _CHUNK) -> Iterable[Sequence[object]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass
@@ -123,111 +105,6 @@ class _Window:
             # Revision 0 marks a paper stored as not news (bot.store.catalog).
             return candidate.first_seen > self.since and candidate.entered_revision > 0
         return candidate.entered_revision > self.after
-
-
-# A match as the digest ranks it: best first when sorted ascending, by
-# relevance, then publication day (newer first), then id. Unique per paper.
-_Key = tuple[float, int, str]
-
-
-def _mask(numbers: Iterable[int], size: int) -> int:
-    """The set of document numbers as an int with those bits set.
-
-    Channels' unions, counts and "does topic T match paper P" become an OR,
-    ``int.bit_count`` and a bit test, with no Python object per match kept.
-    """
-    bits = bytearray((size + 7) // 8)
-    for number in numbers:
-        bits[number >> 3] |= 1 << (number & 7)
-    return int.from_bytes(bits, "little")
-
-
-@dataclass(frozen=True)
-class _Matches:
-    """A topic's hits in the pool, best first as the index ranks them.
-
-    Kept as document numbers and raw scores (plain ints and floats, which
-    the garbage collector does not track) and as a bit mask of the numbers.
-    """
-
-    numbers: list[int]
-    scores: list[float]
-    mask: int
-    scored: bool
-
-
-@dataclass(frozen=True)
-class _Ranked:
-    """A topic's matches among some papers: all as a mask, the best ``depth`` as sorted keys."""
-
-    keys: list[_Key]
-    mask: int
-    count: int
-
-
-_NOTHING = _Matches(numbers=[], scores=[], mask=0, scored=False)
-
-
-@dataclass(frozen=True)
-class _Eligible:
-    """Papers a topic may show: their document numbers, as a set and as a mask."""
-
-    numbers: frozenset[int]
-    mask: int
-
-
-class TopicCache:
-    """Topics parsed, and compiled where the pool's terms play no part, kept between runs.
-
-    Parsing and compiling 18,000 topics costs more than searching with
-    them; a long-running bot parses each topic once (``warm`` at start)
-    instead of at every digest hour. A topic with a prefix (``segm*``)
-    expands against each pool's own terms, so only its parse is kept.
-    """
-
-    def __init__(self) -> None:
-        self._parsed: dict[str, ParsedQuery] = {}
-        self._scored: dict[str, bool] = {}
-        self._compiled: dict[str, tantivy.Query] = {}
-
-    def parsed(self, topic: str) -> ParsedQuery:
-        found = self._parsed.get(topic)
-        if found is None:
-            found = self._parsed[topic] = parse_query(topic)
-        return found
-
-    def scored(self, topic: str) -> bool:
-        """``parsed(topic).scored``, kept: it walks the clauses each time it is asked."""
-        found = self._scored.get(topic)
-        if found is None:
-            found = self._scored[topic] = self.parsed(topic).scored
-        return found
-
-    def query(self, topic: str, index: SearchIndex, searcher: tantivy.Searcher) -> tantivy.Query:
-        found = self._compiled.get(topic)
-        if found is None:
-            parsed = self.parsed(topic)
-            found = compile_query(parsed, index.schema, searcher)
-            if not any(isinstance(o, Word) and o.prefix for c in parsed.clauses for o in c.options):
-                self._compiled[topic] = found
-        return found
-
-    def warm(self, topics: Iterable[str]) -> int:
-        """Parse and compile ``topics`` ahead of a run; returns how many were new."""
-        index = SearchIndex.in_memory()
-        searcher = index.searcher()
-        new = 0
-        # Every parse is kept: the collector would scan them again and again.
-        with paused_gc():
-            for topic in topics:
-                if topic not in self._parsed:
-                    try:
-                        self.query(topic, index, searcher)
-                        self.scored(topic)
-                    except QueryError:
-                        continue  # stored before a grammar change; the digest run reports it
-                    new += 1
-        return new
 
 
 class _Pool:
@@ -273,14 +150,14 @@ class _Pool:
         for paper_id, number in self.number.items():
             published = candidates[paper_id].record.published
             self._day[number] = -(published.toordinal() if published else 0)
-        self._all = _mask(numbers, self.size)
-        self._matches: dict[str, _Matches] = {}
-        self._windows: dict[_Window, _Eligible] = {}
-        self._ranked: dict[tuple[str, _Window], _Ranked] = {}
+        self._all = mask_of(numbers, self.size)
+        self._matches: dict[str, Matches] = {}
+        self._windows: dict[_Window, Eligible] = {}
+        self._ranked: dict[tuple[str, _Window], Ranked] = {}
         self._items: dict[str, PaperItem] = {}
         self._dates: dict[str, str] = {}
 
-    def matches(self, topic: str) -> _Matches:
+    def matches(self, topic: str) -> Matches:
         """Every candidate ``topic`` matches, best first; searched once."""
         found = self._matches.get(topic)
         if found is None:
@@ -291,7 +168,7 @@ class _Pool:
                 # Stored under an older grammar: it matches nothing rather
                 # than failing every channel's digest in the batch.
                 log.warning("topic %r no longer parses (%s); it matches nothing", topic, exc)
-                found = self._matches[topic] = _NOTHING
+                found = self._matches[topic] = NO_MATCHES
                 return found
             hits = self._searcher.search(
                 query, limit=max(len(self.candidates), 1), count=False
@@ -301,29 +178,29 @@ class _Pool:
             else:
                 by_address = self._addresses
                 numbers = [by_address[(a.segment_ord, a.doc)] for _, a in hits]
-            found = self._matches[topic] = _Matches(
+            found = self._matches[topic] = Matches(
                 numbers=numbers,
                 scores=[score for score, _ in hits] if scored else [],
-                mask=_mask(numbers, self.size),
+                mask=mask_of(numbers, self.size),
                 scored=scored,
             )
         return found
 
-    def window(self, window: _Window) -> _Eligible:
+    def window(self, window: _Window) -> Eligible:
         """The candidates inside ``window``."""
         found = self._windows.get(window)
         if found is None:
             numbers = frozenset(
                 self.number[i] for i, c in self.candidates.items() if window.holds(c)
             )
-            found = self._windows[window] = _Eligible(numbers, _mask(numbers, self.size))
+            found = self._windows[window] = Eligible(numbers, mask_of(numbers, self.size))
         return found
 
-    def eligible(self, numbers: Iterable[int]) -> _Eligible:
+    def eligible(self, numbers: Iterable[int]) -> Eligible:
         kept = frozenset(numbers)
-        return _Eligible(kept, _mask(kept, self.size))
+        return Eligible(kept, mask_of(kept, self.size))
 
-    def ranked(self, topic: str, window: _Window) -> _Ranked:
+    def ranked(self, topic: str, window: _Window) -> Ranked:
         """``topic``'s matches inside ``window``, ranked once for every channel that shares both."""
         key = (topic, window)
         found = self._ranked.get(key)
@@ -331,7 +208,7 @@ class _Pool:
             found = self._ranked[key] = self.rank(self.matches(topic), self.window(window))
         return found
 
-    def rank(self, matches: _Matches, eligible: _Eligible) -> _Ranked:
+    def rank(self, matches: Matches, eligible: Eligible) -> Ranked:
         """The ``eligible`` matches: all as a mask, the best ``depth`` ranked.
 
         A channel shows at most ``depth`` papers, and a paper among a
@@ -341,13 +218,13 @@ class _Pool:
         mask = matches.mask & eligible.mask
         count = mask.bit_count()
         if not count:
-            return _Ranked(keys=[], mask=0, count=0)
+            return Ranked(keys=[], mask=0, count=0)
         keep = None if mask == matches.mask else eligible.numbers
         ids, day, depth = self.ids, self._day, self.depth
         if not matches.scored:  # filters alone (has:code) rank nothing: every match scores alike
             chosen = matches.numbers if keep is None else [n for n in matches.numbers if n in keep]
-            keys: list[_Key] = heapq.nsmallest(depth, [(0.0, day[n], ids[n]) for n in chosen])
-            return _Ranked(keys=keys, mask=mask, count=count)
+            keys: list[RankKey] = heapq.nsmallest(depth, [(0.0, day[n], ids[n]) for n in chosen])
+            return Ranked(keys=keys, mask=mask, count=count)
         keys = []
         last = 0.0
         for number, score in zip(matches.numbers, matches.scores, strict=True):
@@ -363,7 +240,7 @@ class _Pool:
                 last = rounded
         keys.sort()
         del keys[depth:]
-        return _Ranked(keys=keys, mask=mask, count=count)
+        return Ranked(keys=keys, mask=mask, count=count)
 
     def item(self, paper_id: str) -> PaperItem:
         """The paper as every digest of the batch shows it: one value, shared."""
@@ -381,7 +258,7 @@ class _Pool:
 
 def _topics(session: Session, channel_ids: Sequence[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(channel_ids):
+    for chunk in chunked(channel_ids):
         rows = session.execute(
             select(Topic.channel_id, Topic.query).where(Topic.channel_id.in_(chunk)).order_by(Topic.id)
         )
@@ -403,7 +280,7 @@ def _ledger(
     found: dict[int, set[str]] = defaultdict(set)
     keys: Sequence[object] = paper_ids or channel_ids
     column = Delivery.paper_id if paper_ids else Delivery.channel_id
-    for chunk in _chunks(keys):
+    for chunk in chunked(keys):
         rows = session.execute(
             select(Delivery.channel_id, Delivery.paper_id).where(
                 Delivery.status.in_(statuses), column.in_(chunk)
@@ -448,7 +325,7 @@ def _load_candidates(
 
     add(session.execute(select(PAPERS).where(and_(entered <= up_to, window))))
     missing = sorted(retry_ids - found.keys())
-    for chunk in _chunks(missing):
+    for chunk in chunked(missing):
         add(session.execute(select(PAPERS).where(PAPERS.c.id.in_(chunk))))
     return found
 
@@ -601,83 +478,3 @@ def _more_query(left_out: dict[str, int], since: datetime) -> str:
     # the digest considered, is the search that shows the most of them.
     topic = max((t for t in left_out if left_out[t] > 0), key=lambda t: (left_out[t], -len(t)))
     return f"{topic} after:{since.date().isoformat()}"
-
-
-def claim(
-    session: Session, claims: Sequence[tuple[Channel, Selection]], *, now: datetime
-) -> None:
-    """Record each selection's papers as ``pending`` and move its channel's window.
-
-    Written in bulk: one read of the rows being retried, one insert of the
-    new rows, one update of the retried ones, whatever the number of channels.
-    """
-    by_channel = {channel.id: selection for channel, selection in claims}
-    retried: list[dict[str, object]] = []
-    known: set[tuple[int, str]] = set()
-    for chunk in _chunks(list(by_channel)):
-        rows = session.execute(
-            select(Delivery.id, Delivery.channel_id, Delivery.paper_id, Delivery.attempts)
-            .where(Delivery.channel_id.in_(chunk), Delivery.status.in_((PENDING, FAILED)))
-            .with_for_update()  # PostgreSQL: row locks until the claim commits
-        )
-        for row in rows:
-            if row.paper_id in by_channel[row.channel_id].paper_ids:
-                known.add((row.channel_id, row.paper_id))
-                retried.append({"id": row.id, "status": PENDING, "attempts": row.attempts + 1})
-    new = [
-        {"channel_id": channel_id, "paper_id": paper_id, "status": PENDING, "attempts": 1,
-         "created_at": now}
-        for channel_id, selection in by_channel.items()
-        for paper_id in selection.paper_ids
-        if (channel_id, paper_id) not in known
-    ]
-    if new:
-        session.execute(insert(Delivery), new)
-    if retried:
-        session.execute(update(Delivery), retried)
-    for channel, selection in claims:
-        advance(channel, now=now, revision=selection.revision)
-    session.flush()
-
-
-def advance(channel: Channel, *, now: datetime, revision: int) -> None:
-    """Move the channel's window: its next digest takes papers entered after ``revision``."""
-    channel.last_digest_at = now
-    channel.last_revision = revision
-
-
-def has_pending(session: Session, channel_id: int) -> bool:
-    """True when a digest of the channel was claimed and neither confirmed nor failed."""
-    found = session.scalar(
-        select(Delivery.id).where(Delivery.channel_id == channel_id, Delivery.status == PENDING).limit(1)
-    )
-    return found is not None
-
-
-def interrupted_channels(session: Session) -> list[str]:
-    """Unpaused channels with ``pending`` papers: a process died while posting to them."""
-    channels = session.scalars(
-        select(Channel)
-        .where(Channel.paused.is_(False))
-        .where(Channel.id.in_(select(Delivery.channel_id).where(Delivery.status == PENDING)))
-        .order_by(Channel.id)
-    )
-    return [channel.address for channel in channels]
-
-
-def confirm(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:
-    """The platform accepted the digest: these papers are ``sent`` for good."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
-        .values(status=SENT, sent_at=now, error=None)
-    )
-
-
-def fail(session: Session, channel_id: int, paper_ids: Sequence[str], *, error: str) -> None:
-    """The send failed: the papers are offered again by the channel's next digest."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
-        .values(status=FAILED, error=error[:1000])
-    )

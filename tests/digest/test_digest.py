@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.digest.select import claim, select_digest
+from bot.digest.ledger import claim
+from bot.digest.select import select_digest
 from bot.model.messages import Digest
 from bot.store.models import Channel, Delivery
 from bot.model.papers import PaperRecord
@@ -309,7 +310,7 @@ def test_digest_cut_short_after_some_messages_confirms_only_what_was_posted(
 
 
 def test_topic_cache_keeps_parses_and_leaves_prefix_topics_to_each_pool(service: Service) -> None:
-    from bot.digest.select import TopicCache
+    from bot.digest.topics import TopicCache
     from bot.search.index import SearchIndex
 
     cache = TopicCache()

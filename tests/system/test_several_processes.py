@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.store.db import open_database
-from bot.digest.select import DigestInProgress
+from bot.digest.ledger import DigestInProgress
 from bot.search.index import SearchIndex
 from bot.model.messages import Digest, NothingNew
 from bot.model.papers import PaperRecord

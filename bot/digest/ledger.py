@@ -1,0 +1,145 @@
+"""The delivery ledger: which papers were shown to which channel, and how far that got.
+
+The ledger makes delivery at-least-once and never twice once a send is
+confirmed: ``claim`` records the shown papers as ``pending`` before sending
+and moves the channel's window (``advance``), ``confirm`` marks them
+``sent``, ``fail`` marks them ``failed``; a process that dies between claim
+and confirm leaves them ``pending`` for the next run (``has_pending``,
+``interrupted_channels``), unless the claim's transaction was still open
+(PostgreSQL's row lock, ``bot.digest.deliver``), when it rolls back.
+Functions take a ``Session``; callers own the transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from bot.store.models import Channel, Delivery
+
+__all__ = [
+    "CHUNK",
+    "FAILED",
+    "PENDING",
+    "SENT",
+    "DigestInProgress",
+    "Shown",
+    "advance",
+    "chunked",
+    "claim",
+    "confirm",
+    "fail",
+    "has_pending",
+    "interrupted_channels",
+]
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+# SQLite allows 32,766 bound parameters per statement; stay well below.
+CHUNK = 5000
+
+
+class DigestInProgress(Exception):
+    """A digest was asked for a channel that one is being posted to right now."""
+
+
+class Shown(Protocol):
+    """What ``claim`` records of a digest (a ``bot.digest.select.Selection``)."""
+
+    @property
+    def paper_ids(self) -> tuple[str, ...]:
+        """The papers shown, in order."""
+
+    @property
+    def revision(self) -> int:
+        """The catalog revision the selection read up to: the channel's window moves there."""
+
+
+def chunked(items: Sequence[object], size: int = CHUNK) -> Iterable[Sequence[object]]:
+    """``items`` in slices small enough to bind in one ``IN (...)``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def claim(
+    session: Session, claims: Sequence[tuple[Channel, Shown]], *, now: datetime
+) -> None:
+    """Record each selection's papers as ``pending`` and move its channel's window.
+
+    Written in bulk: one read of the rows being retried, one insert of the
+    new rows, one update of the retried ones, whatever the number of channels.
+    """
+    by_channel = {channel.id: selection for channel, selection in claims}
+    retried: list[dict[str, object]] = []
+    known: set[tuple[int, str]] = set()
+    for chunk in chunked(list(by_channel)):
+        rows = session.execute(
+            select(Delivery.id, Delivery.channel_id, Delivery.paper_id, Delivery.attempts)
+            .where(Delivery.channel_id.in_(chunk), Delivery.status.in_((PENDING, FAILED)))
+            .with_for_update()  # PostgreSQL: row locks until the claim commits
+        )
+        for row in rows:
+            if row.paper_id in by_channel[row.channel_id].paper_ids:
+                known.add((row.channel_id, row.paper_id))
+                retried.append({"id": row.id, "status": PENDING, "attempts": row.attempts + 1})
+    new = [
+        {"channel_id": channel_id, "paper_id": paper_id, "status": PENDING, "attempts": 1,
+         "created_at": now}
+        for channel_id, selection in by_channel.items()
+        for paper_id in selection.paper_ids
+        if (channel_id, paper_id) not in known
+    ]
+    if new:
+        session.execute(insert(Delivery), new)
+    if retried:
+        session.execute(update(Delivery), retried)
+    for channel, selection in claims:
+        advance(channel, now=now, revision=selection.revision)
+    session.flush()
+
+
+def advance(channel: Channel, *, now: datetime, revision: int) -> None:
+    """Move the channel's window: its next digest takes papers entered after ``revision``."""
+    channel.last_digest_at = now
+    channel.last_revision = revision
+
+
+def has_pending(session: Session, channel_id: int) -> bool:
+    """True when a digest of the channel was claimed and neither confirmed nor failed."""
+    found = session.scalar(
+        select(Delivery.id).where(Delivery.channel_id == channel_id, Delivery.status == PENDING).limit(1)
+    )
+    return found is not None
+
+
+def interrupted_channels(session: Session) -> list[str]:
+    """Unpaused channels with ``pending`` papers: a process died while posting to them."""
+    channels = session.scalars(
+        select(Channel)
+        .where(Channel.paused.is_(False))
+        .where(Channel.id.in_(select(Delivery.channel_id).where(Delivery.status == PENDING)))
+        .order_by(Channel.id)
+    )
+    return [channel.address for channel in channels]
+
+
+def confirm(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:
+    """The platform accepted the digest: these papers are ``sent`` for good."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
+        .values(status=SENT, sent_at=now, error=None)
+    )
+
+
+def fail(session: Session, channel_id: int, paper_ids: Sequence[str], *, error: str) -> None:
+    """The send failed: the papers are offered again by the channel's next digest."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
+        .values(status=FAILED, error=error[:1000])
+    )
