@@ -32,7 +32,8 @@ from bot.digest.deliver import ChannelUnavailable, Deliverer, Outcome, Post
 from bot.digest.select import DigestInProgress, interrupted_channels
 from bot.ingest.fetch import Fetcher
 from bot.search.index import IndexBusyError, Progress, SearchIndex, catch_up
-from bot.ingest.run import FeedError, FeedInfo, FeedReport, Feeds, Ingester
+from bot.ingest.registry import FeedError, FeedInfo, Feeds
+from bot.ingest.run import FeedReport, Ingester
 from bot.model.messages import Digest, NothingNew, Reply
 from bot.store.models import Channel
 from bot.model.papers import PaperRecord
@@ -98,6 +99,16 @@ def _batches(items: Iterable[PaperRecord], size: int) -> Iterator[list[PaperReco
         yield batch
 
 
+class _MergingWriter:
+    """The ingester's ``CatalogWriter``: ``Service.import_records`` with ``merge``."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    def write(self, records: Sequence[PaperRecord], *, not_news: Collection[str]) -> UpsertResult:
+        return self._service.import_records(records, merge=True, not_news=not_news)
+
+
 class Service:
     """The catalog and its index, opened from settings."""
 
@@ -133,9 +144,7 @@ class Service:
         self.ingester = Ingester(
             self.feeds,
             fetcher=fetcher or Fetcher(),
-            store=lambda records, not_news: self.import_records(
-                records, merge=True, not_news=not_news
-            ),
+            writer=_MergingWriter(self),
         )
 
     @classmethod

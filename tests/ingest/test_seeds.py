@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.model.papers import paper_id_for
+from bot.ingest.identity import paper_id_for
 from bot.ingest.seeds import (
     SeedFile,
     SeedProblem,
