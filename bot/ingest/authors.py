@@ -18,9 +18,8 @@ different things:
   or dropping the ``(v2)`` of ``ResNet (v2)Anna Berg``, would let the end
   of a title read as an author's name.
 
-``read_author_list`` is the strict reading for text that may not be an
-author list at all (the tail of a seed file's title/author line): the same
-parser, then every name must read as a person's name (``is_person_name``).
+``read_author_list`` adds the check a seed file needs: every name must read
+as a person's name (``is_person_name``), else the text is no author list.
 ``authors_of`` reads a feed entry's author strings, one or several.
 """
 
