@@ -23,7 +23,7 @@ from bot.store.db import DatabaseError
 from bot.chat.health import check as check_health
 from bot.chat.health import heartbeat_path
 from bot.search.index import IndexBusyError
-from bot.ingest.run import FeedError
+from bot.ingest.registry import FeedError
 from bot.model.messages import Digest, short_authors
 from bot.model.papers import PaperRecord
 from bot.search.query import QueryError

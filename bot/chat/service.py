@@ -6,7 +6,7 @@ Callers use the parts directly:
 
 - ``catalog`` (``bot.search.catalog.Catalog``): papers in, search, show, export, import;
 - ``channels`` (``bot.chat.channels.Channels``): every change to a channel;
-- ``feeds`` (``bot.ingest.run.Feeds``): the feeds table;
+- ``feeds`` (``bot.ingest.registry.Feeds``): the feeds table;
 - ``ingestion`` (``bot.ingest.jobs.Ingestion``): the ingest job, feeds run by hand, seed files;
 - ``deliverer`` (``bot.digest.deliver.Deliverer``): digests, scheduled or asked for.
 
@@ -24,7 +24,8 @@ from bot.config import Settings
 from bot.digest.deliver import Deliverer
 from bot.ingest.fetch import Fetcher
 from bot.ingest.jobs import Ingestion
-from bot.ingest.run import Feeds, Ingester
+from bot.ingest.registry import Feeds
+from bot.ingest.run import Ingester
 from bot.search.catalog import Catalog
 from bot.search.index import SearchIndex
 from bot.store.db import Database, open_database
@@ -76,7 +77,7 @@ class Service:
             ingester=Ingester(
                 self.feeds,
                 fetcher=fetcher or Fetcher(),
-                store=lambda records, not_news: self.catalog.write(records, not_news=not_news),
+                writer=self.catalog,
             ),
             writer=self.catalog,
             seeds_dir=seeds_dir,

@@ -15,7 +15,9 @@ What a fetch guarantees:
 - It sends ``If-None-Match`` / ``If-Modified-Since`` when given the validators
   of the last fetch; a 304 comes back as a result with an empty body.
 - Requests to arXiv (arxiv.org and its subdomains) go one at a time, at least
-  3 s apart (arXiv's terms of use); other hosts are not paced.
+  3 s apart (arXiv's terms of use); other hosts are not paced. The pacing,
+  the ``Retry-After`` reading and the deadline's timer are
+  ``bot.ingest.pacing``'s.
 - Every failure is a :class:`FetchError` whose ``reason`` is one short
   sentence for the person reading the feed's status; nothing else escapes.
 
@@ -23,30 +25,24 @@ Share one :class:`Fetcher` (or at least its :class:`HostPacer`) per process:
 pacing only holds between fetches that go through the same pacer.
 """
 
-from __future__ import annotations
 
 import http.client
 import importlib.metadata
 import logging
-import re
 import socket
 import ssl
 import sys
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from urllib.parse import quote, urljoin, urlsplit
 
-from bot.ingest.feeds import first_element
+from bot.ingest.markup import html_page
+from bot.ingest.pacing import Deadline, HostPacer, parse_retry_after
 
 __all__ = [
-    "ARXIV_DOMAINS",
-    "ARXIV_INTERVAL",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_BYTES",
@@ -55,11 +51,8 @@ __all__ = [
     "FetchError",
     "FetchResult",
     "Fetcher",
-    "HostPacer",
     "default_user_agent",
     "digestbot_version",
-    "is_arxiv_host",
-    "parse_retry_after",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,8 +62,6 @@ DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_DEADLINE = 120.0
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
-ARXIV_DOMAINS: tuple[str, ...] = ("arxiv.org",)
-ARXIV_INTERVAL = 3.0
 
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -90,19 +81,6 @@ def default_user_agent() -> str:
     """``digestbot/0.1.0 (research-paper digest bot; Python 3.11)``."""
     python = ".".join(str(part) for part in sys.version_info[:2])
     return f"digestbot/{digestbot_version()} (research-paper digest bot; Python {python})"
-
-
-def is_arxiv_host(host: str) -> bool:
-    """True for arxiv.org and any subdomain (rss.arxiv.org, export.arxiv.org)."""
-    return _matching_domain(host, ARXIV_DOMAINS) is not None
-
-
-def _matching_domain(host: str, domains: Iterable[str]) -> str | None:
-    host = host.lower().rstrip(".")
-    for domain in domains:
-        if host == domain or host.endswith("." + domain):
-            return domain
-    return None
 
 
 class FetchError(Exception):
@@ -166,81 +144,6 @@ class FetchResult:
         return None
 
 
-class HostPacer:
-    """Spaces requests to some domains: one at a time, ``interval`` seconds apart.
-
-    A host is paced when it is one of ``domains`` or a subdomain; all hosts
-    under one domain share one slot (rss.arxiv.org and export.arxiv.org
-    count as arXiv together). The interval runs from the end of one request
-    to the start of the next, the stricter reading of "one request every
-    3 seconds". ``clock`` and ``sleep`` are injectable so tests need not wait.
-    """
-
-    def __init__(
-        self,
-        *,
-        domains: Iterable[str] = ARXIV_DOMAINS,
-        interval: float = ARXIV_INTERVAL,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.domains = tuple(d.lower().rstrip(".") for d in domains)
-        self.interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._last_end: dict[str, float] = {}
-
-    def domain_for(self, host: str) -> str | None:
-        """The paced domain ``host`` falls under, or None when it is not paced."""
-        return _matching_domain(host, self.domains)
-
-    @contextmanager
-    def slot(self, host: str) -> Iterator[float]:
-        """Hold the request slot for ``host`` while the request runs; yields the wait."""
-        domain = self.domain_for(host)
-        if domain is None:
-            yield 0.0
-            return
-        with self._guard:
-            lock = self._locks.setdefault(domain, threading.Lock())
-        with lock:
-            waited = 0.0
-            last = self._last_end.get(domain)
-            if last is not None:
-                waited = max(0.0, last + self.interval - self._clock())
-                if waited > 0:
-                    log.debug("pacing %s: waiting %.2f s", domain, waited)
-                    self._sleep(waited)
-            try:
-                yield waited
-            finally:
-                self._last_end[domain] = self._clock()
-
-
-class _Deadline:
-    """Shuts the socket down when the total deadline passes, waking any blocked read."""
-
-    def __init__(self, sock: socket.socket | None, seconds: float) -> None:
-        self.fired = False
-        self._sock = sock
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        self.fired = True
-        if self._sock is not None:
-            try:
-                self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
 def _seconds(value: float) -> str:
     return f"{value:g} s"
 
@@ -250,22 +153,6 @@ def _size(count: int) -> str:
         if count >= scale:
             return f"{count / scale:.3g} {unit}"
     return f"{count} bytes"
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class Fetcher:
@@ -388,16 +275,17 @@ class Fetcher:
         else:
             conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
         started = self._clock()
-        deadline: _Deadline | None = None
+        deadline: Deadline | None = None
         response: http.client.HTTPResponse | None = None
         try:
             try:
                 conn.connect()
             except TimeoutError as exc:
                 raise FetchError(f"could not connect within {_seconds(connect_timeout)}") from exc
-            assert conn.sock is not None
-            conn.sock.settimeout(self.read_timeout)
-            deadline = _Deadline(conn.sock, budget - (self._clock() - started))
+            sock = conn.sock
+            assert sock is not None
+            sock.settimeout(self.read_timeout)
+            deadline = Deadline(budget - (self._clock() - started), lambda: _shutdown(sock))
             try:
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
@@ -551,31 +439,17 @@ def _split(url: str) -> tuple[str, str, int, str]:
     return scheme, host, port or (443 if scheme == "https" else 80), path
 
 
-def _html_title(head: bytes) -> str:
-    lowered = head.lower()
-    start = lowered.find(b"<title")
-    start = lowered.find(b">", start) + 1 if start >= 0 else 0
-    end = lowered.find(b"</title>", start) if start else -1
-    if end < 0:
-        return ""
-    return " ".join(head[start:end].decode("utf-8", "replace").split())[:80]
+def _shutdown(sock: socket.socket) -> None:
+    """End ``sock`` both ways, waking any read blocked on it."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _check_feed(body: bytes, headers: dict[str, str], url: str) -> None:
     """Refuse an HTML page (a proxy's or server's error page) as no feed at all."""
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    head = body[:4096]
-    first = first_element(head)
-    html = first.startswith((b"<!doctype html", b"<html"))
-    if not html and content_type in ("text/html", "application/xhtml+xml"):
-        # Some servers label real feeds text/html; a feed's root element tells them apart.
-        xml = head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<?xml")
-        html = not xml and not re.match(rb"<(?:[\w.-]+:)?(?:rss|feed|rdf)\b", first)
-    if not html:
-        return
-    title = _html_title(body[:65536])
-    got = content_type or "an HTML page"
-    if content_type not in ("text/html", "application/xhtml+xml"):
-        got = f"an HTML page served as {content_type}" if content_type else "an HTML page"
-    named = f" ({title!r})" if title else ""
-    raise FetchError(f"not a feed: got {got}{named}", url=url, status=200)
+    got = html_page(body, content_type)
+    if got is not None:
+        raise FetchError(f"not a feed: got {got}", url=url, status=200)

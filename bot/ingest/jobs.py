@@ -1,36 +1,33 @@
 """What fills the catalog, as jobs: the scheduled ingest, feeds run by hand, seed files.
 
 ``Ingestion`` ties the feeds table, the feed runner and the seed directory
-to a catalog writer it is handed (``CatalogWriter``: the search package's
+to a catalog writer it is handed (``SourcesWriter``: the search package's
 ``Catalog`` in the bot), so ingestion never reaches back up into the
 layers that use it. Each job returns report objects; callers print them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bot.ingest.run import FeedError, FeedReport, Feeds, Ingester
+from bot.ingest.registry import FeedError, Feeds
+from bot.ingest.run import CatalogWriter, FeedReport, Ingester
 from bot.ingest.seeds import read_seed_file, seed_paths
 from bot.model.papers import PaperRecord
 from bot.store.catalog import ImportReport, UpsertResult
 
-__all__ = ["CatalogWriter", "Ingestion"]
+__all__ = ["Ingestion", "SourcesWriter"]
 
 
-class CatalogWriter(Protocol):
-    """Where ingested papers go. Every write MUST reach the database before it
-    returns; the search index MAY follow later (``sync_index``)."""
+class SourcesWriter(CatalogWriter, Protocol):
+    """What the ingest jobs write to: a feed's ``CatalogWriter``, plus seed files
+    stored as given and the index brought up to the database."""
 
     def import_records(self, records: Iterable[PaperRecord]) -> UpsertResult:
-        """Store papers as given (seed files): new ones added, known ones replaced."""
-        ...
-
-    def write(self, records: Sequence[PaperRecord], *, not_news: Collection[str] = ()) -> UpsertResult:
-        """Merge what a feed says into the papers already known; ``not_news`` never
-        appear in a digest as new."""
+        """Store papers as given (seed files): new ones added, known ones replaced.
+        Every write MUST reach the database before it returns."""
         ...
 
     def sync_index(self) -> int:
@@ -54,7 +51,7 @@ class Ingestion:
         *,
         feeds: Feeds,
         ingester: Ingester,
-        writer: CatalogWriter,
+        writer: SourcesWriter,
         seeds_dir: Path | None = None,
     ) -> None:
         self.feeds = feeds

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePath
 
+from bot.ingest.authors import read_author_list
+from bot.ingest.identity import paper_id_for
 from bot.model.links import extract_code_urls
-from bot.model.papers import PaperRecord, normalize_category, paper_id_for
+from bot.model.papers import PaperRecord, normalize_category
 
 __all__ = [
     "SeedFile",
@@ -54,18 +56,6 @@ _HEADER = re.compile(
 )
 _HEADER_EXAMPLE = "'CVApr 15, 2023Code' (category, date, optional Code)"
 
-_ET_AL = re.compile(r"\s*,?\s*\bet\s+al\.?$")
-_AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+")
-_INITIALS = re.compile(r"(?:[^\W\d_]\.-?)+|[^\W\d_]")
-# Lowercase name particles: "Ludwig van Beethoven", "Juan de la Cruz".
-_PARTICLES = frozenset(
-    "al bin binti da das de del della den der di do dos du e el la le ten ter van von y zu".split()
-)
-_SUFFIXES = frozenset({"Jr", "Jr.", "Sr", "Sr.", "II", "III", "IV"})
-# Surname prefixes after which a second capital is normal: McDonald, LeCun.
-_CAPITAL_PREFIXES = ("Mc", "Mac", "Le", "La", "De", "Di", "Da", "Du", "Van", "Von", "Fitz", "St")
-_MAX_NAME_TOKENS = 6
-
 
 @dataclass(frozen=True)
 class SeedProblem:
@@ -86,70 +76,6 @@ class SeedFile:
     path: str
     records: tuple[PaperRecord, ...]
     problems: tuple[SeedProblem, ...]
-
-
-def _is_cased(word: str) -> bool:
-    """``Luyang``, ``Łukasz``, ``McDonald``: a capital, then lowercase."""
-    if not word.isalpha() or not word[0].isupper():
-        return False
-    if len(word) == 1 or word[1:].islower():
-        return True
-    return any(
-        word.startswith(prefix)
-        and len(word) > len(prefix) + 1
-        and word[len(prefix)].isupper()
-        and word[len(prefix) + 1 :].islower()
-        for prefix in _CAPITAL_PREFIXES
-    )
-
-
-def _is_name_word(token: str, *, first: bool) -> bool:
-    """A name word: ``Jean-Pierre``, ``O'Brien``, ``Abdel-rahman``, ``al-Hassan``.
-
-    Only a name's first word must be capitalized; later words may also be
-    all capitals (``ZHANG``) or begin with a lowercase particle (``d'Alembert``).
-    """
-    if not first and len(token) > 1 and token.isalpha() and token.isupper():
-        return True
-    pieces = token.split("-")
-    for index, piece in enumerate(pieces):
-        parts = re.split(r"['\u2019]", piece)
-        head_ok = _is_cased(parts[0]) or (
-            # a lowercase piece: "Abdel-rahman", or a particle before "'" or "-"
-            parts[0].isalpha()
-            and parts[0].islower()
-            and (index > 0 or (not first and (len(parts) > 1 or len(pieces) > 1)))
-        )
-        if not head_ok or not all(_is_cased(part) for part in parts[1:]):
-            return False
-    return True
-
-
-def _is_name(segment: str, *, first: bool) -> bool:
-    """A person's name of 1-6 words (2-6 for the first author, to stay strict)."""
-    tokens = segment.split()
-    if not (2 if first else 1) <= len(tokens) <= _MAX_NAME_TOKENS:
-        return False
-    has_word = False
-    for index, token in enumerate(tokens):
-        last = index == len(tokens) - 1
-        if _INITIALS.fullmatch(token) and token[0].isupper():
-            continue
-        if index > 0 and last and token in _SUFFIXES:
-            continue
-        if 0 < index and not last and token in _PARTICLES:
-            continue
-        if not _is_name_word(token, first=index == 0):
-            return False
-        has_word = True
-    return has_word
-
-
-def _parse_authors(text: str) -> tuple[str, ...] | None:
-    segments = _AUTHOR_SEPARATOR.split(text)
-    if not all(_is_name(s, first=i == 0) for i, s in enumerate(segments)):
-        return None
-    return tuple(segments)
 
 
 def _glue_points(text: str) -> list[int]:
@@ -180,17 +106,16 @@ def split_title_authors(line: str) -> tuple[str, tuple[str, ...], bool] | None:
     only win when the title's tail really forms part of the first name (the
     ``Mc`` of ``McDonald``), so the first valid point gives the longest first
     author; it also never picks a point inside a later name (``Jean-Pierre``).
+    What reads as an author list is ``bot.ingest.authors.read_author_list``'s.
     """
     text = " ".join(line.split())
-    without_et_al = _ET_AL.sub("", text)
-    truncated = without_et_al != text
-    for p in _glue_points(without_et_al):
-        title = without_et_al[:p].strip()
+    for p in _glue_points(text):
+        title = text[:p].strip()
         if not any(c.isalnum() for c in title):
             continue
-        authors = _parse_authors(without_et_al[p:])
+        authors = read_author_list(text[p:])
         if authors is not None:
-            return title, authors, truncated
+            return title, *authors
     return None
 
 

@@ -1,15 +1,13 @@
 """What a paper is, independent of where it came from or where it is stored.
 
 ``PaperRecord`` is the neutral value that seed files and feeds produce and
-the catalog stores; the identity and normalization rules live here so that
-every source applies the same ones. No I/O.
+the catalog stores, and category names are normalized here so that every
+source and the query language read them alike. Which ``id`` a paper gets is
+the sources' decision: ``bot.ingest.identity``. No I/O.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -18,9 +16,6 @@ __all__ = [
     "CATEGORY_CODES",
     "PaperRecord",
     "normalize_category",
-    "normalize_title",
-    "paper_id_for",
-    "split_arxiv_id",
 ]
 
 # Short codes used by listings such as the seed files, mapped to arXiv names.
@@ -54,48 +49,11 @@ CATEGORY_CODES: dict[str, str] = {
     "MP": "physics.med-ph",
 }
 
-_ARXIV_ID = re.compile(
-    r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z.\-]*/\d{7})(?:v(?P<version>\d+))?$",
-    re.IGNORECASE,
-)
-
 
 def normalize_category(code: str) -> str:
     """``CV`` -> ``cs.CV``; full arXiv names and unknown codes are kept as given."""
     code = code.strip()
     return CATEGORY_CODES.get(code, code)
-
-
-def normalize_title(title: str) -> str:
-    """Lowercase, accents and punctuation removed, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", title)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    words = re.findall(r"\w+", stripped.casefold())
-    return " ".join(words)
-
-
-def split_arxiv_id(text: str) -> tuple[str, int | None] | None:
-    """``arXiv:2402.12345v2`` -> (``2402.12345``, 2); None when not an arXiv id."""
-    match = _ARXIV_ID.match(text.strip())
-    if not match:
-        return None
-    version = match.group("version")
-    return match.group("id").lower(), int(version) if version else None
-
-
-def paper_id_for(*, title: str, arxiv_id: str | None = None) -> str:
-    """The stable catalog key: the arXiv id without version, else a title hash.
-
-    A title-derived id is ``t`` and 16 hex digits of the SHA-256 of the
-    normalized title, so the same title from any source maps to one paper.
-    """
-    if arxiv_id:
-        parsed = split_arxiv_id(arxiv_id)
-        if parsed is None:
-            raise ValueError(f"not an arXiv id: {arxiv_id!r}")
-        return parsed[0]
-    digest = hashlib.sha256(normalize_title(title).encode("utf-8")).hexdigest()
-    return "t" + digest[:16]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,22 +19,16 @@ import pytest
 
 from bench.synth_feed import synth_feed
 from bot.ingest.arxiv import read_announcement
-from bot.ingest.feeds import (
-    _ASCII_SPACES,
-    ANNOUNCE_TYPES,
-    FeedEntry,
-    ParsedFeed,
-    _collapse,
-    _links,
-    _parse_with_feedparser,
-    feed_paper_id,
-    html_to_text,
-    normalize_doi,
-    parse_feed,
-    split_authors,
-)
+from bot.ingest.authors import split_authors
+from bot.ingest.entries import ANNOUNCE_TYPES, FeedEntry, _links
+from bot.ingest.feeds import ParsedFeed, _parse_with_feedparser, parse_feed
+from bot.ingest.identity import normalize_doi, paper_id_for
+from bot.ingest.identity import paper_id_for as feed_paper_id
+from bot.ingest.markup import ASCII_SPACES as _ASCII_SPACES
+from bot.ingest.markup import collapse as _collapse
+from bot.ingest.markup import html_to_text
 from bot.model.links import extract_links
-from bot.model.papers import PaperRecord, paper_id_for
+from bot.model.papers import PaperRecord
 from tests.model.test_links import EXTRACT_CASES, LINKS_CASES
 
 FEEDS = Path(__file__).resolve().parent / "feeds"

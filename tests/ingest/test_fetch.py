@@ -22,12 +22,10 @@ from bot.ingest.fetch import (
     Fetcher,
     FetchError,
     FetchResult,
-    HostPacer,
     default_user_agent,
     digestbot_version,
-    is_arxiv_host,
-    parse_retry_after,
 )
+from bot.ingest.pacing import HostPacer, is_arxiv_host, parse_retry_after
 from tests.fakes.feed_server import (
     Answer,
     FakeFeedServer,

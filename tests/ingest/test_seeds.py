@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.model.papers import paper_id_for
+from bot.ingest.identity import paper_id_for
 from bot.ingest.seeds import (
     SeedFile,
     SeedProblem,
@@ -402,6 +402,25 @@ SPLIT_CASES = [
 
 @pytest.mark.parametrize(("line", "title", "authors", "truncated"), SPLIT_CASES)
 def test_split_title_authors(
+    line: str, title: str, authors: tuple[str, ...], truncated: bool
+) -> None:
+    assert split_title_authors(line) == (title, authors, truncated)
+
+
+# The author list is read by the feeds' parser (bot.ingest.authors) as a listing:
+# its et-al rule, and nothing of a title read as a name.
+LISTING_CASES = [
+    _case("Results in 3DJ. Smith, Anna Berg", "Results in 3D", "J. Smith", "Anna Berg"),
+    _case("Comparing ResNet (v2)Anna Berg", "Comparing ResNet (v2)", "Anna Berg"),
+    _case("A Study; AgainAnna Berg", "A Study; Again", "Anna Berg"),
+    _case("Capital Et AlAnna Berg Et Al.", "Capital Et Al", "Anna Berg", truncated=True),
+    _case("And OthersAnna Berg and others", "And Others", "Anna Berg", truncated=True),
+    _case("SuffixedAnna Berg, Jr., Carl Dahl", "Suffixed", "Anna Berg Jr.", "Carl Dahl"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "title", "authors", "truncated"), LISTING_CASES)
+def test_split_title_authors_reads_the_list_as_a_listing(
     line: str, title: str, authors: tuple[str, ...], truncated: bool
 ) -> None:
     assert split_title_authors(line) == (title, authors, truncated)
