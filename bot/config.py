@@ -1,8 +1,18 @@
-"""Settings, declared once as data with help text.
+"""Settings, each declared once as data: its help text, type, default and range.
 
 This module is the only reader of the process environment. A setting's value
 comes from, in order of precedence: a command-line flag, the environment
-variable ``DIGESTBOT_<NAME>``, the TOML config file, the default below.
+variable ``DIGESTBOT_<NAME>``, the TOML config file, its default. A secret
+(a chat token) comes from the environment only, under its platform's usual
+name (``SLACK_BOT_TOKEN``), and never prints.
+
+The core declares its own settings (``SETTINGS``); each chat adapter
+declares its platform's beside its factory: the module an entry point of the
+``digestbot.adapters`` group names has a ``SETTINGS`` tuple of ``Setting``
+(``adapters/slack/__init__.py``). ``all_settings()`` is both, and
+``Settings`` holds a value for each, read as ``settings.feed_timeout`` or
+``settings.get("slack_http")``; so a third-party adapter brings its own
+settings by declaring its entry point.
 
 The config file is ``--config FILE`` or ``DIGESTBOT_CONFIG``; without either,
 ``config/digestbot.toml`` in the working directory is read when it exists.
@@ -11,24 +21,30 @@ The config file is ``--config FILE`` or ``DIGESTBOT_CONFIG``; without either,
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import import_module
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from bot.errors import UserError
+
 __all__ = [
-    "SECRET_NAMES",
+    "ADAPTER_GROUP",
     "SETTINGS",
     "ConfigError",
     "Secrets",
     "Setting",
     "Settings",
+    "all_settings",
     "default_data_dir",
     "load_settings",
 ]
@@ -37,29 +53,94 @@ ENV_PREFIX = "DIGESTBOT_"
 DEFAULT_CONFIG_FILE = Path("config/digestbot.toml")
 # The project's own seed catalog, beside the packages in a source checkout.
 PROJECT_SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+# bot.chat.runtime loads the adapters' factories from the same group.
+ADAPTER_GROUP = "digestbot.adapters"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A setting could not be read; the message says which and how to fix it."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Setting:
+    """One setting and the values it accepts.
+
+    ``type`` is one of ``str``, ``int``, ``bool``, ``Path`` or ``tuple`` (of
+    strings). ``range`` bounds an int (inclusive), ``schemes`` are the
+    prefixes a URL may start with, ``check`` says what else is wrong with a
+    value (or None). A ``secret`` is read from the environment variable
+    ``NAME`` only, never from a file or a flag, and lives in
+    ``Settings.secrets``. ``help`` is repeated word for word in
+    ``config/digestbot.example.toml``.
+    """
+
     name: str
     type: type
-    default: Any
     help: str
+    default: Any = None
+    default_factory: Callable[[], Any] | None = None
+    range: tuple[int, int] | None = None
+    schemes: tuple[str, ...] = ()
+    check: Callable[[Any], str | None] | None = None
+    secret: bool = False
 
     @property
     def env(self) -> str:
-        return ENV_PREFIX + self.name.upper()
+        return self.name.upper() if self.secret else ENV_PREFIX + self.name.upper()
+
+    def initial(self) -> Any:
+        return self.default_factory() if self.default_factory else self.default
+
+    def complaint(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (already of ``type``), or None."""
+        if value is None:
+            return None
+        if self.range is not None:
+            low, high = self.range
+            if not low <= value <= high:
+                return f"{self.name} must be between {low} and {high}, got {value}."
+        if self.schemes and not value.startswith(self.schemes):
+            return f"{self.name} must start with {' or '.join(self.schemes)}, got {value!r}."
+        return self.check(value) if self.check else None
 
 
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("digestbot", appauthor=False))
+
+
+def _timezone_complaint(name: str) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"timezone {name!r} is not an IANA time zone; use e.g. UTC or Europe/Berlin."
+    return None
+
+
+_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+
+
+def _digest_time_complaint(text: str) -> str | None:
+    if _HHMM.fullmatch(text):
+        return None
+    return f"digest_time must be HH:MM (24-hour), got {text!r}."
+
+
+def _feeds_complaint(urls: tuple[str, ...]) -> str | None:
+    for url in urls:
+        if not url.startswith(("https://", "http://")) or len(url) > 2000:
+            return (
+                f"feeds: {url[:200]!r} is not an http(s) URL of at most 2,000 characters; "
+                "list feed URLs such as https://rss.arxiv.org/rss/cs.CV."
+            )
+    return None
+
+
+# The core's settings; the chat platforms' are their adapters' (all_settings).
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         name="data_dir",
         type=Path,
-        default=None,
+        default_factory=default_data_dir,
         help="Directory for everything digestbot keeps on disk: the default SQLite "
         "database and the search index. Default: the per-user data directory "
         "(on Linux ~/.local/share/digestbot).",
@@ -82,12 +163,14 @@ SETTINGS: tuple[Setting, ...] = (
         name="search_limit",
         type=int,
         default=10,
+        range=(1, 100),
         help="Number of results `search` shows when no --limit is given (1-100).",
     ),
     Setting(
         name="timezone",
         type=str,
         default="UTC",
+        check=_timezone_complaint,
         help="IANA time zone a new channel's digest time is read in, e.g. Europe/Berlin "
         "(each channel can change its own).",
     ),
@@ -95,12 +178,14 @@ SETTINGS: tuple[Setting, ...] = (
         name="digest_time",
         type=str,
         default="09:00",
+        check=_digest_time_complaint,
         help="Local time HH:MM of a new channel's daily digest (each channel can change its own).",
     ),
     Setting(
         name="first_digest_days",
         type=int,
         default=7,
+        range=(1, 365),
         help="A channel's first digest takes the papers that entered the catalog in this "
         "many days before it (1-365), so a new subscriber is not flooded.",
     ),
@@ -108,6 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
         name="catch_up_hours",
         type=int,
         default=6,
+        range=(0, 48),
         help="A digest missed while the bot was down is posted once when it starts again, "
         "if its time was at most this many hours ago (0-48; 0 never catches up).",
     ),
@@ -122,6 +208,7 @@ SETTINGS: tuple[Setting, ...] = (
         name="ingest_minutes",
         type=int,
         default=60,
+        range=(5, 1440),
         help="How often `digestbot run` looks for new papers, in minutes (5-1440): the "
         "configured feeds and the seed directory.",
     ),
@@ -133,6 +220,7 @@ SETTINGS: tuple[Setting, ...] = (
             "https://rss.arxiv.org/rss/eess.IV",
             "https://rss.arxiv.org/rss/cs.LG",
         ),
+        check=_feeds_complaint,
         help="RSS/Atom feeds the ingest job reads, as a list of URLs (in the environment: "
         "separated by spaces; empty for none). `digestbot feeds add URL` adds more. "
         "Default: arXiv's daily feeds of cs.CV, eess.IV and cs.LG.",
@@ -141,6 +229,7 @@ SETTINGS: tuple[Setting, ...] = (
         name="feed_timeout",
         type=int,
         default=30,
+        range=(5, 300),
         help="Seconds a feed server may take to connect or to send more data (5-300); a "
         "whole fetch may take four times as long.",
     ),
@@ -148,6 +237,7 @@ SETTINGS: tuple[Setting, ...] = (
         name="feed_max_mb",
         type=int,
         default=20,
+        range=(1, 500),
         help="Largest feed document read, in MB (1-500); a bigger response is refused and "
         "the feed marked failing.",
     ),
@@ -155,51 +245,10 @@ SETTINGS: tuple[Setting, ...] = (
         name="index_memory_mb",
         type=int,
         default=1024,
+        range=(64, 16384),
         help="Memory in MB the search index may fill while writing before it flushes "
         "to disk (64-16384). More makes large imports faster; small imports use "
         "only what they need.",
-    ),
-    Setting(
-        name="slack_api_url",
-        type=str,
-        default="https://slack.com/api/",
-        help="Base URL of the Slack Web API. Change it only for a Slack deployment with its "
-        "own API host (GovSlack-style) or a proxy.",
-    ),
-    Setting(
-        name="slack_http",
-        type=bool,
-        default=False,
-        help="Serve Slack over HTTP (a public request URL, verified with SLACK_SIGNING_SECRET) "
-        "instead of Socket Mode (true or false). `digestbot run --slack-http` sets it too.",
-    ),
-    Setting(
-        name="port",
-        type=int,
-        default=3000,
-        help="Port of the HTTP server for Slack's request URLs (/slack/events, and with OAuth "
-        "/slack/install and /slack/oauth_redirect), 1-65535.",
-    ),
-    Setting(
-        name="discord_api_url",
-        type=str,
-        default="https://discord.com/api/v10",
-        help="Base URL of Discord's REST API. Change it only to go through a REST proxy in "
-        "front of Discord.",
-    ),
-    Setting(
-        name="discord_gateway_url",
-        type=str,
-        default="wss://gateway.discord.gg/",
-        help="Discord's gateway websocket URL. Change it only to go through a gateway proxy.",
-    ),
-    Setting(
-        name="discord_dev_guild",
-        type=int,
-        default=0,
-        help="A Discord server (guild) id whose /papers commands are synced at start for "
-        "instant use while developing; 0 syncs them globally only (which Discord may take "
-        "a while to show).",
     ),
     Setting(
         name="log_level",
@@ -209,90 +258,141 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-_BY_NAME = {s.name: s for s in SETTINGS}
+
+@functools.cache
+def all_settings() -> tuple[Setting, ...]:
+    """The core's settings, then each installed adapter's, by entry-point name.
+
+    An adapter's are the ``SETTINGS`` of the module its entry point names
+    (none when it has no such attribute). Only that module is imported, so
+    it should be a light one: the packages' ``__init__`` import their
+    platform SDKs only when the adapter is created.
+    """
+    declared = list(SETTINGS)
+    owner = {setting.name: "the core" for setting in SETTINGS}
+    for point in sorted(entry_points(group=ADAPTER_GROUP), key=lambda ep: ep.name):
+        for setting in getattr(import_module(point.module), "SETTINGS", ()):
+            if setting.name in owner:
+                raise ConfigError(
+                    f"The {point.name} adapter declares the setting {setting.name!r}, which "
+                    f"{owner[setting.name]} declares too; uninstall one of them."
+                )
+            owner[setting.name] = f"the {point.name} adapter"
+            declared.append(setting)
+    return tuple(declared)
 
 
-_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
-             "false": False, "no": False, "off": False, "0": False}
-_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+def _values_declared() -> dict[str, Setting]:
+    return {s.name: s for s in all_settings() if not s.secret}
 
 
-def _valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("digestbot", appauthor=False))
-
-
-# Secrets come from the environment only, under the platforms' usual names,
-# never from a file that could be committed.
-SECRET_NAMES: tuple[str, ...] = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_CLIENT_ID",
-    "SLACK_CLIENT_SECRET",
-    "DISCORD_TOKEN",
-)
-
-
-@dataclass(frozen=True, kw_only=True)
 class Secrets:
-    """Chat platform credentials, read from the environment (``SECRET_NAMES``)."""
+    """The secret settings' values (chat platform credentials), from the environment.
 
-    slack_bot_token: str | None = None
-    slack_app_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_client_id: str | None = None
-    slack_client_secret: str | None = None
-    discord_token: str | None = None
+    Read as attributes named after the settings: ``secrets.slack_bot_token``
+    is ``SLACK_BOT_TOKEN``, None when unset or blank.
+    """
 
-    def __repr__(self) -> str:
-        # Never print a secret, e.g. in a traceback or a debug log.
-        present = [name for name in SECRET_NAMES if getattr(self, name.lower())]
-        return f"Secrets(present={present})"
+    __slots__ = ("_values",)
+
+    def __init__(self, **values: str | None) -> None:
+        names = {s.name for s in all_settings() if s.secret}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise TypeError(f"Secrets() got an unexpected keyword argument {unknown[0]!r}")
+        object.__setattr__(self, "_values", {name: values.get(name) for name in names})
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Secrets:
         return cls(**{
-            name.lower(): environ[name].strip()
-            for name in SECRET_NAMES
-            if environ.get(name, "").strip()
+            s.name: environ[s.env].strip()
+            for s in all_settings()
+            if s.secret and environ.get(s.env, "").strip()
         })
 
+    def __getattr__(self, name: str) -> str | None:
+        values = object.__getattribute__(self, "_values")
+        if name not in values:
+            raise AttributeError(f"no secret setting {name!r}")
+        return values[name]
 
-@dataclass(frozen=True, kw_only=True)
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Secrets are read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secrets) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
+
+    def __repr__(self) -> str:
+        # Never print a secret, e.g. in a traceback or a debug log.
+        present = [s.env for s in all_settings() if s.secret and self._values.get(s.name)]
+        return f"Secrets(present={present})"
+
+
 class Settings:
-    """The values of ``SETTINGS``; the defaults come from that table."""
+    """A value for each declared setting (``all_settings()``), and the secrets.
 
-    data_dir: Path = field(default_factory=default_data_dir)
-    database_url: str | None = _BY_NAME["database_url"].default
-    seeds_dir: Path = _BY_NAME["seeds_dir"].default
-    search_limit: int = _BY_NAME["search_limit"].default
-    timezone: str = _BY_NAME["timezone"].default
-    digest_time: str = _BY_NAME["digest_time"].default
-    first_digest_days: int = _BY_NAME["first_digest_days"].default
-    catch_up_hours: int = _BY_NAME["catch_up_hours"].default
-    quiet_day_line: bool = _BY_NAME["quiet_day_line"].default
-    ingest_minutes: int = _BY_NAME["ingest_minutes"].default
-    feeds: tuple[str, ...] = _BY_NAME["feeds"].default
-    feed_timeout: int = _BY_NAME["feed_timeout"].default
-    feed_max_mb: int = _BY_NAME["feed_max_mb"].default
-    index_memory_mb: int = _BY_NAME["index_memory_mb"].default
-    slack_api_url: str = _BY_NAME["slack_api_url"].default
-    slack_http: bool = _BY_NAME["slack_http"].default
-    port: int = _BY_NAME["port"].default
-    discord_api_url: str = _BY_NAME["discord_api_url"].default
-    discord_gateway_url: str = _BY_NAME["discord_gateway_url"].default
-    discord_dev_guild: int = _BY_NAME["discord_dev_guild"].default
-    log_level: str = _BY_NAME["log_level"].default
-    secrets: Secrets = field(default_factory=lambda: Secrets())
-    config_file: Path | None = None
+    ``settings.feed_timeout`` or ``settings.get("feed_timeout")``. Built by
+    ``load_settings``, which checks every value; built directly (tests,
+    benchmarks) it takes any declared setting as a keyword, gives the
+    others their defaults, and checks nothing.
+    """
+
+    __slots__ = ("_values", "secrets", "config_file")
+
+    def __init__(
+        self,
+        *,
+        secrets: Secrets | None = None,
+        config_file: Path | None = None,
+        **values: Any,
+    ) -> None:
+        declared = _values_declared()
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise TypeError(f"Settings() got an unexpected keyword argument {unknown[0]!r}")
+        resolved = {
+            name: values[name] if name in values else setting.initial()
+            for name, setting in declared.items()
+        }
+        object.__setattr__(self, "_values", resolved)
+        object.__setattr__(self, "secrets", secrets if secrets is not None else Secrets())
+        object.__setattr__(self, "config_file", config_file)
+
+    def get(self, name: str) -> Any:
+        """The value of the setting ``name`` (a core's or an adapter's)."""
+        values = object.__getattribute__(self, "_values")
+        if name not in values:
+            raise KeyError(f"no setting {name!r}; the settings are {', '.join(values)}")
+        return values[name]
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names that are not attributes of the class: settings.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.get(name)
+        except KeyError:
+            raise AttributeError(f"no setting {name!r}") from None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Settings are read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and (
+            (self._values, self.secrets, self.config_file)
+            == (other._values, other.secrets, other.config_file)
+        )
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._values.items()), self.secrets, self.config_file))
+
+    def __repr__(self) -> str:
+        fields = [f"{name}={value!r}" for name, value in self._values.items()]
+        fields += [f"secrets={self.secrets!r}", f"config_file={self.config_file!r}"]
+        return f"Settings({', '.join(fields)})"
 
     @property
     def effective_database_url(self) -> str:
@@ -303,6 +403,10 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}
 
 
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:
@@ -349,19 +453,14 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Config file {path} does not exist.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
-    unknown = sorted(set(data) - set(_BY_NAME))
+    known = _values_declared()
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(
             f"{path}: unknown setting {unknown[0]!r}; known settings are "
-            f"{', '.join(_BY_NAME)} (see config/digestbot.example.toml)."
+            f"{', '.join(known)} (see config/digestbot.example.toml)."
         )
     return data
-
-
-def _check_range(settings: Settings, name: str, low: int, high: int) -> None:
-    value = getattr(settings, name)
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}.")
 
 
 def load_settings(
@@ -381,8 +480,9 @@ def load_settings(
         config_file = DEFAULT_CONFIG_FILE
         file_values = _read_file(config_file)
 
+    declared = _values_declared()
     values: dict[str, Any] = {}
-    for setting in SETTINGS:
+    for setting in declared.values():
         if overrides and overrides.get(setting.name) is not None:
             value = _coerce(setting, overrides[setting.name], "command line")
         elif env.get(setting.env) or (setting.type is tuple and setting.env in env):
@@ -396,40 +496,8 @@ def load_settings(
     if values.get("data_dir") is None:
         values.pop("data_dir", None)
     settings = Settings(config_file=config_file, secrets=Secrets.from_environ(env), **values)
-    if not 1 <= settings.search_limit <= 100:
-        raise ConfigError(f"search_limit must be between 1 and 100, got {settings.search_limit}.")
-    if not _valid_timezone(settings.timezone):
-        raise ConfigError(
-            f"timezone {settings.timezone!r} is not an IANA time zone; use e.g. UTC or Europe/Berlin."
-        )
-    if not _HHMM.fullmatch(settings.digest_time):
-        raise ConfigError(f"digest_time must be HH:MM (24-hour), got {settings.digest_time!r}.")
-    if not 1 <= settings.first_digest_days <= 365:
-        raise ConfigError(
-            f"first_digest_days must be between 1 and 365, got {settings.first_digest_days}."
-        )
-    _check_range(settings, "catch_up_hours", 0, 48)
-    _check_range(settings, "ingest_minutes", 5, 1440)
-    _check_range(settings, "port", 1, 65535)
-    _check_range(settings, "feed_timeout", 5, 300)
-    _check_range(settings, "feed_max_mb", 1, 500)
-    for url in settings.feeds:
-        if not url.startswith(("https://", "http://")) or len(url) > 2000:
-            raise ConfigError(
-                f"feeds: {url[:200]!r} is not an http(s) URL of at most 2,000 characters; "
-                "list feed URLs such as "
-                "https://rss.arxiv.org/rss/cs.CV."
-            )
-    for name, schemes in (
-        ("slack_api_url", ("https://", "http://")),
-        ("discord_api_url", ("https://", "http://")),
-        ("discord_gateway_url", ("wss://", "ws://")),
-    ):
-        value = getattr(settings, name)
-        if not value.startswith(schemes):
-            raise ConfigError(f"{name} must start with {' or '.join(schemes)}, got {value!r}.")
-    if not 64 <= settings.index_memory_mb <= 16384:
-        raise ConfigError(
-            f"index_memory_mb must be between 64 and 16384, got {settings.index_memory_mb}."
-        )
+    for setting in declared.values():
+        complaint = setting.complaint(settings.get(setting.name))
+        if complaint:
+            raise ConfigError(complaint)
     return settings
