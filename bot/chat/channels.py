@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.search.query import parse_query
 from bot.model.address import ChannelError
 from bot.store.channels import DEFAULT_MAX_PAPERS, channel_topics
@@ -37,7 +38,7 @@ MAX_TOPICS = 25
 MAX_PAPERS_RANGE = (1, 50)
 
 
-class TopicLimitError(ValueError):
+class TopicLimitError(UserError, ValueError):
     """The channel already follows ``MAX_TOPICS`` topics."""
 
 

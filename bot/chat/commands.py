@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.errors import UserError
 from bot.digest.deliver import ChannelUnavailable
 from bot.digest.select import DigestInProgress
 from bot.model.messages import Digest, Reply, paper_item
@@ -50,7 +51,7 @@ class Command:
     optional: bool = False
 
 
-class _UsageError(Exception):
+class _UsageError(UserError):
     """Wrong arguments: the reply is this message plus the command's usage."""
 
 

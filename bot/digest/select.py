@@ -39,6 +39,7 @@ import tantivy
 from sqlalchemy import and_, false, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.store.catalog import PAPERS, current_revision, record_from_row
 from bot.gcpause import paused_gc
 from bot.search.index import SearchIndex
@@ -70,7 +71,7 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 _CHUNK = 5000
 
 
-class DigestInProgress(Exception):
+class DigestInProgress(UserError):
     """A digest was asked for a channel that one is being posted to right now."""
 
 

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.store.catalog import UpsertResult
 from bot.store.db import Database
 from bot.ingest.feeds import FeedEntry, ParsedFeed, parse_feed
@@ -69,7 +70,7 @@ Clock = Callable[[], datetime]
 Store = Callable[[Sequence[PaperRecord], Collection[str]], UpsertResult]
 
 
-class FeedError(Exception):
+class FeedError(UserError):
     """A feed command that cannot be done; the message says what to do instead."""
 
 
