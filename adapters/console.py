@@ -15,18 +15,21 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.model.address import ChannelAddress
 from bot.model.messages import IncomingCommand
-from bot.config import Settings
+from bot.config import Setting, Settings
 from bot.model.messages import Digest, NothingNew
 from bot.text.terminal import format_message
 
 if TYPE_CHECKING:
     from bot.chat.runtime import Bot
 
-__all__ = ["ConsoleAdapter", "create"]
+__all__ = ["SETTINGS", "ConsoleAdapter", "create"]
 
 WORKSPACE = "local"
 PREFIX = "/papers"
 QUIT = {"quit", "exit", "/quit", "/exit"}
+# The settings this adapter declares (bot.config.all_settings): none, the
+# terminal needs no credentials and no address.
+SETTINGS: tuple[Setting, ...] = ()
 
 
 def create(settings: Settings) -> ConsoleAdapter:

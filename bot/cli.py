@@ -18,20 +18,18 @@ from pathlib import Path
 from typing import IO
 
 from bot import __version__
+from bot.errors import UserError
 from bot.config import ConfigError, Settings, default_data_dir, load_settings
 from bot.store.db import DatabaseError
 from bot.chat.health import check as check_health
 from bot.chat.health import heartbeat_path
-from bot.search.index import IndexBusyError
-from bot.ingest.registry import FeedError
 from bot.model.messages import Digest, short_authors
 from bot.model.papers import PaperRecord
 from bot.search.query import QueryError
 from bot.chat.runtime import Bot, adapter_factories
-from bot.chat.schedules import ScheduleError, parse_schedule
+from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service, utcnow
-from bot.chat.channels import MAX_TOPICS, TopicLimitError, parse_max_papers
-from bot.model.address import ChannelError
+from bot.chat.channels import MAX_TOPICS, parse_max_papers
 from bot.text.terminal import format_digest
 
 __all__ = ["main"]
@@ -40,7 +38,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-class CommandError(Exception):
+class CommandError(UserError):
     """A user mistake the command reports in one line (exit code 1)."""
 
 
@@ -596,12 +594,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(service, args, settings))
     except QueryError as exc:
+        # A query is written like a command's arguments: a usage mistake.
         _err(f"digestbot: {exc}")
         return EXIT_USAGE
-    except (
-        CommandError, IndexBusyError, DatabaseError, ChannelError, TopicLimitError, ScheduleError,
-        ConfigError, FeedError,
-    ) as exc:
+    except UserError as exc:
         _err(f"digestbot: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:

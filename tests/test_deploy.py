@@ -20,12 +20,15 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.config import SECRET_NAMES, SETTINGS, load_settings
+from bot.config import all_settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / "config" / ".env.example"
+# The core's settings and the installed adapters'.
+SETTINGS = all_settings()
+SECRET_NAMES = tuple(s.env for s in SETTINGS if s.secret)
 
 # Variables of the PostgreSQL image and of its client library (libpq).
 POSTGRES_NAMES = {"POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB", "PGPASSWORD"}

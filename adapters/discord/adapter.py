@@ -91,9 +91,9 @@ def create(settings: Settings) -> DiscordAdapter | None:
         return None
     return DiscordAdapter(
         token=token,
-        api_url=settings.discord_api_url,
-        gateway_url=settings.discord_gateway_url,
-        dev_guild=settings.discord_dev_guild or None,
+        api_url=settings.get("discord_api_url"),
+        gateway_url=settings.get("discord_gateway_url"),
+        dev_guild=settings.get("discord_dev_guild") or None,
     )
 
 

@@ -100,7 +100,7 @@ def create(settings: Settings) -> SlackAdapter | None:
     oauth = bool(secrets.slack_client_id and secrets.slack_client_secret)
     if not secrets.slack_bot_token and not oauth:
         return None
-    http = settings.slack_http or oauth
+    http = settings.get("slack_http") or oauth
     if http and not secrets.slack_signing_secret:
         raise ConfigError(
             "Slack over HTTP needs SLACK_SIGNING_SECRET (the app's Basic Information page) "
@@ -116,8 +116,8 @@ def create(settings: Settings) -> SlackAdapter | None:
         bot_token=secrets.slack_bot_token,
         signing_secret=secrets.slack_signing_secret or "",
         app_token=None if http else secrets.slack_app_token,
-        api_url=settings.slack_api_url,
-        port=settings.port,
+        api_url=settings.get("slack_api_url"),
+        port=settings.get("port"),
         client_id=secrets.slack_client_id if oauth else None,
         client_secret=secrets.slack_client_secret if oauth else None,
     )

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.search.query import parse_query
 from bot.chat.schedules import Schedule
 from bot.model.address import ChannelAddress, ChannelError, as_address
@@ -51,7 +52,7 @@ MAX_TOPICS = 25
 MAX_PAPERS_RANGE = (1, 50)
 
 
-class TopicLimitError(ValueError):
+class TopicLimitError(UserError, ValueError):
     """The channel already follows ``MAX_TOPICS`` topics."""
 
 

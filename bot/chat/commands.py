@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
+from bot.errors import UserError
 from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
 from bot.digest.deliver import ChannelUnavailable
@@ -49,7 +50,7 @@ class Command:
     optional: bool = False
 
 
-class _UsageError(Exception):
+class _UsageError(UserError):
     """Wrong arguments: the reply is this message plus the command's usage."""
 
 

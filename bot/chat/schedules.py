@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.errors import UserError
+
 __all__ = ["CADENCES", "DAYS", "Schedule", "ScheduleError", "parse_schedule"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -25,7 +27,7 @@ _FULL_DAYS = dict(zip(DAYS, ("monday", "tuesday", "wednesday", "thursday", "frid
 _DAY_NAMES = {**{day: day for day in DAYS}, **{full: day for day, full in _FULL_DAYS.items()}}
 
 
-class ScheduleError(ValueError):
+class ScheduleError(UserError, ValueError):
     """A schedule we cannot use; the message says what to write instead."""
 
 

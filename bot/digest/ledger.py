@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.store.models import Channel, Delivery
 
 __all__ = [
@@ -43,7 +44,7 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 CHUNK = 5000
 
 
-class DigestInProgress(Exception):
+class DigestInProgress(UserError):
     """A digest was asked for a channel that one is being posted to right now."""
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.ingest.pacing import is_arxiv_host
 from bot.store.db import Database
 from bot.store.models import NAME_PATTERN, Feed
@@ -51,7 +52,7 @@ URL_LENGTH: int = Feed.__table__.c.url.type.length  # type: ignore[attr-defined]
 Clock = Callable[[], datetime]
 
 
-class FeedError(Exception):
+class FeedError(UserError):
     """A feed command that cannot be done; the message says what to do instead."""
 
 

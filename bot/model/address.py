@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bot.errors import UserError
+
 __all__ = ["ADDRESS_EXAMPLE", "ChannelAddress", "ChannelError", "as_address", "parse_address"]
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}"
@@ -17,7 +19,7 @@ _ADDRESS = re.compile(rf"(?P<platform>[a-z][a-z0-9_\-]{{0,39}}):(?P<workspace>{_
 ADDRESS_EXAMPLE = "console:local/general"
 
 
-class ChannelError(ValueError):
+class ChannelError(UserError, ValueError):
     """A channel address that cannot be used; the message says how to write one."""
 
 

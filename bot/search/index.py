@@ -24,6 +24,7 @@ from pathlib import Path
 import tantivy
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.store.catalog import current_revision, iter_papers
 from bot.model.papers import PaperRecord
 
@@ -47,7 +48,7 @@ STATE_FILE = "state.json"
 _EPOCH = date(1970, 1, 1)
 
 
-class IndexBusyError(Exception):
+class IndexBusyError(UserError):
     """Another process is writing the index."""
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from bot.errors import UserError
 from bot.search.index import name_terms, text_terms
 from bot.model.papers import CATEGORY_CODES, normalize_category
 
@@ -70,7 +71,7 @@ _FILTER_EXAMPLES = {
 _FULL_CATEGORIES = {name.casefold(): name for name in CATEGORY_CODES.values()}
 
 
-class QueryError(ValueError):
+class QueryError(UserError, ValueError):
     """A query we cannot run; ``str()`` is one line saying what to change."""
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from bot.errors import UserError
 from bot.store.models import CatalogMeta
 
 try:
@@ -60,7 +61,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 META = typing.cast(Table, CatalogMeta.__table__)
 
 
-class DatabaseError(Exception):
+class DatabaseError(UserError):
     """The database could not be opened or upgraded; the message says why."""
 
 
