@@ -60,28 +60,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.discord.markdown import (
-    chunks,
-    escape,
-    inline,
-    link,
-    link_label,
-    pieces,
-    plain,
-    safe_url,
-)
+from adapters.discord.markdown import chunks, inline, link, link_label, pieces, plain, safe_url
 from adapters.discord.message import (
-    ACTION_ROW_LIMIT,
     CONTENT_LIMIT,
-    CUSTOM_ID_LIMIT,
     CUSTOM_ID_TEMPLATE,
     EMBED_LIMIT,
     EMBED_TOTAL_LIMIT,
     NO_MENTIONS,
     PAPERS_PER_MESSAGE,
     TITLE_LIMIT,
-    ButtonKind,
-    DiscordLimitError,
     DiscordMessage,
     PaperButtons,
     check_message,
@@ -90,31 +77,19 @@ from adapters.discord.message import (
 )
 from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply
 from bot.text.fitting import clean_line, fit, pack, unwrap, width
-from bot.text.lines import code_line, continued, meta_line, topics_line
+from bot.text.layout import by_kind, code_line, continued, meta_line, topics_line
 
 __all__ = [
-    "ACTION_ROW_LIMIT",
-    "CONTENT_LIMIT",
-    "CUSTOM_ID_LIMIT",
-    "CUSTOM_ID_TEMPLATE",
-    "EMBED_LIMIT",
-    "EMBED_TOTAL_LIMIT",
-    "NO_MENTIONS",
-    "PAPERS_PER_MESSAGE",
-    "ButtonKind",
-    "DiscordLimitError",
-    "DiscordMessage",
-    "PaperButtons",
-    "check_message",
-    "custom_id",
-    "escape",
     "render_abstract",
     "render_digest",
     "render_message",
     "render_nothing_new",
     "render_reply",
-    "safe_url",
-    "width",
+    # From adapters.discord.message: what every renderer returns, and what
+    # an adapter needs to send it and to route its buttons back.
+    "CUSTOM_ID_TEMPLATE",
+    "NO_MENTIONS",
+    "DiscordMessage",
 ]
 
 log = logging.getLogger(__name__)
@@ -320,8 +295,8 @@ def render_abstract(item: PaperItem, abstract: str) -> list[DiscordMessage]:
 
     The first embed has the title, link and ``authors · date · category``;
     the abstract follows in its description and, when long, in further
-    embeds and messages, never cut short. Line wraps inside a paragraph are
-    joined (feeds wrap abstracts at about 80 columns); paragraphs stay apart.
+    embeds and messages, never cut short, its paragraphs unwrapped
+    (``bot.text.fitting.unwrap``).
     """
     # Text of control characters alone cleans to nothing: say so rather than show nothing.
     texts = chunks(unwrap(abstract), _ABSTRACT_CHUNK) or ["(no abstract)"]
@@ -344,8 +319,8 @@ def render_nothing_new(message: NothingNew) -> DiscordMessage:
 
 def render_message(message: Digest | NothingNew | Reply) -> list[DiscordMessage]:
     """Any neutral message as the Discord messages that show it, in sending order."""
-    if isinstance(message, Digest):
-        return render_digest(message)
-    if isinstance(message, NothingNew):
-        return [render_nothing_new(message)]
-    return render_reply(message)
+    return by_kind(message, digest=render_digest, nothing_new=_quiet_day, reply=render_reply)
+
+
+def _quiet_day(message: NothingNew) -> list[DiscordMessage]:
+    return [render_nothing_new(message)]

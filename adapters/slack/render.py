@@ -61,36 +61,25 @@ from adapters.slack.message import (
     HEADER_LIMIT,
     MESSAGE_BUDGET,
     TEXT_LIMIT,
-    SlackLimitError,
     SlackMessage,
     check_message,
     texts,
 )
-from adapters.slack.mrkdwn import URL_LIMIT, chunks, escape, inline, link, pieces, plain, safe_url
+from adapters.slack.mrkdwn import URL_LIMIT, chunks, inline, link, pieces, plain, safe_url
 from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply
 from bot.text.fitting import pack, unwrap, width
-from bot.text.lines import code_line, continued, meta_line, topics_line
+from bot.text.layout import by_kind, code_line, continued, meta_line, topics_line
 
 __all__ = [
     "ABSTRACT_ACTION_ID",
-    "BLOCK_LIMIT",
-    "BUTTON_VALUE_LIMIT",
-    "FALLBACK_LIMIT",
-    "HEADER_LIMIT",
-    "MESSAGE_BUDGET",
     "MORE_LIKE_ACTION_ID",
-    "TEXT_LIMIT",
-    "SlackLimitError",
-    "SlackMessage",
-    "check_message",
-    "escape",
     "render_abstract",
     "render_digest",
     "render_message",
     "render_nothing_new",
     "render_reply",
-    "safe_url",
-    "width",
+    # From adapters.slack.message: what every renderer returns.
+    "SlackMessage",
 ]
 
 log = logging.getLogger(__name__)
@@ -290,9 +279,8 @@ def _reply_head(number: int, total: int) -> list[dict[str, Any]]:
 def render_abstract(item: PaperItem, abstract: str) -> list[SlackMessage]:
     """The answer to an "Abstract" button: the paper's title line, then its abstract.
 
-    Line wraps inside a paragraph are joined (feeds wrap abstracts at
-    about 80 columns); paragraphs stay apart. The abstract is split into
-    sections and messages as needed, never cut short.
+    The abstract's paragraphs are unwrapped (``bot.text.fitting.unwrap``)
+    and split into sections and messages as needed, never cut short.
     """
     text = unwrap(abstract) or "(no abstract)"
     parts = [_Part(_item_blocks(item, full=False))]
@@ -313,8 +301,8 @@ def render_nothing_new(message: NothingNew) -> SlackMessage:
 
 def render_message(message: Digest | NothingNew | Reply) -> list[SlackMessage]:
     """Any neutral message as the Slack messages that show it, in posting order."""
-    if isinstance(message, Digest):
-        return render_digest(message)
-    if isinstance(message, NothingNew):
-        return [render_nothing_new(message)]
-    return render_reply(message)
+    return by_kind(message, digest=render_digest, nothing_new=_quiet_day, reply=render_reply)
+
+
+def _quiet_day(message: NothingNew) -> list[SlackMessage]:
+    return [render_nothing_new(message)]

@@ -49,7 +49,7 @@ _TRAILING = frozenset(" ,;:")
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 # C0 controls (ESC starts terminal escape sequences), DEL, C1 controls, and
 # the bidirectional embeddings, overrides and isolates; the second spares
-# tab and newline, for text whose lines are kept.
+# tab and newline.
 _CONTROLS = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 _CONTROLS_BUT_LINES = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -69,7 +69,10 @@ def width(text: str) -> int:
 
 
 def blank_controls(text: str, *, lines: bool = False) -> str:
-    """``text`` with control and bidirectional characters as spaces; with ``lines``, tab and newline stay."""
+    """``text`` with control and bidirectional characters as spaces.
+
+    With ``lines``, tab and newline stay, for text whose lines are kept.
+    """
     return (_CONTROLS_BUT_LINES if lines else _CONTROLS).sub(" ", text)
 
 
@@ -144,7 +147,10 @@ def fit(parts: Sequence[str], limit: int) -> str:
 def fit_line(
     text: str, limit: int, pieces: Callable[[str], list[str]], *, default: str = ""
 ) -> str:
-    """One line of untrusted ``text`` (or ``default`` if it cleans to nothing), escaped by ``pieces``, fitted to ``limit``."""
+    """One line of untrusted ``text``, escaped by ``pieces``, at most ``limit`` characters.
+
+    ``default`` stands in for a text that cleans to nothing.
+    """
     # Every character takes at least one: past limit + 1 nothing can change the result.
     return fit(pieces((clean_line(text) or default)[: limit + 1]), limit)
 
@@ -209,7 +215,7 @@ def pack(
     used = [0] * len(limits)
     for part in parts:
         costs = cost(groups[-1][-1], part) if groups else None
-        if costs is None or any(u + c > lim for u, c, lim in zip(used, costs, limits, strict=True)):
+        if costs is None or any(u + c > top for u, c, top in zip(used, costs, limits, strict=True)):
             groups.append([])
             used = [0] * len(limits)
             costs = cost(None, part)

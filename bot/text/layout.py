@@ -1,23 +1,26 @@
-"""The lines a chat message shows about a paper, in any markup. No I/O.
+"""What every chat renderer lays out the same way, in any markup. No I/O.
 
 Slack and Discord show a paper the same way under its title: ``authors ·
 date · category``, its code links or "Code announced (no link yet)", the
-topics it matched, its snippet. These functions write those lines, each
-within a cap; the adapter hands in its escaping (a ``FitLine`` such as
-``adapters.slack.mrkdwn.inline``, or a ``pieces`` function) and its links,
-so no platform's markup is known here. ``continued`` opens each message
-after the first of a split digest or reply.
+topics it matched, its snippet. ``meta_line``, ``code_line`` and
+``topics_line`` write those lines, each within a cap; the adapter hands in
+its escaping (a ``FitLine`` such as ``adapters.slack.mrkdwn.inline``, or a
+``pieces`` function) and its links, so no platform's markup is known here.
+``continued`` opens each message after the first of a split digest or
+reply, and ``by_kind`` sends a neutral message to the renderer for its kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from bot.model.messages import CodeLink, PaperItem
+from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply
 from bot.text.fitting import clean_line, fit, width
 
-__all__ = ["FitLine", "code_line", "continued", "meta_line", "topics_line"]
+__all__ = ["FitLine", "by_kind", "code_line", "continued", "meta_line", "topics_line"]
+
+Shown = TypeVar("Shown")
 
 # Room kept on a code line for " and 99999 more", whatever is left out.
 _MORE_ROOM = 20
@@ -75,3 +78,22 @@ def topics_line(
 def continued(number: int, total: int) -> str:
     """The line that opens message ``number`` of ``total`` after the first."""
     return f"… continued ({number}/{total})"
+
+
+def by_kind(
+    message: Digest | NothingNew | Reply,
+    *,
+    digest: Callable[[Digest], Shown],
+    nothing_new: Callable[[NothingNew], Shown],
+    reply: Callable[[Reply], Shown],
+) -> Shown:
+    """``message`` as the renderer for its kind shows it.
+
+    The kinds are decided here once: a new kind of message, added here with
+    its keyword, makes every renderer name what shows it.
+    """
+    if isinstance(message, Digest):
+        return digest(message)
+    if isinstance(message, NothingNew):
+        return nothing_new(message)
+    return reply(message)
