@@ -46,8 +46,8 @@ def code_line(item: PaperItem, shown: Callable[[CodeLink], str], *, cap: int) ->
     """``Code: <link>, <link> and N more`` within ``cap``, as ``shown`` writes each link.
 
     "Code announced (no link yet)" for code announced without a link, None
-    for no code. The first link is always kept, so ``shown`` must keep each
-    one within ``cap`` less the prefix and the room for " and N more".
+    for no code. The first link is kept however long: the caps ``shown``
+    writes it within are the caller's, to keep the line within ``cap``.
     """
     if not item.code_links:
         return "Code announced (no link yet)" if item.code_announced else None
