@@ -29,8 +29,9 @@ contract:
 
 Text is only ever shortened (with "…") or split between escaped pieces,
 never between a character and its backslash or zero-width space; a chunk
-that starts with a line-start marker gets its backslash. Lengths are
-counted by ``width``, in UTF-16 code units, never fewer than ``len``.
+that starts with a line-start marker gets its backslash. The cleaning,
+shortening and splitting are ``bot.text.fitting``'s, which counts lengths
+in UTF-16 code units, never fewer than ``len``.
 
 Links are ``[label](url)`` (``link``), the label made by ``link_label``
 with its brackets as full-width look-alikes, and only to a URL
@@ -40,60 +41,48 @@ with its brackets as full-width look-alikes, and only to a URL
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from urllib.parse import urlsplit
+
+from bot.text import fitting
+from bot.text.fitting import clean_lines, escaped_pieces
 
 __all__ = [
     "URL_LIMIT",
     "chunks",
-    "clean_line",
     "escape",
-    "fit",
     "inline",
     "link",
     "link_label",
     "pieces",
     "plain",
     "safe_url",
-    "width",
 ]
 
 # The longest URL that ``safe_url`` links unless told otherwise.
 URL_LIMIT = 512
 
-_ELLIPSIS = "…"
 _ZWSP = "\u200b"  # what discord.utils.escape_mentions puts after "@"
 _MARKERS = frozenset("\\*_~`|[]")
 _LINE_MARKERS = frozenset(">#-")  # quote, heading and "-#" subtext, list
 _LABEL_BRACKETS = str.maketrans("[]", "\uff3b\uff3d")  # full-width look-alikes
-_TRAILING = frozenset(" ,;:")
 
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_BLANK_LINES = re.compile(r"\n{3,}")
 # Content only: where a link would be autolinked and unfurled, or an invite carded.
 _UNFURL = re.compile(r":(?=//)|\bdiscord(?:app)?(?=\.(?:gg|com|io|me|li)\b)", re.IGNORECASE)
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#!$&*+,;=%]+", re.IGNORECASE)
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+_SMALLEST_CHUNK = 3
 
 
-def width(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units, as limits are counted here."""
-    if text.isascii():  # the common case, and much cheaper
-        return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+def _plain_piece(char: str, line_start: bool) -> str:
+    return char + _ZWSP if char in "@<" else char
 
 
-def clean_line(text: str) -> str:
-    """``text`` on one line: unsafe characters gone, whitespace collapsed."""
-    return " ".join(_SURROGATE.sub("\ufffd", _UNSAFE.sub(" ", text)).split())
-
-
-def _clean_lines(text: str) -> str:
-    """``text`` with its lines kept, each cleaned, blank runs at most one line."""
-    text = re.sub(r"\r\n?|[\u2028\u2029]", "\n", text)
-    lines = [clean_line(line) for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+def _markdown_piece(char: str, line_start: bool) -> str:
+    if char in "@<":
+        return char + _ZWSP
+    if char in _MARKERS or (line_start and char in _LINE_MARKERS):
+        return "\\" + char
+    return char
 
 
 def pieces(text: str, *, markdown: bool = True, content: bool = False) -> list[str]:
@@ -102,44 +91,19 @@ def pieces(text: str, *, markdown: bool = True, content: bool = False) -> list[s
     A piece keeps a character and its backslash or zero-width space
     together, so text is only ever shortened or split between pieces.
     """
-    breaks = {m.end() - 1 for m in _UNFURL.finditer(text)} if content else set()
-    result: list[str] = []
-    line_start = True
-    for index, char in enumerate(text):
-        piece = char
-        if char in "@<":
-            piece = char + _ZWSP
-        elif markdown and (char in _MARKERS or (line_start and char in _LINE_MARKERS)):
-            piece = "\\" + char
-        if index in breaks:
-            piece += _ZWSP
-        result.append(piece)
-        if char == "\n":
-            line_start = True
-        elif not char.isspace():
-            line_start = False
+    result = escaped_pieces(text, _markdown_piece if markdown else _plain_piece)
+    if content:
+        for match in _UNFURL.finditer(text):
+            result[match.end() - 1] += _ZWSP
     return result
 
 
-def fit(parts: Sequence[str], limit: int) -> str:
-    """Escaped pieces ``parts`` joined, shortened with "…" to at most ``limit`` characters."""
-    if width("".join(parts)) <= limit:
-        return "".join(parts)
-    kept: list[str] = []
-    used = 0
-    for piece in parts:
-        used += width(piece)
-        if used > limit - len(_ELLIPSIS):
-            break
-        kept.append(piece)
-    # Keep whole words when the last space is not too far back.
-    for back in range(len(kept) - 1, len(kept) * 2 // 3, -1):
-        if kept[back] == " ":
-            kept = kept[:back]
-            break
-    while kept and kept[-1] in _TRAILING:
-        kept.pop()
-    return "".join(kept) + _ELLIPSIS
+def _plain_pieces(text: str) -> list[str]:
+    return pieces(text, markdown=False)
+
+
+def _content_pieces(text: str) -> list[str]:
+    return pieces(text, content=True)
 
 
 def escape(text: str, *, content: bool = False) -> str:
@@ -148,18 +112,22 @@ def escape(text: str, *, content: bool = False) -> str:
     Lines are kept; the rest follows the module contract. ``content=True``
     is for message content, where links and invites would also unfold.
     """
-    return "".join(pieces(_clean_lines(text), content=content))
+    return "".join(pieces(clean_lines(text), content=content))
 
 
 def inline(text: str, limit: int, *, default: str = "", content: bool = False) -> str:
     """One line of untrusted ``text`` as markdown, at most ``limit`` characters."""
-    # Every character takes at least one: past limit + 1 nothing can change the result.
-    return fit(pieces((clean_line(text) or default)[: limit + 1], content=content), limit)
+    return fitting.fit_line(text, limit, _content_pieces if content else pieces, default=default)
 
 
 def plain(text: str, limit: int) -> str:
     """One line of untrusted ``text`` for a footer or author name (no markdown there)."""
-    return fit(pieces(clean_line(text)[: limit + 1], markdown=False), limit)
+    return fitting.fit_line(text, limit, _plain_pieces)
+
+
+def _guard_marker(chunk: str) -> str:
+    # A chunk starts a line wherever it goes, so its first marker needs a backslash too.
+    return "\\" + chunk if chunk[:1] in _LINE_MARKERS else chunk
 
 
 def chunks(text: str, limit: int, *, content: bool = False) -> list[str]:
@@ -169,31 +137,10 @@ def chunks(text: str, limit: int, *, content: bool = False) -> list[str]:
     else anywhere between two escaped pieces. ``limit`` must be at least 3:
     a piece can take two characters, and a chunk keeps one for a backslash.
     """
-    if limit < 3:
-        raise ValueError(f"chunks need a limit of at least 3, got {limit}")
-    parts = pieces(_clean_lines(text), content=content)
-    # A chunk starts a line wherever it goes, so its first marker needs a backslash too.
-    room = limit - 1
-    result: list[str] = []
-    start = 0
-    while start < len(parts):
-        end, used = start, 0
-        while end < len(parts) and used + width(parts[end]) <= room:
-            used += width(parts[end])
-            end += 1
-        if end < len(parts):
-            window = parts[start:end]
-            for mark in ("\n", " "):
-                if mark in window[1:]:
-                    end = start + len(window) - 1 - window[::-1].index(mark)
-                    break
-        chunk = "".join(parts[start:end]).strip()
-        if chunk[:1] in _LINE_MARKERS:
-            chunk = "\\" + chunk
-        if chunk:
-            result.append(chunk)
-        start = end
-    return result
+    if limit < _SMALLEST_CHUNK:
+        raise ValueError(f"chunks need a limit of at least {_SMALLEST_CHUNK}, got {limit}")
+    parts = pieces(clean_lines(text), content=content)
+    return fitting.chunks(parts, limit, guard=_guard_marker, guard_width=1)
 
 
 def safe_url(url: str | None, *, limit: int = URL_LIMIT) -> str | None:

@@ -7,16 +7,9 @@ objects Discord's API takes, the ``paper_ids`` carried and ``buttons`` as
 plain data. Sending is the adapter's job (``send_kwargs()``, plus a view
 it builds from ``buttons``). The contract, on top of ``bot.model.messages``':
 
-- Every message MUST be one Discord accepts. discord.py checks no limits,
-  so ``check_message`` does and every ``render_*`` runs it, raising
-  ``DiscordLimitError`` here rather than a 400 halfway through a digest:
-  content at most 2000 and not blank without embeds; at most 10 embeds,
-  each one discord.py round-trips and none empty (title 256, description
-  4096, 25 fields of name 256 and value 1024, footer 2048, author name
-  256; an embed ``url`` only if ``safe_url`` passes it); all those texts
-  together at most 6000; at most 5 rows of buttons, ``custom_id`` at most
-  100 and unique in the message. Lengths count UTF-16 code units, never
-  fewer than ``len``, so emoji cannot slip past however Discord counts.
+- Every message MUST be one Discord accepts: ``adapters.discord.message``
+  says what that means (lengths in UTF-16 code units, embeds, buttons) and
+  every ``render_*`` runs its ``check_message`` before returning.
 - Layout. A digest's header is the first message's content, in bold, not
   an embed title: content is what notifications and channel previews show
   (an embed-only message notifies as nothing), it is outside the 6000
@@ -63,76 +56,43 @@ it builds from ``buttons``). The contract, on top of ``bot.model.messages``':
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-import discord
-
-from adapters.discord.markdown import (
-    chunks,
-    clean_line,
-    escape,
-    fit,
-    inline,
-    link,
-    link_label,
-    pieces,
-    plain,
-    safe_url,
-    width,
+from adapters.discord.markdown import chunks, inline, link, link_label, pieces, plain, safe_url
+from adapters.discord.message import (
+    CONTENT_LIMIT,
+    CUSTOM_ID_TEMPLATE,
+    EMBED_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    NO_MENTIONS,
+    PAPERS_PER_MESSAGE,
+    TITLE_LIMIT,
+    DiscordMessage,
+    PaperButtons,
+    check_message,
+    counted,
+    custom_id,
 )
-from bot.model.messages import Digest, NothingNew, PaperItem, Reply
+from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply
+from bot.text.fitting import clean_line, fit, pack, unwrap, width
+from bot.text.layout import by_kind, code_line, continued, meta_line, topics_line
 
 __all__ = [
-    "ACTION_ROW_LIMIT",
-    "CONTENT_LIMIT",
-    "CUSTOM_ID_LIMIT",
-    "CUSTOM_ID_TEMPLATE",
-    "EMBED_LIMIT",
-    "EMBED_TOTAL_LIMIT",
-    "NO_MENTIONS",
-    "PAPERS_PER_MESSAGE",
-    "ButtonKind",
-    "DiscordLimitError",
-    "DiscordMessage",
-    "PaperButtons",
-    "check_message",
-    "custom_id",
-    "escape",
     "render_abstract",
     "render_digest",
     "render_message",
     "render_nothing_new",
     "render_reply",
-    "safe_url",
-    "width",
+    # From adapters.discord.message: what every renderer returns, and what
+    # an adapter needs to send it and to route its buttons back.
+    "CUSTOM_ID_TEMPLATE",
+    "NO_MENTIONS",
+    "DiscordMessage",
 ]
 
 log = logging.getLogger(__name__)
-
-CONTENT_LIMIT = 2000
-EMBED_LIMIT = 10
-EMBED_TOTAL_LIMIT = 6000
-TITLE_LIMIT = 256
-DESCRIPTION_LIMIT = 4096
-FIELD_COUNT_LIMIT = 25
-FIELD_NAME_LIMIT = 256
-FIELD_VALUE_LIMIT = 1024
-FOOTER_LIMIT = 2048
-AUTHOR_NAME_LIMIT = 256
-ACTION_ROW_LIMIT = 5
-BUTTON_LABEL_LIMIT = 80
-CUSTOM_ID_LIMIT = 100
-PAPERS_PER_MESSAGE = ACTION_ROW_LIMIT
-
-ButtonKind = Literal["abstract", "like"]
-CUSTOM_ID_TEMPLATE = r"digestbot:(?P<kind>abstract|like):(?P<paper_id>.+)"
-
-# Mutable, like every AllowedMentions: send_kwargs builds its own each time
-# so that no one's change to this shared value can turn pings back on.
-NO_MENTIONS = discord.AllowedMentions.none()
 
 # Per-field caps, in escaped characters. With the markup around them a
 # paper's description stays under 2,500 characters and its whole embed,
@@ -153,85 +113,6 @@ _TEXT_CHUNK = CONTENT_LIMIT - 50
 _ABSTRACT_CHUNK = 2900
 
 _COLOR = 0x3B6EA8
-# Feeds wrap abstracts inside a paragraph; only a blank line ends one.
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_ID_UNFIT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_TEMPLATE = re.compile(CUSTOM_ID_TEMPLATE)
-
-
-class DiscordLimitError(ValueError):
-    """A message Discord would reject: too long, too many embeds or buttons, or empty."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class PaperButtons:
-    """One paper's row of buttons, "N. Abstract" and "N. More like this", as plain data.
-
-    ``row`` is the action row (0 to 4); ``number`` is the paper's place in
-    the digest or reply, the ``N.`` its embed title starts with.
-    """
-
-    paper_id: str
-    row: int
-    number: int
-
-    @property
-    def abstract_custom_id(self) -> str:
-        return f"digestbot:abstract:{self.paper_id}"
-
-    @property
-    def like_custom_id(self) -> str:
-        return f"digestbot:like:{self.paper_id}"
-
-    @property
-    def abstract_label(self) -> str:
-        return f"{self.number}. Abstract"
-
-    @property
-    def like_label(self) -> str:
-        return f"{self.number}. More like this"
-
-
-@dataclass(frozen=True, kw_only=True)
-class DiscordMessage:
-    """One Discord message: ``content``, ``embeds`` as API JSON objects, and buttons.
-
-    ``paper_ids`` are the papers this message carries, in order, so an
-    adapter that fails halfway through a digest can say which were posted.
-    ``buttons`` are one row per paper, for the adapter to build a view of
-    (``DynamicItem`` buttons with ``PaperButtons``' labels, custom_ids, rows).
-    Embeds are plain dicts, like Slack's blocks: comparable, printable and
-    exactly what is sent; ``send_kwargs`` makes ``discord.Embed`` of them.
-    """
-
-    content: str
-    embeds: tuple[dict[str, Any], ...] = ()
-    paper_ids: tuple[str, ...] = ()
-    buttons: tuple[PaperButtons, ...] = ()
-
-    @property
-    def size(self) -> int:
-        """The embed characters counted against ``EMBED_TOTAL_LIMIT``."""
-        return sum(width(text) for embed in self.embeds for text in _counted(embed))
-
-    def send_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``Messageable.send`` and friends (add ``view``)."""
-        return {
-            "content": self.content or None,
-            "embeds": [discord.Embed.from_dict(dict(embed)) for embed in self.embeds],
-            "allowed_mentions": discord.AllowedMentions.none(),
-        }
-
-
-# -- buttons ------------------------------------------------------------------
-
-
-def custom_id(kind: ButtonKind, paper_id: str) -> str | None:
-    """``digestbot:<kind>:<paper_id>``, or None when that cannot be a ``custom_id``."""
-    if not paper_id.strip() or _ID_UNFIT.search(paper_id):
-        return None
-    value = f"digestbot:{kind}:{paper_id}"
-    return value if width(value) <= CUSTOM_ID_LIMIT else None
 
 
 # -- embeds -------------------------------------------------------------------
@@ -259,37 +140,15 @@ def _title(item: PaperItem, number: int) -> str:
 
 
 def _meta_line(item: PaperItem) -> str:
-    authors = inline(item.authors, _AUTHORS_CAP, default="unknown authors")
-    date = inline(item.date, _DATE_CAP, default="undated")
-    category = inline(item.category, _CATEGORY_CAP, default="uncategorized")
-    return f"{authors} · {date} · {category}"
+    return meta_line(
+        item, inline, authors_cap=_AUTHORS_CAP, date_cap=_DATE_CAP, category_cap=_CATEGORY_CAP
+    )
 
 
-def _code_line(item: PaperItem) -> str | None:
-    if not item.code_links:
-        return "Code announced (no link yet)" if item.code_announced else None
-    prefix = "Code: "
-    # Room for " and 99999 more" whatever is left out.
-    room = _CODE_LINE_CAP - len(prefix) - 20
-    links: list[str] = []
-    for code in item.code_links:
-        label = link_label(code.label, _CODE_LABEL_CAP)
-        label = label or link_label(code.url, _CODE_LABEL_CAP) or "code"
-        shown = link(safe_url(code.url), label)
-        if links and width(", ".join([*links, shown])) > room:
-            break
-        links.append(shown)
-    rest = len(item.code_links) - len(links)
-    return prefix + ", ".join(links) + (f" and {rest} more" if rest else "")
-
-
-def _topics_line(matched: Sequence[str]) -> str | None:
-    parts: list[str] = []
-    for topic in filter(None, (clean_line(t)[: _TOPICS_CAP + 1] for t in matched)):
-        parts += ["; "] if parts else []
-        parts += pieces(topic)
-    prefix = "Matched: "
-    return prefix + fit(parts, _TOPICS_CAP - len(prefix)) if parts else None
+def _code_link(code: CodeLink) -> str:
+    label = link_label(code.label, _CODE_LABEL_CAP)
+    label = label or link_label(code.url, _CODE_LABEL_CAP) or "code"
+    return link(safe_url(code.url), label)
 
 
 def _paper_embed(
@@ -297,8 +156,8 @@ def _paper_embed(
 ) -> dict[str, Any]:
     lines = [
         _meta_line(item),
-        _code_line(item),
-        _topics_line(matched),
+        code_line(item, _code_link, cap=_CODE_LINE_CAP),
+        topics_line(matched, pieces, cap=_TOPICS_CAP),
         inline(item.snippet, _SNIPPET_CAP),
     ]
     return _embed(
@@ -321,25 +180,14 @@ class _Part:
     number: int = 0
 
 
+def _cost(previous: _Part | None, part: _Part) -> tuple[int, int, int]:
+    """The embeds, embed characters and papers ``part`` adds to a message."""
+    return 1, sum(width(text) for text in counted(part.embed)), int(part.paper_id is not None)
+
+
 def _pack(parts: Iterable[_Part]) -> list[list[_Part]]:
     """Parts grouped into messages, in order, each group within the limits."""
-    groups: list[list[_Part]] = []
-    used = 0
-    for part in parts:
-        size = sum(width(text) for text in _counted(part.embed))
-        group = groups[-1] if groups else None
-        papers = sum(p.paper_id is not None for p in group or ())
-        if (
-            group is None
-            or len(group) >= EMBED_LIMIT
-            or used + size > EMBED_TOTAL_LIMIT
-            or (part.paper_id is not None and papers >= PAPERS_PER_MESSAGE)
-        ):
-            groups.append([])
-            used = 0
-        groups[-1].append(part)
-        used += size
-    return groups
+    return pack(parts, _cost, (EMBED_LIMIT, EMBED_TOTAL_LIMIT, PAPERS_PER_MESSAGE))
 
 
 def _buttons(parts: Sequence[_Part]) -> tuple[PaperButtons, ...]:
@@ -375,7 +223,7 @@ def _assemble(
 
 
 def _continued(number: int, total: int) -> str:
-    return "" if number == 1 else f"… continued ({number}/{total})"
+    return "" if number == 1 else continued(number, total)
 
 
 def _item_parts(
@@ -447,12 +295,11 @@ def render_abstract(item: PaperItem, abstract: str) -> list[DiscordMessage]:
 
     The first embed has the title, link and ``authors · date · category``;
     the abstract follows in its description and, when long, in further
-    embeds and messages, never cut short. Line wraps inside a paragraph are
-    joined (feeds wrap abstracts at about 80 columns); paragraphs stay apart.
+    embeds and messages, never cut short, its paragraphs unwrapped
+    (``bot.text.fitting.unwrap``).
     """
-    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(abstract))
     # Text of control characters alone cleans to nothing: say so rather than show nothing.
-    texts = chunks("\n\n".join(p for p in paragraphs if p), _ABSTRACT_CHUNK) or ["(no abstract)"]
+    texts = chunks(unwrap(abstract), _ABSTRACT_CHUNK) or ["(no abstract)"]
     first = _embed(
         title=_title(item, 0),
         url=safe_url(item.url),
@@ -472,102 +319,8 @@ def render_nothing_new(message: NothingNew) -> DiscordMessage:
 
 def render_message(message: Digest | NothingNew | Reply) -> list[DiscordMessage]:
     """Any neutral message as the Discord messages that show it, in sending order."""
-    if isinstance(message, Digest):
-        return render_digest(message)
-    if isinstance(message, NothingNew):
-        return [render_nothing_new(message)]
-    return render_reply(message)
+    return by_kind(message, digest=render_digest, nothing_new=_quiet_day, reply=render_reply)
 
 
-# -- validation ---------------------------------------------------------------
-
-
-def _counted(embed: dict[str, Any]) -> Iterator[str]:
-    """The texts of ``embed`` that count against ``EMBED_TOTAL_LIMIT``."""
-    for key in ("title", "description"):
-        if isinstance(embed.get(key), str):
-            yield embed[key]
-    for field in embed.get("fields") or ():
-        yield from (field.get(k) or "" for k in ("name", "value"))
-    for key in ("footer", "author"):
-        part = embed.get(key)
-        if isinstance(part, dict):
-            yield part.get("text" if key == "footer" else "name") or ""
-
-
-def _embed_problems(embed: dict[str, Any]) -> Iterator[str]:
-    try:
-        round_trip = discord.Embed.from_dict(dict(embed)).to_dict()
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        yield f"embed discord.py cannot read: {exc}"
-        return
-    round_trip.pop("flags", None)
-    if round_trip != embed:
-        yield "embed with keys or values discord.py does not keep"
-    texts = [
-        ("title", embed.get("title"), TITLE_LIMIT),
-        ("description", embed.get("description"), DESCRIPTION_LIMIT),
-        ("footer", (embed.get("footer") or {}).get("text"), FOOTER_LIMIT),
-        ("author name", (embed.get("author") or {}).get("name"), AUTHOR_NAME_LIMIT),
-    ]
-    fields = embed.get("fields") or []
-    if len(fields) > FIELD_COUNT_LIMIT:
-        yield f"{len(fields)} fields > {FIELD_COUNT_LIMIT}"
-    for field in fields:
-        texts.append(("field name", field.get("name") or "", FIELD_NAME_LIMIT))
-        texts.append(("field value", field.get("value") or "", FIELD_VALUE_LIMIT))
-    if not any(text for _, text, _ in texts):
-        yield "embed with no text"
-    for name, text, limit in texts:
-        if text is None:
-            continue
-        if not isinstance(text, str) or not text.strip():
-            yield f"{name} empty"
-        elif width(text) > limit:
-            yield f"{name} of {width(text)} > {limit}"
-    if "url" in embed and safe_url(embed["url"]) != embed["url"]:
-        yield f"embed url {str(embed['url'])[:60]!r} is not one we link"
-
-
-def _button_problems(message: DiscordMessage) -> Iterator[str]:
-    if len(message.buttons) > ACTION_ROW_LIMIT:
-        yield f"{len(message.buttons)} rows of buttons > {ACTION_ROW_LIMIT}"
-    rows = [b.row for b in message.buttons]
-    if len(set(rows)) != len(rows) or not all(0 <= r < ACTION_ROW_LIMIT for r in rows):
-        yield f"button rows {rows} not distinct rows 0 to {ACTION_ROW_LIMIT - 1}"
-    ids = [i for b in message.buttons for i in (b.abstract_custom_id, b.like_custom_id)]
-    if len(set(ids)) != len(ids):
-        yield "custom_ids repeat within the message"
-    for button in message.buttons:
-        if button.paper_id not in message.paper_ids:
-            yield f"buttons for {button.paper_id[:40]!r}, a paper not in the message"
-        pairs: tuple[tuple[ButtonKind, str], ...] = (
-            ("abstract", button.abstract_custom_id),
-            ("like", button.like_custom_id),
-        )
-        for kind, value in pairs:
-            match = _TEMPLATE.match(value)
-            if width(value) > CUSTOM_ID_LIMIT or value != custom_id(kind, button.paper_id):
-                yield f"custom_id {value[:40]!r}... over {CUSTOM_ID_LIMIT} or malformed"
-            elif match is None or match["paper_id"] != button.paper_id:
-                yield f"custom_id {value[:40]!r}... does not parse back to its paper id"
-        if max(width(button.abstract_label), width(button.like_label)) > BUTTON_LABEL_LIMIT:
-            yield f"button label over {BUTTON_LABEL_LIMIT}"
-
-
-def check_message(message: DiscordMessage) -> None:
-    """Raise ``DiscordLimitError`` unless Discord would accept ``message`` (module contract)."""
-    problems: list[str] = []
-    if width(message.content) > CONTENT_LIMIT:
-        problems.append(f"content of {width(message.content)} > {CONTENT_LIMIT}")
-    if not message.content.strip() and not message.embeds:
-        problems.append("neither content nor embeds")
-    if len(message.embeds) > EMBED_LIMIT:
-        problems.append(f"{len(message.embeds)} embeds > {EMBED_LIMIT}")
-    for embed in message.embeds:
-        problems += _embed_problems(embed)
-    if message.size > EMBED_TOTAL_LIMIT:
-        problems.append(f"{message.size} embed characters > {EMBED_TOTAL_LIMIT}")
-    problems += _button_problems(message)
-    if problems:
-        raise DiscordLimitError("; ".join(problems))
+def _quiet_day(message: NothingNew) -> list[DiscordMessage]:
+    return [render_nothing_new(message)]

@@ -22,8 +22,9 @@ contract:
   surrogates U+FFFD, so nothing can reorder or hide text.
 
 Text is only ever shortened (with "…") or split between escaped pieces,
-never inside an entity or between a mark and its guard. Lengths are
-counted by ``width``, in UTF-16 code units, as Slack counts them.
+never inside an entity or between a mark and its guard: the cleaning,
+shortening and splitting are ``bot.text.fitting``'s, which counts lengths
+in UTF-16 code units, as Slack does.
 
 Links are ``<url|label>`` (``link``), with any ``|`` in the label made a
 look-alike, and only for an ``http(s)`` URL with a host and no whitespace,
@@ -34,27 +35,16 @@ not linked: the label alone is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-__all__ = [
-    "URL_LIMIT",
-    "chunks",
-    "clean_line",
-    "escape",
-    "fit",
-    "inline",
-    "link",
-    "pieces",
-    "plain",
-    "safe_url",
-    "width",
-]
+from bot.text import fitting
+from bot.text.fitting import clean_lines, escaped_pieces, has_unsafe, width
+
+__all__ = ["URL_LIMIT", "chunks", "escape", "inline", "link", "pieces", "plain", "safe_url"]
 
 # The longest URL, once escaped, that ``safe_url`` links unless told otherwise.
 URL_LIMIT = 800
 
-_ELLIPSIS = "…"
 _SOFT_HYPHEN = "\u00ad"
 _WORD_JOINER = "\u2060"
 _PIPE = "\u2223"  # divides; looks like "|"
@@ -70,35 +60,20 @@ _LOOKALIKES = {
     "\uff40": "\u02cb",  # full-width grave accent
 }
 _QUOTE_MARKS = frozenset(">\uff1e")
-# Punctuation not worth keeping just before the "…" of a shortened field.
-_TRAILING = frozenset(" ,;:")
-
-# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional
-# embeddings, overrides and isolates (as in bot.text.terminal).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SAFE_URL = re.compile(r"https?://[^\s|<>]+", re.IGNORECASE)
-_BLANK_LINES = re.compile(r"\n{3,}")
+_SMALLEST_CHUNK = 8
 
 
-def width(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units, as limits are counted here."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+def _plain_piece(char: str, line_start: bool) -> str:
+    # plain_text never mentions anyone; the joiner there is belt and braces.
+    return "@" + _WORD_JOINER if char == "@" else _ENTITIES.get(char, char)
 
 
-def clean_line(text: str) -> str:
-    """``text`` on one line: unsafe characters gone, whitespace collapsed."""
-    text = _SURROGATE.sub("\ufffd", _UNSAFE.sub(" ", text))
-    return " ".join(text.split())
-
-
-def _clean_lines(text: str) -> str:
-    """``text`` with its lines kept, each cleaned, blank runs at most one line."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
-    text = _SURROGATE.sub("\ufffd", _UNSAFE.sub(" ", text))
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+def _mrkdwn_piece(char: str, line_start: bool) -> str:
+    if char == "@":
+        return "@" + _WORD_JOINER
+    piece = _LOOKALIKES.get(char) or _ENTITIES.get(char, char)
+    return _SOFT_HYPHEN + piece if line_start and char in _QUOTE_MARKS else piece
 
 
 def pieces(text: str, *, mrkdwn: bool = True) -> list[str]:
@@ -107,46 +82,11 @@ def pieces(text: str, *, mrkdwn: bool = True) -> list[str]:
     Pieces keep an entity, or a mark and the invisible character guarding
     it, together, so text is only ever shortened or split between pieces.
     """
-    result: list[str] = []
-    line_start = True
-    for char in text:
-        piece = _ENTITIES.get(char, char)
-        if char == "@":
-            # plain_text never mentions anyone; the joiner there is belt and braces.
-            piece = "@" + _WORD_JOINER
-        elif mrkdwn:
-            piece = _LOOKALIKES.get(char, piece)
-            if line_start and char in _QUOTE_MARKS:
-                piece = _SOFT_HYPHEN + piece
-        result.append(piece)
-        if char == "\n":
-            line_start = True
-        elif not char.isspace():
-            line_start = False
-    return result
+    return escaped_pieces(text, _mrkdwn_piece if mrkdwn else _plain_piece)
 
 
-def fit(parts: Sequence[str], limit: int) -> str:
-    """Escaped pieces ``parts`` joined, shortened with "…" to at most ``limit`` characters."""
-    if width("".join(parts)) <= limit:
-        return "".join(parts)
-    kept: list[str] = []
-    used = 0
-    for piece in parts:
-        size = len(piece) if piece.isascii() else width(piece)
-        if used + size > limit - len(_ELLIPSIS):
-            break
-        kept.append(piece)
-        used += size
-    # Keep whole words when the last space is not too far back.
-    for back in range(len(kept) - 1, max(len(kept) * 2 // 3, 0), -1):
-        if kept[back] == " ":
-            kept = kept[:back]
-            break
-    # Whole pieces only: a character strip would eat the ";" of "&amp;".
-    while kept and kept[-1] in _TRAILING:
-        kept.pop()
-    return "".join(kept) + _ELLIPSIS
+def _plain_pieces(text: str) -> list[str]:
+    return pieces(text, mrkdwn=False)
 
 
 def escape(text: str) -> str:
@@ -156,18 +96,22 @@ def escape(text: str) -> str:
     for ``&<>``, look-alikes for ``*_~```, a guarded leading ``>``, a word
     joiner after ``@``, no control or bidirectional characters.
     """
-    return "".join(pieces(_clean_lines(text)))
+    return "".join(pieces(clean_lines(text)))
 
 
 def inline(text: str, limit: int, *, default: str = "") -> str:
     """One line of untrusted ``text`` as mrkdwn, at most ``limit`` characters."""
-    # Every character takes at least one: past limit + 1 nothing can change the result.
-    return fit(pieces((clean_line(text) or default)[: limit + 1]), limit)
+    return fitting.fit_line(text, limit, pieces, default=default)
 
 
 def plain(text: str, limit: int, *, default: str) -> str:
     """One line of untrusted ``text`` for a plain_text object (no mrkdwn there)."""
-    return fit(pieces((clean_line(text) or default)[: limit + 1], mrkdwn=False), limit)
+    return fitting.fit_line(text, limit, _plain_pieces, default=default)
+
+
+def _guard_quote(chunk: str) -> str:
+    # A chunk starts a new section, so a ">" it starts with needs the guard too.
+    return _SOFT_HYPHEN + chunk if chunk.startswith(("&gt;", "\uff1e")) else chunk
 
 
 def chunks(text: str, limit: int) -> list[str]:
@@ -178,34 +122,10 @@ def chunks(text: str, limit: int) -> list[str]:
     an escaped piece can take six characters (``&amp;`` and a joiner), and a
     chunk keeps one for the quote guard.
     """
-    if limit < 8:
-        raise ValueError(f"chunks need a limit of at least 8, got {limit}")
-    parts = pieces(_clean_lines(text))
-    # A chunk starts a new section, so a ">" it starts with needs the guard too.
-    room = limit - len(_SOFT_HYPHEN)
-    result: list[str] = []
-    start = 0
-    while start < len(parts):
-        end, used = start, 0
-        while end < len(parts):
-            size = len(parts[end]) if parts[end].isascii() else width(parts[end])
-            if used + size > room:
-                break
-            used += size
-            end += 1
-        if end < len(parts):
-            window = parts[start:end]
-            for mark in ("\n", " "):
-                if mark in window[1:]:
-                    end = start + len(window) - 1 - window[::-1].index(mark)
-                    break
-        chunk = "".join(parts[start:end]).strip()
-        if chunk.startswith(("&gt;", "\uff1e")):
-            chunk = _SOFT_HYPHEN + chunk
-        if chunk:
-            result.append(chunk)
-        start = end
-    return result
+    if limit < _SMALLEST_CHUNK:
+        raise ValueError(f"chunks need a limit of at least {_SMALLEST_CHUNK}, got {limit}")
+    parts = pieces(clean_lines(text))
+    return fitting.chunks(parts, limit, guard=_guard_quote, guard_width=len(_SOFT_HYPHEN))
 
 
 def safe_url(url: str | None, *, limit: int = URL_LIMIT) -> str | None:
@@ -218,7 +138,7 @@ def safe_url(url: str | None, *, limit: int = URL_LIMIT) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if not _SAFE_URL.fullmatch(url) or _UNSAFE.search(url) or _SURROGATE.search(url):
+    if not _SAFE_URL.fullmatch(url) or has_unsafe(url):
         return None
     try:
         if not urlsplit(url).hostname:

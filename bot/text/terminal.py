@@ -9,21 +9,19 @@ could disguise it, so ``plain`` replaces them all. No I/O here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from bot.model.messages import Digest, NothingNew, PaperItem, Reply
+from bot.text.fitting import blank_controls
+from bot.text.layout import by_kind
 
 __all__ = ["format_digest", "format_items", "format_message", "format_reply", "plain"]
-
-# C0 and C1 controls (ESC starts terminal escape sequences), DEL, and the
-# Unicode bidirectional embeddings, overrides and isolates.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(text: str) -> str:
     """``text`` on one line with nothing a terminal would act on."""
-    return _UNSAFE.sub(" ", text)
+    # Tab and newline too: one line stays one line.
+    return blank_controls(text)
 
 
 def format_items(
@@ -68,8 +66,8 @@ def format_reply(reply: Reply) -> str:
 
 
 def format_message(message: Digest | NothingNew | Reply) -> str:
-    if isinstance(message, Digest):
-        return format_digest(message)
-    if isinstance(message, NothingNew):
-        return plain(message.text)
-    return format_reply(message)
+    return by_kind(message, digest=format_digest, nothing_new=_quiet_day, reply=format_reply)
+
+
+def _quiet_day(message: NothingNew) -> str:
+    return plain(message.text)

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.discord.render import (
+from adapters.discord.markdown import escape, safe_url
+from adapters.discord.message import (
     ACTION_ROW_LIMIT,
     CONTENT_LIMIT,
     CUSTOM_ID_LIMIT,
@@ -36,17 +37,17 @@ from adapters.discord.render import (
     PaperButtons,
     check_message,
     custom_id,
-    escape,
+)
+from adapters.discord.render import (
     render_abstract,
     render_digest,
     render_message,
     render_nothing_new,
     render_reply,
-    safe_url,
-    width,
 )
 from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply, paper_item
 from bot.model.papers import PaperRecord
+from bot.text.fitting import width
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

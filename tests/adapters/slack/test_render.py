@@ -19,29 +19,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.slack.render import (
-    ABSTRACT_ACTION_ID,
+from adapters.slack.message import (
     BLOCK_LIMIT,
     BUTTON_VALUE_LIMIT,
     FALLBACK_LIMIT,
     HEADER_LIMIT,
     MESSAGE_BUDGET,
-    MORE_LIKE_ACTION_ID,
     TEXT_LIMIT,
     SlackLimitError,
     SlackMessage,
     check_message,
-    escape,
+)
+from adapters.slack.mrkdwn import escape, safe_url
+from adapters.slack.render import (
+    ABSTRACT_ACTION_ID,
+    MORE_LIKE_ACTION_ID,
     render_abstract,
     render_digest,
     render_message,
     render_nothing_new,
     render_reply,
-    safe_url,
-    width,
 )
 from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply, paper_item
 from bot.model.papers import PaperRecord
+from bot.text.fitting import width
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
