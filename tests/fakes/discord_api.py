@@ -124,7 +124,8 @@ class FakeDiscord(DiscordRest):
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. Thread-safe:
     the server answers on its own thread while the test reads and scripts. Guilds,
-    channels, interactions and gateway events: see :class:`FakeDiscordGateway`.
+    channels, interactions and gateway events: see
+    :class:`tests.fakes.discord_state.FakeDiscordGateway`.
     """
 
     name = "the fake Discord"
