@@ -392,7 +392,8 @@ def run_search(params: dict[str, Any]) -> dict[str, Any]:
     if not params.get("cold"):
         # Read the catalog and index files once, as a busy bot would have them
         # in the OS page cache; without this, results depend on what earlier
-        # runs left there (a cold 2 GB SQLite file costs ~0.5 ms a paper read).
+        # runs left there (see docs/benchmarks.md, section "Catalog: bulk import
+        # and search", What it does, item 3).
         start = time.perf_counter()
         files = [*(data_dir / "index").rglob("*")]
         if database_url:

@@ -4,7 +4,8 @@ Run from the repository root::
 
     .venv/bin/python -m bench.bench_digest --papers 1000000 --new 2000 --channels 10000 --topics 3
 
-Building the 1M catalog takes ~3 minutes; keep it (``--data-dir`` under
+Building the 1M catalog takes minutes (see docs/benchmarks.md, section
+"Digest selection", Commands); keep it (``--data-dir`` under
 ``bench/out/``, or ``--keep``) and measure again with ``--data-dir DIR --reuse``.
 
 The target: selecting the digests of 10,000 channels, each with 3 topics,
@@ -766,9 +767,9 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
     if params.get("profile"):
         # cProfile, not bench/sampler.py: every tantivy-py call releases the
         # GIL, so a sampling thread takes nearly all its samples inside those
-        # calls rather than in the Python around them (it charged 69% to
-        # SearchIndex.searcher, where cProfile and the timers above find 8%),
-        # and, waiting for the GIL, slows each call down.
+        # calls rather than in the Python around them (by how much: see
+        # docs/benchmarks.md, section "Digest selection", Commands), and,
+        # waiting for the GIL, slows each call down.
         profile = _cprofile(
             lambda: once(cache), Path(params["profile"]) / "select.prof", label="select_digests (warm)"
         )

@@ -21,8 +21,9 @@ tantivy's indexing threads included (valgrind runs the threads one at a
 time and counts them all). The catalog is small, not the benchmark's
 million papers: SQLite's look-ups and tantivy's commit cost a little more
 in a large one, the Python work the same. ``--keep DIR`` keeps the
-callgrind files for ``callgrind_annotate``. Needs valgrind; takes a few
-minutes (callgrind runs ~50x slower).
+callgrind files for ``callgrind_annotate``. Needs valgrind; takes minutes,
+callgrind being far slower than the code alone (see docs/benchmarks.md,
+section "Feed ingestion", What it does).
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ vocabulary knows each word's expected share of papers, so a benchmark can
 pick query words by class (``Vocabulary.common`` / ``mid`` / ``rare``)
 without scanning the catalog.
 
-Speed: drawing every word with ``random.choices`` costs ~0.7 us a word, a
-minute and a half for 1M papers. Instead, Zipf-distributed word *pools* are
+Speed: drawing every word with ``random.choices`` is too slow for 1M papers
+(see docs/benchmarks.md, section "Catalog: bulk import and search", What it
+does, item 1). Instead, Zipf-distributed word *pools* are
 drawn once (a few million words) and each abstract is a few slices of the
 pool at random offsets. Word frequencies, and so the document frequencies a
 search index sees, are unchanged; runs of words recur across papers, as
@@ -273,7 +274,9 @@ class _TextPool:
     """Words joined into one string, with each word's start offset.
 
     A run of words is then one string slice (a memcpy) instead of a join over
-    scattered string objects: ~20x faster, which is what makes 1M papers fast.
+    scattered string objects, which is what makes 1M papers fast (see
+    docs/benchmarks.md, section "Catalog: bulk import and search", What it
+    does, item 1).
     """
 
     def __init__(self, words: list[str]) -> None:

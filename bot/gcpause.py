@@ -4,13 +4,14 @@ Two steps use it. A batch digest selection: tantivy-py hands back each
 search's hits as fresh tuples, half a million in a large batch, and
 parsing keeps ~150,000 objects per 18,000 topics; the collector took them
 for new long-lived objects and ran full collections over the whole heap
-again and again, 1-3 s of a 5 s selection. Reading and storing a feed:
+again and again, seconds of a selection. Reading and storing a feed:
 reading a day's arXiv feed builds a few hundred thousand container objects
 (the XML tree, the raw entries, the records, the rows), nearly all of them
 alive until the feed is stored. Each time allocations pass the collector's
 threshold it walks the young objects, and now and then every object of the
-process; during one 2,000-entry ingest that was ~0.1-0.2 s of CPU, 10-20%
-of the whole, spent finding no garbage. Neither step builds reference
+process: a share of an ingest's CPU spent finding no garbage (the figures
+of both steps: see docs/benchmarks.md, sections "Digest selection" and
+"Feed ingestion", What changed, item 1 of each). Neither step builds reference
 cycles, and what it drops is freed by reference counting at once.
 ``paused_gc`` holds the collector off for the duration; whatever cycles
 other code made meanwhile are collected after, at the next threshold.

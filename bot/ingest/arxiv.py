@@ -1,9 +1,10 @@
 """arXiv's announcement feeds read with ElementTree: ``parse_feed``'s fast path.
 
-feedparser reads any feed but takes ~1 ms an entry; a day of cs.CV is
-hundreds to thousands of entries. ``read_announcement`` reads the two shapes
+feedparser reads any feed but slowly for a day of cs.CV, hundreds to
+thousands of entries. ``read_announcement`` reads the two shapes
 rss.arxiv.org serves (RSS 2.0 and Atom 1.0, see tests/ingest/feeds/arxiv-*-announce.xml)
-with the standard library's ElementTree (expat) in a tenth of that, and
+with the standard library's ElementTree (expat) several times faster (see
+docs/benchmarks.md, section "Feed parsing"), and
 returns entries as the same dictionaries feedparser would have built for
 them (the keys ``bot.ingest.feeds`` reads), so that one function turns both into
 records.

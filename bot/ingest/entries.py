@@ -157,10 +157,10 @@ _CASE_FOLDS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"
 def _links(text: str) -> Links:
     """``extract_links(text)``, sooner: only the words that can hold a link go to it.
 
-    Its pattern costs ~0.1-0.2 ms a 1,200-character abstract, and most
-    abstracts name no link. A link never spans whitespace and always contains one of
-    ``_LINK_MARKS``, whatever its case, so the words around the marks, in
-    order, give the same links.
+    Its pattern is slow over a whole abstract (see docs/benchmarks.md, section
+    "Feed parsing", Reading), and most abstracts name no link. A link never
+    spans whitespace and always contains one of ``_LINK_MARKS``, whatever its
+    case, so the words around the marks, in order, give the same links.
     """
     folded = text
     if not text.isascii():

@@ -4,7 +4,8 @@ I/O: none. The fetcher hands over the bytes it downloaded and the response
 headers that say how to read them (``Content-Type`` for the charset,
 ``Content-Location`` as the base of relative links). feedparser gets the
 bytes as a stream, so nothing here is ever taken for a URL or a file name.
-arXiv's announcement feeds, the big ones, are read ~5x faster by
+arXiv's announcement feeds, the big ones, are read several times faster
+(see docs/benchmarks.md, section "Feed parsing") by
 ``bot.ingest.arxiv`` into the same raw entries feedparser would give;
 anything it cannot read exactly as feedparser does goes to feedparser.
 

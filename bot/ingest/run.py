@@ -63,7 +63,8 @@ def records_of(entries: Iterable[FeedEntry]) -> list[PaperRecord]:
     records = []
     for entry in entries:
         record = entry.record
-        # Most entries say nothing more, and a copy per entry cost ~10 us.
+        # Most entries say nothing more, and a copy per entry shows in an ingest's
+        # time (see docs/benchmarks.md, section "Feed ingestion", What changed, item 2).
         if entry.doi or entry.journal_ref or entry.project_urls:
             record = replace(
                 record,

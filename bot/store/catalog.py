@@ -135,7 +135,8 @@ def _storable(record: PaperRecord) -> PaperRecord:
     column, both of which SQLite would keep; no paper needs either, so no
     engine stores them: NULs are dropped and the source is cut.
     """
-    # One search of the joined text: about 2 µs a record, a few per cent of an import.
+    # One search of the joined text: a small part of an import (see docs/benchmarks.md,
+    # section "PostgreSQL", Where the import's time goes).
     texts = "".join((record.title, record.abstract, record.source, record.url or "",
                      *record.authors, *record.categories, *record.code_urls,
                      record.doi or "", record.journal_ref or "", record.project_url or ""))
@@ -397,9 +398,10 @@ def _postgres_value(name: str, value: Any) -> Any:
 
 
 def _copy(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    # COPY streams the rows in one statement: several times faster than
-    # SQLAlchemy's batched multi-row INSERTs at bulk sizes, in the same
-    # transaction (a test compares what the two store, as text).
+    # COPY streams the rows in one statement: faster than SQLAlchemy's
+    # batched multi-row INSERTs at bulk sizes (see docs/benchmarks.md, section
+    # "PostgreSQL", Where the import's time goes), in the same transaction
+    # (a test compares what the two store, as text).
     names = [c.name for c in PAPERS.c]
     dbapi = connection.dialect.loaded_dbapi
     raw: Any = connection.connection.driver_connection

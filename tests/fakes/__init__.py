@@ -3,8 +3,10 @@
 The Slack Web API fake is :class:`~tests.fakes.slack_api.FakeSlackAPI`; its
 function-scoped fixture is registered under the name ``slack_api``. Discord's
 REST API and gateway are :class:`~tests.fakes.discord_api.FakeDiscord`, fixture
-``discord_api`` (``discord_api_fixture``). A test
-module gets it with either of::
+``discord_api`` (``discord_api_fixture``); a feed host is
+:class:`~tests.fakes.feed_server.FakeFeedServer`, fixture ``feed_server``. All three
+stand on one small server base, :mod:`tests.fakes.http`: lifecycle, request log,
+scripted answers. A test module gets a fixture with either of::
 
     from tests.fakes import slack_api_fixture  # noqa: F401  (registers `slack_api`)
 
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.discord_api import DiscordCall, FakeDiscord, discord_api_fixture
+from tests.fakes.http import serving
 from tests.fakes.slack_api import FakeSlackAPI, SlackCall
 
 __all__ = [
@@ -45,11 +48,5 @@ def slack_api_fixture() -> Iterator[FakeSlackAPI]:
 
     Fails the test if the fake itself crashed while answering a request.
     """
-    fake = FakeSlackAPI()
-    fake.start()
-    try:
+    with serving(FakeSlackAPI()) as fake:
         yield fake
-    finally:
-        fake.stop()
-    if fake.errors:
-        pytest.fail(f"the fake Slack API crashed while serving: {fake.errors!r}")

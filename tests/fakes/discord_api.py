@@ -21,12 +21,18 @@ the fake fills in); an unrouted path answers ``404: Not Found``. JSON and multip
 ``Content-Type: application/json`` exactly (for anything else discord.py hands the
 body back as text), ``Via`` and ``X-RateLimit-*`` headers, as Discord's do.
 
-As Discord does, the fake refuses: a bad bot token (401), unknown channels (404, 10003),
+As Discord does, the fake refuses a bad bot token (401), and the routes
+(:mod:`tests.fakes.discord_rest`) what Discord would: unknown channels (404, 10003),
 empty messages (50006), too long content or embeds (400, 50035 Invalid Form Body), a
 second response to an interaction (40060), a followup before the response (10015),
 unknown interactions (10062). Scripted answers (:meth:`~FakeDiscord.fail`,
 :meth:`~FakeDiscord.rate_limit`, :meth:`~FakeDiscord.respond`) are queued per route,
-optionally for one channel, and used up first-in first-out, after the token check.
+optionally for one channel (of the path, or of the interaction answered), and used up
+first-in first-out, after the token check. discord.py retries 500, 502, 504 and 524
+itself, sleeping 1 s, 3 s, 5 s...; :meth:`calls` and :meth:`wait_for` select by route.
+
+The identities, route names and payload shapes are :mod:`tests.fakes.discord_data`; the
+gateway's state (guilds, channels, interactions) :mod:`tests.fakes.discord_state`.
 
 This module's only I/O is the local listening socket and reading its recordings.
 """
@@ -36,18 +42,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import email.parser
-import email.policy
-import hashlib
 import json
-import logging
 import math
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from types import TracebackType
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import discord.gateway
@@ -56,27 +55,41 @@ import pytest
 import yarl
 from aiohttp import web
 
-from tests.fakes.discord_gateway import (
+from tests.fakes.discord_data import (
     ANNOUNCEMENTS_CHANNEL_ID,
     APPLICATION_ID,
     BOT_PERMISSIONS,
     BOT_USER_ID,
     CHANNEL_ID,
+    FOLLOWUP,
     GUILD_ID,
+    INTERACTION_CALLBACK,
     MANAGE_CHANNELS,
     MEMBER_PERMISSIONS,
     MEMBER_USER_ID,
     MODERATOR_ROLE_ID,
     OWNER_USER_ID,
     RECORDINGS_DIR,
+    SEND_MESSAGE,
     SEND_MESSAGES,
-    FakeDiscordGateway,
-    GatewayFrame,
-    _Interaction,
+    SYNC_COMMANDS,
+    SYNC_GUILD_COMMANDS,
+    WEBHOOK_MESSAGE,
+    DiscordCall,
+    discord_error,
     recorded_response,
-    snowflake_time,
 )
-from tests.fakes.slack_api import Headers
+from tests.fakes.discord_gateway import GatewayFrame
+from tests.fakes.discord_rest import (
+    API_PREFIX,
+    ROUTES,
+    DiscordRest,
+    _Request,
+    match_route,
+    parse_body,
+    ratelimit_headers,
+)
+from tests.fakes.http import Headers, serving
 
 __all__ = [
     "ANNOUNCEMENTS_CHANNEL_ID",
@@ -105,138 +118,17 @@ __all__ = [
     "recorded_response",
 ]
 
-log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v10"
-LOADING, EPHEMERAL = 1 << 7, 1 << 6  # message flags
-SEND_MESSAGE = "POST /channels/{channel_id}/messages"
-SYNC_COMMANDS = "PUT /applications/{application_id}/commands"
-SYNC_GUILD_COMMANDS = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
-INTERACTION_CALLBACK = "POST /interactions/{interaction_id}/{interaction_token}/callback"
-FOLLOWUP = "POST /webhooks/{application_id}/{interaction_token}"
-_WEBHOOK_MESSAGE = "/webhooks/{application_id}/{interaction_token}/messages/"
-# Route -> handler. Literal routes come before those with a placeholder in their place.
-ROUTES: dict[str, str] = {
-    "GET /users/@me": "_get_me",
-    "GET /oauth2/applications/@me": "_get_application",
-    "GET /gateway": "_get_gateway",
-    "GET /gateway/bot": "_get_gateway",
-    "GET /channels/{channel_id}": "_get_channel",
-    SEND_MESSAGE: "_create_message",
-    "PATCH /channels/{channel_id}/messages/{message_id}": "_channel_message",
-    "DELETE /channels/{channel_id}/messages/{message_id}": "_channel_message",
-    "GET /applications/{application_id}/commands": "_app_commands",
-    SYNC_COMMANDS: "_app_commands",
-    "GET /applications/{application_id}/guilds/{guild_id}/commands": "_app_commands",
-    SYNC_GUILD_COMMANDS: "_app_commands",
-    INTERACTION_CALLBACK: "_callback",
-    FOLLOWUP: "_followup",
-    **{
-        f"{verb} {_WEBHOOK_MESSAGE}{message}": "_webhook_message"
-        for verb in ("GET", "PATCH", "DELETE")
-        for message in ("@original", "{message_id}")
-    },
-}
-_PATTERNS = [
-    (route, re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route)) + "$"))
-    for route in ROUTES
-]
-# Message limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
-CONTENT_MAX, EMBED_TOTAL_MAX, EMBED_FIELDS_MAX = 2000, 6000, 25
-EMBED_LIMITS = {"title": 256, "description": 4096, "footer.text": 2048, "author.name": 256}
-FIELD_LIMITS = {"name": 256, "value": 1024}
-# What a message answer echoes from the request.
-CDN = "https://cdn.discordapp.com/attachments"
-MESSAGE_FIELDS = ("content", "embeds", "components", "flags", "tts", "nonce", "message_reference")
-
-
-def discord_error(code: int, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Discord's JSON error body: ``{"message": ..., "code": ...}``, and ``errors`` if given."""
-    return {"message": message, "code": code, **({"errors": errors} if errors else {})}
-
-
-@dataclass(frozen=True, eq=False)
-class DiscordCall:
-    """One REST request the fake received, and what it answered."""
-
-    route: str  # "POST /channels/{channel_id}/messages"; "GET /the/path" if unrouted
-    params: dict[str, str]  # the route's placeholders: {"channel_id": "..."}
-    query: dict[str, str]
-    payload: Any  # the JSON body (or multipart payload_json), decoded; None without one
-    files: dict[str, tuple[str, bytes]]  # multipart file parts: name -> (filename, bytes)
-    headers: Headers
-    received_at: float  # the fake's clock (time.monotonic by default)
-    http_verb: str
-    path: str
-    body: bytes
-    status: int
-    response: Any  # the JSON answered; None for a 204
-    channel_id: str | None  # from the path, or the channel of the interaction answered
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def token(self) -> str | None:
-        """The bot token from ``Authorization: Bot <token>``."""
-        auth = self.headers.get("Authorization", "")
-        return auth.removeprefix("Bot ") if auth.startswith("Bot ") else None
-
-    @property
-    def message(self) -> dict[str, Any]:
-        """The message fields sent: the payload, or an interaction callback's ``data``."""
-        payload = self.payload if isinstance(self.payload, dict) else {}
-        return payload.get("data") or {} if self.route == INTERACTION_CALLBACK else payload
-
-    @property
-    def response_type(self) -> int | None:
-        """A callback's type: 4 message, 5 deferred, 6 deferred update, 7 update, 8 choices."""
-        return self.payload.get("type") if self.route == INTERACTION_CALLBACK else None
-
-    content = property(lambda self: self.message.get("content"))
-    embeds = property(lambda self: self.message.get("embeds"))
-    components = property(lambda self: self.message.get("components"))
-    allowed_mentions = property(lambda self: self.message.get("allowed_mentions"))
-    nonce = property(lambda self: self.message.get("nonce"))
-    enforce_nonce = property(lambda self: self.message.get("enforce_nonce"))
-    flags = property(lambda self: self.message.get("flags"))
-
-
-@dataclass
-class _Script:
-    route: str  # a route key, or "*" for any
-    channel: str | None
-    times: int | None  # None: until reset()
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def matches(self, route: str, channel_id: str | None) -> bool:
-        return (
-            self.route in ("*", route)
-            and (self.channel is None or self.channel == channel_id)
-            and (self.times is None or self.times > 0)
-        )
-
-
-@dataclass
-class _Request:
-    route: str
-    params: dict[str, str]
-    query: dict[str, str]
-    payload: Any
-    files: dict[str, tuple[str, bytes]]
-    interaction: _Interaction | None
-
-
-class FakeDiscord(FakeDiscordGateway):
+class FakeDiscord(DiscordRest):
     """A fake Discord on ``127.0.0.1:<free port>``; see the module docstring.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. Thread-safe:
     the server answers on its own thread while the test reads and scripts. Guilds,
-    channels, interactions and gateway events: see :class:`FakeDiscordGateway`.
+    channels, interactions and gateway events: see
+    :class:`tests.fakes.discord_state.FakeDiscordGateway`.
     """
+
+    name = "the fake Discord"
 
     def __init__(
         self,
@@ -263,30 +155,23 @@ class FakeDiscord(FakeDiscordGateway):
             tokens=None if tokens is None else frozenset(tokens),
             privileged_intents=privileged_intents,
             heartbeat_interval_ms=heartbeat_interval_ms,
+            clock=clock,
             wall_clock=wall_clock,
         )
-        self._clock = clock
-        self._calls: list[DiscordCall] = []
-        self._scripts: list[_Script] = []
-        self._nonces: dict[tuple[str, str], str] = {}
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self._port = 0
-        self.errors: list[BaseException] = []  # bugs in the fake itself, raised while serving
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> FakeDiscord:
-        if self._loop is not None:
-            raise RuntimeError("the fake Discord is already running")
+    def _open(self) -> tuple[str, int]:
         loop = self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, args=(loop,), daemon=True)
         self._thread.start()
-        self._port = asyncio.run_coroutine_threadsafe(self._startup(), loop).result(10)
-        self._thread.name = f"fake-discord:{self._port}"
-        return self
+        port = asyncio.run_coroutine_threadsafe(self._startup(), loop).result(10)
+        self._thread.name = f"fake-discord:{port}"
+        return "127.0.0.1", port
 
-    def stop(self) -> None:
+    def _close(self) -> None:
         """Close the websockets and the socket, stop the loop and join its thread."""
         loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
         if loop is None or thread is None:
@@ -297,24 +182,6 @@ class FakeDiscord(FakeDiscordGateway):
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
             loop.close()
-
-    def __enter__(self) -> FakeDiscord:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``, without a trailing slash."""
-        if self._loop is None:
-            raise RuntimeError("the fake Discord is not running; call start()")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def rest_url(self) -> str:
@@ -361,11 +228,6 @@ class FakeDiscord(FakeDiscordGateway):
 
     # -- what tests read ----------------------------------------------------------------------
 
-    def calls(self, route: str | None = None) -> list[DiscordCall]:
-        """Every REST request received (on ``route``, if given), failed ones too, in order."""
-        with self._cond:
-            return [c for c in self._calls if route is None or c.route == route]
-
     def messages(
         self, channel_id: str | None = None, *, include_failed: bool = False
     ) -> list[DiscordCall]:
@@ -396,52 +258,18 @@ class FakeDiscord(FakeDiscordGateway):
 
     def followups(self) -> list[DiscordCall]:
         """Calls on interaction webhooks: followups, and reads, edits, deletes of messages."""
-        return [c for c in self.calls() if c.route == FOLLOWUP or _WEBHOOK_MESSAGE in c.route]
-
-    def wait_for(self, route: str, count: int = 1, timeout: float = 5.0) -> list[DiscordCall]:
-        """Block until ``count`` calls on ``route`` arrived (failed ones count); return them.
-
-        It blocks: in a coroutine on the client's loop, await :meth:`wait_for_async`.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(got := [c for c in self._calls if c.route == route]) < count:
-                if (left := deadline - time.monotonic()) <= 0:
-                    raise AssertionError(
-                        f"waited {timeout}s for {count} {route} call(s) to the fake Discord, "
-                        f"got {len(got)}; all calls received: {[c.route for c in self._calls]}"
-                    )
-                self._cond.wait(left)
-            return got
+        return [c for c in self.calls() if c.route == FOLLOWUP or WEBHOOK_MESSAGE in c.route]
 
     async def wait_for_async(
         self, route: str, count: int = 1, timeout: float = 5.0
     ) -> list[DiscordCall]:
-        """:meth:`wait_for`, without blocking the calling loop (where discord.py runs)."""
+        """:meth:`wait_for`, without blocking the calling loop (where discord.py runs).
+
+        :meth:`wait_for` blocks: in a coroutine on the client's loop, await this instead.
+        """
         return await asyncio.to_thread(self.wait_for, route, count, timeout)
 
     # -- scripting ------------------------------------------------------------------------------
-
-    def respond(
-        self,
-        route: str,
-        body: Any,
-        *,
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-        channel: str | None = None,
-        times: int | None = 1,
-    ) -> None:
-        """Queue an answer for the next ``times`` calls on ``route`` ("*": any; None: until reset).
-
-        With ``channel``, only calls about that channel (path, or interaction) use it.
-        discord.py retries 500, 502, 504 and 524 itself, sleeping 1 s, 3 s, 5 s...
-        """
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1, or None for 'until reset()'")
-        script = _Script(route, channel, times, status, copy.deepcopy(body), dict(headers or {}))
-        with self._cond:
-            self._scripts.append(script)
 
     def fail(
         self,
@@ -475,7 +303,7 @@ class FakeDiscord(FakeDiscordGateway):
         Without a ``Via`` header, or with a body that is not JSON, discord.py takes a
         429 for a Cloudflare ban and raises HTTPException instead; both are sent.
         """
-        headers = _ratelimit_headers(route, self._wall_clock(), 0, retry_after)
+        headers = ratelimit_headers(route, self._wall_clock(), 0, retry_after)
         headers.update({"Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Scope": "user"})
         if is_global:
             headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"})
@@ -484,6 +312,9 @@ class FakeDiscord(FakeDiscordGateway):
         self.respond(route, body, status=429, headers=headers, channel=channel, times=times)
 
     # -- serving, on the server's thread ------------------------------------------------------
+
+    def _kind(self, call: DiscordCall) -> str:
+        return call.route
 
     def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
         asyncio.set_event_loop(loop)
@@ -515,8 +346,7 @@ class FakeDiscord(FakeDiscordGateway):
         except Exception as exc:
             # A bug in the fake: answer loudly and keep it for the test. 400, not 500:
             # discord.py would retry a 500 for 25 s before giving up.
-            log.exception("fake Discord failed on %s %s", request.method, request.path)
-            self.errors.append(exc)
+            self._keep_crash(request.method, request.path, exc)
             status, headers = 400, {}
             answer = discord_error(0, f"the fake Discord crashed: {exc!r}")
         headers = {"Via": "1.1 google", **headers}
@@ -528,9 +358,9 @@ class FakeDiscord(FakeDiscordGateway):
     def _handle(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], Any]:
         verb, path, query = request.method, request.path, dict(request.query)
         headers = Headers(request.headers.items())
-        route, params = _match(verb, path)
+        route, params = match_route(verb, path)
         try:
-            payload, files, readable = *_parse_body(headers.get("Content-Type", ""), body), True
+            payload, files, readable = *parse_body(headers.get("Content-Type", ""), body), True
         except (ValueError, UnicodeDecodeError):
             payload, files, readable = None, {}, False
         with self._cond:
@@ -551,8 +381,8 @@ class FakeDiscord(FakeDiscordGateway):
             else:
                 req = _Request(route, params, query, payload, files, interaction)
                 status, answer = getattr(self, ROUTES[route])(req)
-                extra = _ratelimit_headers(route, self._wall_clock(), remaining=4)
-            self._calls.append(
+                extra = ratelimit_headers(route, self._wall_clock(), remaining=4)
+            self._record(
                 DiscordCall(
                     route=route,
                     params=params,
@@ -569,304 +399,7 @@ class FakeDiscord(FakeDiscordGateway):
                     channel_id=channel_id,
                 )
             )
-            self._cond.notify_all()
         return status, dict(extra), answer
-
-    def _authorized(self, route: str, headers: Headers) -> bool:
-        if "/interactions/" in route or "/webhooks/" in route:
-            return True  # the interaction token in the path is the credential
-        auth = headers.get("Authorization", "")
-        token = auth.removeprefix("Bot ")
-        known = self._tokens is None or token in self._tokens
-        return auth.startswith("Bot ") and bool(token) and known
-
-    def _script(self, route: str, channel_id: str | None) -> _Script | None:
-        for script in self._scripts:
-            if script.matches(route, channel_id):
-                if script.times is not None:
-                    script.times -= 1
-                return script
-        return None
-
-    def _find_interaction(self, params: Mapping[str, str]) -> _Interaction | None:
-        token = params.get("interaction_token")
-        if "interaction_id" in params:
-            found = self._interactions.get(params["interaction_id"])
-            return found if found is not None and found.token == token else None
-        return next((i for i in self._interactions.values() if i.token == token), None)
-
-    # -- REST answers (the lock is held) ------------------------------------------------------
-
-    def _get_me(self, req: _Request) -> tuple[int, Any]:
-        me = recorded_response("GET /users/@me") or {}
-        return 200, {**me, "id": self.bot_user_id, "username": self.bot_name}
-
-    def _get_application(self, req: _Request) -> tuple[int, Any]:
-        app = recorded_response("GET /oauth2/applications/@me") or {}
-        app["bot"].update(id=self.bot_user_id, username=self.bot_name)
-        return 200, {**app, "id": self.application_id}
-
-    def _get_gateway(self, req: _Request) -> tuple[int, Any]:
-        if req.route == "GET /gateway":
-            return 200, {"url": self.gateway_url}
-        return 200, {**(recorded_response("GET /gateway/bot") or {}), "url": self.gateway_url}
-
-    def _get_channel(self, req: _Request) -> tuple[int, Any]:
-        if not self.has_channel(req.params["channel_id"]):
-            return 404, discord_error(10003, "Unknown Channel")
-        return 200, self.channel(req.params["channel_id"])
-
-    def _create_message(self, req: _Request) -> tuple[int, Any]:
-        channel_id, payload = req.params["channel_id"], req.payload or {}
-        if not self.has_channel(channel_id):
-            return 404, discord_error(10003, "Unknown Channel")
-        if (invalid := _invalid_message(payload, req.files, create=True)) is not None:
-            return 400, invalid
-        nonce = str(payload.get("nonce"))
-        if payload.get("enforce_nonce") and (channel_id, nonce) in self._nonces:
-            # A retry with the same nonce: Discord answers with the message it made.
-            return 200, copy.deepcopy(self._stored[self._nonces[channel_id, nonce]])
-        message = self._new_message(channel_id, payload, req.files)
-        if payload.get("nonce") is not None:
-            self._nonces[channel_id, nonce] = message["id"]
-        return 200, message
-
-    def _channel_message(self, req: _Request) -> tuple[int, Any]:
-        message = self._stored.get(req.params["message_id"])
-        if message is None or message["channel_id"] != req.params["channel_id"]:
-            return 404, discord_error(10008, "Unknown Message")
-        return self._message_verb(req, message)
-
-    def _message_verb(self, req: _Request, message: dict[str, Any]) -> tuple[int, Any]:
-        """GET, PATCH or DELETE one stored message."""
-        if req.route.startswith("DELETE "):
-            del self._stored[message["id"]]
-            return 204, None
-        if req.route.startswith("PATCH "):
-            invalid = _invalid_message(req.payload or {}, req.files, create=False)
-            if invalid is not None:
-                return 400, invalid
-            self._apply(message, req.payload or {}, req.files)
-            message["flags"] = message.get("flags", 0) & ~LOADING  # an edit ends "thinking..."
-            message["edited_timestamp"] = snowflake_time(self._new_id())
-        return 200, copy.deepcopy(message)
-
-    def _app_commands(self, req: _Request) -> tuple[int, Any]:
-        guild_id = req.params.get("guild_id")
-        if req.params["application_id"] != self.application_id or (
-            guild_id is not None and guild_id not in self._guilds
-        ):
-            return 403, discord_error(50001, "Missing Access")
-        if req.route.startswith("GET "):
-            return 200, copy.deepcopy(self._commands.get(guild_id, []))
-        if not isinstance(req.payload, list):
-            return 400, discord_error(50035, "Invalid Form Body")
-        known = {(c["name"], c.get("type", 1)): c["id"] for c in self._commands.get(guild_id, [])}
-        template = (recorded_response(SYNC_COMMANDS) or {})["commands"][0]
-        version, synced = self._new_id(), []
-        for sent in req.payload:
-            command = {**template, **sent, "application_id": self.application_id}
-            command["version"] = version
-            command["id"] = known.get((command["name"], command.get("type", 1))) or self._new_id()
-            command.pop("guild_id", None)
-            synced.append({**command, **({"guild_id": guild_id} if guild_id else {})})
-        self._commands[guild_id] = synced
-        return 200, copy.deepcopy(synced)
-
-    def _callback(self, req: _Request) -> tuple[int, Any]:
-        interaction, payload = req.interaction, req.payload or {}
-        if interaction is None:
-            return 404, discord_error(10062, "Unknown interaction")
-        if interaction.response is not None:
-            return 400, discord_error(40060, "Interaction has already been acknowledged.")
-        kind, data = int(payload.get("type", 0)), payload.get("data") or {}
-        if kind in (4, 7) and (invalid := _invalid_message(data, req.files, kind == 4)) is not None:
-            return 400, invalid
-        interaction.response, message = kind, None
-        if kind in (4, 5):
-            flags = (data.get("flags") or 0) | (LOADING if kind == 5 else 0)
-            message = self._new_message(
-                interaction.channel_id or "", {**data, "flags": flags}, req.files, interaction
-            )
-            interaction.original_id = message["id"]
-        elif kind in (6, 7) and interaction.message_id in self._stored:
-            interaction.original_id = interaction.message_id
-            if kind == 7:
-                self._apply(self._stored[interaction.message_id], data, req.files)
-                message = copy.deepcopy(self._stored[interaction.message_id])
-        if req.query.get("with_response") not in ("1", "true", "True"):
-            return 204, None
-        answer = recorded_response(INTERACTION_CALLBACK) or {}
-        answer["interaction"] = {
-            "id": interaction.id,
-            "type": interaction.type,
-            "response_message_loading": kind == 5,
-            "response_message_ephemeral": bool((data.get("flags") or 0) & EPHEMERAL),
-            **({"response_message_id": message["id"]} if message else {}),
-        }
-        answer["resource"] = {"type": kind, "message": message}
-        if message is None:
-            del answer["resource"]
-        return 200, answer
-
-    def _followup(self, req: _Request) -> tuple[int, Any]:
-        interaction, payload = req.interaction, req.payload or {}
-        if (
-            interaction is None
-            or interaction.response is None
-            or req.params["application_id"] != self.application_id
-        ):
-            return 404, discord_error(10015, "Unknown Webhook")
-        if (invalid := _invalid_message(payload, req.files, create=True)) is not None:
-            return 400, invalid
-        message = self._new_message(interaction.channel_id or "", payload, req.files, interaction)
-        interaction.followup_ids.append(message["id"])
-        return (200, message) if req.query.get("wait") in ("1", "true", "True") else (204, None)
-
-    def _webhook_message(self, req: _Request) -> tuple[int, Any]:
-        interaction = req.interaction
-        if interaction is None or req.params["application_id"] != self.application_id:
-            return 404, discord_error(10015, "Unknown Webhook")
-        wanted = req.params.get("message_id", "@original")
-        message_id = interaction.original_id if wanted == "@original" else wanted
-        mine = (interaction.original_id, *interaction.followup_ids)
-        if message_id is None or message_id not in self._stored or message_id not in mine:
-            return 404, discord_error(10008, "Unknown Message")
-        return self._message_verb(req, self._stored[message_id])
-
-    def _new_message(
-        self,
-        channel_id: str,
-        payload: Mapping[str, Any],
-        files: Mapping[str, tuple[str, bytes]],
-        interaction: _Interaction | None = None,
-    ) -> dict[str, Any]:
-        message = recorded_response(SEND_MESSAGE) or {}
-        message.update(id=self._new_id(), channel_id=channel_id, author=self.bot_user(), content="")
-        message["timestamp"] = snowflake_time(message["id"])
-        if interaction is not None:
-            app, kind = self.application_id, interaction.type
-            message.update(webhook_id=app, application_id=app, type=20 if kind == 2 else 0)
-            metadata = {"id": interaction.id, "type": kind, "user": interaction.user}
-            message["interaction_metadata"] = {**metadata, "authorizing_integration_owners": {}}
-        self._apply(message, payload, files)
-        self._stored[message["id"]] = message
-        return copy.deepcopy(message)
-
-    def _apply(
-        self,
-        message: dict[str, Any],
-        payload: Mapping[str, Any],
-        files: Mapping[str, tuple[str, bytes]],
-    ) -> None:
-        for key in MESSAGE_FIELDS:
-            if payload.get(key) is not None:
-                message[key] = copy.deepcopy(payload[key])
-        if payload.get("message_reference"):
-            message["type"] = 19  # a reply
-        if payload.get("attachments") is None:
-            return
-        kept = {a["id"]: a for a in message.get("attachments", [])}
-        message["attachments"] = [
-            kept[str(a["id"])] for a in payload["attachments"] if str(a["id"]) in kept
-        ]
-        for sent in payload["attachments"]:  # new files: "files[<id>]" parts
-            if (part := files.get(f"files[{sent['id']}]")) is not None:
-                new_id, filename = self._new_id(), sent.get("filename") or part[0]
-                url = f"{CDN}/{message['channel_id']}/{new_id}/{filename}"
-                attachment = {"id": new_id, "filename": filename, "size": len(part[1])}
-                message["attachments"].append({**attachment, "url": url, "proxy_url": url})
-
-
-def _match(verb: str, path: str) -> tuple[str | None, dict[str, str]]:
-    if path.startswith(API_PREFIX + "/"):
-        wanted = f"{verb} {path.removeprefix(API_PREFIX)}"
-        for route, pattern in _PATTERNS:
-            if found := pattern.match(wanted):
-                return route, found.groupdict()
-    return None, {}
-
-
-def _parse_body(content_type: str, body: bytes) -> tuple[Any, dict[str, tuple[str, bytes]]]:
-    """The JSON payload and the file parts: from a JSON body, or multipart's payload_json."""
-    mime = content_type.split(";", 1)[0].strip().lower()
-    if not body:
-        return None, {}
-    if mime != "multipart/form-data":
-        return json.loads(body), {}
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    payload, files = None, {}
-    for part in parsed.iter_parts():
-        name = str(part.get_param("name", header="content-disposition"))
-        data = part.get_payload(decode=True)
-        data = data if isinstance(data, bytes) else b""
-        if name == "payload_json":
-            payload = json.loads(data)
-        else:
-            files[name] = (str(part.get_filename() or name), data)
-    return payload, files
-
-
-def _invalid_message(
-    payload: Mapping[str, Any], files: Mapping[str, Any], create: bool
-) -> dict[str, Any] | None:
-    """Discord's 400 for a message it would refuse (empty, too long), else None."""
-    content, embeds = payload.get("content") or "", payload.get("embeds") or []
-    others = ("components", "sticker_ids", "poll", "attachments")
-    if create and not (content or embeds or files or any(payload.get(o) for o in others)):
-        return discord_error(50006, "Cannot send an empty message")
-    errors: dict[str, Any] = {}
-    if len(content) > CONTENT_MAX:
-        errors["content"] = _too_long(CONTENT_MAX)
-    total = 0
-    for index, embed in enumerate(embeds):
-        texts = {path: _dig(embed, path.split(".")) for path in EMBED_LIMITS}
-        fields = embed.get("fields") or []
-        for number, embed_field in enumerate(fields):
-            texts.update({f"fields.{number}.{k}": embed_field.get(k) or "" for k in FIELD_LIMITS})
-        for path, text in texts.items():
-            total += len(text)
-            limit = EMBED_LIMITS.get(path) or FIELD_LIMITS[path.rsplit(".", 1)[1]]
-            if len(text) > limit:
-                _nest(errors, ["embeds", str(index), *path.split(".")]).update(_too_long(limit))
-        if len(fields) > EMBED_FIELDS_MAX:
-            _nest(errors, ["embeds", str(index), "fields"]).update(_too_long(EMBED_FIELDS_MAX))
-    if total > EMBED_TOTAL_MAX:
-        size = f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}"
-        error = {"code": "MAX_EMBED_SIZE_EXCEEDED", "message": size}
-        _nest(errors, ["embeds"])["_errors"] = [error]
-    return discord_error(50035, "Invalid Form Body", errors) if errors else None
-
-
-def _dig(data: Mapping[str, Any], path: list[str]) -> str:
-    for key in path[:-1]:
-        data = data.get(key) or {}
-    return str(data.get(path[-1]) or "")
-
-
-def _too_long(limit: int) -> dict[str, Any]:
-    error = {"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {limit} or fewer in length."}
-    return {"_errors": [error]}
-
-
-def _nest(errors: dict[str, Any], path: Iterable[str]) -> dict[str, Any]:
-    for key in path:
-        errors = errors.setdefault(key, {})
-    return errors
-
-
-def _ratelimit_headers(
-    route: str, now: float, remaining: int, reset_after: float = 1.0
-) -> dict[str, str]:
-    """The X-RateLimit-* headers Discord sends; with a success, plenty remain."""
-    return {
-        "X-RateLimit-Limit": "5",
-        "X-RateLimit-Remaining": str(remaining),
-        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-        "X-RateLimit-Reset": f"{now + reset_after:.3f}",
-        "X-RateLimit-Bucket": hashlib.md5(route.encode()).hexdigest(),
-    }
 
 
 @pytest.fixture(name="discord_api")
@@ -875,8 +408,5 @@ def discord_api_fixture() -> Iterator[FakeDiscord]:
 
     Fails the test if the fake itself crashed while answering.
     """
-    fake = FakeDiscord()
-    with fake, fake.point_discord_py():
+    with serving(FakeDiscord()) as fake, fake.point_discord_py():
         yield fake
-    if fake.errors:
-        pytest.fail(f"the fake Discord crashed while serving: {fake.errors!r}")

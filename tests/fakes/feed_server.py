@@ -53,7 +53,6 @@ This module's only I/O is the local listening socket and reading ``tests/ingest/
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 import time
 import zlib
@@ -61,15 +60,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fakes.slack_api import Headers
+from tests.fakes.http import Handler, Headers, Received, ThreadedFake, serving
 
 __all__ = [
     "FEEDS_DIR",
@@ -83,8 +80,6 @@ __all__ = [
     "huge",
     "redirect",
 ]
-
-log = logging.getLogger(__name__)
 
 FEEDS_DIR = Path(__file__).resolve().parent.parent / "ingest" / "feeds"
 RSS = "application/rss+xml; charset=utf-8"
@@ -151,17 +146,17 @@ def huge(size: int, *, gzip: bool = False, **options: Any) -> Answer:
     return Answer(size=size, gzip=gzip, **options)
 
 
-@dataclass(frozen=True, eq=False)
-class FeedRequest:
-    """One request the fake received, and how its answer went."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class FeedRequest(Received):
+    """One request the fake received (``path`` with its query string), and how its answer went."""
 
-    method: str
-    path: str  # with the query string
-    headers: Headers
-    received_at: float  # the fake's clock (time.monotonic by default)
     finished_at: float | None = None  # None while the answer is still being sent
     status: int | None = None  # None until the status line is sent
     completed: bool = False  # the whole answer was written
+
+    @property
+    def method(self) -> str:
+        return self.http_verb
 
     @property
     def user_agent(self) -> str | None:
@@ -176,76 +171,37 @@ class FeedRequest:
         return self.headers.get("If-Modified-Since")
 
 
-class FakeFeedServer:
+class FakeFeedServer(ThreadedFake[FeedRequest]):
     """A feed host on ``127.0.0.1:<free port>``; see the module docstring.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. It is
     thread-safe: the server answers from its own threads while the test reads.
+    :meth:`calls` and :meth:`wait_for` select requests by path, without the query.
     """
 
+    name = "the fake feed server"
+    thread_name = "fake-feed-server"
+
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
+        super().__init__(clock=clock)
         self._routes: dict[str, list[Answer]] = {}
         self._served: dict[str, int] = {}
-        self._requests: list[FeedRequest] = []
-        self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         self._max_in_flight = 0
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.errors: list[BaseException] = []  # bugs in the fake itself, raised while serving
 
     # -- lifecycle ----------------------------------------------------------------
 
     def start(self) -> FakeFeedServer:
-        if self._server is not None:
-            raise RuntimeError("the fake feed server is already running")
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-feed-server:{server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
         """Stop serving, cut slow answers short, close the socket and join every thread."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None or thread is None:
-            return
         self._stopping.set()
-        server.shutdown()
-        server.server_close()  # joins the request threads (block_on_close)
-        thread.join()
-
-    def __enter__(self) -> FakeFeedServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()
 
     # -- configuration ------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``, without a trailing slash."""
-        if self._server is None:
-            raise RuntimeError("the fake feed server is not running; call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def url_for(self, path: str) -> str:
         return self.url + (path if path.startswith("/") else "/" + path)
@@ -254,25 +210,24 @@ class FakeFeedServer:
         """Serve ``answers`` at ``path`` in order (the last repeats); returns its URL."""
         if not answers:
             raise ValueError("a route needs at least one answer")
-        with self._lock:
+        with self._cond:
             self._routes[path] = list(answers)
             self._served[path] = 0
         return self.url_for(path)
 
     def reset(self) -> None:
         """Forget routes and the request log."""
-        with self._lock:
+        with self._cond:
             self._routes.clear()
             self._served.clear()
-            self._requests.clear()
+            self._calls.clear()
             self._max_in_flight = self._in_flight
 
     # -- what happened ------------------------------------------------------------
 
     @property
     def requests(self) -> list[FeedRequest]:
-        with self._lock:
-            return list(self._requests)
+        return self.calls()
 
     def requests_to(self, path: str) -> list[FeedRequest]:
         """Requests for ``path`` (compared without the query string unless it has one)."""
@@ -283,7 +238,7 @@ class FakeFeedServer:
 
     @property
     def max_in_flight(self) -> int:
-        with self._lock:
+        with self._cond:
             return self._max_in_flight
 
     def wait_idle(self, timeout: float = 2.0) -> bool:
@@ -292,13 +247,15 @@ class FakeFeedServer:
         A client that gave up (a timeout, a size cap) returns before the fake
         notices; wait for this before asserting on ``finished_at`` or ``completed``.
         """
-        with self._idle:
-            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+        return self._wait(lambda: self._in_flight == 0, timeout)
 
     # -- serving (called from the handler threads) --------------------------------
 
+    def _kind(self, call: FeedRequest) -> str:
+        return urlsplit(call.path).path
+
     def _next_answer(self, path: str) -> Answer | None:
-        with self._lock:
+        with self._cond:
             key = path if path in self._routes else urlsplit(path).path
             answers = self._routes.get(key)
             if answers is None:
@@ -308,27 +265,88 @@ class FakeFeedServer:
             return answers[index]
 
     def _begin(self, request: FeedRequest) -> int:
-        with self._lock:
+        with self._cond:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
-            self._requests.append(request)
-            return len(self._requests) - 1
+            self._record(request)
+            return len(self._calls) - 1
 
     def _end(self, position: int, status: int | None, completed: bool) -> None:
-        with self._lock:
+        with self._cond:
             self._in_flight -= 1
-            if position < len(self._requests):  # else reset() forgot it meanwhile
-                self._requests[position] = dataclasses.replace(
-                    self._requests[position],
+            if position < len(self._calls):  # else reset() forgot it meanwhile
+                self._calls[position] = dataclasses.replace(
+                    self._calls[position],
                     finished_at=self._clock(),
                     status=status,
                     completed=completed,
                 )
-            self._idle.notify_all()
+            self._cond.notify_all()
 
-    def _wait(self, seconds: float) -> bool:
+    def _pause(self, seconds: float) -> bool:
         """Sleep ``seconds``; False when the server is stopping (give up the answer)."""
         return seconds <= 0 or not self._stopping.wait(seconds)
+
+    def _serve_http(self, handler: Handler, verb: str) -> None:
+        headers = handler.headers_seen()
+        request = FeedRequest(
+            http_verb=verb, path=handler.path, headers=headers, received_at=self._clock()
+        )
+        position = self._begin(request)
+        completed = False
+        try:
+            completed = self._send(handler, headers)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass  # the client gave up (a timeout, a size cap): that is what tests provoke
+        except Exception as exc:  # a bug in the fake: keep it for the test
+            self._keep_crash(verb, handler.path, exc)
+        finally:
+            self._end(position, handler.status_sent, completed)
+
+    def _send(self, handler: Handler, headers: Headers) -> bool:
+        """Send the next scripted answer; True when all of it was written."""
+        answer = self._next_answer(handler.path)
+        if answer is None:
+            answer = Answer(status=404, body=b"no route for this path", content_type="text/plain")
+        if not self._pause(answer.delay):
+            return False
+        if _not_modified(answer, headers):
+            handler.send_response(304)
+            _validators(handler, answer)
+            handler.end_headers()
+            return True
+
+        gzip = answer.gzip and "gzip" in headers.get("Accept-Encoding", "").lower()
+        length: int | None = None
+        chunks: Iterator[bytes]
+        if answer.size is not None:
+            chunks = _generated(answer.size, answer.chunk_size)
+            if gzip:
+                chunks = _gzipped(chunks)
+            else:
+                length = answer.size
+        else:
+            body = zlib.compress(answer.body, 6, 16 + zlib.MAX_WBITS) if gzip else answer.body
+            chunks, length = _pieces(body, answer.chunk_size), len(body)
+
+        handler.send_response(answer.status)
+        if answer.content_type:
+            handler.send_header("Content-Type", answer.content_type)
+        if gzip:
+            handler.send_header("Content-Encoding", "gzip")
+        if length is not None and answer.content_length:
+            handler.send_header("Content-Length", str(length))
+        if answer.status == 200:
+            _validators(handler, answer)
+        for name, value in answer.headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        for chunk in chunks:
+            if not self._pause(answer.drip):
+                return False
+            handler.wfile.write(chunk)
+            handler.wfile.flush()
+        return True
 
 
 def _not_modified(answer: Answer, headers: Headers) -> bool:
@@ -370,89 +388,11 @@ def _pieces(data: bytes, size: int) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
-class _Server(ThreadingHTTPServer):
-    # Join request threads on close, so a stopped fake leaves no thread behind.
-    daemon_threads = False
-    block_on_close = True
-    fake: FakeFeedServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
-    timeout = 5  # a client that connects and never speaks cannot hang stop()
-
-    def do_GET(self) -> None:
-        fake = self.server.fake
-        headers = Headers(self.headers.items())
-        position = fake._begin(FeedRequest("GET", self.path, headers, fake._clock()))
-        self.sent_status: int | None = None
-        completed = False
-        try:
-            completed = self._answer(fake, headers)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            pass  # the client gave up (a timeout, a size cap): that is what tests provoke
-        except Exception as exc:  # a bug in the fake: keep it for the test
-            log.exception("fake feed server failed on GET %s", self.path)
-            fake.errors.append(exc)
-        finally:
-            fake._end(position, self.sent_status, completed)
-
-    def _answer(self, fake: FakeFeedServer, headers: Headers) -> bool:
-        """Send the next scripted answer; True when all of it was written."""
-        answer = fake._next_answer(self.path)
-        if answer is None:
-            answer = Answer(status=404, body=b"no route for this path", content_type="text/plain")
-        if not fake._wait(answer.delay):
-            return False
-        if _not_modified(answer, headers):
-            self.sent_status = 304
-            self.send_response(304)
-            self._validators(answer)
-            self.end_headers()
-            return True
-
-        gzip = answer.gzip and "gzip" in headers.get("Accept-Encoding", "").lower()
-        length: int | None = None
-        chunks: Iterator[bytes]
-        if answer.size is not None:
-            chunks = _generated(answer.size, answer.chunk_size)
-            if gzip:
-                chunks = _gzipped(chunks)
-            else:
-                length = answer.size
-        else:
-            body = zlib.compress(answer.body, 6, 16 + zlib.MAX_WBITS) if gzip else answer.body
-            chunks, length = _pieces(body, answer.chunk_size), len(body)
-
-        self.sent_status = answer.status
-        self.send_response(answer.status)
-        if answer.content_type:
-            self.send_header("Content-Type", answer.content_type)
-        if gzip:
-            self.send_header("Content-Encoding", "gzip")
-        if length is not None and answer.content_length:
-            self.send_header("Content-Length", str(length))
-        if answer.status == 200:
-            self._validators(answer)
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        for chunk in chunks:
-            if not fake._wait(answer.drip):
-                return False
-            self.wfile.write(chunk)
-            self.wfile.flush()
-        return True
-
-    def _validators(self, answer: Answer) -> None:
-        if answer.etag is not None:
-            self.send_header("ETag", answer.etag)
-        if answer.last_modified is not None:
-            self.send_header("Last-Modified", answer.last_modified)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("fake feed server: " + format, *args)
+def _validators(handler: Handler, answer: Answer) -> None:
+    if answer.etag is not None:
+        handler.send_header("ETag", answer.etag)
+    if answer.last_modified is not None:
+        handler.send_header("Last-Modified", answer.last_modified)
 
 
 @pytest.fixture(name="feed_server")
@@ -461,8 +401,5 @@ def feed_server_fixture() -> Iterator[FakeFeedServer]:
 
     Fails the test if the fake itself crashed while answering a request.
     """
-    fake = FakeFeedServer()
-    with fake:
+    with serving(FakeFeedServer()) as fake:
         yield fake
-    if fake.errors:
-        pytest.fail(f"the fake feed server crashed while serving: {fake.errors!r}")

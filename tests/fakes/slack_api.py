@@ -35,22 +35,22 @@ This module's only I/O is the local listening socket and reading its recordings.
 from __future__ import annotations
 
 import copy
-import email.parser
-import email.policy
-import functools
-import json
-import logging
-import select
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from types import TracebackType
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
+
+from tests.fakes.http import Handler, Headers, Received, ThreadedFake
+from tests.fakes.slack_payloads import (
+    BOT_ID,
+    BOT_USER_ID,
+    RECORDINGS_DIR,
+    TEAM_ID,
+    echo_message,
+    parse_params,
+    recorded_response,
+)
 
 __all__ = [
     "BOT_ID",
@@ -64,57 +64,21 @@ __all__ = [
     "recorded_response",
 ]
 
-log = logging.getLogger(__name__)
-
-RECORDINGS_DIR = Path(__file__).resolve().parent / "slack"
-# The fake workspace's identity, as in the recordings (a self-test keeps them in step).
-TEAM_ID = "T0FAKE"
-BOT_USER_ID = "U0BOT"
-BOT_ID = "B0BOT"
-
 RESPONSE_URL = "response_url"
 # The status recorded for a held request whose client left before the answer
 # (nginx's "client closed request"; Slack never answered it).
 CLIENT_GONE = 499
-# Form fields Slack documents as "a JSON-based array/object": decoded when they
-# arrive as a string, in a form body or (double-encoded) in a JSON body.
-JSON_FIELDS = frozenset(
-    {"attachments", "blocks", "metadata", "options", "unfurls", "user_auth_blocks", "view"}
-)
 # Methods that authenticate with something other than a token (OAuth: HTTP Basic).
 NO_TOKEN_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
 TS_BASE = 1_700_000_000  # ts values are deterministic: 1700000000.000001, .000002, ...
 
 
-class Headers(Mapping[str, str]):
-    """Request headers, looked up case-insensitively (``h["authorization"]``)."""
-
-    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
-        self._items = {name.lower(): (name, value) for name, value in items}
-
-    def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()][1]
-
-    def __iter__(self) -> Iterator[str]:
-        return (name for name, _ in self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"Headers({dict(self.items())!r})"
-
-
-@dataclass(frozen=True, eq=False)
-class SlackCall:
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SlackCall(Received):
     """One request the fake received, and what it answered."""
 
     method: str  # "chat.postMessage"; "response_url" for response_url posts
     params: dict[str, Any]  # query + body, JSON fields decoded
-    headers: Headers
-    received_at: float  # the fake's clock (time.monotonic by default)
-    http_verb: str
-    path: str
     body: bytes
     status: int
     response: dict[str, Any]
@@ -154,49 +118,22 @@ class SlackCall:
 
 
 @dataclass
-class _Script:
-    method: str  # a method name, "response_url", or "*" for any
-    channel: str | None
-    times: int | None  # None: until reset()
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def matches(self, method: str, params: Mapping[str, Any]) -> bool:
-        return (
-            self.method in ("*", method)
-            and (self.channel is None or params.get("channel") == self.channel)
-            and (self.times is None or self.times > 0)
-        )
-
-
-@dataclass
 class _Hold:
     method: str
     passes: int  # calls still let through before the hold starts
 
 
-@functools.cache
-def _load_recording(method: str) -> dict[str, Any] | None:
-    path = RECORDINGS_DIR / f"{method}.json"
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
-
-
-def recorded_response(method: str) -> dict[str, Any] | None:
-    """A fresh copy of the recorded answer for ``method`` (without ``_about``), or None."""
-    data = _load_recording(method)
-    return copy.deepcopy(data) if data is not None else None
-
-
-class FakeSlackAPI:
+class FakeSlackAPI(ThreadedFake[SlackCall]):
     """A fake Slack Web API on ``127.0.0.1:<free port>``; see the module docstring.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. It is
     thread-safe: the server answers from its own threads while the test reads.
+    :meth:`calls` and :meth:`wait_for` select calls by Slack method.
     """
+
+    name = "the fake Slack API"
+    thread_name = "fake-slack-api"
+    verbs = frozenset({"GET", "POST"})
 
     def __init__(
         self,
@@ -205,11 +142,8 @@ class FakeSlackAPI:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``tokens``: if given, the only tokens accepted (others: ``invalid_auth``)."""
+        super().__init__(clock=clock)
         self._initial_tokens = None if tokens is None else frozenset(tokens)
-        self._clock = clock
-        self._cond = threading.Condition()
-        self._calls: list[SlackCall] = []
-        self._scripts: list[_Script] = []
         self._revoked: set[str] = set()
         self._allowed: set[str] | None = None
         self._channels: dict[str, dict[str, Any]] = {}
@@ -217,57 +151,14 @@ class FakeSlackAPI:
         self._seq = 0
         self._hold: _Hold | None = None
         self._held = 0  # requests waiting in a hold right now
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.errors: list[BaseException] = []  # bugs in the fake itself, raised while serving
         self.reset()
 
     # -- lifecycle ----------------------------------------------------------------
 
-    def start(self) -> FakeSlackAPI:
-        if self._server is not None:
-            raise RuntimeError("the fake Slack API is already running")
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-slack-api:{server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Stop serving, close the socket and join every server thread."""
         self.release()  # a held request would keep its thread, and stop(), waiting
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        server.server_close()  # joins the request threads (block_on_close)
-        thread.join()
-
-    def __enter__(self) -> FakeSlackAPI:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``, without a trailing slash."""
-        if self._server is None:
-            raise RuntimeError("the fake Slack API is not running; call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().stop()
 
     @property
     def api_url(self) -> str:
@@ -293,11 +184,6 @@ class FakeSlackAPI:
 
     # -- what tests read ------------------------------------------------------------
 
-    def calls(self, method: str | None = None) -> list[SlackCall]:
-        """Every request received (of ``method``, if given), failed ones included, in order."""
-        with self._cond:
-            return [c for c in self._calls if method is None or c.method == method]
-
     def posts(self, channel: str | None = None, *, include_failed: bool = False) -> list[SlackCall]:
         """The chat.postMessage calls (to ``channel``) that were answered ok.
 
@@ -314,50 +200,7 @@ class FakeSlackAPI:
         """The posts to response_url(``name``) (to any response_url if None)."""
         return [c for c in self.calls(RESPONSE_URL) if name is None or c.response_name == name]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[SlackCall]:
-        """Block until ``count`` calls of ``method`` arrived; return them all.
-
-        Counts every attempt (failed ones too). Raises AssertionError, listing
-        what did arrive, when ``timeout`` seconds pass first.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                got = [c for c in self._calls if c.method == method]
-                left = deadline - time.monotonic()
-                if len(got) >= count or left <= 0:
-                    break
-                self._cond.wait(left)
-            if len(got) < count:
-                seen = [c.method for c in self._calls]
-                raise AssertionError(
-                    f"waited {timeout}s for {count} {method} call(s) to the fake Slack API, "
-                    f"got {len(got)}; all calls received: {seen}"
-                )
-            return got
-
     # -- scripting --------------------------------------------------------------------
-
-    def respond(
-        self,
-        method: str,
-        body: Mapping[str, Any],
-        *,
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-        channel: str | None = None,
-        times: int | None = 1,
-    ) -> None:
-        """Queue an answer for the next ``times`` calls of ``method`` (None: until reset).
-
-        ``method`` may be ``"response_url"`` or ``"*"`` (any). With ``channel``,
-        only calls whose ``channel`` param equals it use the answer.
-        """
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1, or None for 'until reset()'")
-        script = _Script(method, channel, times, status, dict(body), dict(headers or {}))
-        with self._cond:
-            self._scripts.append(script)
 
     def fail(
         self,
@@ -425,16 +268,12 @@ class FakeSlackAPI:
 
         Raises AssertionError, saying how many are held, when ``timeout`` passes first.
         """
-        deadline = time.monotonic() + timeout
         with self._cond:
-            while self._held < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"waited {timeout}s for {count} held call(s) to the fake Slack API, "
-                        f"{self._held} held; calls received: {[c.method for c in self._calls]}"
-                    )
-                self._cond.wait(left)
+            if not self._wait(lambda: self._held >= count, timeout):
+                raise AssertionError(
+                    f"waited {timeout}s for {count} held call(s) to {self.name}, "
+                    f"{self._held} held; calls received: {[c.method for c in self._calls]}"
+                )
             return self._held
 
     def release(self) -> None:
@@ -465,6 +304,23 @@ class FakeSlackAPI:
 
     # -- serving (called from the server's threads) -----------------------------
 
+    def _kind(self, call: SlackCall) -> str:
+        return call.method
+
+    def _serve_http(self, handler: Handler, verb: str) -> None:
+        try:
+            answered = self._handle(
+                verb, handler.path, handler.headers_seen(), handler.read_body(), handler.client_gone
+            )
+            if answered is None:  # the client left while held: nobody to answer
+                handler.close_connection = True
+                return
+            status, headers, answer = answered
+        except Exception as exc:  # a bug in the fake: answer loudly, and keep it for the test
+            self._keep_crash(verb, handler.path, exc)
+            status, headers, answer = 500, {}, {"ok": False, "error": f"fake_crashed: {exc!r}"}
+        handler.answer_json(status, answer, headers)
+
     def _handle(
         self,
         verb: str,
@@ -483,7 +339,7 @@ class FakeSlackAPI:
             method = split.path
         extra: dict[str, str] = {}
         try:
-            params = _parse_params(split.query, headers.get("Content-Type", ""), body)
+            params = parse_params(split.query, headers.get("Content-Type", ""), body)
             malformed = None
         except (ValueError, UnicodeDecodeError):  # what Slack says to a body it cannot read
             params = {}
@@ -499,7 +355,7 @@ class FakeSlackAPI:
                 status, answer = 200, {"ok": False, "error": malformed}
             else:
                 status, extra, answer = self._answer(method, params, headers)
-            self._calls.append(
+            self._record(
                 SlackCall(
                     method=method,
                     params=params,
@@ -512,7 +368,6 @@ class FakeSlackAPI:
                     response=answer,
                 )
             )
-            self._cond.notify_all()
         if status == CLIENT_GONE:
             return None
         return status, extra, copy.deepcopy(answer)
@@ -541,11 +396,9 @@ class FakeSlackAPI:
         denied = self._auth_error(method, params, headers)
         if denied is not None:
             return 200, {}, {"ok": False, "error": denied}
-        for script in self._scripts:
-            if script.matches(method, params):
-                if script.times is not None:
-                    script.times -= 1
-                return script.status, dict(script.headers), copy.deepcopy(script.body)
+        script = self._script(method, params.get("channel"))
+        if script is not None:
+            return script.status, dict(script.headers), copy.deepcopy(script.body)
         if method == RESPONSE_URL:
             return 200, {}, {"ok": True}
         return 200, {}, self._default(method, params)
@@ -580,7 +433,7 @@ class FakeSlackAPI:
         ts = self._next_ts()
         answer["channel"] = params.get("channel", answer["channel"])
         answer["ts"] = answer["message"]["ts"] = ts
-        _echo_message(answer["message"], params)
+        echo_message(answer["message"], params)
 
     def _fill_ephemeral(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
         answer["message_ts"] = self._next_ts()
@@ -590,7 +443,7 @@ class FakeSlackAPI:
         answer["ts"] = params.get("ts", answer["ts"])
         answer["text"] = params.get("text", "")
         answer["message"]["edited"]["ts"] = self._next_ts()
-        _echo_message(answer["message"], params)
+        echo_message(answer["message"], params)
 
     def _fill_channel(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
         channel_id = str(params.get("channel", answer["channel"]["id"]))
@@ -633,131 +486,3 @@ _FILLERS: dict[str, Callable[[FakeSlackAPI, dict[str, Any], dict[str, Any]], Non
     "users.info": FakeSlackAPI._fill_user,
     "views.open": FakeSlackAPI._fill_view,
 }
-
-
-def _echo_message(message: dict[str, Any], params: Mapping[str, Any]) -> None:
-    message["text"] = params.get("text", "")
-    for key in ("blocks", "attachments", "thread_ts", "metadata"):
-        if key in params:
-            message[key] = params[key]
-        else:
-            message.pop(key, None)
-
-
-def _parse_params(query: str, content_type: str, body: bytes) -> dict[str, Any]:
-    """Query string and body as one dict (the body wins), JSON fields decoded."""
-    params: dict[str, Any] = _pairs(parse_qsl(query, keep_blank_values=True))
-    mime = content_type.split(";", 1)[0].strip().lower()
-    if body and mime == "application/json":
-        decoded = json.loads(body)
-        if isinstance(decoded, dict):
-            params.update(decoded)
-    elif body and mime == "multipart/form-data":
-        params.update(_parse_multipart(content_type, body))
-    elif body:
-        params.update(_pairs(parse_qsl(body.decode("utf-8"), keep_blank_values=True)))
-    for key in JSON_FIELDS & params.keys():
-        value = params[key]
-        if isinstance(value, str) and value[:1] in ("[", "{"):
-            try:
-                params[key] = json.loads(value)
-            except json.JSONDecodeError:
-                pass  # leave it as sent: the test sees exactly what the client posted
-    return params
-
-
-def _pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Form pairs as a dict: one value stays a str, a repeated name becomes a list."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            previous = out[key]
-            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            out[key] = value
-    return out
-
-
-def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
-    """Text parts as str, file parts (those with a filename) as bytes."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    out: dict[str, Any] = {}
-    for part in message.iter_parts():  # type: ignore[attr-defined]
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        payload = payload if isinstance(payload, bytes) else b""
-        if part.get_filename() is None:
-            out[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
-        else:
-            out[str(name)] = payload
-    return out
-
-
-class _Server(ThreadingHTTPServer):
-    # Join request threads on close, so a stopped fake leaves no thread behind.
-    daemon_threads = False
-    block_on_close = True
-    fake: FakeSlackAPI
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
-    timeout = 5  # a client that connects and never speaks cannot hang stop()
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, verb: str) -> None:
-        try:
-            body = self._read_body()
-            answered = self.server.fake._handle(
-                verb, self.path, Headers(self.headers.items()), body, self._client_gone
-            )
-            if answered is None:  # the client left while held: nobody to answer
-                self.close_connection = True
-                return
-            status, headers, answer = answered
-        except Exception as exc:  # a bug in the fake: answer loudly, and keep it for the test
-            log.exception("fake Slack API failed on %s %s", verb, self.path)
-            self.server.fake.errors.append(exc)
-            status, headers, answer = 500, {}, {"ok": False, "error": f"fake_crashed: {exc!r}"}
-        payload = json.dumps(answer).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _client_gone(self) -> bool:
-        """Whether the client closed its end: readable, yet nothing to read.
-
-        The request was read whole (HTTP/1.0, one per connection), so a
-        client that is still there sends nothing more while it waits.
-        """
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except (ConnectionError, OSError):
-            return True
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()  # the CRLF after each chunk
-            while self.rfile.readline().strip():  # trailers, then the blank line
-                pass
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("fake Slack API: " + format, *args)

@@ -1,18 +1,13 @@
-"""The fake Discord, driven by a real discord.py client over real HTTP and websockets."""
+"""The fake Discord's REST API and lifecycle, driven by a real discord.py client over real HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
-import re
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import discord
 import discord.gateway
@@ -26,10 +21,8 @@ from tests.fakes.discord_api import (
     BOT_PERMISSIONS,
     BOT_USER_ID,
     CHANNEL_ID,
-    FOLLOWUP,
     GUILD_ID,
     INTERACTION_CALLBACK,
-    MANAGE_CHANNELS,
     MEMBER_PERMISSIONS,
     RECORDINGS_DIR,
     SEND_MESSAGE,
@@ -40,145 +33,7 @@ from tests.fakes.discord_api import (
     discord_api_fixture,  # noqa: F401  (registers the `discord_api` fixture)
     recorded_response,
 )
-
-TOKEN = "discord-bot-token"
-T = TypeVar("T")
-EDIT_ORIGINAL = "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original"
-
-
-def intents() -> discord.Intents:
-    """The default intents: no privileged one (members, presences, message content)."""
-    chosen = discord.Intents.default()
-    assert not (chosen.members or chosen.presences or chosen.message_content)
-    return chosen
-
-
-class SaveButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"papers:save:(?P<paper>[0-9.]+)",
-):
-    def __init__(self, paper: str) -> None:
-        super().__init__(discord.ui.Button(label="Save", custom_id=f"papers:save:{paper}"))
-        self.paper = paper
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> SaveButton:
-        return cls(match["paper"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(f"Saved {self.paper}", ephemeral=True)
-
-
-class DigestView(discord.ui.View):
-    def __init__(self) -> None:
-        super().__init__(timeout=None)
-
-    @discord.ui.button(label="More", custom_id="papers:more")
-    async def more(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        await interaction.response.edit_message(content="Ten more papers")
-
-
-class PapersBot(discord.Client):
-    """A small bot with the shape of ours: /papers subcommands, a persistent view."""
-
-    def __init__(self) -> None:
-        super().__init__(intents=intents(), guild_ready_timeout=0.1)
-        self.tree = app_commands.CommandTree(self)
-        self.seen: dict[str, Any] = {}
-        self.readied = 0
-        papers = app_commands.Group(name="papers", description="Research-paper digests")
-
-        @papers.command(name="subscribe", description="Follow a topic in this channel")
-        @app_commands.checks.has_permissions(manage_channels=True)
-        async def subscribe(interaction: discord.Interaction, topic: str) -> None:
-            self.seen["callback"] = await interaction.response.send_message(
-                f"Subscribed to {topic}"
-            )
-
-        @subscribe.autocomplete("topic")
-        async def topics(interaction: discord.Interaction, typed: str) -> list[Any]:
-            known = ["breast mri", "ct reconstruction"]
-            return [app_commands.Choice(name=t, value=t) for t in known if t.startswith(typed)]
-
-        @subscribe.error
-        async def refused(interaction: discord.Interaction, error: Exception) -> None:
-            self.seen["error"] = error
-            await interaction.response.send_message("You need Manage Channels.", ephemeral=True)
-
-        @papers.command(name="search", description="Search the catalog")
-        async def search(interaction: discord.Interaction, query: str) -> None:
-            await interaction.response.defer(thinking=True)
-            await interaction.edit_original_response(content=f"3 papers match {query}")
-            self.seen["followup"] = await interaction.followup.send("and 2 more", wait=True)
-
-        self.tree.add_command(papers)
-
-    async def setup_hook(self) -> None:
-        self.add_view(DigestView())
-        self.add_dynamic_items(SaveButton)
-
-    async def on_ready(self) -> None:
-        self.readied += 1
-
-
-async def answered(fake: FakeDiscord, count: int) -> list[DiscordCall]:
-    """The first ``count`` interaction callbacks, once discord.py's handlers have ended.
-
-    The fake's wait_for returns when a request arrives, while discord.py may still be
-    reading the answer (or sending followups): closing the client then would cut it off.
-    """
-    calls = await fake.wait_for_async(INTERACTION_CALLBACK, count)
-    prefixes = (
-        "CommandTree-invoker",
-        "discord-ui-view-dispatch-",
-        "discord-ui-dynamic-item-",
-        "discord-ui-modal-dispatch-",
-    )
-    handlers = [t for t in asyncio.all_tasks() if t.get_name().startswith(prefixes)]
-    await asyncio.wait_for(asyncio.gather(*handlers), 5)
-    return calls
-
-
-def run(client: discord.Client, body: Callable[[], Awaitable[T]], token: str = TOKEN) -> T:
-    """Start ``client`` against the fake, wait for on_ready, run ``body``, close the client."""
-
-    async def main() -> T:
-        async with client:
-            runner = asyncio.create_task(client.start(token))
-            ready = asyncio.create_task(client.wait_until_ready())
-            done, _ = await asyncio.wait({runner, ready}, timeout=5, return_when="FIRST_COMPLETED")
-            if ready not in done:
-                ready.cancel()
-                if runner.done():
-                    runner.result()  # raises what stopped the client (LoginFailure...)
-                runner.cancel()
-                raise AssertionError("the client did not reach on_ready within 5 s")
-            try:
-                return await body()
-            finally:
-                await client.close()
-                await runner
-
-    return asyncio.run(main())
-
-
-async def nothing() -> None:
-    return None
-
-
-def http(url: str, body: Any = None, method: str = "POST") -> tuple[int, Any]:
-    """A raw request to the fake, for what discord.py would never send."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            raw = answer.read()
-            return answer.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+from tests.fakes.discord_clients import TOKEN, PapersBot, http, intents, nothing, run
 
 
 def test_login_reaches_on_ready_with_the_fake_guild(discord_api: FakeDiscord) -> None:
@@ -378,182 +233,6 @@ def test_files_arrive_as_multipart_with_payload_json(discord_api: FakeDiscord) -
     assert post.content == "The paper"
     assert post.files == {"files[0]": ("2402.12345.pdf", b"%PDF-1.7")}
     assert [(a.filename, a.size) for a in message.attachments] == [("2402.12345.pdf", 8)]
-
-
-def test_a_slash_command_reaches_its_callback_and_answers(discord_api: FakeDiscord) -> None:
-    client = PapersBot()
-
-    async def invoke() -> None:
-        await client.tree.sync()
-        allowed = MEMBER_PERMISSIONS | MANAGE_CHANNELS
-        options = {"topic": "breast mri"}
-        discord_api.dispatch(
-            "INTERACTION_CREATE",
-            discord_api.command_interaction("papers subscribe", options, permissions=allowed),
-        )
-        discord_api.dispatch(
-            "INTERACTION_CREATE", discord_api.command_interaction("papers subscribe", options)
-        )
-        await answered(discord_api, 2)
-
-    run(client, invoke)
-
-    subscribed, refused = discord_api.callbacks()
-    assert (subscribed.response_type, subscribed.content) == (4, "Subscribed to breast mri")
-    assert subscribed.channel_id == CHANNEL_ID
-    assert subscribed.query == {"with_response": "1"}  # discord.py 2.5+ always asks
-    resource = subscribed.response["resource"]["message"]
-    assert client.seen["callback"].message_id == int(resource["id"])
-    assert (refused.response_type, refused.content, refused.flags) == (
-        4,
-        "You need Manage Channels.",
-        64,  # ephemeral
-    )
-    assert isinstance(client.seen["error"], app_commands.MissingPermissions)
-
-
-def test_defer_then_edit_original_and_a_followup(discord_api: FakeDiscord) -> None:
-    client = PapersBot()
-
-    async def invoke() -> None:
-        payload = discord_api.command_interaction("papers search", {"query": "mri"})
-        discord_api.dispatch("INTERACTION_CREATE", payload)
-        await answered(discord_api, 1)
-
-    run(client, invoke)
-
-    [deferred] = discord_api.callbacks()
-    assert deferred.response_type == 5
-    assert deferred.response["interaction"]["response_message_loading"] is True
-    edit, followup = discord_api.followups()
-    assert (edit.route, edit.content) == (EDIT_ORIGINAL, "3 papers match mri")
-    original = discord_api.stored_message(edit.response["id"])
-    assert (original["content"], original["flags"]) == ("3 papers match mri", 0)  # not loading
-    assert (followup.route, followup.content, followup.query["wait"]) == (
-        FOLLOWUP,
-        "and 2 more",
-        "1",
-    )
-    assert client.seen["followup"].content == "and 2 more"
-
-
-def test_autocomplete_answers_with_choices(discord_api: FakeDiscord) -> None:
-    client = PapersBot()
-
-    async def type_in() -> None:
-        payload = discord_api.autocomplete_interaction(
-            "papers subscribe", {"topic": "bre"}, focused="topic"
-        )
-        discord_api.dispatch("INTERACTION_CREATE", payload)
-        await answered(discord_api, 1)
-
-    run(client, type_in)
-
-    [answer] = discord_api.callbacks()
-    assert answer.payload == {
-        "type": 8,
-        "data": {"choices": [{"name": "breast mri", "value": "breast mri"}]},
-    }
-    assert "resource" not in answer.response
-
-
-def test_clicks_reach_a_persistent_view_and_a_dynamic_item(discord_api: FakeDiscord) -> None:
-    client = PapersBot()
-
-    async def click() -> discord.Message:
-        view = DigestView()
-        view.add_item(SaveButton("2402.12345"))
-        digest = await client.get_partial_messageable(int(CHANNEL_ID)).send("Digest", view=view)
-        discord_api.dispatch("INTERACTION_CREATE", discord_api.component_interaction("papers:more"))
-        discord_api.dispatch(
-            "INTERACTION_CREATE", discord_api.component_interaction("papers:save:2402.12345")
-        )
-        await answered(discord_api, 2)
-        return digest
-
-    digest = run(client, click)
-
-    more, save = discord_api.callbacks()
-    assert (more.response_type, more.content) == (7, "Ten more papers")
-    assert discord_api.stored_message(str(digest.id))["content"] == "Ten more papers"
-    assert more.response["resource"]["message"]["id"] == str(digest.id)
-    assert (save.response_type, save.content, save.flags) == (4, "Saved 2402.12345", 64)
-
-
-def test_guilds_join_and_leave_over_the_gateway(discord_api: FakeDiscord) -> None:
-    client = PapersBot()
-
-    async def move() -> tuple[discord.Guild, discord.Guild]:
-        joining = asyncio.ensure_future(client.wait_for("guild_join", timeout=5))
-        await asyncio.sleep(0)  # the listener is in place before the event can arrive
-        discord_api.add_guild(
-            "1187000000000009000",
-            name="Radiology Club",
-            channels=[{"id": "1187000000000009001", "name": "journal-club"}],
-        )
-        joined = await joining
-        leaving = asyncio.ensure_future(client.wait_for("guild_remove", timeout=5))
-        await asyncio.sleep(0)
-        discord_api.remove_from_guild(GUILD_ID)
-        return joined, await leaving
-
-    joined, left = run(client, move)
-
-    assert (joined.name, [c.name for c in joined.channels]) == ("Radiology Club", ["journal-club"])
-    assert left.id == int(GUILD_ID)
-    assert [g.name for g in client.guilds] == ["Radiology Club"]
-
-
-def test_reconnect_resumes_on_the_resume_url_and_replays_nothing_lost(
-    discord_api: FakeDiscord,
-) -> None:
-    client = PapersBot()
-
-    async def reconnect() -> None:
-        resumed = asyncio.ensure_future(client.wait_for("resumed", timeout=5))
-        await asyncio.sleep(0)
-        discord_api.request_reconnect()
-        await resumed
-        payload = discord_api.command_interaction("papers search", {"query": "ct"})
-        discord_api.dispatch("INTERACTION_CREATE", payload)
-        await answered(discord_api, 1)
-
-    run(client, reconnect)
-
-    [resume] = discord_api.gateway_frames(op=6)
-    assert resume.path == "/resume"
-    assert resume.d["token"] == TOKEN and resume.d["seq"] >= 2  # READY, GUILD_CREATE
-    assert len(discord_api.gateway_frames(op=2)) == 1  # no second IDENTIFY
-    assert client.readied == 1
-
-
-def test_interaction_endpoints_refuse_what_discord_refuses(discord_api: FakeDiscord) -> None:
-    client = discord.Client(intents=intents(), guild_ready_timeout=0.1)  # answers nothing
-
-    async def post_raw() -> list[tuple[int, Any]]:
-        payload = discord_api.command_interaction("papers topics")
-        discord_api.dispatch("INTERACTION_CREATE", payload)
-        callback = (
-            f"{discord_api.rest_url}/interactions/{payload['id']}/{payload['token']}/callback"
-        )
-        followup = f"{discord_api.rest_url}/webhooks/{APPLICATION_ID}/{payload['token']}"
-        message = {"type": 4, "data": {"content": "Topics: mri"}}
-        steps = [
-            (followup + "?wait=true", {"content": "too early"}),
-            (f"{discord_api.rest_url}/interactions/1/{payload['token']}/callback", message),
-            (callback, message),
-            (callback, message),
-            (followup + "?wait=true", {"content": "later"}),
-        ]
-        return [await asyncio.to_thread(http, url, body) for url, body in steps]
-
-    early, unknown, first, second, later = run(client, post_raw)
-
-    assert early == (404, {"message": "Unknown Webhook", "code": 10015})
-    assert unknown == (404, {"message": "Unknown interaction", "code": 10062})
-    assert first == (204, None)  # without ?with_response, as Discord answers
-    assert second == (400, {"message": "Interaction has already been acknowledged.", "code": 40060})
-    assert later[0] == 200 and later[1]["content"] == "later"
 
 
 def test_unrouted_paths_and_missing_tokens_are_refused(discord_api: FakeDiscord) -> None:

@@ -1,6 +1,7 @@
 """Deliveries indexed by paper: a digest run asks which of today's papers a
 batch of channels was already sent, by paper, and without this index that
-reads the whole ledger (about 0.4 s per million rows).
+reads the whole ledger (see docs/benchmarks.md, section "Digest selection",
+"With a month of ledger").
 
 Revision ID: 0003
 Revises: 0002
