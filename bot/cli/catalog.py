@@ -1,0 +1,192 @@
+"""The catalog's verbs: init, seed, search, show, export, import, feeds, ingest, reindex."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+from bot.chat.service import Service
+from bot.cli.output import (
+    EXIT_ERROR,
+    CommandError,
+    err,
+    format_paper,
+    out,
+    paper_json,
+    progress,
+    where,
+)
+from bot.config import Settings
+
+__all__ = [
+    "cmd_export",
+    "cmd_feeds",
+    "cmd_import",
+    "cmd_ingest",
+    "cmd_init",
+    "cmd_reindex",
+    "cmd_search",
+    "cmd_seed",
+    "cmd_show",
+]
+
+
+def cmd_init(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    count = service.catalog.count()
+    out(f"Catalog ready: {count:,} papers in {where(settings)}.")
+    if count == 0:
+        out("Next: `digestbot seed` imports the seed catalog.")
+    return 0
+
+
+def cmd_seed(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    paths = [Path(p) for p in args.paths] or [settings.seeds_dir]
+    try:
+        reports = service.ingestion.import_seed_files(paths)
+    except FileNotFoundError as exc:
+        raise CommandError(f"{exc}. Pass seed files or directories: digestbot seed PATH...") from None
+    if not reports:
+        raise CommandError(f"No *.txt seed files in {', '.join(map(str, paths))}.")
+    for report in reports:
+        out(report.line())
+        for problem in report.problems:
+            err(f"  skipped {problem}")
+    if not any(r.changed for r in reports):
+        out("Nothing new or changed: the catalog already holds these papers.")
+    return 0
+
+
+def cmd_search(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    text = " ".join(args.query)
+    limit = args.limit or settings.search_limit
+    results = service.catalog.search(text, limit=limit)
+    if args.json:
+        payload = [dict(paper_json(h.paper), score=round(h.score, 4)) for h in results.hits]
+        out(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    if not results.hits:
+        out(f"No papers match {text.strip()!r}. Try fewer or broader words.")
+        return 0
+    blocks = [format_paper(hit.paper, number=n) for n, hit in enumerate(results.hits, start=1)]
+    out("\n\n".join(blocks))
+    return 0
+
+
+def cmd_show(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    record = service.catalog.get(args.id)
+    if record is None:
+        raise CommandError(
+            f"No paper with id {args.id!r}. Find ids with: digestbot search WORDS"
+        )
+    if args.json:
+        out(json.dumps(paper_json(record), ensure_ascii=False, indent=2))
+    else:
+        out(format_paper(record, full=True))
+    return 0
+
+
+def cmd_export(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        out: IO[str] = sys.stdout
+        if args.output and args.output != "-":
+            target = Path(args.output)
+            partial = target.with_name(target.name + ".partial")
+            out = stack.enter_context(partial.open("w", encoding="utf-8"))
+        count = service.catalog.export(out)
+    if args.output and args.output != "-":
+        partial.replace(target)
+        err(f"Exported {count:,} papers to {target}.")
+    return 0
+
+
+def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    if args.file == "-":
+        report, counts = service.catalog.import_jsonl(
+            sys.stdin, label="stdin", progress=progress("imported")
+        )
+    else:
+        path = Path(args.file)
+        try:
+            with path.open(encoding="utf-8") as stream:
+                report, counts = service.catalog.import_jsonl(
+                    stream, label=str(path), progress=progress("imported")
+                )
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+    out(report.line())
+    if counts.channels or counts.topics or counts.deliveries or counts.feeds:
+        out(f"{report.label}: {counts.line()}")
+    for problem in report.problems:
+        err(f"  skipped {problem}")
+    return 0
+
+
+def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    action = args.action or "list"
+    if action == "add":
+        info, done = service.feeds.add(args.url, name=args.name)
+        if done == "already listed":
+            out(f"Feed {info.name} is already listed ({info.url}).")
+        else:
+            out(f"Feed {info.name} {done}: {info.url}")
+            out(f"Next: `digestbot ingest {info.name}` reads it now; `digestbot run` reads it "
+                 f"every {settings.ingest_minutes} minutes.")
+        return 0
+    if action == "remove":
+        info = service.feeds.remove(args.name)
+        note = " (still named in the feeds setting, so it is kept as disabled)" \
+            if info.origin == "config" else ""
+        out(f"Feed {info.name} removed{note}; its papers stay in the catalog.")
+        return 0
+    if action == "enable":
+        info = service.feeds.enable(args.name)
+        out(f"Feed {info.name} enabled: the next ingest reads it ({info.url}).")
+        return 0
+    feeds = service.feeds.all()
+    if getattr(args, "json", False):
+        out(json.dumps([f.to_json() for f in feeds], ensure_ascii=False, indent=2))
+        return 0
+    if not feeds:
+        out("No feeds. Add one with: digestbot feeds add URL")
+        return 0
+    width = max(len(f.name) for f in feeds)
+    out(f"{'NAME':<{width}}  {'STATUS':<9}  {'LAST FETCH':<16}  {'PAPERS':>7}  URL")
+    for f in feeds:
+        fetched = f"{f.last_fetch_at:%Y-%m-%d %H:%M}" if f.last_fetch_at else "never"
+        out(f"{f.name:<{width}}  {f.status:<9}  {fetched:<16}  {f.papers_added:>7,}  {f.url}")
+        pad = " " * (width + 2)
+        if not f.enabled and f.disabled_reason:
+            out(f"{pad}disabled: {f.disabled_reason}")
+        elif f.failures:
+            retry = f"; next try {f.next_fetch_at:%Y-%m-%d %H:%M} UTC" if f.next_fetch_at else ""
+            times = "failure" if f.failures == 1 else "failures"
+            out(f"{pad}last error: {f.last_error} ({f.failures} {times} in a row{retry})")
+        elif f.last_error:
+            out(f"{pad}note: {f.last_error}")
+    return 0
+
+
+def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    reports = service.ingestion.run_feeds(args.targets, report=lambda r: out(r.line()))
+    if not reports:  # no targets given, and no feed enabled
+        raise CommandError("No enabled feeds. Add one with `digestbot feeds add URL`, or "
+                           "give a feed file: digestbot ingest FILE")
+    new = sum(r.new for r in reports)
+    updated = sum(r.updated for r in reports)
+    failed = [r.feed for r in reports if r.failed]
+    summary = f"{len(reports)} feed{'s' if len(reports) != 1 else ''}: {new:,} new papers, " \
+        f"{updated:,} updated"
+    if failed:
+        summary += f"; failed: {', '.join(failed)} (`digestbot feeds list` says why)"
+    err(summary + ".")
+    return EXIT_ERROR if failed else 0
+
+
+def cmd_reindex(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    count = service.catalog.reindex(progress=progress("indexed"))
+    out(f"Search index rebuilt: {count:,} papers.")
+    return 0

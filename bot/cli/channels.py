@@ -1,0 +1,99 @@
+"""The channel verbs: subscribe, unsubscribe, topics, schedule, limit, digest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bot.chat.channels import MAX_TOPICS, parse_max_papers
+from bot.chat.schedules import parse_schedule
+from bot.chat.service import Service
+from bot.cli.output import CommandError, out, paper_json
+from bot.config import Settings
+from bot.model.messages import Digest
+from bot.text.terminal import format_digest
+
+__all__ = [
+    "cmd_digest",
+    "cmd_limit",
+    "cmd_schedule",
+    "cmd_subscribe",
+    "cmd_topics",
+    "cmd_unsubscribe",
+]
+
+
+def cmd_subscribe(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    result = service.channels.subscribe(args.channel, " ".join(args.topic))
+    if result.added:
+        out(f"{args.channel} now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics)")
+    else:
+        out(f"{args.channel} already follows: {result.topic}")
+    return 0
+
+
+def cmd_unsubscribe(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    removed = service.channels.unsubscribe(args.channel, " ".join(args.topic))
+    if removed is None:
+        raise CommandError(
+            f"{args.channel} does not follow {' '.join(args.topic)!r}; "
+            f"list its topics with: digestbot topics {args.channel}"
+        )
+    out(f"{args.channel} no longer follows: {removed}")
+    return 0
+
+
+def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    topics = service.channels.topics(args.channel)
+    if args.json:
+        out(json.dumps(topics, ensure_ascii=False))
+    elif topics:
+        out("\n".join(f"{n}. {topic}" for n, topic in enumerate(topics, start=1)))
+    else:
+        out(f"{args.channel} follows no topics yet; add one with: "
+             f"digestbot subscribe {args.channel} TOPIC")
+    return 0
+
+
+def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    info = service.channels.set_schedule(args.channel, parse_schedule(args.when))
+    out(f"{info.address} gets its digest {info.schedule}.")
+    return 0
+
+
+def cmd_limit(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    info = service.channels.set_max_papers(args.channel, parse_max_papers(args.count))
+    out(f"{info.address}'s digests show at most {info.max_papers} papers.")
+    return 0
+
+
+def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    shown: list[Digest] = []
+    digest = service.deliverer.digest(args.channel, send=shown.append, dry_run=args.dry_run)
+    if digest is None:
+        if args.json:
+            out("null")
+        elif not service.channels.topics(args.channel):
+            out(f"{args.channel} follows no topics yet; add one with: "
+                 f"digestbot subscribe {args.channel} TOPIC")
+        else:
+            out(f"Nothing new for {args.channel}.")
+        return 0
+    if args.json:
+        papers = []
+        for item, matched in digest.entries():
+            record = service.catalog.get(item.paper_id)
+            if record is not None:
+                papers.append(dict(paper_json(record), matched_topics=list(matched)))
+        payload = {
+            "channel": digest.channel,
+            "date": digest.date,
+            "topics": list(digest.topics),
+            "papers": papers,
+            "more": digest.more,
+            "more_query": digest.more_query,
+        }
+        out(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        out(format_digest(digest))
+    return 0

@@ -1,0 +1,253 @@
+"""The ``digestbot`` command line: the parser, settings, and one place that turns errors into
+exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.chat.channels import MAX_TOPICS
+from bot.chat.service import Service
+from bot.cli.catalog import (
+    cmd_export,
+    cmd_feeds,
+    cmd_import,
+    cmd_ingest,
+    cmd_init,
+    cmd_reindex,
+    cmd_search,
+    cmd_seed,
+    cmd_show,
+)
+from bot.cli.channels import (
+    cmd_digest,
+    cmd_limit,
+    cmd_schedule,
+    cmd_subscribe,
+    cmd_topics,
+    cmd_unsubscribe,
+)
+from bot.cli.output import EXIT_ERROR, EXIT_USAGE, err
+from bot.cli.run import cmd_health, cmd_run
+from bot.config import ConfigError, default_data_dir, load_settings
+from bot.errors import UserError
+from bot.search.query import QueryError
+from bot.store.db import DatabaseError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digestbot",
+        description="A research-paper digest bot: a searchable paper catalog for Slack and Discord.",
+        epilog=(
+            f"Data directory (database and search index): {default_data_dir()} by default; "
+            "change it with --data-dir or DIGESTBOT_DATA_DIR. "
+            "Run `digestbot VERB --help` for help on a verb."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="where the database and search index live"
+    )
+    parser.add_argument(
+        "--database", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the data dir)"
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    def verb(name: str, func: Callable[..., int], help: str, description: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help, description=description)
+        sub.set_defaults(func=func)
+        return sub
+
+    verb("init", cmd_init, "create or upgrade the catalog", "Create the data directory, "
+         "the database and the search index, or upgrade them to this version.")
+    sub = verb("seed", cmd_seed, "import seed files", "Import seed files into the catalog "
+               "(default: the project's seeds/ directory). Importing again changes nothing.")
+    sub.add_argument("paths", nargs="*", metavar="PATH", help="seed files or directories of *.txt")
+    sub = verb("search", cmd_search, "search the catalog", SEARCH_HELP)
+    sub.formatter_class = argparse.RawDescriptionHelpFormatter
+    sub.add_argument("query", nargs="+", metavar="QUERY", help="words and filters (quote them)")
+    sub.add_argument("--limit", type=_limit, metavar="N", help="results to show, 1-100 (default 10)")
+    sub.add_argument("--json", action="store_true", help="print a JSON array")
+    sub = verb("show", cmd_show, "show one paper", "Show one paper with its abstract.")
+    sub.add_argument("id", metavar="ID", help="the paper's id, as search shows it")
+    sub.add_argument("--json", action="store_true", help="print a JSON object")
+    sub = verb("export", cmd_export, "export everything as JSON Lines", "Write the whole "
+               "database as JSON Lines: channels with their topics, schedules and digest "
+               "windows, every paper, the delivery ledger and the feeds (a backup, or a move "
+               "to another database, e.g. from SQLite to PostgreSQL).")
+    sub.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
+    sub = verb("import", cmd_import, "import a JSON Lines export", "Import what "
+               "`digestbot export` wrote (FILE, or - for stdin): papers (existing ones are "
+               "updated), channels, topics, deliveries and feeds (existing ones are kept). "
+               "Each channel's next digest shows what it would have shown before the move.")
+    sub.add_argument("file", metavar="FILE")
+    channel_help = "a channel address PLATFORM:WORKSPACE/CHANNEL, e.g. console:local/general"
+    sub = verb("subscribe", cmd_subscribe, "follow a topic in a channel", "Make CHANNEL follow "
+               "TOPIC, a query in the search language (see `digestbot search --help`), "
+               f"e.g. '\"breast MRI\" has:code -survey'. At most {MAX_TOPICS} topics a channel.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("topic", nargs="+", metavar="TOPIC")
+    sub = verb("unsubscribe", cmd_unsubscribe, "stop following a topic",
+               "Make CHANNEL stop following TOPIC (written as when subscribing).")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("topic", nargs="+", metavar="TOPIC")
+    sub = verb("topics", cmd_topics, "list a channel's topics", "List the topics CHANNEL follows.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("--json", action="store_true", help="print a JSON array")
+    sub = verb("schedule", cmd_schedule, "set when a channel gets its digest",
+               "Set CHANNEL's digest time: HH:MM [TIMEZONE] [daily|weekdays|weekly DAY], e.g. "
+               "08:30 Europe/Berlin weekdays. Parts left out keep their current values.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("when", nargs="+", metavar="WHEN")
+    sub = verb("limit", cmd_limit, "set how many papers a channel's digest shows",
+               "Show at most N papers (1-50, default 10) in CHANNEL's digests; the footer "
+               "counts the rest and names the search that lists them.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("count", metavar="N")
+    sub = verb("digest", cmd_digest, "build a channel's digest now", "Build CHANNEL's digest "
+               "now: the papers new since its last digest that match its topics. Without "
+               "--dry-run the papers are recorded as delivered, so the next run shows only "
+               "what is new.")
+    sub.add_argument("--channel", required=True, metavar="CHANNEL", help=channel_help)
+    sub.add_argument("--dry-run", action="store_true", help="show it without recording it")
+    sub.add_argument("--json", action="store_true", help="print the digest as JSON")
+    sub = verb("run", cmd_run, "run the bot", "Run the bot: post each channel's digest on "
+               "its schedule, look for new papers every ingest_minutes, and answer /papers "
+               "commands. With no chat platform configured, this terminal is the channel "
+               "console:local/general. Stop with quit, Ctrl-D or Ctrl-C.")
+    sub.add_argument("--console", action="store_true",
+                     help="use the terminal as a channel even when a chat platform is configured")
+    sub.add_argument("--slack-http", action="store_true", default=None,
+                     help="serve Slack's request URLs over HTTP instead of Socket Mode "
+                     "(needs SLACK_SIGNING_SECRET)")
+    sub.add_argument("--port", type=int, metavar="PORT",
+                     help="port of the HTTP server for Slack (default 3000, setting port)")
+    sub = verb("health", cmd_health, "check that the running bot is healthy", "Check the "
+               "bot that `digestbot run` runs with this data directory: its heartbeat is "
+               "recent, the database answers, the scheduler runs and each chat platform is "
+               "connected. Prints one line per check; exits 1 when one fails (for docker "
+               "compose's health check).")
+    sub.add_argument("--json", action="store_true", help="print a JSON object")
+    sub = verb("feeds", cmd_feeds, "list, add or remove the feeds digestbot reads",
+               "The RSS/Atom feeds the ingest job reads: those of the feeds setting "
+               "(arXiv's cs.CV, eess.IV and cs.LG by default) and those added here. "
+               "Without an action, list them.")
+    actions = sub.add_subparsers(dest="action", metavar="ACTION")
+    listing = actions.add_parser("list", help="each feed with its status, last fetch, "
+                                 "last error and papers added",
+                                 description="List the feeds with their status.")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    adding = actions.add_parser("add", help="read another feed",
+                                description="Add a feed URL (or enable a removed or "
+                                "disabled one again).")
+    adding.add_argument("url", metavar="URL", help="the feed's http(s) URL")
+    adding.add_argument("--name", metavar="NAME",
+                        help="a short name for it (default: from the URL, e.g. cs.CV)")
+    removing = actions.add_parser("remove", help="stop reading a feed",
+                                  description="Stop reading a feed; its papers stay.")
+    removing.add_argument("name", metavar="NAME")
+    enabling = actions.add_parser("enable", help="read a disabled feed again",
+                                  description="Read a feed disabled after failures again.")
+    enabling.add_argument("name", metavar="NAME")
+    sub = verb("ingest", cmd_ingest, "read feeds into the catalog now", "Fetch feeds and add "
+               "their new papers to the catalog: every enabled feed by default, or the given "
+               "feed names, URLs or feed files. Prints one line per feed.")
+    sub.add_argument("targets", nargs="*", metavar="NAME|URL|FILE")
+    verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
+         "from the catalog database (the index is derived; the database is the truth).")
+    return parser
+
+
+SEARCH_HELP = """Search titles, authors and abstracts; best matches first.
+
+  breast mri               papers with both words (stemmed: mri, segment...)
+  "breast mri"             the exact phrase
+  ct OR mri                either word
+  mri -survey              exclude a word
+  segm*                    words starting with segm
+  author:luo               an author's name
+  cat:cs.CV  (or cat:CV)   an arXiv category
+  has:code                 papers with code
+  after:2024-01-01         published on or after a date (YYYY, YYYY-MM or YYYY-MM-DD)
+  before:2025              published before a date
+"""
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        settings = load_settings(
+            config_file=Path(args.config) if args.config else None,
+            overrides={
+                "data_dir": args.data_dir,
+                "database_url": args.database,
+                "slack_http": getattr(args, "slack_http", None),
+                "port": getattr(args, "port", None),
+            },
+        )
+    except ConfigError as exc:
+        err(f"digestbot: {exc}")
+        return EXIT_ERROR
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else settings.log_level.upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # Their INFO lines come with every job run (a resync each minute) and
+        # every connection: noise beside one line per feed and per digest.
+        for chatty in ("apscheduler", "alembic"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+    if args.func is cmd_health:
+        # Reads; opens, creates and migrates nothing.
+        return cmd_health(args, settings)
+    first_use = not settings.database_url and not settings.data_dir.exists()
+    try:
+        service = Service.open(settings)
+    except DatabaseError as exc:
+        err(f"digestbot: {exc}")
+        return EXIT_ERROR
+    if first_use:
+        err(f"digestbot: created a new catalog in {settings.data_dir} "
+             "(change with --data-dir or DIGESTBOT_DATA_DIR).")
+    try:
+        return int(args.func(service, args, settings))
+    except QueryError as exc:
+        # A query is written like a command's arguments: a usage mistake.
+        err(f"digestbot: {exc}")
+        return EXIT_USAGE
+    except UserError as exc:
+        err(f"digestbot: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err("digestbot: interrupted; nothing half-written is kept.")
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; that is not an error of ours.
+        sys.stderr.close()
+        return 0
+    finally:
+        service.close()
