@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.model.messages import IncomingCommand
-from bot.config import Settings
+from bot.config import ADAPTER_GROUP, Settings
 from bot.store.db import DatabaseError, SchedulerLease
 from bot.chat.health import BEAT_SECONDS, Heartbeat, write_heartbeat
 from bot.model.messages import Digest, NothingNew, Reply
@@ -38,7 +38,9 @@ __all__ = ["ENTRY_POINT_GROUP", "Adapter", "AdapterFactory", "Bot", "adapter_fac
 
 log = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "digestbot.adapters"
+# The entry-point group adapters are declared in (pyproject.toml), the one the
+# settings look in for the settings adapters declare.
+ENTRY_POINT_GROUP = ADAPTER_GROUP
 # How long a digest post may take before the core counts it as failed (and
 # keeps its papers for the next run).
 POST_TIMEOUT = 120.0
@@ -59,7 +61,7 @@ class Adapter(Protocol):
       work goes in tasks) and raise if it cannot connect.
     - ``post`` MUST deliver a ``Digest`` or ``NothingNew`` to the channel
       named by its ``channel`` address and return only once the platform has
-      accepted it. It MUST raise ``bot.digest.deliver.ChannelUnavailable`` when the
+      accepted it. It MUST raise ``bot.digest.sending.ChannelUnavailable`` when the
       channel can take no posts (bot removed, channel deleted, permission
       revoked: the channel is paused with that reason), and any other
       exception for a failure worth retrying (the papers stay in the ledger).
@@ -71,6 +73,9 @@ class Adapter(Protocol):
       platform's own records in the same database through
       ``bot.service.db.engine`` (Slack's installation store does, in tables
       the migrations create).
+    - An adapter's package MAY declare its own settings (``SETTINGS``, a
+      tuple of ``bot.config.Setting``; see ``adapters/slack/settings.py``):
+      they are read from the same files and environment as the core's.
     - An adapter MAY have ``async def is_connected(self) -> bool``, saying
       whether it can take commands and posts right now (the bot's health
       reports it). Without it, an adapter counts as connected from the end
