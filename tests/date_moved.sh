@@ -12,4 +12,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DIGESTBOT_TEST_DATE_SHIFT_DAYS="${DIGESTBOT_TEST_DATE_SHIFT_DAYS:-400}"
+echo "tests/date_moved.sh: the date moved ${DIGESTBOT_TEST_DATE_SHIFT_DAYS} days ahead, to $(date -u -d "+${DIGESTBOT_TEST_DATE_SHIFT_DAYS} days" +%F)"
 exec .venv/bin/pytest -q -p no:cacheprovider -m "not postgresql" "$@"
