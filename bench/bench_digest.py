@@ -64,7 +64,7 @@ import tempfile
 import time
 from bisect import bisect
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -146,6 +146,21 @@ def _first_digest_days(service: Any) -> int:
     return 7
 
 
+# The steps of Deliverer.run_scheduled that get a timer: (module, name, label),
+# each name patched in the module whose code looks it up. The lock strategies
+# (claims, confirmations, the day's mark) moved out of the delivery loop into
+# bot.digest.locks; a tree from before that has them in bot.digest.deliver, or
+# before it in bot.chat.service (_run_steps falls back).
+RUN_STEPS = (
+    ("bot.digest.deliver", "_channels_at", "load the due channels"),
+    ("bot.digest.locks", "_due_today", "due today? (one a local day)"),
+    ("bot.digest.deliver", "select_digests", "select_digests"),
+    ("bot.digest.locks", "claim", "claim (ledger rows pending, window moved)"),
+    ("bot.digest.locks", "advance", "advance (nothing new)"),
+    ("bot.digest.locks", "confirm", "confirm (ledger rows sent)"),
+)
+
+
 def _run_module() -> Any:
     """The module whose code runs Deliverer.run_scheduled: bot.digest.deliver, or bot.chat.service before it."""
     import importlib
@@ -154,6 +169,21 @@ def _run_module() -> Any:
         return importlib.import_module("bot.digest.deliver")
     except ModuleNotFoundError:
         return importlib.import_module("bot.chat.service")
+
+
+def _run_steps() -> list[tuple[Any, str, str]]:
+    """``RUN_STEPS`` as (module, name, label), for the modules and names this tree has."""
+    import importlib
+
+    steps = []
+    for module_name, name, label in RUN_STEPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            module = _run_module()
+        if hasattr(module, name):
+            steps.append((module, name, label))
+    return steps
 
 
 def read_marker(data_dir: Path) -> dict[str, Any] | None:
@@ -556,13 +586,20 @@ class _Timers:
 
 @contextmanager
 def _patched(module: Any, **replacements: Any) -> Iterator[None]:
-    saved = {name: getattr(module, name) for name in replacements}
-    for name, value in replacements.items():
+    with _patched_in([(module, name, value) for name, value in replacements.items()]):
+        yield
+
+
+@contextmanager
+def _patched_in(replacements: Sequence[tuple[Any, str, Any]]) -> Iterator[None]:
+    """``_patched`` over several modules: each (module, name, value) set, then restored."""
+    saved = [(module, name, getattr(module, name)) for module, name, _ in replacements]
+    for module, name, value in replacements:
         setattr(module, name, value)
     try:
         yield
     finally:
-        for name, value in saved.items():
+        for module, name, value in saved:
             setattr(module, name, value)
 
 
@@ -858,8 +895,9 @@ def run_scheduled(params: dict[str, Any]) -> dict[str, Any]:
         else:
             sent["quiet-day lines"] += 1
 
-    # Timers around the steps: the names the running module looks up are
-    # swapped for timed wrappers, and its database for one that times commits.
+    # Timers around the steps: the names the running modules look up
+    # (RUN_STEPS) are swapped for timed wrappers, and the database for one
+    # that times commits.
     if params.get("profile_scheduled"):
         # An extra run, for where the time goes; its time is not a figure.
         profile = _cprofile(
@@ -871,26 +909,16 @@ def run_scheduled(params: dict[str, Any]) -> dict[str, Any]:
         return {"profile": profile, "sent": dict(sent)}
 
     timers = _Timers()
-    module = _run_module()
-    labels = {
-        "_channels_at": "load the due channels",
-        "_due_today": "due today? (one a local day)",
-        "select_digests": "select_digests",
-        "claim": "claim (ledger rows pending, window moved)",
-        "advance": "advance (nothing new)",
-        "confirm": "confirm (ledger rows sent)",
-    }
-    replacements = {
-        name: timers.wrap(label, getattr(module, name))
-        for name, label in labels.items()
-        if hasattr(module, name)
-    }
+    replacements = [
+        (module, name, timers.wrap(label, getattr(module, name)))
+        for module, name, label in _run_steps()
+    ]
     db_owner = getattr(service, "deliverer", service)
     db = db_owner.db
     db_owner.db = _TimedDatabase(db, timers)
     rss_before = current_rss_mb()
     start = time.perf_counter()
-    with _patched(module, **replacements):
+    with _patched_in(replacements):
         outcomes = service.deliverer.run_scheduled(due, send=timers.wrap("send (counting only)", send))
     seconds = time.perf_counter() - start
     peak = peak_rss_mb()
@@ -934,7 +962,7 @@ def run_scheduled(params: dict[str, Any]) -> dict[str, Any]:
         "ledger_today": ledger,
         "rss_before_mb": rss_before,
         "peak_rss_mb": peak,
-        "module": module.__name__,
+        "module": _run_module().__name__,
         "steps": steps,
         "warm_files_seconds": warm_seconds,
         "loadavg_before": load_before,

@@ -16,22 +16,22 @@ Grammar (OR binds tighter than the implicit AND)::
 
 Words are case-folded; a word the analyzer splits (``low-dose``) is a phrase
 of its parts, and one with no letters or digits is dropped. ``AND`` is
-accepted and ignored, ``(`` and ``)`` separate like spaces, an unclosed quote
-runs to the end. ``after:`` is inclusive, ``before:`` strict. A query of only
-exclusions or only filters matches every paper that passes them.
+accepted and ignored. ``after:`` is inclusive, ``before:`` strict. A query of
+only exclusions or only filters matches every paper that passes them.
+``bot.search.lexer`` splits the text into tokens; this module gives them meaning.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from bot.errors import UserError
-from bot.search.index import name_terms, text_terms
 from bot.model.papers import CATEGORY_CODES, normalize_category
+from bot.search.index import name_terms, text_terms
+from bot.search.lexer import FILTERS, Token, clean, fold, lex, show, trim, words
 
 __all__ = [
     "MAX_QUERY_CHARS",
@@ -54,20 +54,10 @@ MAX_QUERY_TERMS = 32
 FILTER_HELP = "Filters are author:, cat:, has:code, after:YYYY-MM-DD, before:YYYY-MM-DD."
 EXAMPLE = '"breast MRI" has:code'
 
-# Typographic quotes arrive from phones and macOS; they mean a phrase too.
-_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"'})
-_FILTER = re.compile(r"([^\W\d_]+):(.*)", re.DOTALL)
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 # Boost and fuzziness suffixes of other query languages ("mri^2", "mri~1").
 _FOREIGN_SUFFIX = re.compile(r"(?:[\^~][\d.]*)+$")
 _CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[a-z\-]+)?")
-_FILTER_EXAMPLES = {
-    "author": 'author:luo or author:"Luyang Luo"',
-    "cat": "cat:cs.CV or cat:CV",
-    "has": "has:code",
-    "after": "after:2024-01-01",
-    "before": "before:2025-01-01",
-}
 _FULL_CATEGORIES = {name.casefold(): name for name in CATEGORY_CODES.values()}
 
 
@@ -169,110 +159,21 @@ class ParsedQuery:
         )
 
 
-def _fold(text: str) -> str:
-    # Case-fold until stable: a few characters only settle after two rounds.
-    for _ in range(3):
-        folded = unicodedata.normalize("NFKC", text.casefold())
-        if folded == text:
-            break
-        text = folded
-    return text
-
-
-def _clean(text: str) -> str:
-    # Lone surrogates cannot cross into tantivy, invisible format characters
-    # would split or hide words, and every line break becomes a space so that
-    # an echoed fragment keeps an error message on one line.
-    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cs", "Cf"))
-    text = unicodedata.normalize("NFKC", kept).translate(_QUOTES)
-    return "".join(" " if c.isspace() or unicodedata.category(c) == "Cc" else c for c in text)
-
-
-def _is_word_char(char: str) -> bool:
-    return unicodedata.category(char)[0] in "LNM"
-
-
-def _trim(text: str) -> tuple[str, str]:
-    """Outer punctuation off: (core, what followed it)."""
-    start, end = 0, len(text)
-    while start < end and not _is_word_char(text[start]):
-        start += 1
-    while end > start and not _is_word_char(text[end - 1]):
-        end -= 1
-    return text[start:end], text[end:]
-
-
-def _lstrip(text: str) -> str:
-    start = 0
-    while start < len(text) and not _is_word_char(text[start]):
-        start += 1
-    return text[start:]
-
-
-def _words(text: str) -> str:
-    return " ".join(w for w in (_trim(p)[0] for p in _fold(text).split()) if w)
-
-
-def _show(text: str) -> str:
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-_Token = str | tuple[Term | None, bool]
-
-
-def _lex(text: str) -> list[_Token]:
-    """Operators as strings; items as (term or None when unsearchable, negated)."""
-    tokens: list[_Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] == " " or text[i] in "()":
-            i += 1
-            continue
-        start = i
-        while i < n and text[i] in "+-":
-            i += 1
-        negated = "-" in text[start:i]
-        if i >= n or text[i] == " " or text[i] in "()":
-            continue  # a lone "-" or "+"
-        if text[i] == '"':
-            end = text.find('"', i + 1)
-            end = n if end < 0 else end  # an unclosed quote runs to the end
-            tokens.append((_phrase(text[i + 1 : end]), negated))
-            i = end + 1
-            continue
-        j = i
-        while j < n and text[j] != " " and text[j] not in '()"':
-            j += 1
-        bare = text[i:j]
-        if not negated and bare in ("OR", "AND", "NOT"):
-            tokens.append(bare)
-            i = j
-            continue
-        # Leading punctuation is dropped from words, so ":cat:x" is a filter too.
-        match = _FILTER.fullmatch(_lstrip(_fold(bare)))
-        if match and j < n and text[j] == '"' and not match.group(2):
-            end = text.find('"', j + 1)
-            end = n if end < 0 else end
-            tokens.append((_filter(match.group(1), text[j + 1 : end]), negated))
-            i = end + 1
-        elif match and (match.group(2) or match.group(1) in _FILTER_EXAMPLES):
-            tokens.append((_filter(match.group(1), match.group(2)), negated))
-            i = j
-        else:
-            tokens.append((_word(bare), negated))
-            i = j
-    return tokens
+def _term(token: Token) -> Term | None:
+    if token.kind == "phrase":
+        return _phrase(token.text)
+    return _filter(token.name, token.text) if token.kind == "filter" else _word(token.text)
 
 
 def _phrase(text: str) -> Phrase | None:
-    words = _words(text)
-    return Phrase(words) if text_terms(words) else None
+    folded = words(text)
+    return Phrase(folded) if text_terms(folded) else None
 
 
 def _word(text: str) -> Word | None:
-    core, tail = _trim(_fold(text))
+    core, tail = trim(fold(text))
     while (unboosted := _FOREIGN_SUFFIX.sub("", core)) != core:
-        core, tail = _trim(unboosted)
+        core, tail = trim(unboosted)
     if not tail.startswith("*"):
         # Punctuation, emoji or a stop word only: nothing the index holds.
         return Word(core) if text_terms(core) else None
@@ -281,32 +182,32 @@ def _word(text: str) -> Word | None:
         return None
     if len(terms) > 1:
         raise QueryError(
-            f'"{_show(text)}": a * prefix works on a single word, e.g. segm*. '
+            f'"{show(text)}": a * prefix works on a single word, e.g. segm*. '
             "Quote the rest as a phrase."
         )
     if len(terms[0]) < 2:
         raise QueryError(
-            f'"{_show(text)}" is too short for a prefix: '
+            f'"{show(text)}" is too short for a prefix: '
             "use 2 or more letters before the *, e.g. segm*."
         )
     return Word(core, prefix=True)
 
 
 def _filter(name: str, value: str) -> Term:
-    if name not in _FILTER_EXAMPLES:
-        raise QueryError(f'Unknown filter "{_show(name)}:". {FILTER_HELP}')
+    if name not in FILTERS:
+        raise QueryError(f'Unknown filter "{show(name)}:". {FILTER_HELP}')
     if not value.strip():
-        raise QueryError(f'"{name}:" needs a value, e.g. {_FILTER_EXAMPLES[name]}.')
+        raise QueryError(f'"{name}:" needs a value, e.g. {FILTERS[name]}.')
     if name == "author":
-        words = _words(value.replace("(", " ").replace(")", " "))
-        if not name_terms(words):
-            raise QueryError(f'author: needs a name, e.g. {_FILTER_EXAMPLES["author"]}.')
-        return Author(words)
+        folded = words(value.replace("(", " ").replace(")", " "))
+        if not name_terms(folded):
+            raise QueryError(f'author: needs a name, e.g. {FILTERS["author"]}.')
+        return Author(folded)
     if name == "cat":
         return Category(_category(value.strip()))
     if name == "has":
-        if _fold(value).strip() != "code":
-            raise QueryError(f'Unknown has: value "{_show(value)}". The only one is has:code.')
+        if fold(value).strip() != "code":
+            raise QueryError(f'Unknown has: value "{show(value)}". The only one is has:code.')
         return HasCode()
     kind: Literal["after", "before"] = "after" if name == "after" else "before"
     return DateBound(kind, _date(kind, value.strip()))
@@ -316,13 +217,13 @@ def _category(value: str) -> str:
     short = normalize_category(value.upper())
     if short != value.upper():
         return short
-    folded = _fold(value)
+    folded = fold(value)
     if folded in _FULL_CATEGORIES:
         return _FULL_CATEGORIES[folded]
     if _CATEGORY.fullmatch(folded):
         return folded  # a category we have no table entry for; the index stores it lowercased
     raise QueryError(
-        f'Unknown category "{_show(value)}". '
+        f'Unknown category "{show(value)}". '
         "Use an arXiv name like cat:cs.CV or a short code like cat:CV."
     )
 
@@ -336,23 +237,25 @@ def _date(kind: str, value: str) -> date:
         return date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         raise QueryError(
-            f'"{kind}:{_show(value)}" is not a date. '
+            f'"{kind}:{show(value)}" is not a date. '
             f"Use YYYY, YYYY-MM or YYYY-MM-DD, e.g. {kind}:2024-01-01."
         ) from None
 
 
-def _group(tokens: list[_Token]) -> list[Clause]:
+def _group(tokens: list[Token]) -> list[Clause]:
+    # Every term is built before any is grouped, so a bad term is reported
+    # ahead of a misplaced OR anywhere in the query.
+    terms = [None if t.kind == "operator" else _term(t) for t in tokens]
     clauses: list[Clause] = []
     negate_next = join_next = last_kept = False
-    for token in tokens:
-        if isinstance(token, str):
-            if token == "NOT":
+    for token, term in zip(tokens, terms):
+        if token.kind == "operator":
+            if token.text == "NOT":
                 negate_next = True
-            elif token == "OR":
+            elif token.text == "OR":
                 join_next = last_kept  # an OR beside nothing searchable is ignored
             continue
-        term, negated = token
-        negated, negate_next = negated or negate_next, False
+        negated, negate_next = token.negated or negate_next, False
         if term is None:
             join_next = last_kept = False
             continue
@@ -382,10 +285,10 @@ def parse_query(text: str) -> ParsedQuery:
             f"That query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS}. "
             "Shorten it and try again."
         )
-    cleaned = _clean(text)
+    cleaned = clean(text)
     if not cleaned.strip():
         raise QueryError(f"Type something to search for, e.g. {EXAMPLE}")
-    clauses = _group(_lex(cleaned))
+    clauses = _group(lex(cleaned))
     if not clauses:
         raise QueryError(
             "There is nothing to search for in that query: use letters or digits, and "

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat.service import Service
-from bot.digest.deliver import Planned, RowLock
+from bot.digest.locks import Planned, RowLock
 from bot.digest.ledger import DigestInProgress, interrupted_channels
 from bot.model.address import parse_address
 from bot.model.messages import Digest, NothingNew
