@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from bot.store.catalog import upsert_papers
-from bot.store.db import Database, open_database
+from bot.store.db import Database, create_db_engine, migrate, open_database
 from bot.search.index import SearchIndex, catch_up
 from bot.model.papers import PaperRecord
 from tests.postgres import PostgresServer, PostgresUnavailable
@@ -118,8 +119,9 @@ def new_database(
 ) -> Iterator[DatabaseFactory]:
     """Makes fresh databases on this test's backend: ``new_database()`` is a URL.
 
-    PostgreSQL databases start at the newest schema (``migrated=False``: empty);
-    SQLite files start missing, so that opening them migrates them.
+    Databases start at the newest schema; with ``migrated=False`` they start
+    empty (a PostgreSQL database with no tables, a SQLite file not there yet),
+    so that opening them migrates them.
     """
     if backend == "postgresql":
         yield request.getfixturevalue("postgresql_database")
@@ -127,9 +129,28 @@ def new_database(
     files = (tmp_path / f"catalog{n or ''}.sqlite3" for n in itertools.count())
 
     def make(*, migrated: bool = True) -> str:
-        return f"sqlite:///{next(files)}"
+        path = next(files)
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
 
     yield make
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file the migrations brought to the newest schema, once a session.
+
+    Each test's database starts as a copy (its catalog id is made when it is
+    first opened), which spares every test the migrations' run.
+    """
+    path = tmp_path_factory.mktemp("template") / "catalog.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return path
 
 
 @pytest.fixture
