@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(data_dir, ignore_errors=True)
             data_dir.mkdir(parents=True)
             log(f"catalog: building {args.papers:,} papers in {data_dir}")
-            run_catalog({"data_dir": str(data_dir), "papers": args.papers, "seed": 0})
+            run_catalog({"data_dir": str(data_dir), "papers": args.papers, "seed": 0,
+                         "database_url": None})
     service = open_service(data_dir)
     start = time.perf_counter()
     service.catalog.sync_index()  # a catalog from another version may need its index caught up
