@@ -33,7 +33,7 @@ from bot.digest.locks import IN_PROGRESS, LockStrategy, Planned, lock_for
 from bot.digest.select import Selection, select_digests
 from bot.digest.sending import ChannelUnavailable, Outcome, PartlySent, Post, WorkspaceUnavailable
 from bot.digest.topics import TopicCache
-from bot.model.address import ChannelAddress, as_address, parse_address
+from bot.model.address import ChannelAddress, as_address
 from bot.model.messages import Digest, NothingNew
 from bot.store.channels import all_topics
 from bot.store.db import Database
@@ -170,7 +170,7 @@ class Deliverer:
             )
             lock.claim_batch(session, channels, selections, now=now)
             return [
-                Planned(channel_id=c.id, address=parse_address(c.address), timezone=c.timezone,
+                Planned(channel_id=c.id, address=c.address, timezone=c.timezone,
                         last_revision=c.last_revision, due=due[c.address] if scheduled else None,
                         selection=selections.get(c.id))
                 for c in channels
@@ -226,15 +226,14 @@ class Deliverer:
 
 def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]:
     """The channels at the addresses in ``due`` that exist, in the order given."""
-    addresses = list(dict.fromkeys(str(as_address(address)) for address in due))
+    # Parsed once here, where text may come in (the CLI, a test); the
+    # scheduler hands over the addresses of channel rows, already parsed.
+    addresses = list(dict.fromkeys(as_address(address) for address in due))
     found: dict[str, Channel] = {}
     # Only the channels asked for, in chunks that stay under SQLite's limit
     # on bound parameters (three per address).
     for start in range(0, len(addresses), 2000):
-        keys = [
-            (a.platform, a.workspace, a.channel)
-            for a in map(parse_address, addresses[start : start + 2000])
-        ]
+        keys = [(a.platform, a.workspace, a.channel) for a in addresses[start : start + 2000]]
         address_of = tuple_(Channel.platform, Channel.workspace, Channel.channel)
         rows = session.scalars(select(Channel).where(address_of.in_(keys)))
         found.update((channel.address, channel) for channel in rows)
