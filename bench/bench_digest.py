@@ -73,8 +73,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_catalog import (
-    _table,
+from bench.common import (
     code_state,
     current_rss_mb,
     dir_size_mb,
@@ -82,6 +81,7 @@ from bench.bench_catalog import (
     log,
     machine,
     peak_rss_mb,
+    table,
 )
 from bench.synth import (
     CATEGORIES,
@@ -1067,7 +1067,7 @@ def render(report: dict[str, Any]) -> str:
                 ]
             )
         out.append(
-            _table(
+            table(
                 [
                     "",
                     "load channels s",
@@ -1115,7 +1115,7 @@ def render(report: dict[str, Any]) -> str:
                 f"{100 * other['seconds'] / (warm['run']['select_seconds'] or 1):.0f}%"
                 if other else "-",
             ])
-        out.append(_table(["step", "calls", "cold s", "share", "warm s", "share"], rows))
+        out.append(table(["step", "calls", "cold s", "share", "warm s", "share"], rows))
     sch = report.get("scheduled")
     if sch:
         for i, run in enumerate(sch, start=1):
@@ -1130,7 +1130,7 @@ def render(report: dict[str, Any]) -> str:
             if run["steps"]:
                 total = run["seconds"] or 1
                 out.append(
-                    _table(
+                    table(
                         ["step", "calls", "seconds", "share"],
                         [
                             [

@@ -48,7 +48,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_catalog import log, machine, peak_rss_mb
+from bench.common import log, machine, peak_rss_mb
 from bench.bench_digest import read_marker, run_catalog
 from bench.synth_feed import synth_feed
 
