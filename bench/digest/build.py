@@ -37,6 +37,7 @@ from bench.synth import SyntheticCatalog, build_vocabulary
 
 __all__ = ["LEDGER_DAY_PAPERS", "LEDGER_PAPERS_A_DAY", "day_records", "run_catalog", "run_prepare"]
 
+# An earlier day of the ledger: each channel was sent LEDGER_PAPERS_A_DAY of
 # that day's LEDGER_DAY_PAPERS (old catalog papers, distinct from day to day).
 LEDGER_PAPERS_A_DAY = 10
 LEDGER_DAY_PAPERS = 2000

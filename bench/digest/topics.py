@@ -27,7 +27,8 @@ TOPIC_MIN_FRACTION = 0.0005
 POPULAR_TOPICS = 3000
 POPULAR_ZIPF_S = 0.7
 POPULAR_SHARE = 0.35
-# An earlier day of the ledger: each channel was sent LEDGER_PAPERS_A_DAY of
+
+
 class TopicMaker:
     """Subscription-like topics over the synthetic vocabulary, in canonical form."""
 
