@@ -234,18 +234,21 @@ def handle(service: Service, command: IncomingCommand, *, send: Send) -> Answer:
     """
     name, _, args = command.text.strip().partition(" ")
     spec = _BY_NAME.get(name.lower() or "help")
+    answered = False  # a mistake's answer says only what to do about it
     if spec is None:
         reply = Reply(text=f"Unknown command {name[:40]!r}. Try /papers help.")
     else:
         try:
             reply = spec.run(service, command, args.strip(), send)
+            answered = True
         except _UsageError as exc:
             reply = Reply(text=f"{exc} Usage: /papers {spec.usage}")
         except (QueryError, ScheduleError, TopicLimitError, ChannelError) as exc:
             reply = Reply(text=f"{exc}")
     info = service.channels.info(command.address)
     if (
-        spec is not None
+        answered
+        and spec is not None
         and info is not None
         and info.paused
         and spec.name not in ("pause", "resume")

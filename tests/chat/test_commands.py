@@ -88,6 +88,14 @@ def test_schedule_pause_resume(channel: Channel) -> None:
     assert not channel.say("/papers topics").text.startswith("Digests are paused")
 
 
+def test_a_paused_channel_hears_so_with_answers_not_with_mistakes(channel: Channel) -> None:
+    channel.say("/papers subscribe mri")
+    channel.say("/papers pause conference week")
+    assert channel.say("/papers search mri").text.startswith("Digests are paused here")
+    for mistake in ("/papers limit 0", "/papers schedule 25:00", "/papers show", "/papers frobnicate"):
+        assert "paused" not in channel.say(mistake).text, mistake
+
+
 def test_help_lists_every_command_with_an_example(channel: Channel) -> None:
     for text in ("/papers help", "/papers"):
         lines = channel.say(text).text.splitlines()
