@@ -13,10 +13,9 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
-from bot.model.address import ChannelAddress
-from bot.model.messages import IncomingCommand
 from bot.config import Setting, Settings
-from bot.model.messages import Digest, NothingNew
+from bot.model.address import ChannelAddress
+from bot.model.messages import Digest, IncomingCommand, NothingNew
 from bot.text.terminal import format_message
 
 if TYPE_CHECKING:

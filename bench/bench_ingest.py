@@ -61,8 +61,8 @@ _REVISED = re.compile(rb"arXiv:(\d{4}\.\d{5})v\d+ Announce Type: replace")
 
 
 def open_service(data_dir: Path) -> Any:
-    from bot.config import Settings
     from bot.chat.service import Service
+    from bot.config import Settings
 
     return Service.open(Settings(data_dir=data_dir, feeds=()), clock=lambda: INGEST_AT)
 

@@ -43,10 +43,10 @@ if __package__ in (None, ""):  # run as a file: make ``bench`` importable
 import tantivy
 
 from bench.synth import SyntheticCatalog
+from bot.model.papers import PaperRecord
+from bot.search.index import TEXT_ANALYZER, SearchIndex, _text_analyzer
 from bot.store.catalog import upsert_papers
 from bot.store.db import open_database
-from bot.search.index import TEXT_ANALYZER, SearchIndex, _text_analyzer
-from bot.model.papers import PaperRecord
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 BATCH = 5000

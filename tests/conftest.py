@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.model.papers import PaperRecord
+from bot.search.index import SearchIndex, catch_up
 from bot.store.catalog import upsert_papers
 from bot.store.db import Database, create_db_engine, migrate, open_database
-from bot.search.index import SearchIndex, catch_up
-from bot.model.papers import PaperRecord
 from tests.postgres import PostgresServer, PostgresUnavailable
 
 # Tests never reach the internet: no default arXiv feeds, in this process or

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from adapters.console import ConsoleAdapter
-from bot.store.db import SchedulerLease
 from bot.chat.runtime import Adapter, Bot
 from bot.chat.service import Service
+from bot.store.db import SchedulerLease
 
 TIMEOUT = 20.0
 T = TypeVar("T")

@@ -48,11 +48,10 @@ from adapters.discord.render import (
     render_reply,
 )
 from bot.chat.commands import COMMANDS, Command, command_named, is_slow
-from bot.model.messages import IncomingCommand
 from bot.config import Settings
 from bot.digest.deliver import ChannelUnavailable, PartlySent
-from bot.model.messages import Digest, NothingNew, Reply
 from bot.model.address import as_address
+from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
 
 if TYPE_CHECKING:
     from bot.chat.runtime import Bot

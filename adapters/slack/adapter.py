@@ -49,11 +49,10 @@ from adapters.slack.render import (
     render_reply,
 )
 from bot.chat.commands import is_slow
-from bot.model.messages import IncomingCommand
 from bot.config import ConfigError, Settings
 from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
-from bot.model.messages import Digest, NothingNew, Reply
 from bot.model.address import as_address
+from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
 
 if TYPE_CHECKING:
     from bot.chat.runtime import Bot

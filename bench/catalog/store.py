@@ -10,8 +10,8 @@ __all__ = ["catalog_source", "open_service"]
 
 def open_service(data_dir: Path, database_url: str | None = None) -> Any:
     """The service on ``data_dir`` (index, and the SQLite file unless ``database_url``)."""
-    from bot.config import Settings
     from bot.chat.service import Service
+    from bot.config import Settings
 
     return Service.open(Settings(data_dir=data_dir, database_url=database_url))
 

@@ -51,8 +51,8 @@ DAY_STREAM = -1
 
 
 def open_service(data_dir: Path, *, clock_at: datetime, database_url: str | None = None) -> Any:
-    from bot.config import Settings
     from bot.chat.service import Service
+    from bot.config import Settings
 
     settings = Settings(data_dir=data_dir, database_url=database_url)
     return Service.open(settings, clock=lambda: clock_at)

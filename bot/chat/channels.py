@@ -19,10 +19,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.errors import UserError
-from bot.search.query import parse_query
 from bot.chat.schedules import Schedule
+from bot.errors import UserError
 from bot.model.address import ChannelAddress, ChannelError, as_address
+from bot.search.query import parse_query
 from bot.store.channels import (
     DEFAULT_MAX_PAPERS,
     all_topics,

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
-from bot.errors import UserError
 from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
 from bot.digest.deliver import ChannelUnavailable
 from bot.digest.ledger import DigestInProgress
+from bot.errors import UserError
 from bot.model.address import ChannelError
 from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
 from bot.search.query import QueryError

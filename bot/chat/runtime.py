@@ -22,17 +22,16 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol
 
-from bot.model.messages import IncomingCommand
-from bot.config import ADAPTER_GROUP, Settings
-from bot.store.db import DatabaseError, SchedulerLease
-from bot.chat.health import BEAT_SECONDS, Heartbeat, write_heartbeat
-from bot.model.messages import Digest, NothingNew, Reply
-from bot.chat.scheduler import DigestScheduler
-from bot.chat.commands import handle
-from bot.chat.service import Service
-from bot.store.catalog import ImportReport
 from bot.chat.channels import ChannelInfo
+from bot.chat.commands import handle
+from bot.chat.health import BEAT_SECONDS, Heartbeat, write_heartbeat
+from bot.chat.scheduler import DigestScheduler
+from bot.chat.service import Service
+from bot.config import ADAPTER_GROUP, Settings
 from bot.model.address import as_address
+from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
+from bot.store.catalog import ImportReport
+from bot.store.db import DatabaseError, SchedulerLease
 
 __all__ = ["ENTRY_POINT_GROUP", "Adapter", "AdapterFactory", "Bot", "adapter_factories"]
 

@@ -42,8 +42,8 @@ from bot.digest.topics import (
     NO_MATCHES,
     Eligible,
     Matches,
-    RankKey,
     Ranked,
+    RankKey,
     TopicCache,
     mask_of,
 )

@@ -25,8 +25,8 @@ import tantivy
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.store.catalog import current_revision, iter_papers
 from bot.model.papers import PaperRecord
+from bot.store.catalog import current_revision, iter_papers
 
 __all__ = [
     "IndexBusyError",

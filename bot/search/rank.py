@@ -21,9 +21,15 @@ from dataclasses import dataclass
 import tantivy
 from sqlalchemy.orm import Session
 
-from bot.store.catalog import get_papers
-from bot.search.index import SearchIndex, day_number, name_terms, text_phrase, text_terms, text_words
 from bot.model.papers import PaperRecord
+from bot.search.index import (
+    SearchIndex,
+    day_number,
+    name_terms,
+    text_phrase,
+    text_terms,
+    text_words,
+)
 from bot.search.query import (
     Author,
     Category,
@@ -37,6 +43,7 @@ from bot.search.query import (
     Word,
     parse_query,
 )
+from bot.store.catalog import get_papers
 
 __all__ = [
     "MAX_LIMIT",

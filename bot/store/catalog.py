@@ -33,9 +33,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from bot.model.papers import PaperRecord
 from bot.store.db import insert_missing
 from bot.store.models import CatalogMeta, Paper
-from bot.model.papers import PaperRecord
 
 __all__ = [
     "ImportReport",

@@ -7,7 +7,6 @@ The schema is created and upgraded only by the Alembic migrations in
 from __future__ import annotations
 
 import re
-
 from datetime import UTC, date, datetime
 from typing import Any
 

@@ -34,13 +34,12 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.store.catalog import UpsertResult, check_id, current_revision, id_order, record_from_row
-from bot.store.db import Database
-from bot.store.models import NAME_PATTERN
-from bot.store.models import Channel, Delivery, Feed, Paper, Topic
-from bot.model.papers import PaperRecord
 from bot.model.address import ChannelError, parse_address
+from bot.model.papers import PaperRecord
+from bot.store.catalog import UpsertResult, check_id, current_revision, id_order, record_from_row
 from bot.store.channels import find_channel
+from bot.store.db import Database
+from bot.store.models import NAME_PATTERN, Channel, Delivery, Feed, Paper, Topic
 
 __all__ = ["ImportCounts", "export_database", "import_database"]
 

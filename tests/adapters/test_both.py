@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.slack.adapter import SlackAdapter
+from bot.chat.service import Service
 from bot.digest.deliver import Outcome
 from bot.model.papers import PaperRecord
-from bot.chat.service import Service
 from tests.console_bot import ConsoleBot
 from tests.fakes import FakeDiscord, FakeSlackAPI, discord_api_fixture, slack_api_fixture  # noqa: F401  (fixtures)
 from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.model.papers import PaperRecord
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
+from bot.model.papers import PaperRecord
 from tests.console_bot import ConsoleBot
 
 GENERAL = "console:local/general"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.search.query import QueryError, parse_query
-from bot.chat.service import Service
 from bot.chat.channels import MAX_TOPICS, TopicLimitError
+from bot.chat.service import Service
 from bot.model.address import ChannelAddress, ChannelError, parse_address
+from bot.search.query import QueryError, parse_query
 
 GENERAL = "console:local/general"
 

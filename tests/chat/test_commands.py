@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.commands import COMMANDS, handle
-from bot.model.messages import IncomingCommand
-from bot.model.messages import Digest, Reply
 from bot.chat.service import Service
+from bot.model.messages import Digest, IncomingCommand, Reply
 from tests.conftest import SEEDS_DIR
 
 

@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.store.db import DatabaseError, open_database, ping
-from bot.digest.deliver import Outcome
 from bot.chat.health import (
     Heartbeat,
     check,
@@ -25,9 +22,12 @@ from bot.chat.health import (
     read_heartbeat,
     write_heartbeat,
 )
+from bot.chat.service import Service
+from bot.cli import main
+from bot.digest.deliver import Outcome
 from bot.model.messages import Digest, NothingNew
 from bot.model.papers import PaperRecord
-from bot.chat.service import Service
+from bot.store.db import DatabaseError, open_database, ping
 from tests.console_bot import TIMEOUT, ConsoleBot
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

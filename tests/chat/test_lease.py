@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.chat import runtime
-from bot.store.db import AdvisoryLease, FileLease, SchedulerLease, open_database
-from bot.search.index import SearchIndex
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
+from bot.search.index import SearchIndex
+from bot.store.db import AdvisoryLease, FileLease, SchedulerLease, open_database
 from tests.console_bot import ConsoleBot
 
 GENERAL = "console:local/general"

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.model.messages import Digest
-from bot.model.papers import PaperRecord
+from bot.chat.channels import ChannelInfo
 from bot.chat.scheduler import DigestScheduler, last_due, trigger_for
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
-from bot.chat.channels import ChannelInfo
+from bot.model.messages import Digest
+from bot.model.papers import PaperRecord
 
 BERLIN = ZoneInfo("Europe/Berlin")
 GENERAL = "console:local/general"

@@ -30,11 +30,11 @@ def test_batch_selection_agrees_with_the_rules_applied_one_paper_at_a_time(
     from sqlalchemy import select
 
     from bot.digest import select as digest_module
-    from bot.store.catalog import PAPERS
     from bot.digest.select import select_digests
     from bot.search.index import IndexWriter, SearchIndex
     from bot.search.query import parse_query
     from bot.search.rank import SCORE_DECIMALS, match_all
+    from bot.store.catalog import PAPERS
 
     rng = random.Random(7)
     records = []

@@ -74,8 +74,8 @@ def test_cli_digest_json(tmp_path, capsys, monkeypatch, database_url: str) -> No
 def test_channel_gone_is_paused_with_the_reason_and_keeps_its_papers(
     service: Service, clock: Clock
 ) -> None:
-    from bot.model.messages import IncomingCommand
     from bot.digest.deliver import ChannelUnavailable
+    from bot.model.messages import IncomingCommand
 
     service.catalog.import_records([paper(1, "Breast MRI")])
     service.channels.subscribe(GENERAL, "breast")

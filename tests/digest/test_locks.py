@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat.service import Service
-from bot.digest.locks import Planned, RowLock
 from bot.digest.ledger import DigestInProgress, interrupted_channels
+from bot.digest.locks import Planned, RowLock
 from bot.model.address import parse_address
 from bot.model.messages import Digest, NothingNew
 from bot.model.papers import PaperRecord

@@ -11,7 +11,6 @@ from bot.ingest.entries import ANNOUNCE_TYPES, FeedEntry
 from bot.model.papers import PaperRecord
 from tests.ingest.feed_helpers import FEB_12, FEEDS, arxiv, assert_record, parse
 
-
 # -- every fixture describes itself --------------------------------------------
 
 

@@ -15,7 +15,6 @@ from bot.model.links import extract_links
 from tests.ingest.feed_helpers import FEEDS, parse
 from tests.model.test_links import EXTRACT_CASES, LINKS_CASES
 
-
 # parse_feed reads arXiv's announcement feeds with bot.ingest.arxiv and any
 # other document with feedparser. The two readings must never differ: every
 # document below is read both ways and the results compared whole, records'

@@ -22,7 +22,6 @@ from tests.fakes.feed_server import (
 )
 from tests.ingest.fetch_helpers import ANNOUNCE, failure, fetcher
 
-
 # -- HTTP errors and non-feeds --------------------------------------------------------
 
 

@@ -18,7 +18,6 @@ from tests.fakes.feed_server import (
 )
 from tests.ingest.fetch_helpers import ANNOUNCE, FEEDS, KB64, LAST_MODIFIED, failure, fetcher
 
-
 # -- a good fetch, and conditional GET ------------------------------------------------
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.catalog import get_paper, upsert_papers
+from bot.chat.service import Service
 from bot.cli import main
 from bot.ingest.fetch import Fetcher
 from bot.ingest.registry import MAX_FAILURES, FeedError, feed_name_for
 from bot.model.papers import PaperRecord
-from bot.chat.service import Service
+from bot.store.catalog import get_paper, upsert_papers
 from tests.fakes.feed_server import (
     Answer,
     FakeFeedServer,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.catalog import upsert_papers
-from bot.search.index import STATE_FILE, SearchIndex, catch_up
-from bot.model.papers import PaperRecord
 from bot.chat.service import Service
+from bot.model.papers import PaperRecord
+from bot.search.index import STATE_FILE, SearchIndex, catch_up
+from bot.store.catalog import upsert_papers
 
 
 def paper(n: int, title: str = "Breast MRI segmentation") -> PaperRecord:

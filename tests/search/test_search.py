@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.store.db import Database
-from bot.search.index import SearchIndex
 from bot.model.papers import PaperRecord
+from bot.search.index import SearchIndex
 from bot.search.query import QueryError, parse_query
 from bot.search.rank import MAX_LIMIT, SearchResults, compile_query, search, search_ids
+from bot.store.db import Database
 from tests.conftest import store
 from tests.search.test_query import HOSTILE, QUERY_TEXT
 

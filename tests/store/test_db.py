@@ -14,10 +14,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from bot.model.papers import PaperRecord
 from bot.store.catalog import current_revision, get_paper, iter_papers, upsert_papers
 from bot.store.db import DatabaseError, create_db_engine, migrate, open_database
 from bot.store.models import Base
-from bot.model.papers import PaperRecord
 from tests.conftest import REPO, DatabaseFactory
 
 

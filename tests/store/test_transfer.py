@@ -8,12 +8,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.store.db import open_database
-from bot.search.index import SearchIndex
-from bot.model.messages import Digest
-from bot.model.papers import PaperRecord
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
+from bot.model.messages import Digest
+from bot.model.papers import PaperRecord
+from bot.search.index import SearchIndex
+from bot.store.db import open_database
 
 X, Y = "console:local/x", "console:local/y"
 

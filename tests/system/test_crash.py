@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat.service import Service
 from bot.config import Settings
 from bot.model.messages import Digest, NothingNew
 from bot.model.papers import PaperRecord
-from bot.chat.service import Service
 from tests.console_bot import ConsoleBot
 
 A, B = "console:local/alpha", "console:local/beta"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.db import open_database
+from bot.chat.service import Service
 from bot.digest.ledger import DigestInProgress
-from bot.search.index import SearchIndex
 from bot.model.messages import Digest, NothingNew
 from bot.model.papers import PaperRecord
-from bot.chat.service import Service
+from bot.search.index import SearchIndex
+from bot.store.db import open_database
 
 GENERAL = "console:local/general"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -26,14 +26,14 @@ from typing import Any
 
 import pytest
 
-from bot.store.db import open_database
 from bot.chat.health import heartbeat_path, read_heartbeat
-from bot.search.index import SearchIndex
-from bot.model.messages import Digest
-from bot.model.papers import PaperRecord
 from bot.chat.runtime import LEASE_SECONDS
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
+from bot.model.messages import Digest
+from bot.model.papers import PaperRecord
+from bot.search.index import SearchIndex
+from bot.store.db import open_database
 from tests.fakes.slack_api import CLIENT_GONE, TEAM_ID, FakeSlackAPI, SlackCall
 
 TOPICS = ("breast", "lung", "retina", "cardiac", "brain", "liver", "kidney", "skin", "bone")

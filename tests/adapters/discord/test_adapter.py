@@ -14,9 +14,9 @@ import pytest
 
 from adapters.discord.adapter import DiscordAdapter
 from bot.chat.commands import COMMANDS
+from bot.chat.service import Service
 from bot.digest.deliver import Outcome
 from bot.model.papers import PaperRecord
-from bot.chat.service import Service
 from tests.console_bot import ConsoleBot
 from tests.fakes import FakeDiscord, discord_api_fixture  # noqa: F401  (the discord_api fixture)
 from tests.fakes.discord_api import (

@@ -16,9 +16,9 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.oauth import SCOPES
+from bot.chat.service import Service
 from bot.digest.deliver import Outcome
 from bot.model.papers import PaperRecord
-from bot.chat.service import Service
 from tests.console_bot import ConsoleBot
 from tests.fakes import FakeSlackAPI, slack_api_fixture  # noqa: F401  (the slack_api fixture)
 
