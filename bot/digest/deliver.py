@@ -197,7 +197,7 @@ class Deliverer:
                 if selection is None:
                     message: Digest | NothingNew | None = None
                     if scheduled and self.quiet_day_line:
-                        message = _quiet_day(send, address, _local_day(now, held.timezone))
+                        message = _quiet_day(send, planned.address, _local_day(now, held.timezone))
                     outcomes.append(Outcome(address=address, message=message))
                     continue
                 try:
@@ -244,7 +244,7 @@ def _local_day(when: datetime, timezone: str) -> str:
     return when.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
-def _quiet_day(send: Post, address: str, day: str) -> NothingNew:
+def _quiet_day(send: Post, address: ChannelAddress, day: str) -> NothingNew:
     """Post the "nothing new today" line; a failure is logged, not retried."""
     message = NothingNew(channel=address, date=day)
     try:
