@@ -37,6 +37,7 @@ __all__ = ["ClockedTrigger", "DigestScheduler", "last_due", "trigger_for"]
 log = logging.getLogger(__name__)
 
 RESYNC_SECONDS = 60
+_APART = timedelta(seconds=1)
 
 
 def trigger_for(info: ChannelInfo) -> CronTrigger:
@@ -89,6 +90,15 @@ class ClockedTrigger(BaseTrigger):
         offset = self._clock().astimezone(UTC) - now.astimezone(UTC)
         previous = None if previous_fire_time is None else previous_fire_time.astimezone(UTC) + offset
         fire = self.cron.get_next_fire_time(previous, now.astimezone(UTC) + offset)
+        # The answer MUST come after the fire time APScheduler gave: a clock a
+        # hair behind APScheduler's own (a step back of the system clock)
+        # would give the same time of day again, and the job would fire on
+        # and on. Digest times are whole minutes, so a second apart is enough.
+        while (
+            fire is not None and previous_fire_time is not None
+            and fire.astimezone(UTC) - offset < previous_fire_time.astimezone(UTC) + _APART
+        ):
+            fire = self.cron.get_next_fire_time(fire, fire + _APART)
         self.next_fire = fire
         return None if fire is None else fire.astimezone(UTC) - offset
 

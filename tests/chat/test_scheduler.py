@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat.channels import ChannelInfo
-from bot.chat.scheduler import DigestScheduler, last_due, trigger_for
+from bot.chat.scheduler import ClockedTrigger, DigestScheduler, last_due, trigger_for
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
 from bot.model.messages import Digest
@@ -190,3 +190,18 @@ def test_the_running_bot_parses_its_topics_before_the_catch_up_digests(db, index
     finally:
         bot.stop()
     assert calls == ["warm_topics", "warmed", "run_scheduled"]
+
+
+def test_the_clocked_trigger_answers_in_the_clock_time_and_always_moves_on() -> None:
+    daily = trigger_for(info("09:00", tz="UTC"))
+    wall = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    # A test's clock days behind the wall clock: its next 09:00, as wall time.
+    behind = ClockedTrigger(daily, lambda: datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    fire = behind.get_next_fire_time(None, wall)
+    assert behind.next_fire == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    assert fire == wall + timedelta(hours=21)
+    # A clock a hair behind APScheduler's own never gives back the time it just fired.
+    hair = ClockedTrigger(daily, lambda: wall - timedelta(microseconds=5))
+    again = hair.get_next_fire_time(wall, wall)
+    assert again is not None and again > wall + timedelta(hours=23)
+    assert hair.next_fire == datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
