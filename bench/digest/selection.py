@@ -85,7 +85,7 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
 
     # R cold runs, each with no parsed topics, as in a bot started at the
     # digest hour; then the topics are parsed ahead as the running bot does
-    # at start (Service.warm_topics) and kept: R warm runs use that cache.
+    # at start (Deliverer.warm_topics) and kept: R warm runs use that cache.
     runs = []
     stats: dict[str, Any] = {}
     cache = digest.TopicCache()
