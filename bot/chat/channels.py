@@ -205,14 +205,22 @@ class Channels:
             return ChannelInfo.of(session, channel) if channel else None
 
     def set_schedule(self, address: Address, schedule: Schedule) -> ChannelInfo:
-        """Change when ``address`` gets its digest; parts left None are kept."""
+        """Change when ``address`` gets its digest; parts left None are kept.
+
+        A new schedule counts from now: when its time is still to come today,
+        today's digest comes then, even if the old schedule's digest of the
+        day was already posted (a digest asked for by hand never counts).
+        """
         with self.db.session() as session:
             channel = self._channel(session, address)
+            before = (channel.digest_time, channel.timezone, channel.cadence)
             channel.digest_time = schedule.time
             if schedule.timezone:
                 channel.timezone = schedule.timezone
             if schedule.cadence:
                 channel.cadence = schedule.cadence
+            if (channel.digest_time, channel.timezone, channel.cadence) != before:
+                channel.last_scheduled_on = None
             return ChannelInfo.of(session, channel)
 
     def set_max_papers(self, address: Address, count: int) -> ChannelInfo:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
 from bot.chat.schedules import ScheduleError, parse_schedule
+from bot.chat.scheduler import next_digest_line
 from bot.chat.service import Service
 from bot.digest.deliver import ChannelUnavailable
 from bot.digest.ledger import DigestInProgress
@@ -127,9 +128,10 @@ def _schedule(service: Service, cmd: IncomingCommand, args: str, send: Send) -> 
         info = service.channels.info(cmd.address)
         if info is None:
             raise _UsageError("Say when.")
-        return Reply(text=f"This channel gets its digest {info.schedule}.")
-    info = service.channels.set_schedule(cmd.address, parse_schedule(args.split()))
-    return Reply(text=f"This channel gets its digest {info.schedule}.")
+    else:
+        info = service.channels.set_schedule(cmd.address, parse_schedule(args.split()))
+    return Reply(text=f"This channel gets its digest {info.schedule}. "
+                      f"{next_digest_line(info, service.clock())}")
 
 
 def _limit(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
@@ -165,7 +167,9 @@ def _pause(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Rep
 
 def _resume(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     info = service.channels.resume(cmd.address)
-    return Reply(text=f"Digests are back on: {info.schedule}.")
+    return Reply(
+        text=f"Digests are back on: {info.schedule}. {next_digest_line(info, service.clock())}"
+    )
 
 
 def _help(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:

@@ -32,7 +32,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chat.channels import ChannelInfo
 
-__all__ = ["ClockedTrigger", "DigestScheduler", "last_due", "trigger_for"]
+__all__ = [
+    "ClockedTrigger",
+    "DigestScheduler",
+    "last_due",
+    "next_digest_at",
+    "next_digest_line",
+    "trigger_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,27 @@ def last_due(info: ChannelInfo, *, since: datetime, now: datetime) -> datetime |
         found = fire
         fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
     return found
+
+
+def next_digest_at(info: ChannelInfo, now: datetime) -> datetime | None:
+    """When the channel's next scheduled digest falls due after ``now``, in its time
+    zone; None while it is paused or follows no topic (it gets none)."""
+    if info.paused or not info.topics:
+        return None
+    fire = trigger_for(info).get_next_fire_time(None, now.astimezone(UTC))
+    return None if fire is None else fire.astimezone(ZoneInfo(info.timezone))
+
+
+def next_digest_line(info: ChannelInfo, now: datetime) -> str:
+    """"Next digest: Thu 4 Dec 08:30 Europe/Berlin.", or why there is none."""
+    if info.paused:
+        return "No digest comes while digests are paused here."
+    if not info.topics:
+        return "The first digest comes once this channel follows a topic."
+    fire = next_digest_at(info, now)
+    if fire is None:
+        return "No digest is scheduled."
+    return f"Next digest: {fire:%a} {fire.day} {fire:%b %H:%M} {info.timezone}."
 
 
 class ClockedTrigger(BaseTrigger):

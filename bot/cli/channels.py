@@ -6,6 +6,7 @@ import argparse
 import json
 
 from bot.chat.channels import MAX_TOPICS, parse_max_papers
+from bot.chat.scheduler import next_digest_line
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
 from bot.cli.output import CommandError, out, paper_json
@@ -57,7 +58,7 @@ def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -
 
 def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     info = service.channels.set_schedule(args.channel, parse_schedule(args.when))
-    out(f"{info.address} gets its digest {info.schedule}.")
+    out(f"{info.address} gets its digest {info.schedule}. {next_digest_line(info, service.clock())}")
     return 0
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.chat.commands import COMMANDS, handle
 from bot.chat.service import Service
 from bot.model.messages import Digest, IncomingCommand, Reply
+from bot.model.papers import PaperRecord
 from tests.conftest import SEEDS_DIR
 
 
@@ -17,6 +20,10 @@ class Channel:
         self.service = service
         self.name = name
         self.posted: list[Digest] = []
+
+    @property
+    def address(self) -> str:
+        return f"console:local/{self.name}"
 
     def say(self, text: str) -> Reply:
         assert text.startswith("/papers")
@@ -74,17 +81,56 @@ def test_mistakes_get_one_helpful_sentence(channel: Channel, text: str, expected
 
 
 def test_schedule_pause_resume(channel: Channel) -> None:
+    # Friday 4 Dec 2026, 10:00 in Berlin: the next weekday 08:30 is Monday's.
+    channel.service.clock = lambda: datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    monday = "Next digest: Mon 7 Dec 08:30 Europe/Berlin."
     assert channel.say("/papers schedule 08:30 Europe/Berlin weekdays").text == (
-        "This channel gets its digest weekdays at 08:30 Europe/Berlin."
+        "This channel gets its digest weekdays at 08:30 Europe/Berlin. "
+        "The first digest comes once this channel follows a topic."
     )
+    channel.say("/papers subscribe mri")
     assert channel.say("/papers schedule").text == (
-        "This channel gets its digest weekdays at 08:30 Europe/Berlin."
+        f"This channel gets its digest weekdays at 08:30 Europe/Berlin. {monday}"
     )
     assert channel.say("/papers pause conference week").text.startswith("Digests are paused here.")
     reply = channel.say("/papers topics")
     assert reply.text.startswith("Digests are paused here (conference week). /papers resume restarts them.")
-    assert channel.say("/papers resume").text == "Digests are back on: weekdays at 08:30 Europe/Berlin."
+    assert channel.say("/papers schedule").text.endswith(
+        "No digest comes while digests are paused here."
+    )
+    assert channel.say("/papers resume").text == (
+        f"Digests are back on: weekdays at 08:30 Europe/Berlin. {monday}"
+    )
     assert not channel.say("/papers topics").text.startswith("Digests are paused")
+
+
+def test_a_schedule_set_today_fires_today(channel: Channel) -> None:
+    # The day's digest went out at 09:00; at 13:03 the channel moves it to
+    # 13:05, and what came in since arrives at 13:05, not tomorrow.
+    clock = {"now": datetime(2026, 12, 3, 9, 0, tzinfo=UTC)}
+    channel.service.clock = lambda: clock["now"]
+    channel.say("/papers subscribe mri")
+    sent: list[Digest] = []
+    assert channel.service.deliverer.run_scheduled({channel.address: clock["now"]}, send=sent.append)
+    clock["now"] = datetime(2026, 12, 3, 13, 3, tzinfo=UTC)
+    channel.service.catalog.import_records([
+        PaperRecord(id="2612.00001", title="Knee MRI at low field"),
+        PaperRecord(id="2612.00002", title="Cardiac MRI motion"),
+    ])
+    assert channel.say("/papers schedule 13:05").text == (
+        "This channel gets its digest daily at 13:05 UTC. Next digest: Thu 3 Dec 13:05 UTC."
+    )
+    clock["now"] = datetime(2026, 12, 3, 13, 5, tzinfo=UTC)
+    sent.clear()
+    channel.service.deliverer.run_scheduled({channel.address: clock["now"]}, send=sent.append)
+    assert sorted(item.title for d in sent for item in d.items) == [
+        "Cardiac MRI motion", "Knee MRI at low field"
+    ]
+    # The same schedule again changes nothing: one scheduled digest a day.
+    channel.say("/papers schedule 13:05")
+    sent.clear()
+    channel.service.deliverer.run_scheduled({channel.address: clock["now"]}, send=sent.append)
+    assert sent == []
 
 
 def test_a_paused_channel_hears_so_with_answers_not_with_mistakes(channel: Channel) -> None:
