@@ -317,3 +317,37 @@ def test_run_with_half_a_slack_setup_says_what_is_missing(run, monkeypatch) -> N
     code, _, err = run("run")
     assert code == 1
     assert "Socket Mode needs SLACK_APP_TOKEN" in err.strip().splitlines()[-1]
+
+
+def test_schedule_shows_or_sets_and_says_when_the_next_digest_comes(run) -> None:
+    import re
+
+    channel = "console:local/general"
+    code, _, err = run("schedule", channel)
+    assert code == 1 and "has no schedule yet" in err and "digestbot subscribe" in err
+    run("subscribe", channel, "mri")
+    code, out, _ = run("schedule", channel, "8:30pm", "Europe/Berlin")
+    assert code == 0
+    assert re.fullmatch(
+        rf"{channel} gets its digest daily at 20:30 Europe/Berlin\. "
+        r"Next digest: (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} 20:30 Europe/Berlin\.\n",
+        out,
+    ), out
+    code, shown, _ = run("schedule", channel)
+    assert code == 0 and shown == out
+    code, _, err = run("schedule", channel, "8")
+    assert code == 1 and "'8' is not a time of day" in err
+
+
+def test_subscribe_takes_several_quoted_topics_and_words_as_one(run) -> None:
+    channel = "console:local/general"
+    code, out, _ = run("subscribe", channel, "prostate", "breast ct")
+    assert code == 0
+    assert out.splitlines() == [
+        f"{channel} now follows: prostate (1 of 25 topics)",
+        f"{channel} now follows: breast ct (2 of 25 topics)",
+    ]
+    code, out, _ = run("subscribe", channel, "knee", "mri")  # unquoted words: one topic
+    assert out == f"{channel} now follows: knee mri (3 of 25 topics)\n"
+    code, out, _ = run("topics", channel)
+    assert out.splitlines() == ["1. prostate", "2. breast ct", "3. knee mri"]

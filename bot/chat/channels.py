@@ -136,11 +136,22 @@ def subscribe(session: Session, channel: Channel, text: str, *, now: datetime) -
 
 
 def unsubscribe(session: Session, channel: Channel, text: str) -> str | None:
-    """Stop following ``text``; returns the canonical topic removed, or None."""
-    canonical = str(parse_query(text))
-    topic = session.scalar(
-        select(Topic).where(Topic.channel_id == channel.id, Topic.query == canonical)
-    )
+    """Stop following ``text``, or topic number ``text`` as ``topics`` lists them
+    (oldest first, from 1); returns the canonical topic removed, or None."""
+    topic = None
+    if text.strip().isdigit():
+        listed = list(session.scalars(
+            select(Topic).where(Topic.channel_id == channel.id).order_by(Topic.id)
+        ))
+        number = int(text.strip())
+        topic = listed[number - 1] if 1 <= number <= len(listed) else None
+    if topic is None:
+        canonical = str(parse_query(text))
+        topic = session.scalar(
+            select(Topic).where(Topic.channel_id == channel.id, Topic.query == canonical)
+        )
+    else:
+        canonical = topic.query
     if topic is None:
         return None
     session.delete(topic)

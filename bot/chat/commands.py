@@ -14,18 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
-from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.scheduler import next_digest_line
+from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
 from bot.digest.deliver import ChannelUnavailable
 from bot.digest.ledger import DigestInProgress
 from bot.errors import UserError
+from bot.ingest.identity import arxiv_ref, split_arxiv_id
 from bot.model.address import ChannelError
 from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
 from bot.search.query import QueryError
 from bot.store.channels import DEFAULT_MAX_PAPERS
 
-__all__ = ["COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow"]
+__all__ = ["COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow", "paper_id_of"]
 
 # Returns what the adapter returned (how many messages it posted, or None).
 Send = Callable[[Digest], object]
@@ -58,6 +59,13 @@ class _UsageError(UserError):
 def _search(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
         raise _UsageError("Say what to search for.")
+    flag = next((word for word in args.split() if word.startswith("--")), None)
+    if flag is not None:
+        # "--limit 1" would read as the exclusion -limit and the word 1.
+        raise _UsageError(
+            f"{flag[:30]} is a flag of the terminal's digestbot search; here, search shows "
+            "the best 5 (narrow it with more words or filters such as has:code)."
+        )
     results = service.catalog.search(args, limit=5)
     if not results.hits:
         return Reply(text=f"No papers match {args}. Try fewer or broader words.")
@@ -65,10 +73,17 @@ def _search(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
     return Reply(text=f"Top {len(items)} for {results.query}:", items=items)
 
 
+def paper_id_of(text: str) -> str:
+    """The catalog id ``text`` names: an id as search shows it, or an arXiv id as
+    people paste it (``2611.05001v1``, ``arXiv:2611.05001``, an abs or pdf URL)."""
+    found = arxiv_ref(text) or split_arxiv_id(text)
+    return found[0] if found else text.strip()
+
+
 def _paper_id(args: str) -> str:
     if not args or " " in args:
         raise _UsageError("Give one paper id, as search shows it.")
-    return args
+    return paper_id_of(args)
 
 
 def _no_paper(paper_id: str) -> Reply:
@@ -187,8 +202,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
             summary="follow a topic in this channel", run=_subscribe, manages=True,
             argument="topic"),
-    Command(name="unsubscribe", usage="unsubscribe TOPIC", example="unsubscribe ct reconstruction",
-            summary="stop following a topic", run=_unsubscribe, manages=True,
+    Command(name="unsubscribe", usage="unsubscribe TOPIC|N", example="unsubscribe ct reconstruction",
+            summary="stop following a topic (or topic N as topics lists them)",
+            run=_unsubscribe, manages=True,
             argument="topic"),
     Command(name="topics", usage="topics", example="topics",
             summary="the topics this channel follows", run=_topics),

@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
+from bot.chat.commands import paper_id_of
 from bot.chat.service import Service
 from bot.cli.output import (
     EXIT_ERROR,
@@ -77,7 +78,7 @@ def cmd_search(service: Service, args: argparse.Namespace, settings: Settings) -
 
 
 def cmd_show(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    record = service.catalog.get(args.id)
+    record = service.catalog.get(paper_id_of(args.id))
     if record is None:
         raise CommandError(
             f"No paper with id {args.id!r}. Find ids with: digestbot search WORDS"

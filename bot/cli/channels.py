@@ -24,12 +24,25 @@ __all__ = [
 ]
 
 
+def topics_typed(words: list[str]) -> list[str]:
+    """The topics a command line names: ``breast mri`` is one topic, and so are
+    ``"breast mri"`` and ``'"breast mri"' has:code`` (a quoted phrase of the
+    search language); ``"prostate" "breast ct"`` is two: an argument with a
+    space in it and no phrase quotes, beside another, was quoted by the shell
+    to stand apart."""
+    if len(words) > 1 and any(" " in word.strip() and '"' not in word for word in words):
+        return [word for word in words if word.strip()]
+    return [" ".join(words)]
+
+
 def cmd_subscribe(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    result = service.channels.subscribe(args.channel, " ".join(args.topic))
-    if result.added:
-        out(f"{args.channel} now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics)")
-    else:
-        out(f"{args.channel} already follows: {result.topic}")
+    for topic in topics_typed(args.topic):
+        result = service.channels.subscribe(args.channel, topic)
+        if result.added:
+            out(f"{args.channel} now follows: {result.topic} "
+                f"({result.count} of {MAX_TOPICS} topics)")
+        else:
+            out(f"{args.channel} already follows: {result.topic}")
     return 0
 
 
@@ -57,7 +70,15 @@ def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -
 
 
 def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    info = service.channels.set_schedule(args.channel, parse_schedule(args.when))
+    if args.when:
+        info = service.channels.set_schedule(args.channel, parse_schedule(args.when))
+    elif (found := service.channels.info(args.channel)) is not None:
+        info = found
+    else:
+        raise CommandError(
+            f"{args.channel} has no schedule yet: `digestbot subscribe {args.channel} TOPIC` "
+            "sets it up (daily at the digest_time setting), or give a time, e.g. 08:30."
+        )
     out(f"{info.address} gets its digest {info.schedule}. {next_digest_line(info, service.clock())}")
     return 0
 

@@ -104,11 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("topics", cmd_topics, "list a channel's topics", "List the topics CHANNEL follows.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
     sub.add_argument("--json", action="store_true", help="print a JSON array")
-    sub = verb("schedule", cmd_schedule, "set when a channel gets its digest",
+    sub = verb("schedule", cmd_schedule, "show or set when a channel gets its digest",
                "Set CHANNEL's digest time: HH:MM [TIMEZONE] [daily|weekdays|weekly DAY], e.g. "
-               "08:30 Europe/Berlin weekdays. Parts left out keep their current values.")
+               "08:30 Europe/Berlin weekdays (8am, 8:30pm and 08.30 work too). Parts left out "
+               "keep their current values. Without WHEN, show the schedule. Either way, say "
+               "when the next digest comes.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
-    sub.add_argument("when", nargs="+", metavar="WHEN")
+    sub.add_argument("when", nargs="*", metavar="WHEN")
     sub = verb("limit", cmd_limit, "set how many papers a channel's digest shows",
                "Show at most N papers (1-50, default 10) in CHANNEL's digests; the footer "
                "counts the rest and names the search that lists them.")

@@ -104,6 +104,36 @@ def test_schedule_pause_resume(channel: Channel) -> None:
     assert not channel.say("/papers topics").text.startswith("Digests are paused")
 
 
+def test_unsubscribe_takes_the_number_topics_shows(channel: Channel) -> None:
+    for topic in ("breast mri", "ct reconstruction", "pet"):
+        channel.say(f"/papers subscribe {topic}")
+    assert channel.say("/papers unsubscribe 2").text == (
+        "This channel no longer follows: ct reconstruction"
+    )
+    assert channel.say("/papers topics").text == "This channel follows:\n1. breast mri\n2. pet"
+    assert channel.say("/papers unsubscribe 7").text.startswith("This channel does not follow 7.")
+    assert channel.say("/papers unsubscribe pet").text == "This channel no longer follows: pet"
+
+
+def test_show_takes_an_arxiv_id_as_people_paste_it(channel: Channel) -> None:
+    channel.service.catalog.import_records([PaperRecord(id="2611.05001", title="Knee MRI at low field")])
+    for ref in ("2611.05001", "2611.05001v1", "arXiv:2611.05001", "https://arxiv.org/abs/2611.05001",
+                "https://arxiv.org/abs/2611.05001v3", "https://arxiv.org/pdf/2611.05001v2.pdf",
+                "http://www.arxiv.org/pdf/2611.05001"):
+        reply = channel.say(f"/papers show {ref}")
+        assert [item.title for item in reply.items] == ["Knee MRI at low field"], ref
+    assert channel.say("/papers show arXiv:2611.09999").text == (
+        "No paper with id arXiv:2611.09999. Find ids with /papers search WORDS."
+    )
+
+
+def test_a_terminal_flag_in_a_chat_search_is_refused_with_a_hint(channel: Channel) -> None:
+    reply = channel.say("/papers search mri --limit 1")
+    assert reply.text.startswith("--limit is a flag of the terminal's digestbot search")
+    assert reply.text.endswith("Usage: /papers search QUERY") and not reply.items
+    assert channel.say("/papers search mri -survey").items  # an exclusion is still one
+
+
 def test_a_schedule_set_today_fires_today(channel: Channel) -> None:
     # The day's digest went out at 09:00; at 13:03 the channel moves it to
     # 13:05, and what came in since arrives at 13:05, not tomorrow.

@@ -19,6 +19,13 @@ GENERAL = "console:local/general"
         ("07:00 weekly Monday", Schedule("07:00", None, "weekly mon")),
         ("07:00 utc weekly SUN", Schedule("07:00", "UTC", "weekly sun")),
         ("23:59 daily", Schedule("23:59", None, "daily")),
+        ("08.30", Schedule("08:30")),
+        ("8am", Schedule("08:00")),
+        ("8:30pm", Schedule("20:30")),
+        ("8 pm Europe/Berlin", Schedule("20:00", "Europe/Berlin")),
+        ("12am", Schedule("00:00")),
+        ("12:15PM weekdays", Schedule("12:15", None, "weekdays")),
+        ("7.05 a.m.", Schedule("07:05")),
     ],
 )
 def test_schedules(text: str, expected: Schedule) -> None:
@@ -31,6 +38,9 @@ def test_schedules(text: str, expected: Schedule) -> None:
         ("", "Say when: schedule HH:MM"),
         ("25:00", "'25:00' is not a time of day"),
         ("noon", "'noon' is not a time of day"),
+        ("8", "'8' is not a time of day"),
+        ("13pm", "with am or pm the hour is 1 to 12"),
+        ("0am", "with am or pm the hour is 1 to 12"),
         ("08:30 Mars/Olympus", "'Mars/Olympus' is not a time zone"),
         ("08:30 hourly", "'hourly' is not a cadence"),
         ("08:30 weekly", "'weekly' is not a cadence"),
