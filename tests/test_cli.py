@@ -146,7 +146,7 @@ def test_export_then_import_round_trips(run, tmp_path: Path) -> None:
     backup = tmp_path / "backup.jsonl"
     code, _, err = run("export", "--output", str(backup))
     assert code == 0
-    assert "Exported 14 papers" in err
+    assert f"Exported 14 papers, 0 channels, 0 deliveries and 0 feeds to {backup}." in err
     lines = backup.read_text("utf-8").splitlines()
     assert len(lines) == 14
     assert JSON_KEYS <= set(json.loads(lines[0]))

@@ -100,7 +100,7 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("serch_limit = 3\n", "unknown setting 'serch_limit'"),
-        ('search_limit = "many"\n', "search_limit must be a int"),
+        ('search_limit = "many"\n', "search_limit must be a whole number"),
         ("search_limit = 1000\n", "between 1 and 100"),
         ("search_limit = \n", "not valid TOML"),
     ],
@@ -128,7 +128,7 @@ def test_switches_read_from_the_environment(text: str, value: bool) -> None:
 
 
 def test_bad_switch_and_out_of_range_hours_say_what_is_wrong() -> None:
-    with pytest.raises(ConfigError, match="DIGESTBOT_QUIET_DAY_LINE: quiet_day_line must be a bool"):
+    with pytest.raises(ConfigError, match="DIGESTBOT_QUIET_DAY_LINE: quiet_day_line must be true or false"):
         load_settings(environ={"DIGESTBOT_QUIET_DAY_LINE": "maybe"})
     with pytest.raises(ConfigError, match="catch_up_hours must be between 0 and 48, got 72"):
         load_settings(environ={"DIGESTBOT_CATCH_UP_HOURS": "72"})

@@ -153,10 +153,14 @@ def _limit(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Rep
     if not args:
         info = service.channels.info(cmd.address)
         count = info.max_papers if info else DEFAULT_MAX_PAPERS
-        return Reply(text=f"This channel's digests show at most {count} papers.")
+        return Reply(text=f"This channel's digests show at most {_papers(count)}.")
     info = service.channels.set_max_papers(cmd.address, parse_max_papers(args))
-    return Reply(text=f"This channel's digests now show at most {info.max_papers} papers; "
+    return Reply(text=f"This channel's digests now show at most {_papers(info.max_papers)}; "
                       "the footer counts the rest.")
+
+
+def _papers(count: int) -> str:
+    return f"{count} paper" if count == 1 else f"{count} papers"
 
 
 def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:

@@ -97,10 +97,10 @@ def cmd_export(service: Service, args: argparse.Namespace, settings: Settings) -
             target = Path(args.output)
             partial = target.with_name(target.name + ".partial")
             out = stack.enter_context(partial.open("w", encoding="utf-8"))
-        count = service.catalog.export(out)
+        counts = service.catalog.export(out)
     if args.output and args.output != "-":
         partial.replace(target)
-        err(f"Exported {count:,} papers to {target}.")
+        err(f"Exported {counts.summary()} to {target}.")
     return 0
 
 

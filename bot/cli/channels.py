@@ -85,7 +85,8 @@ def cmd_schedule(service: Service, args: argparse.Namespace, settings: Settings)
 
 def cmd_limit(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     info = service.channels.set_max_papers(args.channel, parse_max_papers(args.count))
-    out(f"{info.address}'s digests show at most {info.max_papers} papers.")
+    noun = "paper" if info.max_papers == 1 else "papers"
+    out(f"{info.address}'s digests show at most {info.max_papers} {noun}.")
     return 0
 
 

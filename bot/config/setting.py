@@ -69,6 +69,13 @@ _BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
              "false": False, "no": False, "off": False, "0": False}
 
 
+# What a setting's value must be, as a person reads it in an error.
+_KINDS: dict[type, str] = {
+    int: "a whole number", float: "a number", bool: "true or false", str: "text",
+    tuple: "a list of strings",
+}
+
+
 def coerce(setting: Setting, value: Any, origin: str) -> Any:
     """``value`` as ``setting.type``; a ConfigError names ``origin`` (a file, a variable)."""
     if value is None:
@@ -102,6 +109,6 @@ def coerce(setting: Setting, value: Any, origin: str) -> Any:
         pass
     else:
         raise AssertionError(f"unhandled setting type {setting.type}")
-    kind = "a list of strings" if setting.type is tuple else f"a {setting.type.__name__}"
+    kind = _KINDS.get(setting.type, f"a {setting.type.__name__}")
     raise ConfigError(f"{origin}: {setting.name} must be {kind}, got {value!r}.")
 

@@ -20,7 +20,7 @@ from bot.search.index import IndexBusyError, Progress, SearchIndex, catch_up
 from bot.search.rank import SearchResults, more_like, search
 from bot.store.catalog import ImportReport, UpsertResult, count_papers, get_paper, upsert_papers
 from bot.store.db import Database
-from bot.store.transfer import ImportCounts, export_database, import_database
+from bot.store.transfer import ExportCounts, ImportCounts, export_database, import_database
 
 __all__ = ["Catalog"]
 
@@ -126,8 +126,8 @@ class Catalog:
         )
         return report, counts
 
-    def export(self, out: IO[str]) -> int:
-        """Write the whole database as JSON Lines (``bot.store.transfer``); returns the papers."""
+    def export(self, out: IO[str]) -> ExportCounts:
+        """Write the whole database as JSON Lines (``bot.store.transfer``); says what it wrote."""
         return export_database(self.db, out)
 
     # -- reading -------------------------------------------------------------

@@ -41,7 +41,7 @@ from bot.store.channels import find_channel
 from bot.store.db import Database
 from bot.store.models import NAME_PATTERN, Channel, Delivery, Feed, Paper, Topic
 
-__all__ = ["ImportCounts", "export_database", "import_database"]
+__all__ = ["ExportCounts", "ImportCounts", "export_database", "import_database"]
 
 PAPERS = typing.cast(Table, Paper.__table__)
 DELIVERIES = typing.cast(Table, Delivery.__table__)
@@ -83,8 +83,29 @@ class ImportCounts:
                 f"deliveries={self.deliveries} feeds={self.feeds}")
 
 
-def export_database(db: Database, out: IO[str]) -> int:
-    """Write channels, papers, deliveries and feeds; returns the number of papers."""
+@dataclass(frozen=True)
+class ExportCounts:
+    """What an export wrote."""
+
+    channels: int
+    papers: int
+    deliveries: int
+    feeds: int
+
+    def summary(self) -> str:
+        """``14 papers, 2 channels, 40 deliveries and 1 feed``."""
+        parts = [
+            f"{count:,} {one if count == 1 else many}"
+            for count, one, many in (
+                (self.papers, "paper", "papers"), (self.channels, "channel", "channels"),
+                (self.deliveries, "delivery", "deliveries"), (self.feeds, "feed", "feeds"),
+            )
+        ]
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def export_database(db: Database, out: IO[str]) -> ExportCounts:
+    """Write channels, papers, deliveries and feeds; says how many of each."""
     write = lambda data: out.write(json.dumps(data, ensure_ascii=False) + "\n")  # noqa: E731
     with db.session() as session:
         addresses: dict[int, str] = {}
@@ -103,7 +124,7 @@ def export_database(db: Database, out: IO[str]) -> int:
                 "last_scheduled_on": _time(channel.last_scheduled_on),
                 "topics": [[t.query, _time(t.created_at)] for t in topics],
             })
-        count = 0
+        count = deliveries = feeds = 0
         for entered, record in _papers_by_entry(session):
             data = record.to_json()
             data["first_seen"] = _time(record.extra["first_seen"])
@@ -123,13 +144,15 @@ def export_database(db: Database, out: IO[str]) -> int:
                 "created_at": _time(row.created_at),
                 "sent_at": _time(row.sent_at),
             })
+            deliveries += 1
         for feed in session.scalars(select(Feed).order_by(Feed.id)):
             write({
                 "kind": "feed",
                 **{name: getattr(feed, name) for name in _FEED_FIELDS},
                 **{name: _time(getattr(feed, name)) for name in _FEED_TIMES},
             })
-    return count
+            feeds += 1
+    return ExportCounts(channels=len(addresses), papers=count, deliveries=deliveries, feeds=feeds)
 
 
 def _papers_by_entry(session: Session) -> Iterator[tuple[int, PaperRecord]]:

@@ -134,6 +134,13 @@ def test_a_terminal_flag_in_a_chat_search_is_refused_with_a_hint(channel: Channe
     assert channel.say("/papers search mri -survey").items  # an exclusion is still one
 
 
+def test_one_paper_is_one_paper(channel: Channel) -> None:
+    assert channel.say("/papers limit 1").text == (
+        "This channel's digests now show at most 1 paper; the footer counts the rest."
+    )
+    assert channel.say("/papers limit").text == "This channel's digests show at most 1 paper."
+
+
 def test_a_schedule_set_today_fires_today(channel: Channel) -> None:
     # The day's digest went out at 09:00; at 13:03 the channel moves it to
     # 13:05, and what came in since arrives at 13:05, not tomorrow.

@@ -63,7 +63,9 @@ def test_everything_moves_and_digests_go_on(tmp_path: Path, database_url: str) -
     source.channels.pause(Y, reason="testing")
     source.feeds.add("https://example.org/journal.xml", name="journal")
     backup = io.StringIO()
-    assert source.catalog.export(backup) == 4
+    exported = source.catalog.export(backup)
+    assert exported.papers == 4
+    assert (exported.channels, exported.feeds) == (2, 1) and exported.deliveries > 0
 
     target = open_service(database_url, tmp_path / "ti", clock)
     report, counts = target.catalog.import_jsonl(io.StringIO(backup.getvalue()), label="backup")
