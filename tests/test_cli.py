@@ -351,3 +351,34 @@ def test_subscribe_takes_several_quoted_topics_and_words_as_one(run) -> None:
     assert out == f"{channel} now follows: knee mri (3 of 25 topics)\n"
     code, out, _ = run("topics", channel)
     assert out.splitlines() == ["1. prostate", "2. breast ct", "3. knee mri"]
+
+
+def test_pause_resume_and_channels_mirror_chat(run) -> None:
+    code, out, _ = run("channels")
+    assert code == 0 and out.startswith("No channels yet.")
+    run("subscribe", "console:local/general", "mri")
+    run("subscribe", "console:local/lab", "ct")
+    run("schedule", "console:local/lab", "08:30", "Europe/Berlin", "weekdays")
+    code, out, _ = run("pause", "console:local/general", "conference", "week")
+    assert code == 0 and out == (
+        "console:local/general: digests paused (conference week). "
+        "`digestbot resume console:local/general` starts them again.\n"
+    )
+    code, out, _ = run("channels")
+    general, lab = out.splitlines()
+    assert general == (
+        "console:local/general  daily at 09:00 UTC  paused: conference week  last never  1 topic"
+    )
+    assert lab.startswith("console:local/lab  weekdays at 08:30 Europe/Berlin  next ")
+    assert lab.endswith("  last never  1 topic")
+    code, out, _ = run("channels", "--json")
+    listed = json.loads(out)
+    assert [c["address"] for c in listed] == ["console:local/general", "console:local/lab"]
+    assert listed[0]["paused"] and listed[0]["next_digest"] is None
+    assert listed[1]["next_digest"].endswith(("+01:00", "+02:00")) and listed[1]["topics"] == 1
+    code, out, _ = run("resume", "console:local/general")
+    assert code == 0 and out.startswith(
+        "console:local/general: digests are back on, daily at 09:00 UTC. Next digest: "
+    )
+    code, _, err = run("pause", "console:local/nowhere")
+    assert code == 1 and "No channel console:local/nowhere; `digestbot channels` lists them." in err

@@ -13,7 +13,7 @@ The module's functions take a ``Session`` (callers own the transaction);
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -68,6 +68,8 @@ class ChannelInfo:
     paused: bool
     paused_reason: str | None
     topics: tuple[str, ...]
+    # When its last digest was posted; not part of what the scheduler compares.
+    last_digest_at: datetime | None = field(default=None, compare=False)
 
     @classmethod
     def of(
@@ -83,6 +85,7 @@ class ChannelInfo:
             paused=channel.paused,
             paused_reason=channel.paused_reason,
             topics=tuple(channel_topics(session, channel) if topics is None else topics),
+            last_digest_at=channel.last_digest_at,
         )
 
     @property
@@ -258,6 +261,13 @@ class Channels:
         """Pause every channel of a workspace (the app was uninstalled); returns how many."""
         with self.db.session() as session:
             return pause(workspace_channels(session, platform, workspace), reason=reason)
+
+    def all(self) -> list[ChannelInfo]:
+        """Every channel, in the order they were first seen."""
+        with self.db.session() as session:
+            topics = all_topics(session)
+            channels = session.scalars(select(Channel).order_by(Channel.id))
+            return [ChannelInfo.of(session, c, topics=topics.get(c.id, [])) for c in channels]
 
     def scheduled(self) -> list[ChannelInfo]:
         """Channels whose digests the scheduler runs: not paused, with topics."""

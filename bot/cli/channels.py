@@ -1,12 +1,15 @@
-"""The channel verbs: subscribe, unsubscribe, topics, schedule, limit, digest."""
+"""The channel verbs: subscribe, unsubscribe, topics, schedule, limit, pause, resume,
+channels, digest."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from bot.chat.channels import MAX_TOPICS, parse_max_papers
-from bot.chat.scheduler import next_digest_line
+from bot.chat.channels import MAX_TOPICS, ChannelInfo, parse_max_papers
+from bot.chat.scheduler import next_digest_at, next_digest_line
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
 from bot.cli.output import CommandError, out, paper_json
@@ -15,8 +18,11 @@ from bot.model.messages import Digest
 from bot.text.terminal import format_digest
 
 __all__ = [
+    "cmd_channels",
     "cmd_digest",
     "cmd_limit",
+    "cmd_pause",
+    "cmd_resume",
     "cmd_schedule",
     "cmd_subscribe",
     "cmd_topics",
@@ -119,4 +125,69 @@ def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -
         out(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         out(format_digest(digest))
+    return 0
+
+
+def _known(service: Service, channel: str) -> ChannelInfo:
+    info = service.channels.info(channel)
+    if info is None:
+        raise CommandError(f"No channel {channel}; `digestbot channels` lists them.")
+    return info
+
+
+def cmd_pause(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    _known(service, args.channel)
+    reason = " ".join(args.reason).strip() or "paused from the command line"
+    info = service.channels.pause(args.channel, reason=reason)
+    out(f"{info.address}: digests paused ({reason}). "
+        f"`digestbot resume {info.address}` starts them again.")
+    return 0
+
+
+def cmd_resume(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    _known(service, args.channel)
+    info = service.channels.resume(args.channel)
+    out(f"{info.address}: digests are back on, {info.schedule}. "
+        f"{next_digest_line(info, service.clock())}")
+    return 0
+
+
+def _when(moment: datetime | None, timezone: str) -> str | None:
+    if moment is None:
+        return None
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+def cmd_channels(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    now = service.clock()
+    infos = service.channels.all()
+    if args.json:
+        out(json.dumps([
+            {
+                "address": info.address,
+                "platform": info.address.platform,
+                "schedule": info.schedule,
+                "next_digest": (at.isoformat() if (at := next_digest_at(info, now)) else None),
+                "last_digest": info.last_digest_at.isoformat() if info.last_digest_at else None,
+                "topics": len(info.topics),
+                "paused": info.paused,
+                "paused_reason": info.paused_reason,
+            }
+            for info in infos
+        ], ensure_ascii=False, indent=2))
+        return 0
+    if not infos:
+        out("No channels yet. Make one follow a topic: "
+            "digestbot subscribe console:local/general 'breast mri'")
+        return 0
+    for info in infos:
+        topics = f"{len(info.topics)} topic" + ("" if len(info.topics) == 1 else "s")
+        if info.paused:
+            state = f"paused: {info.paused_reason}"
+        else:
+            upcoming = _when(next_digest_at(info, now), info.timezone)
+            state = f"next {upcoming}" if upcoming else "no digest until it follows a topic"
+        last = _when(info.last_digest_at, info.timezone) or "never"
+        out(f"{info.address}  {info.schedule}  {state}  last {last}  {topics}")
     return 0

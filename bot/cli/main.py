@@ -25,8 +25,11 @@ from bot.cli.catalog import (
     cmd_show,
 )
 from bot.cli.channels import (
+    cmd_channels,
     cmd_digest,
     cmd_limit,
+    cmd_pause,
+    cmd_resume,
     cmd_schedule,
     cmd_subscribe,
     cmd_topics,
@@ -111,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
                "when the next digest comes.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
     sub.add_argument("when", nargs="*", metavar="WHEN")
+    sub = verb("pause", cmd_pause, "stop a channel's digests", "Stop CHANNEL's digests "
+               "until `digestbot resume` (or /papers resume); its papers keep coming into the "
+               "catalog and wait for it. REASON is shown in the channel.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("reason", nargs="*", metavar="REASON")
+    sub = verb("resume", cmd_resume, "start a channel's digests again",
+               "Start CHANNEL's digests again; the next one brings what waited.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub = verb("channels", cmd_channels, "list every channel", "List every channel: its "
+               "schedule, the next and the last digest, how many topics it follows, and why "
+               "it is paused.")
+    sub.add_argument("--json", action="store_true", help="print a JSON array")
     sub = verb("limit", cmd_limit, "set how many papers a channel's digest shows",
                "Show at most N papers (1-50, default 10) in CHANNEL's digests; the footer "
                "counts the rest and names the search that lists them.")
