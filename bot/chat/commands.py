@@ -166,6 +166,8 @@ def _papers(count: int) -> str:
 def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not service.channels.topics(cmd.address):
         return Reply(text="This channel follows no topics yet. Add one: /papers subscribe breast mri")
+    # What the digest looks at, read before it moves the channel's window on.
+    looked_at = service.deliverer.nothing_new(cmd.address)
     try:
         digest = service.deliverer.digest(cmd.address, send=send)
     except DigestInProgress as exc:
@@ -174,7 +176,7 @@ def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
         # The channel is paused with this reason; the papers wait in the ledger.
         return Reply(text=exc.reason)
     if digest is None:
-        return Reply(text="Nothing new for this channel since its last digest.")
+        return Reply(text=f"Nothing new for this channel since its last digest. {looked_at}")
     noun = "paper" if digest.count == 1 else "papers"
     return Reply(text=f"Posted {digest.count} new {noun}.")
 

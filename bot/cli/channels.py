@@ -98,6 +98,8 @@ def cmd_limit(service: Service, args: argparse.Namespace, settings: Settings) ->
 
 def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     shown: list[Digest] = []
+    # What the digest looks at, read before it moves the channel's window on.
+    looked_at = service.deliverer.nothing_new(args.channel)
     digest = service.deliverer.digest(args.channel, send=shown.append, dry_run=args.dry_run)
     if digest is None:
         if args.json:
@@ -106,7 +108,7 @@ def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -
             out(f"{args.channel} follows no topics yet; add one with: "
                  f"digestbot subscribe {args.channel} TOPIC")
         else:
-            out(f"Nothing new for {args.channel}.")
+            out(f"Nothing new for {args.channel}. {looked_at}")
         return 0
     if args.json:
         papers = []

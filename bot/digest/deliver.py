@@ -22,7 +22,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
@@ -35,7 +35,8 @@ from bot.digest.sending import ChannelUnavailable, Outcome, PartlySent, Post, Wo
 from bot.digest.topics import TopicCache
 from bot.model.address import ChannelAddress, as_address
 from bot.model.messages import Digest, NothingNew
-from bot.store.channels import all_topics
+from bot.store.catalog import count_entered
+from bot.store.channels import all_topics, channel_topics, find_channel
 from bot.store.db import Database
 from bot.store.models import Channel
 
@@ -107,6 +108,36 @@ class Deliverer:
         with self.db.session() as session:
             topics = {t for ts in all_topics(session).values() for t in ts}
         return self.topics.warm(sorted(topics))
+
+    def nothing_new(self, address: ChannelAddress | str) -> str:
+        """What a digest of ``address`` looks at, said for when it finds nothing:
+        what came in since its last one and how many topics looked ("None of
+        the 214 papers that came in since Tue 2 Dec 09:00 match its 2 topics;
+        last digest Tue 2 Dec 09:00 UTC."). Ask before the digest runs: a
+        digest with nothing moves the channel's window on."""
+        now = self.clock()
+        with self.db.session() as session:
+            channel = find_channel(session, as_address(address))
+            if channel is None:
+                return ""
+            topics = len(channel_topics(session, channel))
+            if channel.last_revision is None:
+                since = now - timedelta(days=self.first_digest_days)
+                came = count_entered(session, after_revision=None, first_seen_after=since)
+            else:
+                since = channel.last_digest_at or now
+                came = count_entered(session, after_revision=channel.last_revision)
+            zone, last = ZoneInfo(channel.timezone), channel.last_digest_at
+        noun = "topic" if topics == 1 else "topics"
+        when = _local(since, zone)
+        last_line = f"last digest {_local(last, zone)} {zone.key}" if last else "no digest yet"
+        if came == 0:
+            return f"No paper came in since {when}; {last_line}."
+        if came == 1:
+            return (f"The one paper that came in since {when} does not match its "
+                    f"{topics} {noun}; {last_line}.")
+        return (f"None of the {came:,} papers that came in since {when} match its "
+                f"{topics} {noun}; {last_line}.")
 
     def interrupted(self) -> list[str]:
         """Addresses of unpaused channels whose last digest was claimed but never confirmed."""
@@ -238,6 +269,11 @@ def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]
         rows = session.scalars(select(Channel).where(address_of.in_(keys)))
         found.update((channel.address, channel) for channel in rows)
     return [found[a] for a in addresses if a in found]
+
+
+def _local(when: datetime, zone: ZoneInfo) -> str:
+    local = when.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
 def _local_day(when: datetime, timezone: str) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "ID_LENGTH",
     "UpsertResult",
     "check_id",
+    "count_entered",
     "count_papers",
     "current_revision",
     "get_paper",
@@ -446,6 +447,19 @@ def get_papers(session: Session, ids: Sequence[str]) -> dict[str, PaperRecord]:
 
 def count_papers(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Paper)) or 0)
+
+
+def count_entered(
+    session: Session, *, after_revision: int | None, first_seen_after: datetime | None = None
+) -> int:
+    """Papers that entered the catalog as news after ``after_revision`` (or, with
+    None, first seen after ``first_seen_after``): what a digest window holds."""
+    query = select(func.count()).select_from(Paper).where(Paper.entered_revision > 0)
+    if after_revision is not None:
+        query = query.where(Paper.entered_revision > after_revision)
+    elif first_seen_after is not None:
+        query = query.where(Paper.first_seen > first_seen_after)
+    return int(session.scalar(query) or 0)
 
 
 def id_order(session: Session) -> Any:

@@ -48,7 +48,9 @@ def test_subscribe_then_digest_then_nothing_new(channel: Channel) -> None:
     [digest] = channel.posted
     assert digest.items[0].title.startswith("A Large Model for Non-invasive")
     assert digest.items[0].code_links[0].label == "LLYXC/MOME"
-    assert channel.say("/papers digest").text == "Nothing new for this channel since its last digest."
+    assert channel.say("/papers digest").text.startswith(
+        "Nothing new for this channel since its last digest. No paper came in since "
+    )
 
 
 def test_search_and_show(channel: Channel) -> None:
@@ -139,6 +141,24 @@ def test_one_paper_is_one_paper(channel: Channel) -> None:
         "This channel's digests now show at most 1 paper; the footer counts the rest."
     )
     assert channel.say("/papers limit").text == "This channel's digests show at most 1 paper."
+
+
+def test_nothing_new_says_what_was_looked_at(channel: Channel) -> None:
+    clock = {"now": datetime(2026, 12, 1, 9, 0, tzinfo=UTC)}  # a Tuesday
+    channel.service.clock = lambda: clock["now"]
+    channel.say("/papers subscribe breast mri")
+    channel.say("/papers subscribe ct reconstruction")
+    channel.say("/papers digest")
+    clock["now"] = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    channel.service.catalog.import_records([
+        PaperRecord(id="2612.00001", title="Galaxy surveys at high redshift"),
+        PaperRecord(id="2612.00002", title="Graph neural networks for molecules"),
+    ])
+    clock["now"] = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    assert channel.say("/papers digest").text == (
+        "Nothing new for this channel since its last digest. None of the 2 papers that came in "
+        "since Tue 1 Dec 09:00 match its 2 topics; last digest Tue 1 Dec 09:00 UTC."
+    )
 
 
 def test_a_schedule_set_today_fires_today(channel: Channel) -> None:
