@@ -382,3 +382,14 @@ def test_pause_resume_and_channels_mirror_chat(run) -> None:
     )
     code, _, err = run("pause", "console:local/nowhere")
     assert code == 1 and "No channel console:local/nowhere; `digestbot channels` lists them." in err
+
+
+def test_import_of_a_file_that_is_not_an_export_says_so_once(run) -> None:
+    code, out, err = run("import", str(SEED_FILE))
+    assert code == 1 and out == ""
+    # (the first command here also says it created the catalog)
+    [line] = [line for line in err.splitlines() if "created a new catalog" not in line]
+    assert line.startswith(f"digestbot: {SEED_FILE} is not a digestbot export: line 1 is not")
+    assert "`digestbot seed FILE`" in line
+    _, out, _ = run("export")
+    assert out == ""  # nothing came in

@@ -34,6 +34,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.errors import UserError
 from bot.model.address import ChannelError, parse_address
 from bot.model.papers import PaperRecord
 from bot.store.catalog import UpsertResult, check_id, current_revision, id_order, record_from_row
@@ -41,7 +42,7 @@ from bot.store.channels import find_channel
 from bot.store.db import Database
 from bot.store.models import NAME_PATTERN, Channel, Delivery, Feed, Paper, Topic
 
-__all__ = ["ExportCounts", "ImportCounts", "export_database", "import_database"]
+__all__ = ["ExportCounts", "ImportCounts", "NotAnExport", "export_database", "import_database"]
 
 PAPERS = typing.cast(Table, Paper.__table__)
 DELIVERIES = typing.cast(Table, Delivery.__table__)
@@ -337,6 +338,10 @@ class _Importer:
             self.counts.feeds += 1
 
 
+class NotAnExport(UserError):
+    """The file to import is not what ``digestbot export`` writes; nothing was imported."""
+
+
 def import_database(
     db: Database,
     lines: Iterator[tuple[int, str]],
@@ -350,6 +355,7 @@ def import_database(
     importer = _Importer(db, store, counts, label)
     later: list[tuple[int, dict[str, Any]]] = []
     bad_papers = 0
+    first = True
     for number, line in lines:
         if not line.strip():
             continue
@@ -358,9 +364,16 @@ def import_database(
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
         except ValueError as exc:
-            importer.problem(number, f"not a paper record ({exc})")
+            if first:  # a seed file, a CSV...: say so once, import nothing
+                raise NotAnExport(
+                    f"{label} is not a digestbot export: line {number} is not a JSON object "
+                    f"({exc}). import reads what `digestbot export` writes; seed files go in "
+                    "with `digestbot seed FILE`."
+                ) from None
+            importer.problem(number, f"not JSON, skipped ({exc})")
             bad_papers += 1
             continue
+        first = False
         kind = data.get("kind")
         if kind is None:
             before = len(counts.problems)
