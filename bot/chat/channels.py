@@ -149,17 +149,14 @@ def unsubscribe(session: Session, channel: Channel, text: str) -> str | None:
         number = int(text.strip())
         topic = listed[number - 1] if 1 <= number <= len(listed) else None
     if topic is None:
-        canonical = str(parse_query(text))
-        topic = session.scalar(
-            select(Topic).where(Topic.channel_id == channel.id, Topic.query == canonical)
-        )
-    else:
-        canonical = topic.query
+        topic = session.scalar(select(Topic).where(
+            Topic.channel_id == channel.id, Topic.query == str(parse_query(text))
+        ))
     if topic is None:
         return None
     session.delete(topic)
     session.flush()
-    return canonical
+    return topic.query
 
 
 Address = ChannelAddress | str

@@ -31,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chat.channels import ChannelInfo
+from bot.text.when import local_time
 
 __all__ = [
     "ClockedTrigger",
@@ -85,14 +86,12 @@ def next_digest_at(info: ChannelInfo, now: datetime) -> datetime | None:
 
 def next_digest_line(info: ChannelInfo, now: datetime) -> str:
     """"Next digest: Thu 4 Dec 08:30 Europe/Berlin.", or why there is none."""
+    fire = next_digest_at(info, now)
+    if fire is not None:
+        return f"Next digest: {local_time(fire, info.timezone)} {info.timezone}."
     if info.paused:
         return "No digest comes while digests are paused here."
-    if not info.topics:
-        return "The first digest comes once this channel follows a topic."
-    fire = next_digest_at(info, now)
-    if fire is None:
-        return "No digest is scheduled."
-    return f"Next digest: {fire:%a} {fire.day} {fire:%b %H:%M} {info.timezone}."
+    return "The first digest comes once this channel follows a topic."
 
 
 class ClockedTrigger(BaseTrigger):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, parse_max_papers
 from bot.chat.scheduler import next_digest_at, next_digest_line
@@ -16,6 +15,7 @@ from bot.cli.output import CommandError, out, paper_json
 from bot.config import Settings
 from bot.model.messages import Digest
 from bot.text.terminal import format_digest
+from bot.text.when import local_time
 
 __all__ = [
     "cmd_channels",
@@ -155,10 +155,7 @@ def cmd_resume(service: Service, args: argparse.Namespace, settings: Settings) -
 
 
 def _when(moment: datetime | None, timezone: str) -> str | None:
-    if moment is None:
-        return None
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return None if moment is None else local_time(moment, timezone)
 
 
 def cmd_channels(service: Service, args: argparse.Namespace, settings: Settings) -> int:

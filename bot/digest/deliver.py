@@ -39,6 +39,7 @@ from bot.store.catalog import count_entered
 from bot.store.channels import all_topics, channel_topics, find_channel
 from bot.store.db import Database
 from bot.store.models import Channel
+from bot.text.when import local_time
 
 __all__ = [
     "ChannelUnavailable", "Deliverer", "DigestInProgress", "Outcome", "PartlySent", "Post",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
 
 class Deliverer:
     """Runs digests against one database; shared by the scheduler and the commands."""
@@ -127,10 +129,10 @@ class Deliverer:
             else:
                 since = channel.last_digest_at or now
                 came = count_entered(session, after_revision=channel.last_revision)
-            zone, last = ZoneInfo(channel.timezone), channel.last_digest_at
+            zone, last = channel.timezone, channel.last_digest_at
         noun = "topic" if topics == 1 else "topics"
-        when = _local(since, zone)
-        last_line = f"last digest {_local(last, zone)} {zone.key}" if last else "no digest yet"
+        when = local_time(since, zone)
+        last_line = f"last digest {local_time(last, zone)} {zone}" if last else "no digest yet"
         if came == 0:
             return f"No paper came in since {when}; {last_line}."
         if came == 1:
@@ -269,11 +271,6 @@ def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]
         rows = session.scalars(select(Channel).where(address_of.in_(keys)))
         found.update((channel.address, channel) for channel in rows)
     return [found[a] for a in addresses if a in found]
-
-
-def _local(when: datetime, zone: ZoneInfo) -> str:
-    local = when.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
 def _local_day(when: datetime, timezone: str) -> str:
