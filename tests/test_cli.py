@@ -280,7 +280,10 @@ def test_subscribe_unsubscribe_topics(run) -> None:
     channel = "console:local/general"
     code, out, _ = run("subscribe", channel, '"Breast MRI"', "has:code")
     assert code == 0
-    assert out.strip() == f'{channel} now follows: "breast mri" has:code (1 of 25 topics)'
+    assert out.splitlines() == [
+        f'{channel} now follows: "breast mri" has:code (1 of 25 topics)',
+        "  No paper from the last 7 days matches it yet; the digests bring new ones as they come.",
+    ]
     _, out, _ = run("subscribe", channel, '"breast mri" has:code')
     assert out.strip() == f'{channel} already follows: "breast mri" has:code'
     _, out, _ = run("topics", channel, "--json")
@@ -345,10 +348,12 @@ def test_subscribe_takes_several_quoted_topics_and_words_as_one(run) -> None:
     assert code == 0
     assert out.splitlines() == [
         f"{channel} now follows: prostate (1 of 25 topics)",
+        "  No paper from the last 7 days matches it yet; the digests bring new ones as they come.",
         f"{channel} now follows: breast ct (2 of 25 topics)",
+        "  No paper from the last 7 days matches it yet; the digests bring new ones as they come.",
     ]
     code, out, _ = run("subscribe", channel, "knee", "mri")  # unquoted words: one topic
-    assert out == f"{channel} now follows: knee mri (3 of 25 topics)\n"
+    assert out.splitlines()[0] == f"{channel} now follows: knee mri (3 of 25 topics)"
     code, out, _ = run("topics", channel)
     assert out.splitlines() == ["1. prostate", "2. breast ct", "3. knee mri"]
 

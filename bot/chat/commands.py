@@ -25,8 +25,12 @@ from bot.model.address import ChannelError
 from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
 from bot.search.query import QueryError
 from bot.store.channels import DEFAULT_MAX_PAPERS
+from bot.text.when import local_time
 
-__all__ = ["COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow", "paper_id_of"]
+__all__ = [
+    "COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow", "paper_id_of",
+    "topic_preview",
+]
 
 # Returns what the adapter returned (how many messages it posted, or None).
 Send = Callable[[Digest], object]
@@ -116,9 +120,32 @@ def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) ->
     result = service.channels.subscribe(cmd.address, args)
     if not result.added:
         return Reply(text=f"This channel already follows: {result.topic}")
+    preview = topic_preview(service, cmd.address, result.topic, digest_now="type /papers digest")
     return Reply(
-        text=f"This channel now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics)"
+        text=f"This channel now follows: {result.topic} ({result.count} of {MAX_TOPICS} topics). "
+        f"{preview}".rstrip()
     )
+
+
+def topic_preview(service: Service, address: str, topic: str, *, digest_now: str) -> str:
+    """What a topic ``address`` just took up finds for its next digest, said in
+    a line ("12 papers from the last 7 days match it; the next digest brings
+    them, or type /papers digest."); ``digest_now`` says how to get it at once."""
+    preview = service.deliverer.preview_topic(address, topic)
+    info = service.channels.info(address)
+    if preview is None or info is None:
+        return ""
+    if preview.days is None:
+        span = f"that came in since the last digest ({local_time(preview.since, info.timezone)})"
+    else:
+        span = "from the last day" if preview.days == 1 else f"from the last {preview.days} days"
+    count = preview.count
+    if not count:
+        return f"No paper {span} matches it yet; the digests bring new ones as they come."
+    if count == 1:
+        return f"1 paper {span} matches it; the next digest brings it, or {digest_now}."
+    them = "them" if count <= info.max_papers else f"the best {info.max_papers}"
+    return f"{count:,} papers {span} match it; the next digest brings {them}, or {digest_now}."
 
 
 def _unsubscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:

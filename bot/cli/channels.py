@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, parse_max_papers
+from bot.chat.commands import topic_preview
 from bot.chat.scheduler import next_digest_at, next_digest_line
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
@@ -47,6 +48,12 @@ def cmd_subscribe(service: Service, args: argparse.Namespace, settings: Settings
         if result.added:
             out(f"{args.channel} now follows: {result.topic} "
                 f"({result.count} of {MAX_TOPICS} topics)")
+            preview = topic_preview(
+                service, args.channel, result.topic,
+                digest_now=f"run `digestbot digest --channel {args.channel}`",
+            )
+            if preview:
+                out(f"  {preview}")
         else:
             out(f"{args.channel} already follows: {result.topic}")
     return 0

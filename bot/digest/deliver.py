@@ -30,13 +30,19 @@ from sqlalchemy.orm import Session
 
 from bot.digest.ledger import DigestInProgress, interrupted_channels
 from bot.digest.locks import IN_PROGRESS, LockStrategy, Planned, lock_for
-from bot.digest.select import Selection, select_digests
+from bot.digest.select import (
+    SEED_PLATFORMS,
+    Selection,
+    TopicPreview,
+    count_new_matches,
+    select_digests,
+)
 from bot.digest.sending import ChannelUnavailable, Outcome, PartlySent, Post, WorkspaceUnavailable
 from bot.digest.topics import TopicCache
 from bot.model.address import ChannelAddress, as_address
 from bot.model.messages import Digest, NothingNew
 from bot.store.catalog import count_entered
-from bot.store.channels import all_topics, channel_topics, find_channel
+from bot.store.channels import all_topics, channel_topic_times, find_channel
 from bot.store.db import Database
 from bot.store.models import Channel
 from bot.text.when import local_time
@@ -118,18 +124,27 @@ class Deliverer:
         last digest Tue 2 Dec 09:00 UTC."). Ask before the digest runs: a
         digest with nothing moves the channel's window on."""
         now = self.clock()
+        back = now - timedelta(days=self.first_digest_days)
         with self.db.session() as session:
             channel = find_channel(session, as_address(address))
             if channel is None:
                 return ""
-            topics = len(channel_topics(session, channel))
+            taken = channel_topic_times(session, channel)
+            topics = len(taken)
+            seeds = channel.platform in SEED_PLATFORMS
+            last = channel.last_digest_at
             if channel.last_revision is None:
-                since = now - timedelta(days=self.first_digest_days)
-                came = count_entered(session, after_revision=None, first_seen_after=since)
+                since = back
+                came = count_entered(session, after_revision=None, first_seen_after=since, seeds=seeds)
             else:
-                since = channel.last_digest_at or now
-                came = count_entered(session, after_revision=channel.last_revision)
-            zone, last = channel.timezone, channel.last_digest_at
+                # A topic taken up since the last digest looks back as far as a first digest.
+                new_topic = last is not None and any(t > last for t in taken)
+                since = min(last or now, back) if new_topic else last or now
+                came = count_entered(
+                    session, after_revision=channel.last_revision,
+                    first_seen_after=back if new_topic else None, seeds=seeds,
+                )
+            zone = channel.timezone
         noun = "topic" if topics == 1 else "topics"
         when = local_time(since, zone)
         last_line = f"last digest {local_time(last, zone)} {zone}" if last else "no digest yet"
@@ -140,6 +155,17 @@ class Deliverer:
                     f"{topics} {noun}; {last_line}.")
         return (f"None of the {came:,} papers that came in since {when} match its "
                 f"{topics} {noun}; {last_line}.")
+
+    def preview_topic(self, address: ChannelAddress | str, topic: str) -> TopicPreview | None:
+        """What ``topic``, which ``address`` just took up, finds for its next
+        digest; None for a channel never seen."""
+        with self.db.session() as session:
+            channel = find_channel(session, as_address(address))
+            if channel is None:
+                return None
+            return count_new_matches(
+                session, channel, topic, now=self.clock(), first_days=self.first_digest_days
+            )
 
     def interrupted(self) -> list[str]:
         """Addresses of unpaused channels whose last digest was claimed but never confirmed."""

@@ -5,7 +5,13 @@ previous digest (on the first one, in the last ``first_days`` days), plus
 any the ledger still holds as ``pending`` or ``failed`` for the channel; it
 keeps those matching at least one of the channel's topics and never ``sent``
 to it, ranks them by relevance to the topics and then recency, and caps them
-at the channel's maximum.
+at the channel's maximum. A topic the channel took up after its previous
+digest looks back ``first_days`` days too, as a new channel's first digest
+does: what it finds that the channel was already sent stays out.
+
+Seed files are a demo catalog (``bot.model.papers.SEED_SOURCE``): their
+papers are news only to console channels (the Quick start's), never to a
+Slack or Discord channel, where they would be years-old papers shown as new.
 
 Topics never run against the whole catalog. ``select_digests`` gathers the
 candidates of every channel it is given into one small in-memory index (a
@@ -49,16 +55,26 @@ from bot.digest.topics import (
 )
 from bot.gcpause import paused_gc
 from bot.model.messages import Digest, PaperItem, paper_item
-from bot.model.papers import PaperRecord
+from bot.model.papers import PaperRecord, is_seed_source
 from bot.search.index import SearchIndex
 from bot.search.query import QueryError
 from bot.search.rank import SCORE_DECIMALS
 from bot.store.catalog import PAPERS, current_revision, record_from_row
 from bot.store.models import Channel, Delivery, Topic
 
-__all__ = ["Selection", "select_digest", "select_digests"]
+__all__ = [
+    "SEED_PLATFORMS",
+    "Selection",
+    "TopicPreview",
+    "count_new_matches",
+    "select_digest",
+    "select_digests",
+]
 
 log = logging.getLogger(__name__)
+
+# Platforms whose digests take seed-file papers as news.
+SEED_PLATFORMS = frozenset({"console"})
 
 
 @dataclass(frozen=True)
@@ -76,12 +92,15 @@ class _Candidate:
     record: PaperRecord
     entered_revision: int
     first_seen: datetime
+    seed: bool
 
 
 @dataclass(frozen=True)
 class _Window:
-    """The papers new to a channel: entered after revision ``after`` and up
-    to ``up_to``; on a first digest (``after`` None), first seen after ``since``.
+    """The papers new to a channel, up to revision ``up_to``: those entered
+    after revision ``after`` (None on a first digest), and those first seen
+    after ``since`` (a first digest's, or a new topic's, look back). Seed
+    papers only when ``seeds``.
 
     Channels whose previous digests ran together share a window, and with
     it the filtered matches of the topics they share.
@@ -90,21 +109,32 @@ class _Window:
     after: int | None
     since: datetime | None
     up_to: int
+    seeds: bool
 
     @classmethod
     def of(cls, channel: Channel, *, since: datetime, up_to: int) -> _Window:
+        seeds = channel.platform in SEED_PLATFORMS
         if channel.last_revision is None:
-            return cls(after=None, since=since, up_to=up_to)
-        return cls(after=channel.last_revision, since=None, up_to=up_to)
+            return cls(after=None, since=since, up_to=up_to, seeds=seeds)
+        return cls(after=channel.last_revision, since=None, up_to=up_to, seeds=seeds)
+
+    def looking_back(self, since: datetime) -> _Window:
+        """This window widened to the papers first seen after ``since``."""
+        if self.since is not None and self.since <= since:
+            return self
+        return _Window(after=self.after, since=since, up_to=self.up_to, seeds=self.seeds)
 
     def holds(self, candidate: _Candidate) -> bool:
-        if candidate.entered_revision > self.up_to:
+        if candidate.entered_revision > self.up_to or (candidate.seed and not self.seeds):
             return False
-        if self.after is None:
-            assert self.since is not None
-            # Revision 0 marks a paper stored as not news (bot.store.catalog).
-            return candidate.first_seen > self.since and candidate.entered_revision > 0
-        return candidate.entered_revision > self.after
+        if self.after is not None and candidate.entered_revision > self.after:
+            return True
+        # Revision 0 marks a paper stored as not news (bot.store.catalog).
+        return (
+            self.since is not None
+            and candidate.first_seen > self.since
+            and candidate.entered_revision > 0
+        )
 
 
 class _Pool:
@@ -256,15 +286,23 @@ class _Pool:
         return found
 
 
-def _topics(session: Session, channel_ids: Sequence[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = defaultdict(list)
+def _topics(session: Session, channel_ids: Sequence[int]) -> dict[int, list[tuple[str, datetime]]]:
+    """Each channel's topics, oldest first, with when it took them up."""
+    found: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     for chunk in chunked(channel_ids):
         rows = session.execute(
-            select(Topic.channel_id, Topic.query).where(Topic.channel_id.in_(chunk)).order_by(Topic.id)
+            select(Topic.channel_id, Topic.query, Topic.created_at)
+            .where(Topic.channel_id.in_(chunk))
+            .order_by(Topic.id)
         )
-        for channel_id, query in rows:
-            found[channel_id].append(query)
+        for channel_id, query, created_at in rows:
+            found[channel_id].append((query, created_at))
     return found
+
+
+def _is_new(channel: Channel, taken_up: datetime) -> bool:
+    """True for a topic the channel took up after its previous digest."""
+    return channel.last_digest_at is not None and taken_up > channel.last_digest_at
 
 
 def _ledger(
@@ -304,11 +342,15 @@ def _load_candidates(
     now: datetime,
     first_days: int,
     retry_ids: set[str],
+    looking_back: bool,
 ) -> dict[str, _Candidate]:
-    """Every paper inside at least one channel's window, plus the retries."""
+    """Every paper inside at least one channel's window, plus the retries;
+    with ``looking_back`` (a new topic), every paper of the last ``first_days``."""
     entered = PAPERS.c.entered_revision
     revisions = [c.last_revision for c in channels if c.last_revision is not None]
     firsts = [_since(c, now, first_days) for c in channels if c.last_revision is None]
+    if looking_back:
+        firsts.append(now - timedelta(days=first_days))
     window = or_(
         entered > min(revisions) if revisions else false(),
         and_(PAPERS.c.first_seen > min(firsts), entered > 0) if firsts else false(),
@@ -321,6 +363,7 @@ def _load_candidates(
                 record_from_row(row),
                 row.entered_revision,  # type: ignore[attr-defined]
                 row.first_seen,  # type: ignore[attr-defined]
+                is_seed_source(row.source),  # type: ignore[attr-defined]
             )
 
     add(session.execute(select(PAPERS).where(and_(entered <= up_to, window))))
@@ -366,8 +409,10 @@ def _select_digests(
     up_to = current_revision(session)
     retry = _ledger(session, statuses=(PENDING, FAILED), channel_ids=channel_ids)
     pool_ids = set().union(*retry.values()) if retry else set()
+    looking_back = any(_is_new(c, taken) for c in channels for _, taken in topics[c.id])
     candidates = _load_candidates(
-        session, channels, up_to=up_to, now=now, first_days=first_days, retry_ids=pool_ids
+        session, channels, up_to=up_to, now=now, first_days=first_days, retry_ids=pool_ids,
+        looking_back=looking_back,
     )
     if not candidates:
         return {}
@@ -381,17 +426,26 @@ def _select_digests(
     # Channels whose previous digests ran together share one window value.
     windows: dict[_Window, _Window] = {}
     nothing: set[str] = set()
+    back = now - timedelta(days=first_days)
     for channel in channels:
         since = _since(channel, now, first_days)
         window = _Window.of(channel, since=since, up_to=up_to)
         window = windows.setdefault(window, window)
+        per_topic = []
+        for _, taken in topics[channel.id]:
+            if _is_new(channel, taken):
+                wider = window.looking_back(back)
+                per_topic.append(windows.setdefault(wider, wider))
+                since = min(since, back)
+            else:
+                per_topic.append(window)
         selection = _select(
             channel,
-            topics[channel.id],
+            [topic for topic, _ in topics[channel.id]],
             pool,
             retry=retry.get(channel.id, nothing),
             sent=sent.get(channel.id, nothing),
-            window=window,
+            windows=per_topic,
             since=since,
             now=now,
         )
@@ -407,22 +461,26 @@ def _select(
     *,
     retry: set[str],
     sent: set[str],
-    window: _Window,
+    windows: Sequence[_Window],
     since: datetime,
     now: datetime,
 ) -> Selection | None:
+    """``topics[i]`` looks for papers in ``windows[i]``; ``since`` is the earliest."""
     cap = channel.max_papers
-    per_topic = [pool.ranked(topic, window) for topic in topics]
+    pairs = list(zip(topics, windows, strict=True))
+    per_topic = [pool.ranked(topic, window) for topic, window in pairs]
     if retry or sent:
         # Rare: this channel's own ledger changes what counts. Rank afresh,
         # without what it was sent, with what a failed digest still owes it
         # (wherever that lies; those inside the window are there already).
         number = pool.number
-        eligible = pool.eligible(
-            (pool.window(window).numbers | {number[i] for i in retry if i in number})
-            - {number[i] for i in sent if i in number}
-        )
-        per_topic = [pool.rank(pool.matches(topic), eligible) for topic in topics]
+        owed = {number[i] for i in retry if i in number}
+        had = {number[i] for i in sent if i in number}
+        eligible: dict[_Window, Eligible] = {}
+        for window in windows:
+            if window not in eligible:
+                eligible[window] = pool.eligible((pool.window(window).numbers | owed) - had)
+        per_topic = [pool.rank(pool.matches(topic), eligible[window]) for topic, window in pairs]
     union = 0
     for ranked in per_topic:
         union |= ranked.mask
@@ -441,9 +499,9 @@ def _select(
                 shown.append(key[2])
                 if len(shown) == cap:
                     break
-        pairs = list(zip(topics, per_topic, strict=True))
+        found = list(zip(topics, per_topic, strict=True))
         matched = [
-            tuple([t for t, ranked in pairs if ranked.mask >> n & 1])
+            tuple([t for t, ranked in found if ranked.mask >> n & 1])
             for n in map(pool.number.__getitem__, shown)
         ]
     more = union.bit_count() - len(shown)
@@ -463,7 +521,7 @@ def _select(
         more=more,
         more_query=more_query,
     )
-    return Selection(digest=digest, paper_ids=tuple(shown), revision=window.up_to)
+    return Selection(digest=digest, paper_ids=tuple(shown), revision=windows[0].up_to)
 
 
 def select_digest(
@@ -478,3 +536,50 @@ def _more_query(left_out: dict[str, int], since: datetime) -> str:
     # the digest considered, is the search that shows the most of them.
     topic = max((t for t in left_out if left_out[t] > 0), key=lambda t: (left_out[t], -len(t)))
     return f"{topic} after:{since.date().isoformat()}"
+
+
+@dataclass(frozen=True)
+class TopicPreview:
+    """What a topic finds for a channel's next digest: ``count`` papers, among
+    those that came in since ``since``; ``days`` when that is a look back of
+    the first-digest window rather than the channel's previous digest."""
+
+    count: int
+    since: datetime
+    days: int | None
+
+
+def count_new_matches(
+    session: Session, channel: Channel, topic: str, *, now: datetime, first_days: int = 7
+) -> TopicPreview:
+    """How many papers ``topic`` (a canonical topic the channel just took up)
+    finds for ``channel``'s next digest: inside the window a new topic gets
+    (``select_digests``), never sent there."""
+    up_to = current_revision(session)
+    window = _Window.of(channel, since=_since(channel, now, first_days), up_to=up_to)
+    looking_back = channel.last_digest_at is not None
+    if looking_back:
+        window = window.looking_back(now - timedelta(days=first_days))
+    assert window.since is not None
+    since = window.since
+    if channel.last_digest_at is not None and channel.last_digest_at < since:
+        since = channel.last_digest_at
+    days = first_days if since == window.since else None
+    candidates = _load_candidates(
+        session, [channel], up_to=up_to, now=now, first_days=first_days, retry_ids=set(),
+        looking_back=looking_back,
+    )
+    if not candidates:
+        return TopicPreview(count=0, since=since, days=days)
+    sent = _ledger(
+        session, statuses=(SENT,), channel_ids=[channel.id], paper_ids=sorted(candidates)
+    ).get(channel.id, set())
+    with paused_gc():
+        pool = _Pool(candidates, depth=1, topics=TopicCache())
+        number = pool.number
+        eligible = pool.window(window).mask
+        for paper_id in sent:
+            if paper_id in number:
+                eligible &= ~(1 << number[paper_id])
+        count = (pool.matches(topic).mask & eligible).bit_count()
+    return TopicPreview(count=count, since=since, days=days)

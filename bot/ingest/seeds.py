@@ -12,8 +12,10 @@ A seed file is a listing copied from a paper site, three lines a record::
 Line 1 is a category code glued to the date, then an optional ``Code`` flag.
 Line 2 is the title glued, with no separator, to the author list. Line 3 is
 the abstract. Blank lines, CRLF, a BOM and trailing spaces are tolerated.
-Bad content never raises: each malformed record becomes a ``SeedProblem``
-(file and line) and is skipped, and parsing resumes at the next header line.
+A listing names no link: a record's ``url`` is arXiv's search for its
+title. Bad content never raises: each malformed record becomes a
+``SeedProblem`` (file and line) and is skipped, and parsing resumes at the
+next header line.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePath
+from urllib.parse import urlencode
 
 from bot.ingest.authors import read_author_list
 from bot.ingest.identity import paper_id_for
 from bot.model.links import extract_code_urls
-from bot.model.papers import PaperRecord, normalize_category
+from bot.model.papers import SEED_SOURCE, PaperRecord, normalize_category
 
 __all__ = [
     "SeedFile",
@@ -37,6 +40,7 @@ __all__ = [
     "read_seed_file",
     "seed_paths",
     "split_title_authors",
+    "title_search_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -186,12 +190,18 @@ def _record(
         abstract=abstract,
         categories=(normalize_category(match["code"]),),
         published=published,
-        url=None,
+        url=title_search_url(title),
         code_urls=code_urls,
         has_code=match["flag"] is not None or bool(code_urls),
-        source=f"seed:{PurePath(path).name}",
+        source=f"{SEED_SOURCE}{PurePath(path).name}",
     )
     return record, problems
+
+
+def title_search_url(title: str) -> str:
+    """arXiv's search for ``title``: a seed listing names no link of its own,
+    and this one finds the paper (its abstract page, PDF and versions)."""
+    return "https://arxiv.org/search/?" + urlencode({"query": title, "searchtype": "title"})
 
 
 def parse_seed_text(text: str, *, path: str) -> SeedFile:

@@ -14,7 +14,9 @@ from typing import Any
 
 __all__ = [
     "CATEGORY_CODES",
+    "SEED_SOURCE",
     "PaperRecord",
+    "is_seed_source",
     "normalize_category",
 ]
 
@@ -54,6 +56,15 @@ def normalize_category(code: str) -> str:
     """``CV`` -> ``cs.CV``; full arXiv names and unknown codes are kept as given."""
     code = code.strip()
     return CATEGORY_CODES.get(code, code)
+
+
+# The source of a paper read from a seed file (``seed:NAME.txt``). Seed files
+# are a demo catalog: searchable everywhere, news only in console channels.
+SEED_SOURCE = "seed:"
+
+
+def is_seed_source(source: str) -> bool:
+    return source.startswith(SEED_SOURCE)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -33,7 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from bot.model.papers import PaperRecord
+from bot.model.papers import SEED_SOURCE, PaperRecord
 from bot.store.db import insert_missing
 from bot.store.models import CatalogMeta, Paper
 
@@ -450,15 +451,26 @@ def count_papers(session: Session) -> int:
 
 
 def count_entered(
-    session: Session, *, after_revision: int | None, first_seen_after: datetime | None = None
+    session: Session,
+    *,
+    after_revision: int | None,
+    first_seen_after: datetime | None = None,
+    seeds: bool = True,
 ) -> int:
-    """Papers that entered the catalog as news after ``after_revision`` (or, with
-    None, first seen after ``first_seen_after``): what a digest window holds."""
+    """Papers that entered the catalog as news after ``after_revision`` or first
+    seen after ``first_seen_after`` (either, when both are given; all news,
+    when neither is); without ``seeds``, seed-file papers left out: what a
+    digest window holds."""
     query = select(func.count()).select_from(Paper).where(Paper.entered_revision > 0)
+    since = []
     if after_revision is not None:
-        query = query.where(Paper.entered_revision > after_revision)
-    elif first_seen_after is not None:
-        query = query.where(Paper.first_seen > first_seen_after)
+        since.append(Paper.entered_revision > after_revision)
+    if first_seen_after is not None:
+        since.append(Paper.first_seen > first_seen_after)
+    if since:
+        query = query.where(or_(*since))
+    if not seeds:
+        query = query.where(~Paper.source.startswith(SEED_SOURCE, autoescape=True))
     return int(session.scalar(query) or 0)
 
 

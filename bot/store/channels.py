@@ -17,6 +17,7 @@ from bot.store.models import Channel, Topic
 __all__ = [
     "DEFAULT_MAX_PAPERS",
     "all_topics",
+    "channel_topic_times",
     "channel_topics",
     "find_channel",
     "get_or_create_channel",
@@ -75,6 +76,15 @@ def channel_topics(session: Session, channel: Channel) -> list[str]:
     return list(
         session.scalars(
             select(Topic.query).where(Topic.channel_id == channel.id).order_by(Topic.id)
+        )
+    )
+
+
+def channel_topic_times(session: Session, channel: Channel) -> list[datetime]:
+    """When the channel took up each of its topics, oldest first."""
+    return list(
+        session.scalars(
+            select(Topic.created_at).where(Topic.channel_id == channel.id).order_by(Topic.id)
         )
     )
 

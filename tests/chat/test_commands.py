@@ -41,7 +41,8 @@ def channel(db, index) -> Channel:
 
 def test_subscribe_then_digest_then_nothing_new(channel: Channel) -> None:
     assert channel.say("/papers subscribe breast MRI").text == (
-        "This channel now follows: breast mri (1 of 25 topics)"
+        "This channel now follows: breast mri (1 of 25 topics). 1 paper from the last 7 days "
+        "matches it; the next digest brings it, or type /papers digest."
     )
     assert channel.say("/papers topics").text == "This channel follows:\n1. breast mri"
     assert channel.say("/papers digest").text == "Posted 1 new paper."

@@ -159,3 +159,62 @@ def test_a_paper_in_two_channels_shows_each_its_own_matched_topics_from_one_item
     # One item per paper for the whole batch: the topics live in each digest.
     shared = {item.paper_id: item for item in theirs.items}
     assert all(item is shared[item.paper_id] for item in mine.items)
+
+
+def test_a_topic_taken_up_later_looks_back_a_week_without_what_the_channel_had(
+    service: Service, clock: Clock
+) -> None:
+    clock.now = START - timedelta(days=10)
+    service.catalog.import_records([paper(1, "Old liver CT")])
+    clock.now = START - timedelta(days=3)
+    service.catalog.import_records([
+        paper(2, "Breast MRI"), paper(3, "Liver CT study"), paper(4, "Breast and liver ultrasound"),
+    ])
+    clock.now = START
+    service.channels.subscribe(GENERAL, "breast")
+    assert titles(run(service)) == ["Breast MRI", "Breast and liver ultrasound"]
+    clock.now += timedelta(hours=1)
+    service.channels.subscribe(GENERAL, "liver")
+    # What the new topic finds: from the last 7 days, less what the channel was sent.
+    preview = service.deliverer.preview_topic(GENERAL, "liver")
+    assert preview is not None and (preview.count, preview.days) == (1, 7)
+    assert titles(run(service, dry_run=True)) == ["Liver CT study"]
+    clock.now += timedelta(hours=1)
+    assert titles(run(service)) == ["Liver CT study"]
+    clock.now += timedelta(days=1)
+    assert run(service) is None  # once the topic had its digest, it takes only what is new
+    clock.now += timedelta(hours=1)
+    assert service.deliverer.nothing_new(GENERAL).startswith("No paper came in since")
+
+
+def test_a_new_topic_of_a_channel_whose_last_digest_is_older_reaches_back_to_it(
+    service: Service, clock: Clock
+) -> None:
+    service.channels.subscribe(GENERAL, "breast")
+    assert run(service) is None  # the window now starts here
+    clock.now = START + timedelta(days=2)
+    service.catalog.import_records([paper(1, "Liver CT")])
+    clock.now = START + timedelta(days=12)
+    service.channels.subscribe(GENERAL, "liver")
+    preview = service.deliverer.preview_topic(GENERAL, "liver")
+    assert preview is not None and (preview.count, preview.days, preview.since) == (1, None, START)
+    assert titles(run(service)) == ["Liver CT"]
+
+
+def test_seed_papers_are_news_to_console_channels_only(service: Service, clock: Clock) -> None:
+    from tests.conftest import SEEDS_DIR
+
+    service.ingestion.import_seed_files([SEEDS_DIR])
+    service.catalog.import_records([paper(1, "Prostate MRI from a feed")])
+    slack = "slack:T1/C1"
+    for address in (GENERAL, slack):
+        service.channels.subscribe(address, "mri")
+    console = service.deliverer.digest(GENERAL, send=lambda d: None)
+    assert console is not None and len(console.items) > 1  # the Quick start's demo catalog
+    assert service.deliverer.nothing_new(slack).startswith(
+        "The one paper that came in since"
+    )  # the seed papers are not counted as news there either
+    posted = service.deliverer.digest(slack, send=lambda d: None)
+    assert titles(posted) == ["Prostate MRI from a feed"]
+    # Still the catalog's: search finds them for every channel.
+    assert service.catalog.search("multi-sequence mri").hits

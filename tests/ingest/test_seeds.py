@@ -18,6 +18,7 @@ from bot.ingest.seeds import (
     read_seed_file,
     seed_paths,
     split_title_authors,
+    title_search_url,
 )
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
@@ -140,7 +141,9 @@ def test_real_seed_record(real_seed: SeedFile, index: int) -> None:
     assert record.code_urls == expected.code_urls
     assert record.id == paper_id_for(title=expected.title)
     assert record.source == "seed:000_46c178561745ed14.txt"
-    assert record.url is None
+    # A listing names no link: the paper's is arXiv's search for its title.
+    assert record.url == title_search_url(record.title)
+    assert record.url.startswith("https://arxiv.org/search/?query=")
 
 
 def test_real_seed_abstracts_are_whole_lines(real_seed: SeedFile) -> None:

@@ -90,7 +90,10 @@ def test_manager_subscribes_and_the_reply_is_private(running) -> None:
     fake.dispatch("INTERACTION_CREATE", fake.command_interaction(
         "papers subscribe", {"topic": "breast mri"}, permissions=MANAGER))
     body = answer(fake)
-    assert body["content"] == "This channel now follows: breast mri (1 of 25 topics)"
+    assert body["content"] == (
+        "This channel now follows: breast mri (1 of 25 topics). 2 papers from the last 7 days "
+        "match it; the next digest brings them, or type /papers digest."
+    )
     assert int(str(body.get("flags", 0))) & EPHEMERAL
     assert body["allowed_mentions"] == {"parse": []}
     assert bot.service.channels.topics(ADDRESS) == ["breast mri"]

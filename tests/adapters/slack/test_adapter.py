@@ -27,6 +27,10 @@ TOKEN = "xoxb-test-token"
 TEAM, CHANNEL = "T0FAKE", "C0GENERAL"
 ADDRESS = f"slack:{TEAM}/{CHANNEL}"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+SUBSCRIBED = (
+    "This channel now follows: breast mri (1 of 25 topics). 2 papers from the last 7 days "
+    "match it; the next digest brings them, or type /papers digest."
+)
 
 
 def paper(n: int, title: str, **extra: object) -> PaperRecord:
@@ -111,7 +115,7 @@ def test_slash_command_is_answered_in_the_acknowledgement(running) -> None:
     status, body = slack.command("subscribe breast mri")
     assert status == 200
     assert isinstance(body, dict) and body["response_type"] == "ephemeral"
-    assert body["text"] == "This channel now follows: breast mri (1 of 25 topics)"
+    assert body["text"] == SUBSCRIBED
     assert bot.service.channels.topics(ADDRESS) == ["breast mri"]
 
 
@@ -334,7 +338,7 @@ def test_socket_mode_slash_command_is_acknowledged_over_the_websocket(
         })
         ack = server.wait_for_ack("env-1")
         assert ack["payload"] == {"response_type": "ephemeral",
-                                  "text": "This channel now follows: breast mri (1 of 25 topics)",
+                                  "text": SUBSCRIBED,
                                   "blocks": ack["payload"]["blocks"]}  # type: ignore[index]
         assert service.channels.topics(ADDRESS) == ["breast mri"]
         assert [c.token for c in slack_api.calls("apps.connections.open")][0] == "xapp-test"
