@@ -65,7 +65,8 @@ class Service:
 
         self.catalog = Catalog(db=db, index=index, clock=now)
         self.deliverer = Deliverer(
-            db=db, clock=now, first_digest_days=first_digest_days, quiet_day_line=quiet_day_line
+            db=db, clock=now, first_digest_days=first_digest_days, quiet_day_line=quiet_day_line,
+            index=index,
         )
         self.channels = Channels(
             db=db, clock=now, timezone=timezone, digest_time=digest_time,

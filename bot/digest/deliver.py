@@ -37,10 +37,17 @@ from bot.digest.select import (
     count_new_matches,
     select_digests,
 )
-from bot.digest.sending import ChannelUnavailable, Outcome, PartlySent, Post, WorkspaceUnavailable
+from bot.digest.sending import (
+    ChannelUnavailable,
+    Outcome,
+    PartlySent,
+    Post,
+    WorkspaceUnavailable,
+)
 from bot.digest.topics import TopicCache
 from bot.model.address import ChannelAddress, as_address
 from bot.model.messages import Digest, NothingNew
+from bot.search.index import SearchIndex
 from bot.store.catalog import count_entered
 from bot.store.channels import all_topics, channel_topic_times, find_channel
 from bot.store.db import Database
@@ -65,8 +72,11 @@ class Deliverer:
         clock: Callable[[], datetime],
         first_digest_days: int = 7,
         quiet_day_line: bool = False,
+        index: SearchIndex | None = None,
     ) -> None:
         self.db = db
+        # The catalog's search index, where a new topic's papers are counted.
+        self.index = index
         self.clock = clock
         self.first_digest_days = first_digest_days
         self.quiet_day_line = quiet_day_line
@@ -164,7 +174,8 @@ class Deliverer:
             if channel is None:
                 return None
             return count_new_matches(
-                session, channel, topic, now=self.clock(), first_days=self.first_digest_days
+                session, channel, topic, now=self.clock(), first_days=self.first_digest_days,
+                index=self.index, topics=self.topics,
             )
 
     def interrupted(self) -> list[str]:

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 import tantivy
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.digest.ledger import FAILED, PENDING, SENT, chunked
 from bot.digest.topics import (
@@ -57,7 +58,7 @@ from bot.gcpause import paused_gc
 from bot.model.messages import Digest, PaperItem, paper_item
 from bot.model.papers import PaperRecord, is_seed_source
 from bot.search.index import SearchIndex
-from bot.search.query import QueryError
+from bot.search.query import QueryError, Word
 from bot.search.rank import SCORE_DECIMALS
 from bot.store.catalog import PAPERS, current_revision, record_from_row
 from bot.store.models import Channel, Delivery, Topic
@@ -125,16 +126,15 @@ class _Window:
         return _Window(after=self.after, since=since, up_to=self.up_to, seeds=self.seeds)
 
     def holds(self, candidate: _Candidate) -> bool:
-        if candidate.entered_revision > self.up_to or (candidate.seed and not self.seeds):
+        return self.takes(candidate.entered_revision, candidate.first_seen, seed=candidate.seed)
+
+    def takes(self, entered_revision: int, first_seen: datetime, *, seed: bool) -> bool:
+        if entered_revision > self.up_to or (seed and not self.seeds):
             return False
-        if self.after is not None and candidate.entered_revision > self.after:
+        if self.after is not None and entered_revision > self.after:
             return True
         # Revision 0 marks a paper stored as not news (bot.store.catalog).
-        return (
-            self.since is not None
-            and candidate.first_seen > self.since
-            and candidate.entered_revision > 0
-        )
+        return self.since is not None and first_seen > self.since and entered_revision > 0
 
 
 class _Pool:
@@ -334,6 +334,22 @@ def _since(channel: Channel, now: datetime, first_days: int) -> datetime:
     return channel.last_digest_at or now - timedelta(days=first_days)
 
 
+def _window_clause(
+    channels: Sequence[Channel], *, now: datetime, first_days: int, looking_back: bool
+) -> ColumnElement[bool]:
+    """SQL for the papers inside at least one of ``channels``' windows (a
+    superset: ``_Window.takes`` has the last word)."""
+    entered = PAPERS.c.entered_revision
+    revisions = [c.last_revision for c in channels if c.last_revision is not None]
+    firsts = [_since(c, now, first_days) for c in channels if c.last_revision is None]
+    if looking_back:
+        firsts.append(now - timedelta(days=first_days))
+    return or_(
+        entered > min(revisions) if revisions else false(),
+        and_(PAPERS.c.first_seen > min(firsts), entered > 0) if firsts else false(),
+    )
+
+
 def _load_candidates(
     session: Session,
     channels: Sequence[Channel],
@@ -346,15 +362,7 @@ def _load_candidates(
 ) -> dict[str, _Candidate]:
     """Every paper inside at least one channel's window, plus the retries;
     with ``looking_back`` (a new topic), every paper of the last ``first_days``."""
-    entered = PAPERS.c.entered_revision
-    revisions = [c.last_revision for c in channels if c.last_revision is not None]
-    firsts = [_since(c, now, first_days) for c in channels if c.last_revision is None]
-    if looking_back:
-        firsts.append(now - timedelta(days=first_days))
-    window = or_(
-        entered > min(revisions) if revisions else false(),
-        and_(PAPERS.c.first_seen > min(firsts), entered > 0) if firsts else false(),
-    )
+    window = _window_clause(channels, now=now, first_days=first_days, looking_back=looking_back)
     found: dict[str, _Candidate] = {}
 
     def add(rows: Iterable[object]) -> None:
@@ -366,7 +374,7 @@ def _load_candidates(
                 is_seed_source(row.source),  # type: ignore[attr-defined]
             )
 
-    add(session.execute(select(PAPERS).where(and_(entered <= up_to, window))))
+    add(session.execute(select(PAPERS).where(and_(PAPERS.c.entered_revision <= up_to, window))))
     missing = sorted(retry_ids - found.keys())
     for chunk in chunked(missing):
         add(session.execute(select(PAPERS).where(PAPERS.c.id.in_(chunk))))
@@ -538,6 +546,10 @@ def _more_query(left_out: dict[str, int], since: datetime) -> str:
     return f"{topic} after:{since.date().isoformat()}"
 
 
+# The most papers a prefix topic's preview indexes in a pool of their own.
+_PREFIX_POOL = 5000
+
+
 @dataclass(frozen=True)
 class TopicPreview:
     """What a topic finds for a channel's next digest: ``count`` papers, among
@@ -550,11 +562,27 @@ class TopicPreview:
 
 
 def count_new_matches(
-    session: Session, channel: Channel, topic: str, *, now: datetime, first_days: int = 7
+    session: Session,
+    channel: Channel,
+    topic: str,
+    *,
+    now: datetime,
+    first_days: int = 7,
+    index: SearchIndex | None = None,
+    topics: TopicCache | None = None,
 ) -> TopicPreview:
     """How many papers ``topic`` (a canonical topic the channel just took up)
     finds for ``channel``'s next digest: inside the window a new topic gets
-    (``select_digests``), never sent there."""
+    (``select_digests``), never sent there.
+
+    With the catalog's ``index``, the topic is counted there among the
+    window's ids, which costs no pool: a week of a busy catalog is tens of
+    thousands of papers. A prefix topic (``segm*``) expands to the commonest
+    words it begins among the papers it looks at, as in a digest; it is
+    counted in a pool of them when they are at most ``_PREFIX_POOL`` (about
+    0.6 s), else in the catalog's index, where it expands among every
+    paper's words and may count a few papers fewer than the digest finds.
+    """
     up_to = current_revision(session)
     window = _Window.of(channel, since=_since(channel, now, first_days), up_to=up_to)
     looking_back = channel.last_digest_at is not None
@@ -565,21 +593,41 @@ def count_new_matches(
     if channel.last_digest_at is not None and channel.last_digest_at < since:
         since = channel.last_digest_at
     days = first_days if since == window.since else None
-    candidates = _load_candidates(
-        session, [channel], up_to=up_to, now=now, first_days=first_days, retry_ids=set(),
-        looking_back=looking_back,
+    clause = _window_clause([channel], now=now, first_days=first_days, looking_back=looking_back)
+    rows = session.execute(
+        select(PAPERS.c.id, PAPERS.c.entered_revision, PAPERS.c.first_seen, PAPERS.c.source)
+        .where(and_(PAPERS.c.entered_revision <= up_to, clause))
     )
-    if not candidates:
+    ids = {
+        row.id for row in rows
+        if window.takes(row.entered_revision, row.first_seen, seed=is_seed_source(row.source))
+    }
+    if ids:
+        ids -= _ledger(
+            session, statuses=(SENT,), channel_ids=[channel.id], paper_ids=sorted(ids)
+        ).get(channel.id, set())
+    if not ids:
         return TopicPreview(count=0, since=since, days=days)
-    sent = _ledger(
-        session, statuses=(SENT,), channel_ids=[channel.id], paper_ids=sorted(candidates)
-    ).get(channel.id, set())
+    cache = topics if topics is not None else TopicCache()
+    parsed = cache.parsed(topic)
+    prefix = any(isinstance(o, Word) and o.prefix for c in parsed.clauses for o in c.options)
     with paused_gc():
-        pool = _Pool(candidates, depth=1, topics=TopicCache())
-        number = pool.number
-        eligible = pool.window(window).mask
-        for paper_id in sent:
-            if paper_id in number:
-                eligible &= ~(1 << number[paper_id])
-        count = (pool.matches(topic).mask & eligible).bit_count()
+        if index is not None and (not prefix or len(ids) > _PREFIX_POOL):
+            searcher = index.searcher()
+            query = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, cache.query(topic, index, searcher)),
+                (tantivy.Occur.Must, tantivy.Query.term_set_query(index.schema, "id", sorted(ids))),
+            ])
+            found = searcher.search(query, limit=1, count=True)
+            count = int(found.count or 0)  # type: ignore[attr-defined]  # not in tantivy's stubs
+        else:
+            candidates: dict[str, _Candidate] = {}
+            for chunk in chunked(sorted(ids)):
+                for row in session.execute(select(PAPERS).where(PAPERS.c.id.in_(chunk))):
+                    candidates[row.id] = _Candidate(
+                        record_from_row(row), row.entered_revision, row.first_seen,
+                        is_seed_source(row.source),
+                    )
+            pool = _Pool(candidates, depth=1, topics=cache)
+            count = pool.matches(topic).mask.bit_count()
     return TopicPreview(count=count, since=since, days=days)

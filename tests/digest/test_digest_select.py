@@ -178,6 +178,11 @@ def test_a_topic_taken_up_later_looks_back_a_week_without_what_the_channel_had(
     # What the new topic finds: from the last 7 days, less what the channel was sent.
     preview = service.deliverer.preview_topic(GENERAL, "liver")
     assert preview is not None and (preview.count, preview.days) == (1, 7)
+    # Counted in the catalog's index, or (a prefix topic) in a pool of the window's papers.
+    service.channels.subscribe(GENERAL, "live*")
+    prefixed = service.deliverer.preview_topic(GENERAL, "live*")
+    assert prefixed is not None and prefixed.count == 1
+    service.channels.unsubscribe(GENERAL, "live*")
     assert titles(run(service, dry_run=True)) == ["Liver CT study"]
     clock.now += timedelta(hours=1)
     assert titles(run(service)) == ["Liver CT study"]
