@@ -32,6 +32,7 @@ USER_ERRORS = [
 NOT_USER_ERRORS = {
     "bot.ingest.fetch.FetchError",
     "bot.ingest.arxiv._Unreadable",
+    "bot.ingest.feeds._UndefinedEntity",
     "bot.digest.sending.ChannelUnavailable",
     "bot.digest.sending.WorkspaceUnavailable",
     "bot.digest.sending.PartlySent",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -129,14 +130,7 @@ def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -
 def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     action = args.action or "list"
     if action == "add":
-        info, done = service.feeds.add(args.url, name=args.name)
-        if done == "already listed":
-            out(f"Feed {info.name} is already listed ({info.url}).")
-        else:
-            out(f"Feed {info.name} {done}: {info.url}")
-            out(f"Next: `digestbot ingest {info.name}` reads it now; `digestbot run` reads it "
-                 f"every {settings.ingest_minutes} minutes.")
-        return 0
+        return _add_feed(service, args, settings)
     if action == "remove":
         info = service.feeds.remove(args.name)
         note = " (still named in the feeds setting, so it is kept as disabled)" \
@@ -171,6 +165,55 @@ def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) ->
     return 0
 
 
+def _add_feed(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    added = service.ingestion.add_feed(args.url, name=args.name, check=not args.no_check)
+    info = added.info
+    if added.done == "already listed":
+        out(f"Feed {info.name} is already listed ({info.url}).")
+        return 0
+    head = f"Added feed {info.name}" if added.done == "added" else \
+        f"Enabled feed {info.name} again"
+    every = f"`digestbot run` reads it every {settings.ingest_minutes} minutes"
+    report, check = added.report, added.check
+    if report is None or check is None or check.parsed is None:
+        out(f"{head} ({info.url}), unchecked.")
+        out(f"Next: `digestbot ingest {info.name}` reads it now; {every}.")
+        return 0
+    if report.seen == 0:
+        out(f"{head} ({info.url}): no entries right now (an empty feed, as arXiv's are on "
+            "weekends).")
+    else:
+        found = _count(report.seen, "entry", "entries") + " found"
+        if report.skipped:
+            found += f", {report.skipped:,} skipped"
+        if report.changed:
+            stored = f"{_count(report.new, 'new paper', 'new papers')} stored"
+            stored += f", {report.updated:,} updated" if report.updated else ""
+        else:
+            stored = "the catalog holds them all already"
+        out(f"{head} ({info.url}): {found}; {stored}.")
+    for skipped in check.parsed.skipped:
+        err(f"  {skipped}")
+    if report.malformed:
+        err(f"  {report.malformed}; kept what parsed")
+    for moved in (n.removeprefix("moved_to=") for n in report.notes if n.startswith("moved_to=")):
+        err(f"  it moved for good to {moved}: the feed reads that URL from now on")
+    out(f"Next: {every}.")
+    return 0
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number:,} {one if number == 1 else many}"
+
+
+# What to do about a failed report, by FeedReport.kind.
+_FAILED_ADVICE = {
+    "feed": "`digestbot feeds list` says why",
+    "url": "check the URL and run `digestbot ingest {name}` again",
+    "file": "fix the file and run `digestbot ingest {name}` again",
+}
+
+
 def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     reports = service.ingestion.run_feeds(args.targets, report=lambda r: out(r.line()))
     if not reports:  # no targets given, and no feed enabled
@@ -178,11 +221,20 @@ def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -
                            "give a feed file: digestbot ingest FILE")
     new = sum(r.new for r in reports)
     updated = sum(r.updated for r in reports)
-    failed = [r.feed for r in reports if r.failed]
     summary = f"{len(reports)} feed{'s' if len(reports) != 1 else ''}: {new:,} new papers, " \
         f"{updated:,} updated"
-    if failed:
-        summary += f"; failed: {', '.join(failed)} (`digestbot feeds list` says why)"
+    failed = [r for r in reports if r.failed]
+    feeds = [r.feed for r in failed if r.kind == "feed"]
+    said = [f"{', '.join(feeds)} ({_FAILED_ADVICE['feed']})"] if feeds else []
+    said += [f"{r.feed} ({_FAILED_ADVICE[r.kind].format(name=shlex.quote(r.feed))})"
+             for r in failed if r.kind != "feed"]
+    if said:
+        summary += f"; failed: {'; '.join(said)}"
+    # A file cut short by an XML error gave what came before it; the rest waits for a fix.
+    cut = [r.feed for r in reports if r.kind == "file" and r.malformed]
+    if cut:
+        summary += "; kept what parsed before the XML error in " + ", ".join(cut) + \
+            " (fix the file and ingest it again for the rest)"
     err(summary + ".")
     return EXIT_ERROR if failed else 0
 

@@ -166,10 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     adding = actions.add_parser("add", help="read another feed",
                                 description="Add a feed URL (or enable a removed or "
-                                "disabled one again).")
+                                "disabled one again). The URL is fetched once first: one "
+                                "that gives no feed (an HTTP error, an HTML page, no answer) "
+                                "is refused and nothing is saved; a feed's papers are stored "
+                                "at once.")
     adding.add_argument("url", metavar="URL", help="the feed's http(s) URL")
     adding.add_argument("--name", metavar="NAME",
                         help="a short name for it (default: from the URL, e.g. cs.CV)")
+    adding.add_argument("--no-check", action="store_true",
+                        help="save it without fetching it first (the next ingest reads it)")
     removing = actions.add_parser("remove", help="stop reading a feed",
                                   description="Stop reading a feed; its papers stay.")
     removing.add_argument("name", metavar="NAME")

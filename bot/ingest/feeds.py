@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from xml.parsers import expat
 
 import feedparser
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 # Served as text/html, or a charset header that the XML overrides: the
 # document itself is fine.
 _BENIGN_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+_ENTRY_NAMES = frozenset({"item", "entry"})
 _ENTRY_TAG = re.compile(
     r"<(?P<close>/?)(?:[\w.-]+:)?(?:item|entry)\b[^<>]*?(?P<empty>/?)>", re.IGNORECASE
 )
@@ -94,17 +96,76 @@ class ParsedFeed:
         return line + (f" error={self.error!r}" if self.error else "")
 
 
-def _damaged(text: str, line: int, column: int, count: int) -> set[int] | None:
-    """Positions of the entries an XML error touched: the one it is in, any left open.
+@dataclass(frozen=True)
+class _Break:
+    """Where a strict XML reading of a document stops, and what it read before.
 
-    feedparser re-reads a broken document leniently and returns what it
-    could, even an entry cut off half-way. None when the document's entries
-    do not line up with feedparser's.
+    ``line`` and ``column`` are the document's own (1-based line, 0-based
+    column); ``at`` is the offset in its text. ``complete`` entries were
+    read to their end before it; ``inside`` says whether it fell in the next.
     """
-    starts = [0]
-    for text_line in text.split("\n"):
-        starts.append(starts[-1] + len(text_line) + 1)
-    error_at = starts[max(0, min(line, len(starts)) - 1)] + column
+
+    line: int
+    column: int
+    at: int
+    message: str
+    complete: int
+    inside: bool
+
+
+def _find_break(text: str) -> _Break | None:
+    """The first XML error in ``text``, read as feedparser's strict parser would; None if none.
+
+    feedparser reports its error on the document it rewrote first (its
+    DOCTYPE dropped, its XML declaration replaced), so its line numbers can
+    point a line or more before the break. This reads the text as it came.
+    No namespaces: an undeclared prefix breaks no entry. A reference to an
+    entity feedparser drops (an external one, or one only an external DTD
+    declares) breaks the document, as for feedparser; none is ever fetched,
+    and expat bounds the expansion of the others.
+    """
+    parser = expat.ParserCreate(encoding="utf-8")  # the text's own encoding, re-encoded
+    depth = complete = 0
+
+    def undefined(*_: object) -> int:
+        raise _UndefinedEntity
+
+    def start(name: str, attributes: object) -> None:
+        nonlocal depth
+        if depth or name.rpartition(":")[2].lower() in _ENTRY_NAMES:
+            depth += 1
+
+    def end(name: str) -> None:
+        nonlocal depth, complete
+        if depth:
+            depth -= 1
+            complete += depth == 0
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.ExternalEntityRefHandler = undefined
+    parser.SkippedEntityHandler = undefined
+    data = text.encode("utf-8", "replace")
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        line, column, index = exc.lineno, exc.offset, parser.ErrorByteIndex
+        message = expat.ErrorString(exc.code)
+    except _UndefinedEntity:
+        line, column = parser.CurrentLineNumber, parser.CurrentColumnNumber
+        index, message = parser.CurrentByteIndex, "undefined entity"
+    else:
+        return None
+    at = len(data[:index].decode("utf-8", "replace"))
+    return _Break(line, column, at, message, complete, depth > 0)
+
+
+class _UndefinedEntity(Exception):
+    """A reference to an entity feedparser would not know, met by ``_find_break``."""
+
+
+def _entry_spans(text: str) -> list[tuple[int, int | None]]:
+    """Where each entry of ``text`` starts and ends, by its tags; no end when left open."""
     spans: list[tuple[int, int | None]] = []
     opened: int | None = None
     for match in _ENTRY_TAG.finditer(text):
@@ -117,10 +178,35 @@ def _damaged(text: str, line: int, column: int, count: int) -> set[int] | None:
             if opened is not None:
                 spans.append((opened, None))
             opened = match.start()
-    spans += [(opened, None)] if opened is not None else []
+    return spans + ([(opened, None)] if opened is not None else [])
+
+
+def _damaged(text: str, at: _Break, count: int) -> set[int]:
+    """Positions of the entries the XML error touched: the one it is in, any it left open.
+
+    The entries read to their end before the error are whole. feedparser
+    re-reads a broken document leniently and returns what it could after
+    the error too, even an entry cut off half-way: one the error fell in or
+    left open is damaged; when the document's entries do not line up with
+    feedparser's, every entry from the error on is.
+    """
+    damaged = {at.complete + 1} if at.inside else set()
+    spans = _entry_spans(text)
     if len(spans) != count:
+        return damaged | set(range(at.complete + 1, count + 1))
+    return damaged | {
+        i
+        for i, (s, e) in enumerate(spans, start=1)
+        if i > at.complete and (e is None or s <= at.at <= e)
+    }
+
+
+def _text_of(data: bytes, encoding: str) -> str | None:
+    """``data`` as text in the encoding feedparser found; None when it has no such codec."""
+    try:
+        return data.decode(encoding, "replace")
+    except LookupError:
         return None
-    return {i for i, (s, e) in enumerate(spans, start=1) if e is None or s <= error_at <= e}
 
 
 def _not_a_feed(data: bytes, content_type: str) -> str:
@@ -188,15 +274,20 @@ def _parse_with_feedparser(
     damaged: dict[int, str] = {}
     bozo = parsed.get("bozo_exception")
     if parsed.get("bozo") and bozo is not None and not isinstance(bozo, _BENIGN_BOZO):
-        if hasattr(bozo, "getLineNumber"):
-            text = data.decode(str(parsed.get("encoding") or "utf-8"), "replace")
+        text = _text_of(data, str(parsed.get("encoding") or "utf-8"))
+        found = _find_break(text) if text is not None else None
+        if found is not None:
+            line = found.line
+            base["malformed"] = f"not well-formed XML at line {line}, column {found.column}: "
+            base["malformed"] += found.message
+            reason = f"the XML error at line {line} damaged it; skipped"
+            damaged = dict.fromkeys(_damaged(text or "", found, len(raw_entries)), reason)
+        elif hasattr(bozo, "getLineNumber"):  # a namespace error: every entry is whole
             # feedparser puts an XML declaration line before a document without one.
-            shift = 0 if text.lstrip("\ufeff").startswith("<?xml") else 1
+            shift = 0 if (text or "").lstrip("\ufeff").startswith("<?xml") else 1
             line, column = max(1, (bozo.getLineNumber() or 1) - shift), bozo.getColumnNumber() or 0
             base["malformed"] = f"not well-formed XML at line {line}, column {column}: "
             base["malformed"] += bozo.getMessage()
-            reason = f"the XML error at line {line} damaged it; skipped"
-            damaged = dict.fromkeys(_damaged(text, line, column, len(raw_entries)) or (), reason)
         else:
             base["malformed"] = f"{type(bozo).__name__}: {bozo}"
 

@@ -1,4 +1,5 @@
-"""What fills the catalog, as jobs: the scheduled ingest, feeds run by hand, seed files.
+"""What fills the catalog, as jobs: the scheduled ingest, feeds run by hand, seed files,
+a feed added after one look at it.
 
 ``Ingestion`` ties the feeds table, the feed runner and the seed directory
 to a catalog writer it is handed (``SourcesWriter``: the search package's
@@ -9,16 +10,17 @@ layers that use it. Each job returns report objects; callers print them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.ingest.registry import FeedError, Feeds
-from bot.ingest.run import CatalogWriter, FeedReport, Ingester
+from bot.ingest.registry import FeedError, FeedInfo, Feeds
+from bot.ingest.run import CatalogWriter, FeedCheck, FeedReport, Ingester
 from bot.ingest.seeds import read_seed_file, seed_paths
 from bot.model.papers import PaperRecord
 from bot.store.catalog import ImportReport, UpsertResult
 
-__all__ = ["Ingestion", "SourcesWriter"]
+__all__ = ["FeedAdded", "Ingestion", "SourcesWriter"]
 
 
 class SourcesWriter(CatalogWriter, Protocol):
@@ -33,6 +35,40 @@ class SourcesWriter(CatalogWriter, Protocol):
     def sync_index(self) -> int:
         """Bring the search index up to the database, whoever wrote to it."""
         ...
+
+
+@dataclass(frozen=True)
+class FeedAdded:
+    """What adding a feed did.
+
+    ``done`` is "added", "enabled again" or "already listed". ``check`` is
+    the look at its URL before it was saved and ``report`` the storing of
+    what that look read; both None when it was added unchecked or was
+    listed already.
+    """
+
+    info: FeedInfo
+    done: str
+    check: FeedCheck | None = None
+    report: FeedReport | None = None
+
+
+# What to do about a URL that failed its check, by FeedCheck.kind.
+_ADVICE = {
+    "unreachable": "Check the URL and that the site is up",
+    "http": "Check the URL",
+    "document": "Give the feed's own URL (a site's page links to it as RSS or Atom)",
+}
+
+
+def _refusal(check: FeedCheck) -> str:
+    problem = str(check.problem)
+    said = {
+        "unreachable": f"could not fetch {check.url}: {problem}",
+        "http": f"{check.url} answered {problem}",
+    }.get(check.kind, f"{check.url} is not a feed: {problem.removeprefix('not a feed: ')}")
+    advice = _ADVICE.get(check.kind, _ADVICE["document"])
+    return f"Not added: {said}. {advice}, or add it unchecked with --no-check."
 
 
 def _display_path(path: Path) -> Path:
@@ -92,6 +128,28 @@ class Ingestion:
                 )
             )
         return reports
+
+    def add_feed(self, url: str, *, name: str | None = None, check: bool = True) -> FeedAdded:
+        """Add a feed (or enable it again), after fetching it once unless told not to.
+
+        The check refuses, with a ``FeedError`` that says what to do and
+        before anything is saved, a URL that gives no feed: no answer, an
+        HTTP error, an HTML page, a document with nothing to read. What a
+        good check read is stored at once, as the feed's first fetch, so the
+        next ingest asks for it conditionally. An empty feed passes.
+        """
+        listed = self.feeds.vet(url, name=name)
+        if listed is not None:
+            return FeedAdded(listed, "already listed")
+        if not check:
+            return FeedAdded(*self.feeds.add(url, name=name))
+        checked = self.ingester.check(url)
+        if not checked.ok:
+            raise FeedError(_refusal(checked))
+        info, done = self.feeds.add(url, name=name)
+        if done == "already listed":  # added by another process meanwhile
+            return FeedAdded(info, done)
+        return FeedAdded(info, done, checked, self.ingester.take(info, checked))
 
     def run_feeds(
         self,

@@ -185,19 +185,27 @@ class Feeds:
             feeds = session.scalars(select(Feed).where(self._current()).order_by(Feed.name))
             return [FeedInfo.of(f) for f in feeds]
 
+    def vet(self, url: str, *, name: str | None = None) -> FeedInfo | None:
+        """What ``add`` would refuse, refused now, writing nothing (before a check's fetch).
+
+        Returns the feed when ``url`` is listed and enabled already, so that
+        ``add`` would change nothing; None when ``add`` would add or enable it.
+        """
+        _check_input(url, name)
+        with self.db.session() as session:
+            self.sync(session)
+            existing = session.scalar(select(Feed).where(Feed.url == url))
+            if existing is None:
+                if name is not None and session.scalar(select(Feed.id).where(Feed.name == name)):
+                    raise _name_taken(name)
+                return None
+            if existing.enabled and (existing.origin != "config" or url in self.configured):
+                return FeedInfo.of(existing)
+            return None
+
     def add(self, url: str, *, name: str | None = None) -> tuple[FeedInfo, str]:
         """Add a feed, or enable it again; returns it and what was done."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FeedError(
-                f"{url!r} is not a feed URL; give an http(s) URL such as "
-                "https://rss.arxiv.org/rss/cs.CV (a local file goes to `digestbot ingest FILE`)."
-            )
-        if len(url) > URL_LENGTH:
-            raise FeedError(f"That URL is {len(url):,} characters long; feed URLs are at most "
-                            f"{URL_LENGTH:,}.")
-        if name is not None:
-            check_name(name)
+        _check_input(url, name)
         with self.db.session() as session:
             self.sync(session)
             existing = session.scalar(select(Feed).where(Feed.url == url))
@@ -212,10 +220,7 @@ class Feeds:
                 return FeedInfo.of(existing), "enabled again"
             taken = set(session.scalars(select(Feed.name)))
             if name is not None and name in taken:
-                raise FeedError(
-                    f"A feed named {name!r} exists already; choose another --name "
-                    "(`digestbot feeds list` shows the names)."
-                )
+                raise _name_taken(name)
             feed = _new_feed(name or _unique(feed_name_for(url), taken), url, "user", self.clock())
             session.add(feed)
             session.flush()
@@ -330,6 +335,27 @@ class Feeds:
             known = ", ".join(session.scalars(select(Feed.name).order_by(Feed.name))) or "none yet"
             raise FeedError(f"No feed named {name!r} (feeds: {known}).")
         return feed
+
+
+def _check_input(url: str, name: str | None) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FeedError(
+            f"{url!r} is not a feed URL; give an http(s) URL such as "
+            "https://rss.arxiv.org/rss/cs.CV (a local file goes to `digestbot ingest FILE`)."
+        )
+    if len(url) > URL_LENGTH:
+        raise FeedError(f"That URL is {len(url):,} characters long; feed URLs are at most "
+                        f"{URL_LENGTH:,}.")
+    if name is not None:
+        check_name(name)
+
+
+def _name_taken(name: str) -> FeedError:
+    return FeedError(
+        f"A feed named {name!r} exists already; choose another --name "
+        "(`digestbot feeds list` shows the names)."
+    )
 
 
 def _new_feed(name: str, url: str, origin: str, now: datetime) -> Feed:

@@ -11,6 +11,12 @@ record how it went. A feed that fails is retried with backoff and, after
 ``MAX_FAILURES`` failures in a row, disabled with the reason; the others go
 on. A feed's validators are stored only after its papers are, so a crash in
 between costs one full fetch, never a lost paper.
+
+Each feed's report is shown once: logged (the running bot's job), or, when
+the caller takes the reports as they come, handed to it alone (the CLI
+prints them). A URL about to be added is fetched and parsed once by
+``Ingester.check``; the feed it becomes stores that very document
+(``Ingester.take``), so adding a feed costs one download.
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ from typing import Protocol
 from bot.gcpause import paused_gc
 from bot.ingest.entries import FeedEntry
 from bot.ingest.feeds import ParsedFeed, parse_feed
-from bot.ingest.fetch import Fetcher, FetchError
+from bot.ingest.fetch import Fetcher, FetchError, FetchResult
 from bot.ingest.registry import FeedInfo, Feeds
 from bot.model.papers import PaperRecord
 from bot.store.catalog import UpsertResult
 
 __all__ = [
     "CatalogWriter",
+    "FeedCheck",
     "FeedReport",
     "Ingester",
     "records_of",
@@ -83,12 +90,17 @@ class FeedReport:
 
     feed: str
     status: str  # "200", "304", "file" or "error"
+    # What ``feed`` names: a listed "feed", a "url" read once, or a local "file".
+    kind: str = "feed"
     seen: int = 0
     new: int = 0
     updated: int = 0
     skipped: int = 0
     error: str | None = None
-    # Said after the counts: malformed XML kept in part, a move, a disabling.
+    # The XML error that cut the document short, with its line: what came
+    # before it was kept.
+    malformed: str | None = None
+    # Said after the counts and ``malformed``: a move.
     notes: tuple[str, ...] = ()
     failures: int = 0
     retry_at: datetime | None = None
@@ -119,7 +131,32 @@ class FeedReport:
             f"{head} seen={self.seen} new={self.new} updated={self.updated} "
             f"skipped={self.skipped}"
         )
+        if self.malformed:
+            text += f" malformed={json.dumps(self.malformed, ensure_ascii=False)}"
         return " ".join([text, *self.notes])
+
+
+@dataclass(frozen=True)
+class FeedCheck:
+    """A URL fetched and parsed once, to see whether it is a feed worth adding.
+
+    ``problem`` is why it is not, one sentence as a feed's last error reads,
+    and ``kind`` what sort of trouble: "unreachable" (no answer), "http" (an
+    HTTP error status) or "document" (an answer that is no feed: an HTML
+    page, an empty or unreadable document, no entry that is a paper).
+    ``problem`` is None when it is a feed, even an empty one (arXiv's on a
+    weekend); ``fetched`` and ``parsed`` then hold the document.
+    """
+
+    url: str
+    problem: str | None = None
+    kind: str = ""
+    fetched: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
 
 
 
@@ -137,6 +174,12 @@ class Ingester:
         *,
         report: Callable[[FeedReport], None] | None = None,
     ) -> list[FeedReport]:
+        """Run ``feeds`` one after the other; one report each, in order.
+
+        ``report``, when given, gets each report as soon as its feed is done
+        and is then the one place it shows: the run logs it only when there
+        is no ``report`` to take it.
+        """
         reports = []
         for info in feeds:
             try:
@@ -145,13 +188,13 @@ class Ingester:
                 log.exception("feed %s: ingest failed", info.name)
                 failed = self.feeds.failed(info.name, f"internal error: {exc}", retry_after=None)
                 result = _failure(info.name, f"internal error: {exc}", failed)
-            if result.failed:
+            if report is not None:
+                report(result)
+            elif result.failed:
                 log.warning("%s", result.line())
             else:
                 log.info("%s", result.line())
             reports.append(result)
-            if report is not None:
-                report(result)
         return reports
 
     def run_one(self, info: FeedInfo) -> FeedReport:
@@ -167,33 +210,63 @@ class Ingester:
                 new=0, note=None, moved_to=None,
             )
             return FeedReport(info.name, "304")
-        parsed, result = self._read_and_store(
-            fetched.body, source=info.url, headers=fetched.headers
-        )
-        if result is None:
-            error = parsed.error or ""
-            failed = self.feeds.failed(info.name, error, retry_after=None)
-            return _failure(info.name, error, failed)
+        # One pause of the collector for both (bot.gcpause): the parsed feed
+        # lives on through the write, and would be walked in between.
+        with paused_gc():
+            parsed = parse_feed(fetched.body, source=info.url, headers=fetched.headers)
+            return self._record(info, fetched, parsed)
+
+    def check(self, url: str) -> FeedCheck:
+        """Fetch and parse ``url`` once, storing nothing: is it a feed to add?"""
+        try:
+            fetched = self.fetcher.fetch(url)
+        except FetchError as exc:
+            kind = "unreachable" if exc.status is None else "http" if exc.status != 200 \
+                else "document"
+            return FeedCheck(url, exc.reason, kind)
+        parsed = parse_feed(fetched.body, source=url, headers=fetched.headers)
+        if parsed.error is not None:
+            return FeedCheck(url, parsed.error, "document")
+        if parsed.skipped and not parsed.entries:
+            count = len(parsed.skipped)
+            first = parsed.skipped[0]
+            problem = (
+                f"its one entry is no paper ({first})" if count == 1
+                else f"none of its {count} entries is a paper (the first: {first})"
+            )
+            return FeedCheck(url, problem, "document")
+        return FeedCheck(url, fetched=fetched, parsed=parsed)
+
+    def take(self, info: FeedInfo, check: FeedCheck) -> FeedReport:
+        """Store what a good ``check`` of ``info``'s URL read, as if ``info`` had just run."""
+        assert check.fetched is not None and check.parsed is not None, "only a good check"
+        with paused_gc():
+            return self._record(info, check.fetched, check.parsed)
+
+    def _record(self, info: FeedInfo, fetched: FetchResult, parsed: ParsedFeed) -> FeedReport:
+        """Store a fetched feed's papers, then record how its fetch went."""
+        if parsed.error is not None:
+            failed = self.feeds.failed(info.name, parsed.error, retry_after=None)
+            return _failure(info.name, parsed.error, failed)
+        result = self._store(parsed)
         note = f"malformed XML, kept what parsed: {parsed.malformed}" if parsed.malformed else None
         moved = self.feeds.succeeded(
             info.name, status="200", etag=fetched.etag, last_modified=fetched.last_modified,
             new=result.new, note=note, moved_to=fetched.moved_permanently,
         )
-        notes = _malformed(parsed)
-        if moved:
-            notes.append(f"moved_to={fetched.url}")
-        return _counts(info.name, "200", parsed, result, notes)
+        notes = [f"moved_to={fetched.url}"] if moved else []
+        return _counts(info.name, "200", parsed, result, kind="feed", notes=notes)
 
     def run_url(self, url: str) -> FeedReport:
         """Ingest a URL once, without adding it to the feeds (no validators kept)."""
         try:
             fetched = self.fetcher.fetch(url)
         except FetchError as exc:
-            return FeedReport(url, "error", error=exc.reason)
+            return FeedReport(url, "error", kind="url", error=exc.reason)
         parsed, result = self._read_and_store(fetched.body, source=url, headers=fetched.headers)
         if result is None:
-            return FeedReport(url, "error", error=parsed.error)
-        return _counts(url, "200", parsed, result, _malformed(parsed))
+            return FeedReport(url, "error", kind="url", error=parsed.error)
+        return _counts(url, "200", parsed, result, kind="url")
 
     def run_file(self, path: Path) -> FeedReport:
         """Ingest a feed document from a file (no feed row, no validators)."""
@@ -201,42 +274,47 @@ class Ingester:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            return FeedReport(label, "error", error=f"cannot read {path}: {exc.strerror}")
+            return FeedReport(
+                label, "error", kind="file", error=f"cannot read {path}: {exc.strerror}"
+            )
         parsed, result = self._read_and_store(data, source=path.resolve().as_uri())
         if result is None:
-            return FeedReport(label, "error", error=parsed.error)
-        return _counts(label, "file", parsed, result, _malformed(parsed))
+            return FeedReport(label, "error", kind="file", error=parsed.error)
+        return _counts(label, "file", parsed, result, kind="file")
 
     def _read_and_store(
         self, data: bytes, *, source: str, headers: Mapping[str, str] | None = None
     ) -> tuple[ParsedFeed, UpsertResult | None]:
         """The document parsed and its papers stored; no result when it is an error."""
-        # One pause of the collector for both (bot.gcpause): the parsed feed
-        # lives on through the write, and would be walked in between.
-        with paused_gc():
+        with paused_gc():  # for both: see run_one
             parsed = parse_feed(data, source=source, headers=headers)
             if parsed.error is not None:
                 return parsed, None
-            not_news = {e.record.id for e in parsed.entries if e.announce in REVISIONS}
-            return parsed, self.writer.write(records_of(parsed.entries), not_news=not_news)
+            return parsed, self._store(parsed)
 
-
-def _malformed(parsed: ParsedFeed) -> list[str]:
-    if not parsed.malformed:
-        return []
-    return [f"malformed={json.dumps(parsed.malformed, ensure_ascii=False)}"]
+    def _store(self, parsed: ParsedFeed) -> UpsertResult:
+        not_news = {e.record.id for e in parsed.entries if e.announce in REVISIONS}
+        return self.writer.write(records_of(parsed.entries), not_news=not_news)
 
 
 def _counts(
-    name: str, status: str, parsed: ParsedFeed, result: UpsertResult, notes: list[str]
+    name: str,
+    status: str,
+    parsed: ParsedFeed,
+    result: UpsertResult,
+    *,
+    kind: str,
+    notes: Sequence[str] = (),
 ) -> FeedReport:
     return FeedReport(
         name,
         status,
+        kind=kind,
         seen=parsed.seen,
         new=result.new,
         updated=result.updated,
         skipped=len(parsed.skipped),
+        malformed=parsed.malformed,
         notes=tuple(notes),
     )
 

@@ -57,6 +57,47 @@ def test_truncated_document_never_stores_half_an_entry() -> None:
     assert feed.seen == 2
 
 
+JOURNAL = "https://journal.example.org/papers/"
+
+
+@pytest.mark.parametrize(
+    ("name", "malformed", "kept", "damaged"),
+    [
+        ("malformed-rss091-truncated.xml", "at line 23, column 10: unclosed token",
+         ["knee-mri", "sparse-ct"], [3]),
+        ("malformed-rss091-control-char.xml",
+         "at line 22, column 33: not well-formed (invalid token)",
+         ["knee-mri", "sparse-ct", "contours"], [3]),
+        ("malformed-commented-item-truncated.xml", "at line 28, column 23: no element found",
+         ["knee-mri", "sparse-ct"], [3]),
+    ],
+    ids=["truncated", "control-char", "commented-item"],
+)
+def test_the_entries_before_an_xml_error_are_kept_whole(
+    name: str, malformed: str, kept: list[str], damaged: list[int]
+) -> None:
+    # Each break lies where feedparser's own report of it misleads: a DOCTYPE
+    # it drops first (its line numbers one short), or an item named in a comment.
+    feed = parse(name, source="journal")
+    assert feed.ok and feed.malformed == f"not well-formed XML {malformed}"
+    assert [r.url for r in feed.records] == [JOURNAL + slug for slug in kept]
+    assert feed.records[1].title == "Sparse-View CT Reconstruction with Score Models"
+    assert feed.records[1].abstract == "Score models fill in the missing views."
+    line = malformed.split(",")[0].removeprefix("at line ")
+    assert [(s.position, s.reason) for s in feed.skipped] == [
+        (n, f"the XML error at line {line} damaged it; skipped") for n in damaged]
+    assert all("\x01" not in r.title and r.abstract for r in feed.records)
+
+
+def test_an_undeclared_prefix_damages_no_entry() -> None:
+    # Not namespace-well-formed, yet every entry is whole: the lenient reading keeps them.
+    data = (FEEDS / "arxiv-rss-announce.xml").read_bytes()
+    data = data.replace(b' xmlns:dc="http://purl.org/dc/elements/1.1/"', b"")
+    feed = parse_feed(data, source="cs.CV")
+    assert feed.malformed is not None and "unbound prefix" in feed.malformed
+    assert (feed.seen, len(feed.records), feed.skipped) == (4, 4, ())
+
+
 @pytest.mark.parametrize("headers", [None, {"Content-Type": "text/html; charset=utf-8"}])
 def test_html_error_page_is_not_a_feed(headers: dict[str, str] | None) -> None:
     feed = parse("html-error-page.html", headers=headers)

@@ -408,8 +408,8 @@ def test_cli_feeds_and_ingest(cli, feed_server: FakeFeedServer) -> None:
     url = feed_server.route("/rss/cs.CV", feed("arxiv-rss-announce.xml", etag='"1"'))
     code, out, err = cli("feeds")
     assert (code, out.strip()) == (0, "No feeds. Add one with: digestbot feeds add URL")
-    code, out, _ = cli("feeds", "add", url, "--name", "cv")
-    assert code == 0 and out.startswith(f"Feed cv added: {url}")
+    code, out, _ = cli("feeds", "add", url, "--name", "cv", "--no-check")
+    assert code == 0 and out.startswith(f"Added feed cv ({url}), unchecked.")
     code, out, err = cli("ingest")
     assert code == 0
     assert out.strip() == "feed=cv status=200 seen=4 new=4 updated=0 skipped=0"
@@ -435,7 +435,7 @@ def test_cli_ingest_file_and_failures(cli, feed_server: FakeFeedServer) -> None:
     assert code == 0 and out.strip() == (
         f"feed={fixture} status=file seen=4 new=4 updated=0 skipped=0")
     down = feed_server.route("/down", error(503))
-    cli("feeds", "add", down, "--name", "down")
+    cli("feeds", "add", down, "--name", "down", "--no-check")
     code, out, err = cli("ingest", "down")
     assert code == 1
     assert out.strip().startswith('feed=down status=error error="HTTP 503 Service Unavailable"')
