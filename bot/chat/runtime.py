@@ -24,7 +24,7 @@ from typing import Protocol
 
 from bot.chat.channels import ChannelInfo
 from bot.chat.commands import handle
-from bot.chat.health import BEAT_SECONDS, Heartbeat, write_heartbeat
+from bot.chat.health import BEAT_SECONDS, Heartbeat, sweep_heartbeats, write_heartbeat
 from bot.chat.scheduler import DigestScheduler
 from bot.chat.service import Service
 from bot.config import ADAPTER_GROUP, Settings
@@ -263,7 +263,13 @@ class Bot:
                          database=database, scheduler=scheduler, adapters=adapters)
 
     async def _beat(self) -> None:
-        """Write the heartbeat now and every BEAT_SECONDS, sooner when the phase changes."""
+        """Write the heartbeat now and every BEAT_SECONDS, sooner when the phase changes.
+
+        The file is this process's own; first, the files of processes that
+        stopped or went silent beside it are removed.
+        """
+        assert self._health_file is not None
+        sweep_heartbeats(self._health_file.parent, keep=self._health_file, now=self._clock())
         while True:
             self._beat_now.clear()
             try:

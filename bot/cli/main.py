@@ -151,9 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="port of the HTTP server for Slack (default 3000, setting port)")
     sub = verb("health", cmd_health, "check that the running bot is healthy", "Check the "
                "bot that `digestbot run` runs with this data directory: its heartbeat is "
-               "recent, the database answers, the scheduler runs and each chat platform is "
-               "connected. Prints one line per check; exits 1 when one fails (for docker "
-               "compose's health check).")
+               "recent, the database answers, the scheduler runs, each chat platform is "
+               "connected and the feeds are read (a failing feed is a warning; none read for "
+               "over a day, a failure). Prints one line per check; exits 1 when one fails "
+               "(for docker compose's health check).")
     sub.add_argument("--json", action="store_true", help="print a JSON object")
     sub = verb("feeds", cmd_feeds, "list, add or remove the feeds digestbot reads",
                "The RSS/Atom feeds the ingest job reads: those of the feeds setting "

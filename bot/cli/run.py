@@ -48,7 +48,7 @@ def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> i
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the running bot is healthy, 1 with the reasons when not (opens no Service)."""
     report = check_health(settings.data_dir, database_url=settings.effective_database_url,
-                          now=utcnow())
+                          now=utcnow(), feeds=settings.feeds)
     if args.json:
         out(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:

@@ -1,6 +1,7 @@
 """The feed list: the ``feeds`` table, its names, and each feed's health and backoff.
 
-I/O: the ``feeds`` table through the caller's ``Database``; nothing else.
+I/O: the ``feeds`` table through the caller's ``Database``, or read only
+through ``bot.store.db.read_only`` (``read_feeds``); nothing else.
 ``Feeds`` brings the configured feeds into the table beside those added by
 hand (``feeds add``), says which are due, and records how each fetch went:
 a feed that fails waits longer after each failure and, after
@@ -17,21 +18,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Connection, select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.ingest.pacing import is_arxiv_host
-from bot.store.db import Database
+from bot.store.db import Database, read_only
 from bot.store.models import NAME_PATTERN, Feed
 
 __all__ = [
     "MAX_FAILURES",
+    "REMOVED_REASON",
     "FeedError",
     "FeedInfo",
     "Feeds",
     "check_name",
     "feed_name_for",
+    "read_feeds",
 ]
 
 MAX_FAILURES = 5
@@ -46,6 +49,10 @@ DUE_SLACK = timedelta(minutes=5)
 _ARXIV_LISTING = re.compile(r"^/(?:rss|atom)/(?P<categories>[^/]+?)/?$")
 _GENERIC_TAIL = {"rss", "feed", "feeds", "atom", "xml", "rss2", "index", "rdf", ""}
 _FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".php", ".cgi", ".aspx"}
+
+REMOVED_REASON = (
+    "removed with `digestbot feeds remove`; it stays listed because the feeds setting names it"
+)
 
 URL_LENGTH: int = Feed.__table__.c.url.type.length  # type: ignore[attr-defined]
 
@@ -107,6 +114,8 @@ class FeedInfo:
     failures: int
     next_fetch_at: datetime | None
     papers_added: int
+    last_success_at: datetime | None = None
+    added_at: datetime | None = None
 
     @classmethod
     def of(cls, feed: Feed) -> FeedInfo:
@@ -122,6 +131,8 @@ class FeedInfo:
             failures=feed.failures,
             next_fetch_at=feed.next_fetch_at,
             papers_added=feed.papers_added,
+            last_success_at=feed.last_success_at,
+            added_at=feed.created_at,
         )
 
     @property
@@ -132,6 +143,11 @@ class FeedInfo:
         if self.failures:
             return "failing"
         return {None: "new", "304": "unchanged"}.get(self.last_status, "ok")
+
+    @property
+    def gave_up(self) -> bool:
+        """Disabled by its failures (not removed by hand): wanted, but not read."""
+        return not self.enabled and self.failures > 0 and self.disabled_reason != REMOVED_REASON
 
     def to_json(self) -> dict[str, object]:
         def stamp(value: datetime | None) -> str | None:
@@ -175,9 +191,7 @@ class Feeds:
         session.flush()
 
     def _current(self) -> ColumnElement[bool]:
-        # A configured feed the configuration no longer lists is left alone, with
-        # its state, in case it comes back (another process, another config file).
-        return (Feed.origin != "config") | Feed.url.in_(self.configured)
+        return _current(self.configured)
 
     def all(self) -> list[FeedInfo]:
         with self.db.session() as session:
@@ -234,10 +248,7 @@ class Feeds:
             info = FeedInfo.of(feed)
             if feed.origin == "config":
                 feed.enabled = False
-                feed.disabled_reason = (
-                    "removed with `digestbot feeds remove`; it stays listed because the "
-                    "feeds setting names it"
-                )
+                feed.disabled_reason = REMOVED_REASON
             else:
                 session.delete(feed)
             return info
@@ -356,6 +367,29 @@ def _name_taken(name: str) -> FeedError:
         f"A feed named {name!r} exists already; choose another --name "
         "(`digestbot feeds list` shows the names)."
     )
+
+
+def read_feeds(url: str, *, configured: Collection[str], timeout: float = 5.0) -> list[FeedInfo]:
+    """The feed list as ``Feeds.all`` has it, read without writing (``digestbot health``).
+
+    The configured feeds not in the table yet are left out: the bot adds
+    them when it starts. Raises ``DatabaseError`` when the database does not
+    answer or has no feeds table.
+    """
+    def query(connection: Connection) -> list[FeedInfo]:
+        with Session(connection) as session:
+            feeds = session.scalars(
+                select(Feed).where(_current(configured)).order_by(Feed.name)
+            )
+            return [FeedInfo.of(f) for f in feeds]
+
+    return read_only(url, query, timeout=timeout)
+
+
+def _current(configured: Collection[str]) -> ColumnElement[bool]:
+    # A configured feed the configuration no longer lists is left alone, with
+    # its state, in case it comes back (another process, another config file).
+    return (Feed.origin != "config") | Feed.url.in_(tuple(configured))
 
 
 def _new_feed(name: str, url: str, origin: str, now: datetime) -> Feed:

@@ -3,7 +3,8 @@
 ``open_database`` creates the engine for a URL, creates the data directory
 for a SQLite file, and upgrades the schema to the newest Alembic revision, so
 an upgrade of digestbot never needs a manual step and never loses data.
-``ping`` only asks a database whether it answers (``digestbot health``).
+``ping`` only asks a database whether it answers, and ``read_only`` reads it
+without changing it (``digestbot health``).
 ``Database.scheduler_lease`` decides which process runs the scheduler: a
 PostgreSQL advisory lock, or a lock file beside a SQLite file.
 """
@@ -14,7 +15,7 @@ import logging
 import os
 import typing
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,9 +54,11 @@ __all__ = [
     "insert_missing",
     "open_database",
     "ping",
+    "read_only",
 ]
 
 log = logging.getLogger(__name__)
+T = typing.TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 META = typing.cast(Table, CatalogMeta.__table__)
@@ -220,11 +223,15 @@ def _select_one(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        message = str(cause).strip()
-        reason = message.splitlines()[0] if message else type(cause).__name__
         where = engine.url.render_as_string(hide_password=True)
-        raise DatabaseError(f"The database {where} does not answer: {reason}.") from None
+        raise DatabaseError(f"The database {where} does not answer: {_reason(exc)}.") from None
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The first line of what the driver said."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    message = str(cause).strip()
+    return message.splitlines()[0] if message else type(cause).__name__
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -334,6 +341,32 @@ def ping(url: str, *, timeout: float = 5.0) -> None:
     must not change what it checks): a SQLite file that does not exist is an
     error. Raises ``DatabaseError`` saying why the database does not answer.
     """
+    engine = _probe_engine(url, timeout)
+    try:
+        _select_one(engine)
+    finally:
+        engine.dispose()
+
+
+def read_only(url: str, read: Callable[[Connection], T], *, timeout: float = 5.0) -> T:
+    """``read`` on a connection to the database at ``url``, opened as ``ping`` opens it.
+
+    Creates and migrates nothing, and commits nothing ``read`` did. Raises
+    ``DatabaseError`` saying why when the database does not answer or the
+    read fails (a table missing from a database never opened by digestbot).
+    """
+    engine = _probe_engine(url, timeout)
+    try:
+        with engine.connect() as connection:
+            return read(connection)
+    except SQLAlchemyError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"Cannot read the database {where}: {_reason(exc)}.") from None
+    finally:
+        engine.dispose()
+
+
+def _probe_engine(url: str, timeout: float) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -348,14 +381,10 @@ def ping(url: str, *, timeout: float = 5.0) -> None:
     elif parsed.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = max(1, round(timeout))
     try:
-        engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+        return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
     except NoSuchModuleError:
         raise DatabaseError(f"Unknown database kind {parsed.drivername!r} in {where}.") from None
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"The driver for {parsed.drivername} is not installed ({exc.name})."
         ) from None
-    try:
-        _select_one(engine)
-    finally:
-        engine.dispose()

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.chat.health import (
     Heartbeat,
     check,
     evaluate,
+    heartbeat_dir,
     heartbeat_path,
     read_heartbeat,
     write_heartbeat,
@@ -25,10 +27,19 @@ from bot.chat.health import (
 from bot.chat.service import Service
 from bot.cli import main
 from bot.digest.deliver import Outcome
+from bot.ingest.fetch import Fetcher
+from bot.ingest.registry import MAX_FAILURES
 from bot.model.messages import Digest, NothingNew
 from bot.model.papers import PaperRecord
+from bot.search.index import SearchIndex
 from bot.store.db import DatabaseError, open_database, ping
 from tests.console_bot import TIMEOUT, ConsoleBot
+from tests.fakes.feed_server import (
+    FakeFeedServer,
+    error,
+    feed,
+    feed_server_fixture,  # noqa: F401  (registers the feed_server fixture)
+)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -75,8 +86,8 @@ def test_stale_heartbeat_is_unhealthy_and_says_nothing_of_the_rest() -> None:
 
 
 def test_missing_heartbeat_is_unhealthy() -> None:
-    report = evaluate(None, now=NOW, database_error=None, where="/data/health.json")
-    assert failed(report) == {"bot": "no heartbeat file /data/health.json: the bot is not running "
+    report = evaluate(None, now=NOW, database_error=None, where="/data/health")
+    assert failed(report) == {"bot": "no heartbeat in /data/health: the bot is not running "
                                      "or has not started yet (digestbot run writes it)"}
 
 
@@ -113,7 +124,7 @@ def test_heartbeat_file_round_trips_and_is_replaced_whole(tmp_path: Path) -> Non
     write_heartbeat(path, beat(slack=True, discord=False))
     write_heartbeat(path, beat(age=1, slack=True, discord=True))
     assert read_heartbeat(path) == beat(age=1, slack=True, discord=True)
-    assert [p.name for p in path.parent.iterdir()] == ["health.json"]  # no partial file left
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial file left
 
 
 @pytest.mark.parametrize("content", ["", "{", "[]", '{"pid": 1}', json.dumps({
@@ -121,12 +132,141 @@ def test_heartbeat_file_round_trips_and_is_replaced_whole(tmp_path: Path) -> Non
     "database": None, "scheduler": "running", "adapters": {}})])
 def test_unreadable_heartbeat_is_unhealthy(tmp_path: Path, content: str) -> None:
     path = heartbeat_path(tmp_path)
+    path.parent.mkdir()
     path.write_text(content, "utf-8")
     with pytest.raises(ValueError, match="not a digestbot heartbeat"):
         read_heartbeat(path)
     (tmp_path / "db.sqlite3").touch()
     report = check(tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", now=NOW)
     assert f"the heartbeat file {path} is unreadable" in failed(report)["bot"]
+
+
+def test_the_process_running_the_scheduler_speaks_for_the_data_directory(
+    tmp_path: Path, db
+) -> None:
+    # Three processes ran with one data directory: one holds the lease, one
+    # stands by, one (started by mistake) stopped a moment ago.
+    data = tmp_path / "data"
+    url = db.engine.url.render_as_string(hide_password=False)
+    for pid, scheduler, age in ((101, "standby", 3), (102, "leader", 8), (103, "stopped", 1)):
+        write_heartbeat(heartbeat_path(data, pid=pid), Heartbeat(
+            pid=pid, started_at=NOW - timedelta(hours=1), updated_at=NOW - timedelta(seconds=age),
+            database=None, scheduler=scheduler, adapters={"slack": True}))
+    report = check(data, database_url=url, now=NOW)
+    assert report.healthy, report.lines()
+    assert report.lines()[0] == ("ok   bot: process 102 running since 2026-11-28T11:00:00+00:00, "
+                                 "heartbeat 8 s ago; process 101 too (standby)")
+    assert "ok   scheduler: leader" in report.lines()
+
+    # The leader stops: the standby is what runs now.
+    write_heartbeat(heartbeat_path(data, pid=102), beat(scheduler="stopped"))
+    report = check(data, database_url=url, now=NOW)
+    assert report.healthy
+    assert report.lines()[0].startswith("ok   bot: process 101 running since")
+    # All stopped: the last to stop is reported.
+    write_heartbeat(heartbeat_path(data, pid=101), Heartbeat(
+        pid=101, started_at=NOW, updated_at=NOW - timedelta(seconds=2), database=None,
+        scheduler="stopped"))
+    assert failed(check(data, database_url=url, now=NOW))["bot"] == "process 103 stopped 1 s ago"
+
+
+# -- feeds -----------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def feed_service(db, index, clock: Clock, feeds: list[str]) -> Service:  # type: ignore[no-untyped-def]
+    fetcher = Fetcher(connect_timeout=2, read_timeout=2, deadline=5)
+    return Service(db=db, index=index, clock=clock, feeds=feeds, fetcher=fetcher)
+
+
+def judged(db, tmp_path: Path, at: datetime, feeds: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """`digestbot health`'s lines at ``at``, a bot beating beside."""
+    data = tmp_path / "data"
+    write_heartbeat(heartbeat_path(data), Heartbeat(
+        pid=os.getpid(), started_at=NOW, updated_at=at, database=None, scheduler="running"))
+    url = db.engine.url.render_as_string(hide_password=False)
+    return check(data, database_url=url, now=at, feeds=feeds).lines()
+
+
+def test_a_failing_feed_is_a_warning_until_no_feed_was_read_for_a_day(
+    db, index, tmp_path: Path, feed_server: FakeFeedServer
+) -> None:
+    clock = Clock()
+    good = feed_server.route("/rss/cs.CV", feed("arxiv-rss-announce.xml"))
+    down = feed_server.route("/down", error(503))
+    feeds = [good, down]
+    service = feed_service(db, index, clock, feeds)
+    service.ingestion.run()
+
+    lines = judged(db, tmp_path, NOW + timedelta(hours=3, minutes=5), feeds)
+    assert "WARN feed 127.0.0.1-down: failing for 3 h 5 min (1 failure in a row): " \
+           "HTTP 503 Service Unavailable" in lines
+    assert "ok   feeds: 1 of 2 read fine" in lines
+    assert lines[-1] == "healthy, with warnings: feed 127.0.0.1-down"
+
+    # The other feed fails too, an hour later: both failing, but not for a day.
+    feed_server.route("/rss/cs.CV", error(500))
+    clock.now = NOW + timedelta(hours=1)
+    assert {r.feed: r.failed for r in service.ingestion.run()} == {
+        "127.0.0.1-cs.CV": True, "127.0.0.1-down": True}
+    lines = judged(db, tmp_path, NOW + timedelta(hours=23, minutes=59), feeds)
+    assert "WARN feed 127.0.0.1-cs.CV: failing for 23 h 59 min (1 failure in a row): " \
+           "HTTP 500 Internal Server Error" in lines
+    assert "WARN feed 127.0.0.1-down: failing for 23 h 59 min (2 failures in a row): " \
+           "HTTP 503 Service Unavailable" in lines
+    assert lines[-1] == "healthy, with warnings: feed 127.0.0.1-cs.CV, feed 127.0.0.1-down"
+
+    # A day since the last good fetch of any feed: unhealthy, saying what to do.
+    lines = judged(db, tmp_path, NOW + timedelta(hours=24, minutes=1), feeds)
+    assert lines[-1] == "unhealthy: feeds"
+    assert "FAIL feeds: no feed has been read for over 1 day (the last good fetch 1 day ago), " \
+           "so no new papers come in: check that this machine reaches the feeds' sites and " \
+           "that their URLs are right (`digestbot feeds list` shows each error), then " \
+           "`digestbot feeds enable NAME` for each one disabled" in lines
+
+    # One feed back is enough.
+    feed_server.route("/rss/cs.CV", feed("arxiv-rss-announce.xml"))
+    clock.now = NOW + timedelta(hours=25)
+    service.ingestion.run()
+    lines = judged(db, tmp_path, clock.now, feeds)
+    assert lines[-1] == "healthy, with warnings: feed 127.0.0.1-down"
+    assert "ok   feeds: 1 of 2 read fine" in lines
+
+
+def test_feeds_disabled_by_their_failures_still_count_removed_ones_do_not(
+    db, index, tmp_path: Path, feed_server: FakeFeedServer
+) -> None:
+    clock = Clock()
+    down = feed_server.route("/down", error(500))
+    service = feed_service(db, index, clock, [down])
+    for _ in range(MAX_FAILURES):  # about 15 hours of backoff, then disabled
+        service.ingestion.run()
+        [info] = service.feeds.all()
+        if info.enabled:
+            assert info.next_fetch_at is not None
+            clock.now = info.next_fetch_at
+    assert info.status == "disabled"
+
+    lines = judged(db, tmp_path, NOW + timedelta(hours=16), [down])
+    assert "WARN feed 127.0.0.1-down: not read for 16 h, disabled after 5 failures in a row, " \
+           "the last: HTTP 500 Internal Server Error; `digestbot feeds enable 127.0.0.1-down` " \
+           "reads it again" in lines
+    assert lines[-1] == "healthy, with warnings: feed 127.0.0.1-down"
+    lines = judged(db, tmp_path, NOW + timedelta(days=1, hours=1), [down])
+    assert lines[-1] == "unhealthy: feeds"
+    assert any(line.startswith("FAIL feeds: no feed has been read for over 1 day (none was ever "
+                               "read)") for line in lines)
+
+    service.feeds.remove("127.0.0.1-down")  # the user does not want it: nothing to warn of
+    lines = judged(db, tmp_path, NOW + timedelta(days=1, hours=1), [down])
+    assert lines[-2:] == ["ok   feeds: none to read", "healthy"]
 
 
 # -- asking the database -------------------------------------------------------
@@ -204,9 +344,51 @@ def test_health_command_opens_creates_and_migrates_nothing(health, tmp_path: Pat
     data = tmp_path / "never-run"
     code, out = health(data)
     assert code == 1
-    assert "FAIL bot: no heartbeat file" in out
+    assert "FAIL bot: no heartbeat in" in out
     assert "FAIL database: There is no database file at" in out
     assert not data.exists()
+
+
+def test_health_command_warns_of_a_failing_feed_and_fails_when_none_is_read(
+    health, tmp_path: Path, feed_server: FakeFeedServer
+) -> None:
+    url = feed_server.route("/down", error(503))
+
+    def catalog(data: Path, *, failing_for: timedelta) -> None:
+        """The default catalog in ``data``, its one feed added and failed ``failing_for`` ago."""
+        db = open_database(f"sqlite:///{data / 'digestbot.sqlite3'}")
+        clock = Clock()
+        clock.now = datetime.now(UTC) - failing_for
+        service = feed_service(db, SearchIndex.open(data / "index", catalog_id=db.catalog_id),
+                               clock, [])
+        service.feeds.add(url, name="journal")
+        service.ingestion.run()
+        db.dispose()
+        write_heartbeat(heartbeat_path(data), now_beat())
+
+    catalog(tmp_path / "a", failing_for=timedelta(hours=2))
+    code, out = health(tmp_path / "a")
+    assert code == 0, out
+    assert "WARN feed journal: failing for 2 h (1 failure in a row): " \
+           "HTTP 503 Service Unavailable" in out
+    assert out.splitlines()[-1] == "healthy, with warnings: feed journal"
+    code, out = health(tmp_path / "a", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["healthy"] is True
+    [warning] = [c for c in report["checks"] if c["warning"]]
+    assert warning["name"] == "feed journal" and warning["ok"] is True
+    assert "HTTP 503 Service Unavailable" in warning["detail"]
+
+    # The only feed, failing for more than a day: nothing comes in.
+    catalog(tmp_path / "b", failing_for=timedelta(hours=25))
+    code, out = health(tmp_path / "b")
+    assert code == 1, out
+    assert "FAIL feeds: no feed has been read for over 1 day (none was ever read)" in out
+    assert out.splitlines()[-1] == "unhealthy: feeds"
+    code, out = health(tmp_path / "b", "--json")
+    assert code == 1
+    assert [c["name"] for c in json.loads(out)["checks"] if not c["ok"]] == ["feeds"]
 
 
 # -- the running bot writes it ---------------------------------------------------
@@ -266,6 +448,30 @@ def test_running_bot_writes_its_heartbeat_and_marks_its_stop(db, index, tmp_path
     stopped = wait_for_beat(path, "stopped")
     assert stopped.adapters == {"console": False, "fake": False}
     assert "stopped" in failed(evaluate(stopped, now=NOW, database_error=None))["bot"]
+
+
+def test_a_starting_bot_removes_the_heartbeats_of_processes_gone(db, index, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for pid, scheduler, age in ((201, "stopped", 5), (202, "leader", 300), (203, "standby", 5)):
+        write_heartbeat(heartbeat_path(data, pid=pid),
+                        replace(beat(scheduler=scheduler, age=age), pid=pid))
+    unknown = heartbeat_dir(data) / "other-version.json"
+    unknown.write_text("{}", "utf-8")
+    path = heartbeat_path(data)
+    bot = ConsoleBot(Service(db=db, index=index, clock=lambda: NOW), lambda: NOW,
+                     health_file=path).start()
+    try:
+        wait_for_beat(path, "running")
+        # Stopped and silent ones go; the live one and one it cannot read stay.
+        assert sorted(p.name for p in heartbeat_dir(data).iterdir()) == sorted(
+            [path.name, heartbeat_path(data, pid=203).name, unknown.name])
+        report = check(data, database_url=db.engine.url.render_as_string(hide_password=False),
+                       now=NOW)
+        assert report.lines()[0].startswith(f"ok   bot: process {os.getpid()} running since")
+        assert report.lines()[0].endswith("; process 203 too (standby)")
+    finally:
+        bot.stop()
+    wait_for_beat(path, "stopped")
 
 
 def test_each_digest_posted_is_one_log_line(db, index, caplog) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.health import heartbeat_path, read_heartbeat
+from bot.chat.health import heartbeat_dir, read_heartbeats
 from bot.chat.runtime import LEASE_SECONDS
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
@@ -106,11 +106,9 @@ def _posted(fake: FakeSlackAPI) -> Counter[tuple[str, str]]:
 
 
 def _scheduler_state(data_dir: Path) -> str | None:
-    try:
-        beat = read_heartbeat(heartbeat_path(data_dir))
-    except ValueError:  # being replaced right now
-        return None
-    return beat.scheduler if beat is not None else None
+    """What the process running with ``data_dir`` last said of its scheduler."""
+    beats = [f.beat for f in read_heartbeats(heartbeat_dir(data_dir)) if f.beat is not None]
+    return max(beats, key=lambda b: b.updated_at).scheduler if beats else None
 
 
 def _logs(logs: list[Path]) -> str:
