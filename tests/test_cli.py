@@ -322,6 +322,13 @@ def test_run_with_half_a_slack_setup_says_what_is_missing(run, monkeypatch) -> N
     assert "Socket Mode needs SLACK_APP_TOKEN" in err.strip().splitlines()[-1]
 
 
+def test_run_takes_console_or_no_console_not_both(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--console", "--no-console"])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_schedule_shows_or_sets_and_says_when_the_next_digest_comes(run) -> None:
     import re
 

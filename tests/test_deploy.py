@@ -1,10 +1,12 @@
-"""The docker compose deployment: docker-compose.yml, the Dockerfile and config/.env.example.
+"""The deployments: docker compose (docker-compose.yml, the Dockerfile and
+config/.env.example) and systemd (config/digestbot.service).
 
 No Docker engine runs here. Debian's ``docker-compose`` validates the compose
 file without one (``config -q``; CI installs it, see .ci/run); the rest is
 read as data: what runs, how its health is checked, where its data lives,
 and that the example environment names only known variables and holds no
-secret.
+secret. ``systemd-analyze verify`` checks the unit where systemd is
+installed; everywhere, its command line is parsed by digestbot's own parser.
 """
 
 from __future__ import annotations
@@ -12,20 +14,24 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from bot.cli.main import build_parser
 from bot.config import all_settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / "config" / ".env.example"
+UNIT = ROOT / "config" / "digestbot.service"
 # The core's settings and the installed adapters'.
 SETTINGS = all_settings()
 SECRET_NAMES = tuple(s.env for s in SETTINGS if s.secret)
@@ -135,6 +141,13 @@ def test_bot_waits_for_a_healthy_database_and_checks_its_own_health() -> None:
     assert volume in spec["volumes"]
 
 
+def test_bot_has_a_terminal_for_its_console() -> None:
+    # `docker compose attach bot` types into the console, which starts only
+    # with a terminal on stdin.
+    bot = compose()["services"]["bot"]
+    assert bot["tty"] is True and bot["stdin_open"] is True
+
+
 def test_bot_reaches_the_compose_database_without_a_password_in_the_file() -> None:
     spec = compose()
     db, bot = spec["services"]["db"], spec["services"]["bot"]
@@ -230,4 +243,81 @@ def test_readme_gives_the_first_run_steps() -> None:
     section = text.split("## Deploy with docker compose", 1)[1].split("\n## ", 1)[0]
     for step in ("cp config/.env.example config/.env", "docker compose up -d",
                  "digestbot health", "docker compose logs"):
+        assert step in section, step
+
+
+# -- the systemd unit -------------------------------------------------------------------
+
+
+def unit() -> dict[str, list[tuple[str, str]]]:
+    """Each section's (key, value) pairs in order (a key may repeat), comments dropped."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for line in UNIT.read_text("utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), [])
+        else:
+            key, _, value = line.partition("=")
+            current.append((key.strip(), value.strip()))
+    return sections
+
+
+def test_unit_runs_the_bot_without_a_console_as_digestbot_parses_it() -> None:
+    service = dict(unit()["Service"])
+    command = shlex.split(service["ExecStart"])
+    assert command[0].endswith("/.venv/bin/digestbot")
+    args = build_parser().parse_args(command[1:])  # exits on a flag digestbot lacks
+    assert args.verb == "run" and args.no_console is True
+
+
+def test_unit_stops_cleanly_and_restarts_on_failure_as_an_ordinary_user() -> None:
+    sections = unit()
+    service = dict(sections["Service"])
+    assert service["Type"] == "simple"
+    assert service["KillSignal"] == "SIGTERM"
+    # Longer than a post may take (POST_TIMEOUT) before the kill.
+    assert int(service["TimeoutStopSec"]) > 120
+    assert service["Restart"] == "on-failure"
+    assert service["User"] not in ("root", "0")
+    assert service["WorkingDirectory"].startswith("/")
+    assert service["EnvironmentFile"].startswith("-/")  # optional
+    environment = [value for key, value in sections["Service"] if key == "Environment"]
+    assert f"DIGESTBOT_DATA_DIR=/var/lib/{service['StateDirectory']}" in environment
+    assert dict(sections["Install"])["WantedBy"] == "multi-user.target"
+
+
+def _verify(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    """`systemd-analyze verify` on the unit, its paths moved to this checkout's venv."""
+    binary = shutil.which("systemd-analyze")
+    if binary is None:
+        pytest.skip("systemd-analyze is not installed (it comes with systemd)")
+    venv = Path(sys.executable).parent
+    text = text.replace("/opt/digestbot/.venv/bin/", f"{venv}/")
+    text = text.replace("/opt/digestbot", str(tmp_path))
+    path = tmp_path / "digestbot.service"
+    path.write_text(text, "utf-8")
+    return subprocess.run([binary, "verify", str(path)], check=False, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+    done = _verify(tmp_path, UNIT.read_text("utf-8"))
+    assert done.returncode == 0, done.stderr
+    assert "digestbot.service" not in done.stderr, done.stderr
+
+
+def test_systemd_verify_finds_a_broken_unit(tmp_path: Path) -> None:
+    done = _verify(tmp_path, UNIT.read_text("utf-8").replace("KillSignal=SIGTERM",
+                                                             "KillSignal=SIGTERMINATE"))
+    assert "digestbot.service:" in done.stderr and "SIGTERMINATE" in done.stderr, done.stderr
+
+
+def test_readme_says_how_to_install_the_unit() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    section = text.split("## Running the bot", 1)[1].split("\n## ", 1)[0]
+    for step in ("config/digestbot.service", "systemctl enable --now digestbot",
+                 "journalctl -u digestbot", "--no-console"):
         assert step in section, step

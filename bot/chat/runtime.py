@@ -127,6 +127,8 @@ class Bot:
         # while it holds the lease (several processes on one database).
         self._lease = lease
         self.leading = False
+        self._ingest_every = ingest_every
+        self._stopping = False
 
         def new_scheduler() -> DigestScheduler:
             return DigestScheduler(
@@ -175,36 +177,58 @@ class Bot:
 
     def stop(self) -> None:
         """Ask ``run`` to shut down (from the loop's thread)."""
-        if self._stopped is not None:
-            self._stopped.set()
+        if self._stopped is None:
+            return
+        if self._stopped.is_set():
+            # A second Ctrl-C or SIGTERM: say what the shutdown waits for.
+            log.warning("already stopping: waiting for the digest being posted and the "
+                        "feeds being read (each fetch ends within its deadline)")
+            return
+        self._stopping = True  # from now on _post refuses what has not begun
+        self._stopped.set()
 
     # -- running -------------------------------------------------------------
 
     async def run(self, *, ready: Callable[[], None] | None = None) -> None:
-        """Start the adapters and the scheduler; return after ``stop``."""
+        """Start the adapters and the scheduler; return after ``stop`` (or SIGINT, SIGTERM).
+
+        Stopping, the bot posts nothing new: a digest being posted is
+        finished and confirmed, the digests not yet begun are kept for the
+        next run (their papers stay in the ledger), a running ingest ends,
+        then the lease is released and the adapters stop.
+        """
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        self._stopping = False
         self._started_at = self._clock()
+        # First of all: a SIGTERM while the adapters connect stops the start.
+        signals = self._on_signals()
         beating = asyncio.create_task(self._beat()) if self._health_file else None
         leading: asyncio.Task[None] | None = None
+        starting = asyncio.create_task(self._start())
+        stopped = asyncio.create_task(self._stopped.wait())
         try:
-            for adapter in self.adapters.values():
-                await adapter.start(self)
-            await self._warm_topics()
-            await self._lead()
+            await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                log.info("stopped while starting")
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
+                return
+            starting.result()  # raises what went wrong
             leading = asyncio.create_task(self._keep_lead()) if self._lease else None
-            self._on_signals()
-            log.info("running with %s", ", ".join(self.adapters))
             self._phase = "running"
             self._beat_now.set()
             if ready is not None:
                 ready()
-            await self._stopped.wait()
+            await stopped
         finally:
+            stopped.cancel()
+            self._stopping = True  # also when the start failed
+            log.info("stopping%s", ": the feeds being read are read to the end first"
+                     if self.scheduler.ingesting else "")
             if leading is not None:
                 leading.cancel()
-            self.scheduler.shutdown()
-            await self.scheduler.flush()
+            await self.scheduler.stop()
             self.leading = False
             if self._lease is not None:
                 await asyncio.to_thread(self._lease.release)
@@ -217,6 +241,45 @@ class Bot:
             if beating is not None:
                 beating.cancel()
                 await self._write_beat(database=None)
+            for sig in signals:
+                self._loop.remove_signal_handler(sig)
+            log.info("stopped")
+
+    async def _start(self) -> None:
+        for adapter in self.adapters.values():
+            await adapter.start(self)
+        await self._warm_topics()
+        await self._lead()
+        await self._say_what_is_posted()
+
+    async def _say_what_is_posted(self) -> None:
+        """One line on what this process posts where, and what it leaves waiting."""
+        try:
+            channels = await asyncio.to_thread(self.service.channels.scheduled)
+        except Exception:
+            log.exception("reading the channels failed")
+            return
+        served = [c for c in channels if self._serves(c)]
+        waiting = sorted({c.address.platform for c in channels if not self._serves(c)})
+        if not self.leading:
+            doing = "stands by while another process posts the digests and reads the feeds"
+        else:
+            reading = (f"reads the feeds every {_minutes(self._ingest_every)}"
+                       if self._ingest_every else "reads no feeds")
+            posting = (f"posts the digests of {_count(len(served), 'channel')}"
+                       if self.adapters else "posts no digests")
+            doing = f"{reading} and {posting}"
+        left = ""
+        if waiting:
+            platforms = " and ".join(waiting)
+            left = (f"; the digests of {_count(len(channels) - len(served), 'channel')} on "
+                    f"{platforms} wait, their papers kept, until a digestbot run serves "
+                    f"{platforms}" + (" (the console: one in a terminal)"
+                                      if "console" in waiting else ""))
+        if not self.adapters:
+            log.warning("no chat platform and no console: this process %s%s", doing, left)
+            return
+        log.info("running with %s: this process %s%s", ", ".join(self.adapters), doing, left)
 
     async def _lead(self) -> None:
         """Start the scheduler when this process may run it (no lease, or the lease got)."""
@@ -243,8 +306,7 @@ class Bot:
                 elif not await asyncio.to_thread(self._lease.holding):
                     log.warning("scheduler lease lost; stopping the scheduler until it is back")
                     self.leading = False
-                    self.scheduler.shutdown()
-                    await self.scheduler.flush()
+                    await self.scheduler.stop()
                     self._beat_now.set()
             except Exception:  # the loop must go on: a standby that stops never takes over
                 log.exception("scheduler lease check failed; trying again")
@@ -293,14 +355,18 @@ class Bot:
         except OSError as exc:  # a missed beat shows as a stale heartbeat; the bot goes on
             log.warning("cannot write the heartbeat %s: %s", self._health_file, exc)
 
-    def _on_signals(self) -> None:
+    def _on_signals(self) -> list[signal.Signals]:
+        """SIGINT and SIGTERM stop the bot; returns the signals it now handles."""
         assert self._loop is not None
+        handled = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._loop.add_signal_handler(sig, self.stop)
             except (NotImplementedError, RuntimeError, ValueError):
                 # Not the main thread (tests), or a platform without signals.
-                return
+                break
+            handled.append(sig)
+        return handled
 
     def _serves(self, info: ChannelInfo) -> bool:
         return info.address.platform in self.adapters
@@ -316,6 +382,8 @@ class Bot:
     def _post(self, message: Digest | NothingNew) -> int | None:
         """Post from a worker thread through the channel's adapter, on the loop."""
         assert self._loop is not None
+        if self._stopping:
+            raise Stopping("the bot is stopping")
         adapter = self.adapters.get(as_address(message.channel).platform)
         if adapter is None:
             raise RuntimeError(f"no adapter for {message.channel} is running")
@@ -327,6 +395,21 @@ class Bot:
             # Feeds log their own line each (bot.ingest.run); seed files only when they changed.
             if isinstance(report, ImportReport) and (report.changed or report.problems):
                 log.info("%s", report.line())
+
+
+class Stopping(Exception):
+    """A post asked for while the bot stops: not sent, its papers kept for the next run."""
+
+
+def _minutes(every: timedelta) -> str:
+    minutes = int(every.total_seconds() // 60)
+    if minutes == 60:
+        return "hour"
+    return _count(minutes, "minute") if minutes % 60 else _count(minutes // 60, "hour")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 async def _connected(adapter: Adapter) -> bool:

@@ -165,6 +165,7 @@ class DigestScheduler:
         self._flushing: asyncio.Task[None] | None = None
         self._known: dict[str, ChannelInfo] = {}
         self._ingesting: asyncio.Task[None] | None = None
+        self._resyncing: asyncio.Task[None] | None = None
         self.scheduler = AsyncIOScheduler()
 
     def start(self) -> None:
@@ -243,6 +244,12 @@ class DigestScheduler:
             self._known[address] = info
 
     async def _resync(self) -> None:
+        # Our own task, as with the ingest: every job returns at once, so
+        # that none is in APScheduler's hands when it shuts down (``stop``).
+        if self._resyncing is None or self._resyncing.done():
+            self._resyncing = asyncio.create_task(self._resync_now())
+
+    async def _resync_now(self) -> None:
         # Schedules changed by another process (the CLI, another bot) are
         # picked up within a minute.
         try:
@@ -272,11 +279,17 @@ class DigestScheduler:
             self._flushing = asyncio.create_task(self._flush())
 
     async def flush(self) -> None:
-        """Wait until every digest queued so far, and a running ingest, are done."""
+        """Wait until every digest queued so far, and a running ingest and resync, are done."""
         while self._flushing is not None and not self._flushing.done():
             await self._flushing
-        if self._ingesting is not None:
-            await self._ingesting
+        for task in (self._ingesting, self._resyncing):
+            if task is not None:
+                await task
+
+    @property
+    def ingesting(self) -> bool:
+        """Whether an ingest runs right now."""
+        return self._ingesting is not None and not self._ingesting.done()
 
     async def _flush(self) -> None:
         # Yield once so that the jobs firing in this same instant join the batch.
@@ -302,9 +315,21 @@ class DigestScheduler:
         except Exception:
             log.exception("ingest failed; it runs again in %s", self._ingest_every)
 
-    def shutdown(self) -> None:
+    async def stop(self) -> None:
+        """Stop firing, then wait for the digests queued and the ingest running (``flush``).
+
+        APScheduler cancels the jobs it has handed to the loop but not yet
+        run when it shuts down, and logs each as an error with a traceback.
+        Paused first, it hands over no more; every job here returns in its
+        first step (the work is in tasks of ours), and the loop runs the
+        steps of tasks created earlier before it resumes this one: after one
+        yield, none is left to cancel.
+        """
         if self.scheduler.running:
+            self.scheduler.pause()
+            await asyncio.sleep(0)
             self.scheduler.shutdown(wait=False)
+        await self.flush()
 
     @property
     def running(self) -> bool:

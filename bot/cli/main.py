@@ -140,10 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true", help="print the digest as JSON")
     sub = verb("run", cmd_run, "run the bot", "Run the bot: post each channel's digest on "
                "its schedule, look for new papers every ingest_minutes, and answer /papers "
-               "commands. With no chat platform configured, this terminal is the channel "
-               "console:local/general. Stop with quit, Ctrl-D or Ctrl-C.")
-    sub.add_argument("--console", action="store_true",
-                     help="use the terminal as a channel even when a chat platform is configured")
+               "commands. With no chat platform configured and a terminal on stdin, this "
+               "terminal is the channel console:local/general (stop with quit, Ctrl-D or "
+               "Ctrl-C); without one (systemd, nohup, cron, docker without -t) the bot runs "
+               "without a console until SIGTERM or Ctrl-C.")
+    console = sub.add_mutually_exclusive_group()
+    console.add_argument("--console", action="store_true",
+                         help="use the terminal as a channel even when a chat platform is "
+                         "configured, or read commands from stdin when it is not a terminal")
+    console.add_argument("--no-console", action="store_true",
+                         help="no console even with a terminal (as under systemd)")
     sub.add_argument("--slack-http", action="store_true", default=None,
                      help="serve Slack's request URLs over HTTP instead of Socket Mode "
                      "(needs SLACK_SIGNING_SECRET)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import sys
 from datetime import timedelta
 
 from bot.chat.health import check as check_health
@@ -16,6 +18,8 @@ from bot.config import Settings
 
 __all__ = ["cmd_health", "cmd_run"]
 
+log = logging.getLogger(__name__)
+
 
 def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     factories = adapter_factories()
@@ -24,7 +28,7 @@ def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> i
         for name, factory in sorted(factories.items())
         if name != "console" and (adapter := factory(settings)) is not None
     ]
-    if not adapters or args.console:
+    if _wants_console(args, platforms=bool(adapters)):
         if "console" not in factories:
             raise CommandError("no chat platform is configured and the console adapter is not "
                                "installed; reinstall digestbot (pip install -e .).")
@@ -43,6 +47,36 @@ def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> i
     )
     asyncio.run(bot.run())
     return 0
+
+
+def _wants_console(args: argparse.Namespace, *, platforms: bool) -> bool:
+    """Whether this terminal is a channel: asked for, or no platform and a terminal to type in.
+
+    Without a terminal on stdin (systemd, nohup, cron, docker without -t)
+    there is nobody to type, and stdin's end would stop the bot at once.
+    """
+    if args.console:
+        return True  # stdin may be a file of commands: the bot stops at its end
+    if platforms:
+        return False
+    if args.no_console:
+        why = "--no-console"
+    elif not _stdin_is_terminal():
+        why = "stdin is not a terminal"
+    else:
+        return True
+    log.warning("console off (%s); reach the bot through the CLI on this data directory "
+                "(digestbot channels, digestbot digest --channel CHANNEL), or configure Slack "
+                "or Discord, or run digestbot run in a terminal. Stop it with SIGTERM or "
+                "Ctrl-C.", why)
+    return False
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:

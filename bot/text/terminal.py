@@ -9,10 +9,11 @@ could disguise it, so ``plain`` replaces them all. No I/O here.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
-from bot.model.messages import Digest, NothingNew, PaperItem, Reply
-from bot.text.fitting import blank_controls
+from bot.model.messages import Digest, NothingNew, PaperItem, Reply, first_sentence
+from bot.text.fitting import blank_controls, unwrap
 from bot.text.layout import by_kind
 
 __all__ = ["format_digest", "format_items", "format_message", "format_reply", "plain"]
@@ -31,22 +32,27 @@ def format_items(
     lines = []
     topics = matched if matched is not None else [()] * len(items)
     for number, (item, item_topics) in enumerate(zip(items, topics, strict=True), start=1):
-        pad = " " * (len(str(number)) + 2)
-        lines.append(f"{number}. {plain(item.title)}")
-        meta = f"{plain(item.authors)} · {item.date} · {plain(item.category)} · {plain(item.paper_id)}"
-        lines.append(pad + meta)
-        if item.code_links:
-            links = ", ".join(f"{plain(c.label)} {plain(c.url)}" for c in item.code_links)
-            lines.append(f"{pad}code: {links}")
-        elif item.code_announced:
-            lines.append(f"{pad}code: announced (no link yet)")
-        if item.url:
-            lines.append(f"{pad}{plain(item.url)}")
-        if item_topics:
-            lines.append(f"{pad}matched: {'; '.join(plain(t) for t in item_topics)}")
-        if item.snippet:
-            lines.append(f"{pad}{plain(item.snippet)}")
+        lines += _card(item, lead=f"{number}. ", matched=item_topics)
         lines.append("")
+    return lines
+
+
+def _card(item: PaperItem, *, lead: str = "", matched: Sequence[str] = ()) -> list[str]:
+    pad = " " * len(lead)
+    lines = [f"{lead}{plain(item.title)}"]
+    meta = f"{plain(item.authors)} · {item.date} · {plain(item.category)} · {plain(item.paper_id)}"
+    lines.append(pad + meta)
+    if item.code_links:
+        links = ", ".join(f"{plain(c.label)} {plain(c.url)}" for c in item.code_links)
+        lines.append(f"{pad}code: {links}")
+    elif item.code_announced:
+        lines.append(f"{pad}code: announced (no link yet)")
+    if item.url:
+        lines.append(f"{pad}{plain(item.url)}")
+    if matched:
+        lines.append(f"{pad}matched: {'; '.join(plain(t) for t in matched)}")
+    if item.snippet:
+        lines.append(f"{pad}{plain(item.snippet)}")
     return lines
 
 
@@ -58,11 +64,31 @@ def format_digest(digest: Digest) -> str:
 
 
 def format_reply(reply: Reply) -> str:
+    abstract = _abstract_of(reply)
+    if abstract is not None:
+        # The paper first, as search lists it, then its abstract once: the
+        # card's snippet is the abstract's first sentence, so it goes.
+        card = _card(dataclasses.replace(reply.items[0], snippet=""))
+        paragraphs = [plain(paragraph) for paragraph in abstract.split("\n\n")]
+        return "\n".join(card) + "\n\n" + "\n\n".join(paragraphs)
     # A reply's text is ours and may span lines; each line is made safe alone.
     lines = [plain(line) for line in reply.text.splitlines()]
     if reply.items:
         lines += ["", *format_items(reply.items)]
     return "\n".join(lines).rstrip()
+
+
+def _abstract_of(reply: Reply) -> str | None:
+    """The abstract, unwrapped, when ``reply`` shows one paper with it (``/papers show``).
+
+    Such a reply's text is the abstract of its one item, whose snippet is
+    that abstract's first sentence.
+    """
+    if len(reply.items) != 1 or not reply.items[0].snippet:
+        return None
+    if first_sentence(reply.text) != reply.items[0].snippet:
+        return None
+    return unwrap(reply.text)
 
 
 def format_message(message: Digest | NothingNew | Reply) -> str:

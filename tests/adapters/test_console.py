@@ -146,17 +146,48 @@ def test_quiet_day_line_when_asked_for(service: Service, clock: Clock) -> None:
         running.stop()
 
 
-def test_digestbot_run_reads_commands_from_stdin(tmp_path: Path, database_url: str) -> None:
+def test_digestbot_run_console_reads_commands_from_stdin(tmp_path: Path, database_url: str) -> None:
     commands = "/papers subscribe tumor\n/papers topics\n/papers search ct\nquit\n"
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"),
-         "--database", database_url, "run"],
+         "--database", database_url, "run", "--console"],
         input=commands, capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "this terminal is the channel console:local/general" in result.stdout
     assert "This channel now follows: tumor" in result.stdout
     assert "1. tumor" in result.stdout
+
+
+def test_show_prints_the_paper_then_its_abstract_once(bot: ConsoleBot) -> None:
+    shown = bot.say("/papers show 2611.00001").splitlines()
+    assert shown == [
+        "Breast MRI screening with deep learning",
+        "Ann Lee, Bo Li · 2026-11-27 · eess.IV · 2611.00001",
+        "",
+        "Breast MRI screening with deep learning. Second sentence.",
+    ]
+
+
+def test_a_paper_with_a_wrapped_abstract_shows_its_paragraphs(service: Service, bot: ConsoleBot) -> None:
+    service.catalog.import_records([PaperRecord(
+        id="2611.00009", title="Liver CT", url="https://arxiv.org/abs/2611.00009",
+        abstract="Liver CT is hard. We\nsegment it.\n\nCode is out.", code_urls=("https://github.com/lab/liver",))])
+    shown = bot.say("/papers show 2611.00009")
+    assert shown.splitlines() == [
+        "Liver CT",
+        "unknown authors · undated · uncategorized · 2611.00009",
+        "code: lab/liver https://github.com/lab/liver",
+        "https://arxiv.org/abs/2611.00009",
+        "",
+        "Liver CT is hard. We segment it.",
+        "",
+        "Code is out.",
+    ]
+    # A list of papers keeps its heading first and each paper's snippet.
+    found = bot.say("/papers search liver")
+    assert found.index("Liver CT") > found.index("1.") >= 0
+    assert "Liver CT is hard." in found
 
 
 def test_workspace_gone_pauses_its_channels_and_their_jobs(service: Service, bot: ConsoleBot) -> None:

@@ -502,13 +502,13 @@ async def _scheduled(bot: ConsoleBot, address: str) -> list[Outcome]:
 
 
 def test_digestbot_run_is_healthy_while_it_runs_and_not_once_stopped(tmp_path: Path) -> None:
-    # What compose does: `digestbot run` (stdin held open, INFO logs), then
-    # `digestbot health` beside it.
+    # What compose does: `digestbot run` with its console (stdin held open,
+    # INFO logs), then `digestbot health` beside it.
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTBOT_")}
     env.update(DIGESTBOT_FEEDS="", DIGESTBOT_LOG_LEVEL="INFO")
     command = [sys.executable, "-m", "bot", "--data-dir", str(data)]
-    bot = subprocess.Popen([*command, "run"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    bot = subprocess.Popen([*command, "run", "--console"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
