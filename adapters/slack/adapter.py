@@ -147,8 +147,9 @@ def create(settings: Settings) -> SlackAdapter | None:
     )
 
 
-def _client(token: str | None, api_url: str) -> AsyncWebClient:
-    return AsyncWebClient(
+def _client(token: str | None, api_url: str,
+            kind: type[AsyncWebClient] = AsyncWebClient) -> AsyncWebClient:
+    return kind(
         token=token,
         base_url=api_url,
         retry_handlers=[
@@ -235,8 +236,9 @@ class SlackAdapter:
 
     def _build_app(self, bot: Bot) -> AsyncApp:
         settings = None
+        client = _client(self._bot_token, self._api_url)
         if self._client_id and self._client_secret:
-            from adapters.slack.oauth import oauth_settings
+            from adapters.slack.oauth import InstallClient, oauth_settings
 
             # The installation store lives in the bot's own database.
             settings = oauth_settings(
@@ -246,8 +248,9 @@ class SlackAdapter:
                 api_url=self._api_url,
             )
             self._installations = settings.installation_store
+            client = _client(None, self._api_url, InstallClient)
         app = AsyncApp(
-            client=_client(None if settings else self._bot_token, self._api_url),
+            client=client,
             signing_secret=self._signing_secret,
             oauth_settings=settings,
             # Socket Mode requests come over our own authenticated websocket.
