@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -47,16 +46,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.connection import (
     NETWORK_ERRORS,
     RETRY_SECONDS,
     SOCKET_MODE_LOGGER,
     TokenRefused,
+    check_token,
     delays,
     describe,
-    is_transient,
     quiet_library_logs,
     unreachable_line,
 )
@@ -90,7 +88,7 @@ ACK_WITHIN = 2.0
 POST_INTERVAL = 1.0
 # How long one attempt to open Socket Mode's websocket may take.
 CONNECT_SECONDS = 30.0
-# What waiting may fix: the network, and Slack's 5xx and 429 (a token check
+# What waiting may fix: the network, and Slack's 5xx and 429 (check_token
 # raises TokenRefused for any other answer).
 _WAIT_AND_RETRY: tuple[type[BaseException], ...] = (*NETWORK_ERRORS, SlackApiError)
 
@@ -163,18 +161,6 @@ def _client(token: str | None, api_url: str,
 def _checker(token: str | None, api_url: str) -> AsyncWebClient:
     # No retry handlers: the attempts that follow a failed check are the adapter's.
     return AsyncWebClient(token=token, base_url=api_url, retry_handlers=[])
-
-
-async def _check(variable: str, call: Coroutine[Any, Any, AsyncSlackResponse]
-                 ) -> AsyncSlackResponse:
-    """Slack's answer to ``call``, a check of ``variable``'s token: TokenRefused when Slack
-    says no (a 5xx or 429 stays a SlackApiError: worth another attempt)."""
-    try:
-        return await call
-    except SlackApiError as exc:
-        if is_transient(exc):
-            raise
-        raise TokenRefused(variable, str(exc.response.get("error"))) from exc
 
 
 def _details(exc: BaseException) -> BaseException | None:
@@ -323,7 +309,7 @@ class SlackAdapter:
         while True:
             try:
                 await self._check_bot_token()
-                opened = await _check(
+                opened = await check_token(
                     "SLACK_APP_TOKEN",
                     _checker(None, self._api_url).apps_connections_open(
                         app_token=self._app_token),
@@ -342,7 +328,7 @@ class SlackAdapter:
     async def _check_bot_token(self) -> None:
         """``auth.test`` with the bot token: TokenRefused if Slack will not take it."""
         if self._bot_token:
-            await _check("SLACK_BOT_TOKEN",
+            await check_token("SLACK_BOT_TOKEN",
                          _checker(self._bot_token, self._api_url).auth_test())
 
     @property

@@ -13,18 +13,21 @@ turns such records into one line while their logger is not at DEBUG
 Records of other exceptions, bugs rather than the network, keep their
 traceback.
 
-No I/O: the adapter (``adapters.slack.adapter``) does the connecting.
+No I/O of its own: the adapter (``adapters.slack.adapter``) does the
+connecting and hands ``check_token`` the call to await.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from typing import Any
 
 import aiohttp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import UserError
 
@@ -33,6 +36,7 @@ __all__ = [
     "RETRY_SECONDS",
     "SOCKET_MODE_LOGGER",
     "TokenRefused",
+    "check_token",
     "delays",
     "describe",
     "is_transient",
@@ -111,6 +115,18 @@ def describe(exc: BaseException) -> str:
         assert isinstance(exc, SlackApiError)
         return f"Slack answered {exc.response.status_code}"
     return str(exc) or type(exc).__name__
+
+
+async def check_token(variable: str, call: Coroutine[Any, Any, AsyncSlackResponse]
+                      ) -> AsyncSlackResponse:
+    """Slack's answer to ``call``, a check of ``variable``'s token: TokenRefused when Slack
+    says no (a 5xx or 429 stays a SlackApiError: worth another attempt)."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        if is_transient(exc):
+            raise
+        raise TokenRefused(variable, str(exc.response.get("error"))) from exc
 
 
 def unreachable_line(exc: BaseException, delay: float) -> str:
