@@ -1,10 +1,12 @@
-"""The deployments: docker compose (docker-compose.yml, the Dockerfile and
-config/.env.example) and systemd (config/digestbot.service).
+"""The deployments: docker compose (docker-compose.yml, the Dockerfile,
+config/.env.example and config/db.env.example) and systemd
+(config/digestbot.service).
 
 No Docker engine runs here. Debian's ``docker-compose`` validates the compose
-file without one (``config -q``; CI installs it, see .ci/run); the rest is
+file without one (``config -q``; CI installs it, see .ci/run) and shows each
+service's environment as compose will pass it (``config``); the rest is
 read as data: what runs, how its health is checked, where its data lives,
-and that the example environment names only known variables and holds no
+and that the example environments name only known variables and hold no
 secret. ``systemd-analyze verify`` checks the unit where systemd is
 installed; everywhere, its command line is parsed by digestbot's own parser.
 """
@@ -32,6 +34,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / "config" / ".env.example"
 UNIT = ROOT / "config" / "digestbot.service"
+DB_ENV_EXAMPLE = ROOT / "config" / "db.env.example"
 # The core's settings and the installed adapters'.
 SETTINGS = all_settings()
 SECRET_NAMES = tuple(s.env for s in SETTINGS if s.secret)
@@ -52,10 +55,10 @@ def dockerfile() -> list[tuple[str, str]]:
             for line in lines if line and not line.startswith("#")]
 
 
-def env_example() -> list[tuple[str, str, bool]]:
+def env_example(path: Path = ENV_EXAMPLE) -> list[tuple[str, str, bool]]:
     """(NAME, value, commented out) for every NAME=value line of config/.env.example."""
     found = []
-    for line in ENV_EXAMPLE.read_text("utf-8").splitlines():
+    for line in path.read_text("utf-8").splitlines():
         match = re.fullmatch(r"(#\s*)?([A-Z][A-Z0-9_]*)=(\S*)", line.strip())
         if match:
             found.append((match[2], match[3], bool(match[1])))
@@ -76,21 +79,33 @@ def _docker_compose() -> str:
     return binary
 
 
-def _validate(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
-    """`docker-compose config -q` on ``text`` beside a config/.env made from the example.
+def _compose_run(tmp_path: Path, text: str, *args: str,
+                 env_files: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`docker-compose ARGS` on ``text`` in a directory of its own, a checkout's copy.
 
-    compose refuses a missing env_file, and config/.env is the user's own:
-    the check runs on copies in a directory of its own.
+    ``env_files``: the config/ files to write there (name: text); by default
+    copies of the examples, as the README's first step makes them. The user's
+    own config/.env and config/db.env are never read.
     """
     (tmp_path / "config").mkdir(exist_ok=True)
-    shutil.copy(ENV_EXAMPLE, tmp_path / "config" / ".env")
+    if env_files is None:
+        env_files = {".env": ENV_EXAMPLE.read_text("utf-8"),
+                     "db.env": DB_ENV_EXAMPLE.read_text("utf-8")}
+    for name, content in env_files.items():
+        (tmp_path / "config" / name).write_text(content, "utf-8")
     (tmp_path / "docker-compose.yml").write_text(text, "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     return subprocess.run(
         [_docker_compose(), "--project-directory", str(tmp_path), "-f",
-         str(tmp_path / "docker-compose.yml"), "config", "-q"],
+         str(tmp_path / "docker-compose.yml"), *args],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )
+
+
+def _validate(tmp_path: Path, text: str, **kwargs: dict[str, str]
+              ) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config -q` on ``text``."""
+    return _compose_run(tmp_path, text, "config", "-q", **kwargs)
 
 
 def test_docker_compose_validates_the_file(tmp_path: Path) -> None:
@@ -105,6 +120,52 @@ def test_docker_compose_refuses_a_broken_file(tmp_path: Path) -> None:
     result = _validate(tmp_path, text)
     assert result.returncode != 0
     assert "service_healty" in result.stderr
+
+
+def _env_files() -> list[str]:
+    """Every env file the compose file names, in order, each once."""
+    names: list[str] = []
+    for service in compose()["services"].values():
+        files = service.get("env_file", [])
+        for name in [files] if isinstance(files, str) else files:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def test_a_fresh_checkout_is_told_which_env_file_to_make_first(tmp_path: Path) -> None:
+    # Debian's docker-compose (1.29) has no optional env files: on a fresh
+    # checkout compose names the missing file, and the README's first step
+    # makes each one from its example.
+    result = _validate(tmp_path, COMPOSE.read_text("utf-8"), env_files={})
+    assert result.returncode != 0
+    assert "env file" in result.stderr.lower()
+    assert any(f"config/{name}" in result.stderr for name in (".env", "db.env"))
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("## Deploy with docker compose", 1)[1].split("\n## ", 1)[0]
+    first_step = section.split("\n1. ", 1)[1].split("\n2. ", 1)[0]
+    assert _env_files() == ["config/db.env", "config/.env"]
+    for name in _env_files():
+        assert (ROOT / f"{name}.example").is_file(), name
+        assert f"cp {name}.example {name}" in " ".join(first_step.split()), name
+
+
+def test_the_database_gets_the_password_and_never_a_chat_token(tmp_path: Path) -> None:
+    # Every variable filled in, as a user's files would be; compose shows what
+    # each service's environment will hold.
+    bot_env = "".join(f"{name}=set-{name.lower()}\n"
+                      for name, _, _ in env_example() if not name.startswith("DIGESTBOT_"))
+    db_env = "".join(f"{name}=the-password\n" for name, _, _ in env_example(DB_ENV_EXAMPLE))
+    result = _compose_run(tmp_path, COMPOSE.read_text("utf-8"), "config",
+                          env_files={".env": bot_env, "db.env": db_env})
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    db, bot = services["db"]["environment"], services["bot"]["environment"]
+    assert set(db) <= POSTGRES_NAMES
+    assert db["POSTGRES_PASSWORD"] == "the-password"
+    assert not set(SECRET_NAMES) & set(db)
+    assert set(SECRET_NAMES) <= set(bot)
+    assert bot["PGPASSWORD"] == "the-password"
 
 
 # -- the compose file as data ------------------------------------------------------
@@ -127,6 +188,12 @@ def test_postgres_has_a_health_check_and_a_named_volume() -> None:
     volume, target = db["volumes"][0].split(":")[:2]
     assert target == "/var/lib/postgresql/data"
     assert volume in spec["volumes"]
+
+
+def test_bot_console_can_be_attached_and_detached() -> None:
+    # `docker compose attach bot`, then Ctrl-P Ctrl-Q: detaching needs a terminal.
+    bot = compose()["services"]["bot"]
+    assert bot["stdin_open"] is True and bot["tty"] is True
 
 
 def test_bot_waits_for_a_healthy_database_and_checks_its_own_health() -> None:
@@ -159,11 +226,11 @@ def test_bot_reaches_the_compose_database_without_a_password_in_the_file() -> No
     assert url.database == db["environment"]["POSTGRES_DB"]
 
 
-def test_secrets_and_settings_come_from_config_env_only() -> None:
+def test_secrets_and_settings_come_from_the_config_env_files_only() -> None:
     text = COMPOSE.read_text("utf-8")
     services = compose()["services"]
-    assert services["bot"]["env_file"] == "config/.env"
-    assert services["db"]["env_file"] == "config/.env"
+    assert services["bot"]["env_file"] == ["config/db.env", "config/.env"]
+    assert services["db"]["env_file"] == "config/db.env"
     # No ${VARIABLE}: nothing is read from the shell or a project .env.
     assert "${" not in text
     secret_like = set(SECRET_NAMES) | {"POSTGRES_PASSWORD", "PGPASSWORD"}
@@ -205,25 +272,29 @@ def test_dockerfile_installs_without_dev_extras_and_copies_what_exists() -> None
                 assert (ROOT / source).exists(), source
                 assert source not in ignored, source
     # Never in the build context: secrets, the venv, history, caches, benchmark output.
-    assert {"config/.env", ".venv", ".git", "bench", "**/__pycache__"} <= ignored
+    assert {"config/.env", "config/db.env", ".venv", ".git", "bench", "**/__pycache__"} <= ignored
 
 
 # -- config/.env.example ---------------------------------------------------------------
 
 
 def test_env_example_names_only_known_variables_and_every_secret() -> None:
-    known = set(SECRET_NAMES) | {s.env for s in SETTINGS} | POSTGRES_NAMES
+    known = set(SECRET_NAMES) | {s.env for s in SETTINGS}
     names = [name for name, _, _ in env_example()]
     assert not set(names) - known, f"unknown names: {sorted(set(names) - known)}"
     active = {name for name, _, commented in env_example() if not commented}
     assert set(SECRET_NAMES) <= active
-    assert {"POSTGRES_PASSWORD", "PGPASSWORD"} <= active
     assert len(names) == len(set(names))
+
+
+def test_db_env_example_holds_the_postgres_password_alone() -> None:
+    names = [name for name, _, commented in env_example(DB_ENV_EXAMPLE) if not commented]
+    assert sorted(names) == ["PGPASSWORD", "POSTGRES_PASSWORD"]
 
 
 def test_env_example_holds_no_secret() -> None:
     secret_names = set(SECRET_NAMES) | {"POSTGRES_PASSWORD", "PGPASSWORD"}
-    for name, value, _ in env_example():
+    for name, value, _ in env_example() + env_example(DB_ENV_EXAMPLE):
         if name in secret_names:
             assert value == "", f"{name} must be empty in the example"
         # Token shapes of Slack and Discord, and long random strings.
@@ -234,14 +305,16 @@ def test_env_example_holds_no_secret() -> None:
     load_settings(environ=settings)
 
 
-def test_config_env_is_ignored_by_git() -> None:
-    assert "config/.env" in (ROOT / ".gitignore").read_text("utf-8").splitlines()
+def test_config_env_files_are_ignored_by_git() -> None:
+    ignored = (ROOT / ".gitignore").read_text("utf-8").splitlines()
+    assert {"config/.env", "config/db.env"} <= set(ignored)
 
 
 def test_readme_gives_the_first_run_steps() -> None:
     text = (ROOT / "README.md").read_text("utf-8")
     section = text.split("## Deploy with docker compose", 1)[1].split("\n## ", 1)[0]
-    for step in ("cp config/.env.example config/.env", "docker compose up -d",
+    for step in ("cp config/.env.example config/.env",
+                 "cp config/db.env.example config/db.env", "docker compose up -d",
                  "digestbot health", "docker compose logs"):
         assert step in section, step
 

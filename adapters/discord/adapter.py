@@ -21,6 +21,12 @@ Discord's global limit; rate limits themselves are discord.py's. 403 and
 404 pause the channel, removal from a server pauses all its channels, with
 a reason the next ``/papers`` there shows; the papers stay in the ledger.
 
+Connecting: while Discord cannot be reached the adapter logs one line per
+attempt and tries again (``adapters.discord.connection``); ``start``
+returns after the first failed attempt, so the rest of the bot runs
+meanwhile. A token Discord refuses stops the bot at start
+(``TokenRefused``, one line), or only this adapter once the bot runs.
+
 Network I/O with Discord (REST and the gateway websocket) is this module's
 only I/O.
 """
@@ -39,6 +45,14 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters.discord.connection import (
+    NETWORK_ERRORS,
+    RETRY_SECONDS,
+    TokenRefused,
+    delays,
+    quiet_library_logs,
+    unreachable_line,
+)
 from adapters.discord.render import (
     CUSTOM_ID_TEMPLATE,
     NO_MENTIONS,
@@ -175,40 +189,96 @@ class DiscordAdapter:
         gateway_url: str = "wss://gateway.discord.gg/",
         dev_guild: int | None = None,
         guild_ready_timeout: float = 2.0,
+        retry_seconds: tuple[float, ...] = RETRY_SECONDS,
     ) -> None:
         self._token = token
         self._api_url = api_url
         self._gateway_url = gateway_url
         self._dev_guild = dev_guild
+        self._guild_ready_timeout = guild_ready_timeout
+        self._retry_seconds = retry_seconds
         self._bot: Bot | None = None
-        # No privileged intents: slash commands and buttons need none.
-        self.client = discord.Client(
-            intents=discord.Intents.default(), guild_ready_timeout=guild_ready_timeout
-        )
-        self.tree = app_commands.CommandTree(self.client)
-        self.tree.add_command(self._group())
-        self.client.setup_hook = self._setup  # type: ignore[method-assign]
-        self.client.event(self.on_guild_remove)
+        quiet_library_logs()
+        self.client, self.tree = self._new_client()
         self._ready = asyncio.Event()
+        self._failed = asyncio.Event()  # an attempt to connect failed
+        self._started = False
         self._runner: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
         self._last_send = 0.0
 
+    def _new_client(self) -> tuple[discord.Client, app_commands.CommandTree[discord.Client]]:
+        # No privileged intents: slash commands and buttons need none.
+        client = discord.Client(
+            intents=discord.Intents.default(), guild_ready_timeout=self._guild_ready_timeout
+        )
+        tree = app_commands.CommandTree(client)
+        tree.add_command(self._group())
+        client.setup_hook = self._setup  # type: ignore[method-assign]
+        client.event(self.on_guild_remove)
+        client.event(self.on_ready)
+        client.event(self.on_disconnect)
+        client.add_dynamic_items(_Button)
+        return client, tree
+
     # -- running -------------------------------------------------------------
 
     async def start(self, bot: Bot) -> None:
+        """Return once connected, or once the first attempt failed (the next ones follow)."""
         self._bot = bot
         _Button.adapter = self
         point_at(self._api_url, self._gateway_url)
-        self.client.add_dynamic_items(_Button)
-        self.client.event(self.on_ready)
-        self._runner = asyncio.create_task(self.client.start(self._token))
-        ready = asyncio.ensure_future(self._ready.wait())
-        done, _ = await asyncio.wait({ready, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        self._runner = asyncio.create_task(self._run())
+        waits = {asyncio.ensure_future(self._ready.wait()),
+                 asyncio.ensure_future(self._failed.wait())}
+        done, _ = await asyncio.wait({*waits, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
         if self._runner in done:
-            ready.cancel()
-            self._runner.result()  # raises why it could not connect (e.g. a bad token)
+            self._runner.result()  # raises why it cannot connect (TokenRefused)
             raise RuntimeError("the Discord client stopped before it was ready")
+        self._started = True
+
+    async def _run(self) -> None:
+        try:
+            await self._connect()
+        except TokenRefused as exc:
+            if not self._started:
+                raise  # start() hands it on: the bot stops with this one line
+            log.error("%s; Discord stays off until digestbot restarts", exc)
+            await self.client.close()
+        except Exception:
+            if not self._started:
+                raise
+            log.exception("the Discord connection ended; Discord stays off until digestbot "
+                          "restarts")
+            await self.client.close()
+
+    async def _connect(self) -> None:
+        """Log in, again while Discord is unreachable; then the gateway, which discord.py
+        reconnects by itself."""
+        waits = delays(self._retry_seconds)
+        while True:
+            try:
+                await self.client.login(self._token)
+                break
+            except discord.LoginFailure as exc:
+                raise TokenRefused(401) from exc
+            except NETWORK_ERRORS as exc:
+                delay = next(waits)
+                log.warning(unreachable_line(exc, delay),
+                            exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
+                self._failed.set()
+                # A client whose login failed half-way is not reused: a fresh one.
+                await self.client.close()
+                self.client, self.tree = self._new_client()
+                await asyncio.sleep(delay)
+        try:
+            await self.client.connect(reconnect=True)
+        except discord.ConnectionClosed as exc:
+            if exc.code == 4004:  # Authentication failed
+                raise TokenRefused(4004) from exc
+            raise
 
     async def _setup(self) -> None:
         if self._dev_guild:
@@ -221,6 +291,12 @@ class DiscordAdapter:
         log.info("Discord: connected as %s", self.client.user)
         self._ready.set()
 
+    async def on_disconnect(self) -> None:
+        # discord.py reconnects the gateway itself (logging one line each
+        # time); before the first ready, start() need not wait for it.
+        if not self._ready.is_set():
+            self._failed.set()
+
     async def is_connected(self) -> bool:
         """Ready, and the gateway websocket open (discord.py reconnects it when it drops)."""
         ws = self.client.ws
@@ -228,16 +304,22 @@ class DiscordAdapter:
             and ws.open
 
     async def stop(self) -> None:
+        runner = self._runner
+        if runner is not None:
+            runner.cancel()  # it may be waiting to try again
         await self.client.close()
-        if self._runner is not None:
-            try:
-                await self._runner
-            except Exception:  # closing: whatever the client raised is moot
-                log.debug("Discord client ended with an error", exc_info=True)
+        if runner is not None:
+            await asyncio.wait({runner})
+            if not runner.cancelled() and runner.exception() is not None:
+                # Closing: whatever the client raised is moot.
+                log.debug("Discord client ended with an error", exc_info=runner.exception())
 
     # -- posting -------------------------------------------------------------
 
     async def post(self, message: Digest | NothingNew) -> int:
+        if not self.client.is_ready():
+            # Not a ChannelUnavailable: the channel is fine, the papers wait.
+            raise ConnectionError("Discord is not connected")
         address = as_address(message.channel)
         messages = render_digest(message) if isinstance(message, Digest) else [
             render_nothing_new(message)

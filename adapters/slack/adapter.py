@@ -19,6 +19,13 @@ will not pass by waiting pause the channel (``channel_not_found``,
 ``token_revoked``, ``account_inactive``...) with a reason the next
 ``/papers`` there shows; the papers stay in the ledger.
 
+Connecting: ``start`` checks the tokens (``auth.test``, and
+``apps.connections.open`` for Socket Mode). A token Slack refuses stops the
+bot with one line (``TokenRefused``); while Slack cannot be reached, Socket
+Mode logs one line per attempt and tries again (``adapters.slack.connection``),
+``start`` returning after the first failed attempt so the rest of the bot
+runs meanwhile; the HTTP server serves anyway.
+
 Network I/O with Slack (HTTPS to the Web API, the HTTP server for Slack's
 requests, or Socket Mode's websocket) is this module's only I/O.
 """
@@ -40,6 +47,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.connection import (
+    NETWORK_ERRORS,
+    RETRY_SECONDS,
+    SOCKET_MODE_LOGGER,
+    TokenRefused,
+    check_token,
+    delays,
+    describe,
+    quiet_library_logs,
+    unreachable_line,
+)
 from adapters.slack.render import (
     ABSTRACT_ACTION_ID,
     MORE_LIKE_ACTION_ID,
@@ -68,6 +86,11 @@ EVENTS_PATH = "/slack/events"
 ACK_WITHIN = 2.0
 # chat.postMessage: about one message a second per channel.
 POST_INTERVAL = 1.0
+# How long one attempt to open Socket Mode's websocket may take.
+CONNECT_SECONDS = 30.0
+# What waiting may fix: the network, and Slack's 5xx and 429 (check_token
+# raises TokenRefused for any other answer).
+_WAIT_AND_RETRY: tuple[type[BaseException], ...] = (*NETWORK_ERRORS, SlackApiError)
 
 _INVITE = "Invite it with /invite @digestbot, then type /papers resume."
 CHANNEL_ERRORS = {
@@ -122,8 +145,9 @@ def create(settings: Settings) -> SlackAdapter | None:
     )
 
 
-def _client(token: str | None, api_url: str) -> AsyncWebClient:
-    return AsyncWebClient(
+def _client(token: str | None, api_url: str,
+            kind: type[AsyncWebClient] = AsyncWebClient) -> AsyncWebClient:
+    return kind(
         token=token,
         base_url=api_url,
         retry_handlers=[
@@ -132,6 +156,16 @@ def _client(token: str | None, api_url: str) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def _checker(token: str | None, api_url: str) -> AsyncWebClient:
+    # No retry handlers: the attempts that follow a failed check are the adapter's.
+    return AsyncWebClient(token=token, base_url=api_url, retry_handlers=[])
+
+
+def _details(exc: BaseException) -> BaseException | None:
+    """The traceback of ``exc`` for the log, only when it logs DEBUG."""
+    return exc if log.isEnabledFor(logging.DEBUG) else None
 
 
 def _failure(error: str | None) -> ChannelUnavailable | None:
@@ -159,6 +193,7 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         client_id: str | None = None,
         client_secret: str | None = None,
+        retry_seconds: tuple[float, ...] = RETRY_SECONDS,
     ) -> None:
         if not bot_token and not (client_id and client_secret):
             raise ValueError("a bot token, or an OAuth client id and secret, is needed")
@@ -178,11 +213,18 @@ class SlackAdapter:
         # Web API clients by workspace; with one bot token, one for all.
         self._clients: dict[str, AsyncWebClient] = {}
         self._last_post: dict[str, float] = {}
+        self._retry_seconds = retry_seconds
+        self._connecting: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._failed = asyncio.Event()  # an attempt to connect failed
+        self._started = False
+        quiet_library_logs()
 
     def _build_app(self, bot: Bot) -> AsyncApp:
         settings = None
+        client = _client(self._bot_token, self._api_url)
         if self._client_id and self._client_secret:
-            from adapters.slack.oauth import oauth_settings
+            from adapters.slack.oauth import InstallClient, oauth_settings
 
             # The installation store lives in the bot's own database.
             settings = oauth_settings(
@@ -192,8 +234,9 @@ class SlackAdapter:
                 api_url=self._api_url,
             )
             self._installations = settings.installation_store
+            client = _client(None, self._api_url, InstallClient)
         app = AsyncApp(
-            client=_client(None if settings else self._bot_token, self._api_url),
+            client=client,
             signing_secret=self._signing_secret,
             oauth_settings=settings,
             # Socket Mode requests come over our own authenticated websocket.
@@ -216,16 +259,77 @@ class SlackAdapter:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket = AsyncSocketModeHandler(
-                self.app, self._app_token, web_client=_client(self._app_token, self._api_url)
+                self.app, self._app_token, logger=logging.getLogger(SOCKET_MODE_LOGGER),
+                web_client=_client(self._app_token, self._api_url),
             )
-            await self._socket.connect_async()
-            log.info("Slack: connected in Socket Mode")
+            await self._start_socket_mode()
             return
+        if self._bot_token:
+            try:
+                await self._check_bot_token()
+            except _WAIT_AND_RETRY as exc:
+                # Slack's requests come in whether or not it answers us now.
+                log.warning("Slack unreachable (%s); serving %s anyway", describe(exc),
+                            EVENTS_PATH, exc_info=_details(exc))
         # With OAuth this also serves /slack/install and /slack/oauth_redirect.
         self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
         await self._runner.setup()
         await web.TCPSite(self._runner, host=self.host, port=self.port).start()
         log.info("Slack: serving %s on port %s", EVENTS_PATH, self.bound_port)
+
+    async def _start_socket_mode(self) -> None:
+        """Return once connected, or once the first attempt failed (the next ones follow)."""
+        self._connecting = asyncio.create_task(self._run_socket_mode())
+        waits = {asyncio.ensure_future(self._connected.wait()),
+                 asyncio.ensure_future(self._failed.wait())}
+        done, _ = await asyncio.wait({*waits, self._connecting},
+                                     return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        if self._connecting in done:
+            self._connecting.result()  # raises why it cannot connect (TokenRefused)
+        self._started = True
+
+    async def _run_socket_mode(self) -> None:
+        try:
+            await self._connect_socket_mode()
+        except TokenRefused as exc:
+            if not self._started:
+                raise  # start() hands it on: the bot stops with this one line
+            log.error("%s; Slack stays off until digestbot restarts", exc)
+            await self._socket.close_async()
+
+    async def _connect_socket_mode(self) -> None:
+        """Check the tokens and open the websocket, again while Slack is unreachable.
+
+        Once connected, slack_sdk's client keeps the websocket up by itself.
+        """
+        assert self._app_token is not None and self._socket is not None
+        waits = delays(self._retry_seconds)
+        while True:
+            try:
+                await self._check_bot_token()
+                opened = await check_token(
+                    "SLACK_APP_TOKEN",
+                    _checker(None, self._api_url).apps_connections_open(
+                        app_token=self._app_token),
+                )
+                self._socket.client.wss_uri = opened["url"]
+                await asyncio.wait_for(self._socket.connect_async(), CONNECT_SECONDS)
+                break
+            except _WAIT_AND_RETRY as exc:
+                delay = next(waits)
+                log.warning(unreachable_line(exc, delay), exc_info=_details(exc))
+                self._failed.set()
+                await asyncio.sleep(delay)
+        self._connected.set()
+        log.info("Slack: connected in Socket Mode")
+
+    async def _check_bot_token(self) -> None:
+        """``auth.test`` with the bot token: TokenRefused if Slack will not take it."""
+        if self._bot_token:
+            await check_token("SLACK_BOT_TOKEN",
+                         _checker(self._bot_token, self._api_url).auth_test())
 
     @property
     def bound_port(self) -> int | None:
@@ -235,6 +339,9 @@ class SlackAdapter:
         return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()  # it may be waiting to try again
+            await asyncio.wait({self._connecting})
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:

@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--database", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the data dir)"
     )
     parser.add_argument("--config", metavar="FILE", help="TOML settings file")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log progress details; twice (-vv), debugging details too, "
+                        "with the traceback of each network failure")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
 
     def verb(name: str, func: Callable[..., int], help: str, description: str) -> argparse.ArgumentParser:
@@ -242,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(f"digestbot: {exc}")
         return EXIT_ERROR
     logging.basicConfig(
-        level=logging.INFO if args.verbose else settings.log_level.upper(),
+        level=(logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose
+               else settings.log_level.upper()),
         format="%(levelname)s %(name)s: %(message)s",
     )
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:

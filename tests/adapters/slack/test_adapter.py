@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
@@ -259,6 +260,7 @@ class SocketModeServer:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._sockets: list[Any] = []
         self.port = 0
 
     def _run(self) -> None:
@@ -270,6 +272,7 @@ class SocketModeServer:
         async def link(request: web.Request) -> web.WebSocketResponse:
             ws = web.WebSocketResponse()
             await ws.prepare(request)
+            self._sockets.append(ws)
             await ws.send_json({"type": "hello", "num_connections": 1,
                                 "debug_info": {"host": "fake"}})
 
@@ -293,6 +296,7 @@ class SocketModeServer:
         self._loop.run_until_complete(site.start())
         self.port = runner.addresses[0][1]
         self._runner = runner
+        self._site = site
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(runner.cleanup())
@@ -314,6 +318,15 @@ class SocketModeServer:
                     return message
             time.sleep(0.02)
         raise AssertionError(f"no ack for {envelope_id}; got {self.received}")
+
+    def drop(self) -> None:
+        """Slack going away: stop listening, then close each websocket (a close frame)."""
+        async def drop() -> None:
+            await self._site.stop()
+            for ws in self._sockets:
+                await ws.close()
+
+        asyncio.run_coroutine_threadsafe(drop(), self._loop).result(10)
 
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)

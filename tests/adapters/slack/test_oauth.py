@@ -112,3 +112,44 @@ def test_migrated_tables_match_what_slack_sdk_stores_expect(db) -> None:
 async def _scheduled(bot: ConsoleBot, *addresses: str) -> list[Outcome]:
     due = {address: NOW for address in addresses}
     return await asyncio.to_thread(bot.service.deliverer.run_scheduled, due, send=bot.bot._post)
+
+
+NOT_DISTRIBUTED = "invalid_team_for_non_distributed_app"
+
+
+def _install_link_state(base: str) -> str:
+    _, page, headers = get(f"{base}/slack/install")
+    found = re.search(r'<a href="([^"]+)"><img alt="Add to Slack"', page)
+    link = headers.get("Location") or (found.group(1) if found else "")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(link.replace("&amp;", "&")).query)
+    return query["state"][0]
+
+
+def test_an_app_not_distributed_says_to_turn_on_distribution_when_slack_redirects_back(
+    installed, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, base = installed
+    state = _install_link_state(base)
+    _, page, _ = get(f"{base}/slack/oauth_redirect?error={NOT_DISTRIBUTED}&state={state}",
+                          cookie=f"slack-app-oauth-state={state}")
+    assert "Manage Distribution" in page and "Activate Public Distribution" in page
+    assert NOT_DISTRIBUTED in page
+    assert any("Manage Distribution" in r.getMessage() for r in caplog.records)
+
+
+def test_an_app_not_distributed_says_to_turn_on_distribution_when_the_exchange_fails(
+    installed, slack_api: FakeSlackAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, base = installed
+    slack_api.fail("oauth.v2.access", error=NOT_DISTRIBUTED)
+    state = _install_link_state(base)
+    status, page, _ = get(f"{base}/slack/oauth_redirect?code=abc123&state={state}",
+                          cookie=f"slack-app-oauth-state={state}")
+    assert status >= 400
+    assert "Manage Distribution" in page and NOT_DISTRIBUTED in page
+    [line] = [r.getMessage() for r in caplog.records if "install refused" in r.getMessage()]
+    assert "Manage Distribution" in line
+    # Any other failure keeps bolt's own page.
+    status, page, _ = get(f"{base}/slack/oauth_redirect?code=abc123&state=forged",
+                          cookie="slack-app-oauth-state=forged")
+    assert status >= 400 and "Manage Distribution" not in page
