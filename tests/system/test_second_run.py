@@ -5,6 +5,7 @@ the running bot is healthy: each process writes its own heartbeat."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,8 @@ def test_a_second_run_that_stops_leaves_the_running_bot_healthy(tmp_path: Path) 
            if not k.startswith(("DIGESTBOT_", "SLACK_", "DISCORD_"))}
     env.update(DIGESTBOT_FEEDS="", DIGESTBOT_SEEDS_DIR=str(tmp_path / "no-seeds"))
     command = [sys.executable, "-m", "bot", "--data-dir", str(data)]
-    live = subprocess.Popen([*command, "run"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    # As under a process manager: no terminal, so no console; stopped by SIGTERM.
+    live = subprocess.Popen([*command, "run"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         deadline = time.monotonic() + START_SECONDS
@@ -36,8 +38,9 @@ def test_a_second_run_that_stops_leaves_the_running_bot_healthy(tmp_path: Path) 
 
         # The second run finds the scheduler lease taken and is quit at once
         # (how it ends is not the point: that it leaves the first one be is).
-        subprocess.run([*command, "run"], check=False, input="quit\n", capture_output=True,
-                       text=True, env=env, cwd=tmp_path, timeout=START_SECONDS)
+        subprocess.run([*command, "run", "--console"], check=False, input="quit\n",
+                       capture_output=True, text=True, env=env, cwd=tmp_path,
+                       timeout=START_SECONDS)
         assert live.poll() is None
 
         health = _health(command, env, tmp_path)
@@ -46,7 +49,8 @@ def test_a_second_run_that_stops_leaves_the_running_bot_healthy(tmp_path: Path) 
         assert "ok   scheduler: leader" in health.stdout
         assert health.stdout.splitlines()[-1] == "healthy"
     finally:
-        _, errors = live.communicate("quit\n", timeout=START_SECONDS)
+        live.send_signal(signal.SIGTERM)
+        _, errors = live.communicate(timeout=START_SECONDS)
     assert live.returncode == 0, errors
     # Once the bot itself stops, health says so.
     health = _health(command, env, tmp_path)
