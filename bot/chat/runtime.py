@@ -56,8 +56,11 @@ class Adapter(Protocol):
 
     - ``start`` MUST connect, then turn each ``/papers`` event into an
       ``IncomingCommand`` and answer it with what ``Bot.handle`` returns,
-      rendered for the platform. It MUST return once connected (long-lived
-      work goes in tasks) and raise if it cannot connect.
+      rendered for the platform. It MUST return once connected, or once a
+      first attempt failed for a reason worth retrying (the platform
+      unreachable: it logs one line and goes on trying in a task; long-lived
+      work goes in tasks), and raise ``UserError`` when retrying cannot help
+      (the token refused).
     - ``post`` MUST deliver a ``Digest`` or ``NothingNew`` to the channel
       named by its ``channel`` address and return only once the platform has
       accepted it. It MUST raise ``bot.digest.sending.ChannelUnavailable`` when the
