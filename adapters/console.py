@@ -145,8 +145,8 @@ class ConsoleAdapter:
     async def _serve(self) -> None:
         while True:
             line = await self._lines.get()
-            if line is None:  # end of input
-                if self._bot is not None:
+            if line is None:  # end of input (after quit, the bot is stopping already)
+                if self._bot is not None and not self._quitting:
                     self._bot.stop()
                 return
             try:

@@ -157,6 +157,8 @@ def test_digestbot_run_console_reads_commands_from_stdin(tmp_path: Path, databas
     assert "this terminal is the channel console:local/general" in result.stdout
     assert "This channel now follows: tumor" in result.stdout
     assert "1. tumor" in result.stdout
+    # quit, then the end of the input: one stop, not a second one's warning.
+    assert "already stopping" not in result.stderr, result.stderr
 
 
 def test_show_prints_the_paper_then_its_abstract_once(bot: ConsoleBot) -> None:
