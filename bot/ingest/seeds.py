@@ -34,6 +34,7 @@ from bot.model.links import extract_code_urls
 from bot.model.papers import SEED_SOURCE, PaperRecord, normalize_category
 
 __all__ = [
+    "MAX_TITLE_LINE",
     "SeedFile",
     "SeedProblem",
     "parse_seed_text",
@@ -59,6 +60,10 @@ _HEADER = re.compile(
     r"(?P<day>\d{1,2}),?\s+(?P<year>\d{4})\s*(?P<flag>Code)?"
 )
 _HEADER_EXAMPLE = "'CVApr 15, 2023Code' (category, date, optional Code)"
+# Longer than any title with its authors: finding where a title ends tries
+# every capital glued to a word, each against the rest of the line, so the
+# work grows with the square of the line's length.
+MAX_TITLE_LINE = 2_000
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,11 @@ def split_title_authors(line: str) -> tuple[str, tuple[str, ...], bool] | None:
     ``Mc`` of ``McDonald``), so the first valid point gives the longest first
     author; it also never picks a point inside a later name (``Jean-Pierre``).
     What reads as an author list is ``bot.ingest.authors.read_author_list``'s.
+    A line longer than ``MAX_TITLE_LINE`` characters is none.
     """
     text = " ".join(line.split())
+    if len(text) > MAX_TITLE_LINE:
+        return None
     for p in _glue_points(text):
         title = text[:p].strip()
         if not any(c.isalnum() for c in title):
@@ -153,6 +161,12 @@ def _record(
     if not body:
         return None, [problem(lineno, "record has no title/author line and no abstract")]
     title_no, title_line = body[0]
+    if (length := len(" ".join(title_line.split()))) > MAX_TITLE_LINE:
+        message = (
+            f"the title/author line is {length:,} characters long, more than a title "
+            f"and its authors take ({MAX_TITLE_LINE:,} at most); the record is skipped"
+        )
+        return None, [problem(title_no, message)]
     split = split_title_authors(title_line)
     if len(body) == 1:
         if split is None:
