@@ -11,18 +11,21 @@ A seed file is a listing copied from a paper site, three lines a record::
 
 Line 1 is a category code glued to the date, then an optional ``Code`` flag.
 Line 2 is the title glued, with no separator, to the author list. Line 3 is
-the abstract. Blank lines, CRLF, a BOM and trailing spaces are tolerated.
+the abstract. Blank lines, CRLF, a BOM (at the start of the file or of any
+line, as where two files were pasted together) and trailing spaces are
+tolerated.
 A listing names no link: a record's ``url`` is arXiv's search for its
 title. Bad content never raises: each malformed record becomes a
 ``SeedProblem`` (file and line) and is skipped, and parsing resumes at the
-next header line.
+next header line; so is a record with a title or abstract line that is not
+UTF-8.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePath
@@ -220,21 +223,49 @@ def title_search_url(title: str) -> str:
 
 def parse_seed_text(text: str, *, path: str) -> SeedFile:
     """Parse seed-file text; ``path`` names the file in sources and problems."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _parse_lines(text.split("\n"), path=path, undecodable={})
+
+
+def _undecodable(lineno: int, byte: int, path: str, *, record: bool = False) -> SeedProblem:
+    skipped = "; the record is skipped" if record else ""
+    message = (
+        f"not valid UTF-8 (byte {byte:,} of the file){skipped}; save the file as UTF-8 "
+        "and load it again"
+    )
+    return SeedProblem(path, lineno, message)
+
+
+def _parse_lines(lines: Iterable[str], *, path: str, undecodable: Mapping[int, int]) -> SeedFile:
+    """Parse the lines of a seed file, numbered from 1.
+
+    ``undecodable`` maps the number of each line that was not UTF-8 to the
+    file offset of its first bad byte: such a line (read with U+FFFD in
+    place of its bad bytes) is never a header, and the record it is a title
+    or abstract of is skipped.
+    """
     records: list[PaperRecord] = []
     problems: list[SeedProblem] = []
     header: tuple[int, re.Match[str]] | None = None
     body: list[tuple[int, str]] = []
 
     def finish() -> None:
-        if header is not None:
-            record, found = _record(header, body, path)
-            problems.extend(found)
-            if record is not None:
-                records.append(record)
+        if header is None:
+            return
+        bad = [(n, undecodable[n]) for n, _ in body if n in undecodable]
+        if bad and bad[0][0] in (n for n, _ in body[:2]):
+            problems.append(_undecodable(*bad[0], path, record=True))
+            return
+        record, found = _record(header, body, path)
+        for problem in found:
+            byte = undecodable.get(problem.line)
+            problems.append(problem if byte is None else _undecodable(problem.line, byte, path))
+        if record is not None:
+            records.append(record)
 
-    for lineno, raw in enumerate(text.split("\n"), start=1):
-        line = raw.strip()
+    for lineno, raw in enumerate(lines, start=1):
+        # A BOM starts the file, or a file pasted onto the end of another.
+        line = raw.replace("\ufeff", "").strip()
         if not line:
             continue
         match = _HEADER.fullmatch(line)
@@ -242,7 +273,9 @@ def parse_seed_text(text: str, *, path: str) -> SeedFile:
             finish()
             header, body = (lineno, match), []
         elif header is None:
-            if not problems:  # one report for the whole run before the first header
+            if lineno in undecodable:
+                problems.append(_undecodable(lineno, undecodable[lineno], path))
+            elif not problems:  # one report for the whole run before the first header
                 problems.append(_expected_header(path, lineno, line))
         else:
             body.append((lineno, line))
@@ -250,17 +283,33 @@ def parse_seed_text(text: str, *, path: str) -> SeedFile:
     return SeedFile(path=path, records=tuple(records), problems=tuple(problems))
 
 
+def _decoded_lines(data: bytes) -> tuple[list[str], dict[int, int]]:
+    """``data``'s lines decoded one by one, and where each undecodable one goes wrong.
+
+    No UTF-8 sequence holds a line break byte, so a bad byte spoils its own
+    line alone; that line is read with U+FFFD in its place.
+    """
+    lines: list[str] = []
+    undecodable: dict[int, int] = {}
+    offset = 0
+    for lineno, raw in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            undecodable[lineno] = offset + exc.start
+            lines.append(raw.decode("utf-8", "replace"))
+        offset += len(raw)
+    return lines, undecodable
+
+
 def read_seed_file(path: Path) -> SeedFile:
-    """Read and parse one seed file; a file that is not UTF-8 is one problem."""
+    """Read and parse one seed file; a line that is not UTF-8 costs its record alone."""
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        message = f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8 and load it again"
-        problem = SeedProblem(str(path), line, message)
-        return SeedFile(path=str(path), records=(), problems=(problem,))
-    seed_file = parse_seed_text(text, path=str(path))
+        seed_file = parse_seed_text(data.decode("utf-8"), path=str(path))
+    except UnicodeDecodeError:
+        lines, undecodable = _decoded_lines(data)
+        seed_file = _parse_lines(lines, path=str(path), undecodable=undecodable)
     log.debug(
         "seed file %s: %d records, %d problems",
         path,

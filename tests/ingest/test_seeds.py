@@ -281,16 +281,26 @@ def test_missing_abstract_and_missing_next_header_are_both_reported() -> None:
     assert "no abstract" in parsed.problems[0].message
 
 
-def test_undecodable_bytes_are_one_problem_for_the_file(tmp_path: Path) -> None:
+def test_undecodable_bytes_cost_their_record_alone(tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
     latin1 = "\nCVApr 1, 2023\nCaf\xe9 PaperJ\xf6rg M\xfcller\nX.\n".encode("latin-1")
-    path.write_bytes("\n".join(GOOD_A).encode("utf-8") + latin1)
+    path.write_bytes("\n".join(GOOD_A).encode("utf-8") + latin1 + "\n".join(GOOD_B).encode())
     parsed = read_seed_file(path)
-    assert parsed.records == ()
+    assert _titles(parsed) == ["First Good Paper", "Second Good Paper"]
     (problem,) = parsed.problems
     assert problem.line == 5
     assert "UTF-8" in problem.message
     assert str(problem).startswith(f"{path}:5: ")
+
+
+def test_an_undecodable_stray_line_keeps_its_record(tmp_path: Path) -> None:
+    path = tmp_path / "stray.txt"
+    path.write_bytes("\n".join(GOOD_A).encode() + b"\nstray \xff line\n" + "\n".join(GOOD_B).encode())
+    parsed = read_seed_file(path)
+    assert _titles(parsed) == ["First Good Paper", "Second Good Paper"]
+    (problem,) = parsed.problems
+    assert problem.line == 4 and "not valid UTF-8" in problem.message
+    assert "record is skipped" not in problem.message
 
 
 def test_seed_problem_str() -> None:
