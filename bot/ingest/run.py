@@ -36,6 +36,7 @@ from bot.ingest.fetch import Fetcher, FetchError, FetchResult
 from bot.ingest.registry import FeedInfo, Feeds
 from bot.model.papers import PaperRecord
 from bot.store.catalog import UpsertResult
+from bot.store.db import DiskFullError
 
 __all__ = [
     "CatalogWriter",
@@ -184,6 +185,8 @@ class Ingester:
         for info in feeds:
             try:
                 result = self.run_one(info)
+            except DiskFullError:
+                raise  # no feed's fault, and every write after it would fail too
             except Exception as exc:  # noqa: BLE001 - one feed's bug must not stop the rest
                 log.exception("feed %s: ingest failed", info.name)
                 failed = self.feeds.failed(info.name, f"internal error: {exc}", retry_after=None)

@@ -26,7 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -49,6 +49,7 @@ __all__ = [
     "AdvisoryLease",
     "Database",
     "DatabaseError",
+    "DiskFullError",
     "FileLease",
     "SchedulerLease",
     "insert_missing",
@@ -66,6 +67,35 @@ META = typing.cast(Table, CatalogMeta.__table__)
 
 class DatabaseError(UserError):
     """The database could not be opened or upgraded; the message says why."""
+
+
+class DiskFullError(DatabaseError):
+    """The disk holding the database is full: the write under way was rolled back."""
+
+
+# SQLite's result code and PostgreSQL's SQLSTATE for a full disk (or, for
+# SQLite, a database at its max_page_count).
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+def _disk_full(context: ExceptionContext) -> None:
+    """A full disk raises ``DiskFullError``, one sentence, in place of the driver's error.
+
+    Every write is a transaction, which the failure rolls back, so nothing
+    stored before is lost: it is not a crash to show a traceback for.
+    """
+    cause = context.original_exception
+    if (
+        getattr(cause, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(cause, "sqlstate", None) == _PG_DISK_FULL
+    ):
+        where = context.engine.url.render_as_string(hide_password=True) if context.engine else ""
+        raise DiskFullError(
+            f"The disk holding the database {where} is full ({_first_line(cause)}): "
+            "what was being written was rolled back and nothing stored before was lost. "
+            "Free some space and try again."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -212,7 +242,7 @@ class FileLease(SchedulerLease):
             self._fd = None
 
 
-def _first_line(exc: Exception) -> str:
+def _first_line(exc: BaseException) -> str:
     cause = exc.orig if isinstance(exc, DBAPIError) else exc
     message = str(cause).strip()
     return message.splitlines()[0] if message else type(cause).__name__
@@ -271,9 +301,10 @@ def create_db_engine(url: str) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _disk_full)
         return engine
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
     except NoSuchModuleError:
         raise DatabaseError(
             f"Unknown database kind {parsed.drivername!r}; use sqlite:///FILE or "
@@ -284,6 +315,8 @@ def create_db_engine(url: str) -> Engine:
             f"The driver for {parsed.drivername} is not installed ({exc.name}); "
             "install it with pip, e.g. pip install 'psycopg[binary]'."
         ) from None
+    event.listen(engine, "handle_error", _disk_full)
+    return engine
 
 
 def migrate(engine: Engine) -> bool:
