@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from bot.ingest.authors import authors_of
 from bot.ingest.identity import arxiv_doi_id, arxiv_ref, normalize_doi, paper_id_for, untracked
-from bot.ingest.markup import collapse, content_text
+from bot.ingest.markup import clean_text, collapse
 from bot.model.links import CODE_HOSTS, PROJECT_HOST_SUFFIXES, Links, extract_links
 from bot.model.papers import PaperRecord, normalize_category
 
@@ -190,22 +190,23 @@ def _links(text: str) -> Links:
 def read_entry(raw: Any, position: int, source: str) -> FeedEntry | SkippedEntry:
     """The entry at ``position`` (1-based) of feed ``source``, or why it is skipped."""
     entry_id = collapse(str(raw.get("id") or ""))
-    title = content_text(raw.get("title_detail"), str(raw.get("title") or ""))
+    # One cleaner for every format, whatever type the feed gives its text
+    # (bot.ingest.markup.clean_text): the same title reads the same from
+    # every route, a seed file's included.
+    title = clean_text(str(raw.get("title") or ""))
     if not title:
         return SkippedEntry(position, "no title; skipped", entry_id)
 
-    summary, detail = raw.get("summary"), raw.get("summary_detail")
+    summary = raw.get("summary")
     if not summary and raw.get("content"):
-        summary, detail = raw["content"][0].get("value"), raw["content"][0]
+        summary = raw["content"][0].get("value")
     summary = str(summary or "")
     announce = str(raw.get("arxiv_announce_type") or "").strip().lower() or None
     if prefix := _ANNOUNCE.match(summary):
-        # arXiv's abstracts are plain text with TeX ("$a<b$") even where RSS
-        # calls them HTML: read as HTML they would lose their math.
-        abstract = collapse(summary[prefix.end() :])
+        abstract = clean_text(summary[prefix.end() :])
         announce = announce or prefix["type"].lower()
     else:
-        abstract = content_text(detail, summary)
+        abstract = clean_text(summary)
 
     link = _http(raw.get("link"))
     link = untracked(link) if link else None
@@ -236,9 +237,9 @@ def read_entry(raw: Any, position: int, source: str) -> FeedEntry | SkippedEntry
     if not arxiv and not doi and not link and not entry_id:
         return SkippedEntry(position, "no id, link or DOI; skipped", entry_id, title)
 
-    comment = collapse(str(raw.get("arxiv_comment") or "")) or None
+    comment = clean_text(str(raw.get("arxiv_comment") or "")) or None
     journal_ref = raw.get("arxiv_journal_ref") or raw.get("arxiv_journal_reference")
-    journal_ref = collapse(str(journal_ref or "")) or None
+    journal_ref = clean_text(str(journal_ref or "")) or None
     pdf_url = _first(
         _http(link_.get("href"))
         for link_ in raw.get("links") or ()

@@ -260,7 +260,7 @@ def _parse_with_feedparser(
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     # The sanitizer and the URI resolver rewrite whatever looks like markup,
     # and arXiv's "$a<b$ and $c>d$" does. Both are off: titles and summaries
-    # leave here as plain text (html_to_text), safer than sanitized HTML.
+    # leave here as plain text (bot.ingest.markup.clean_text), safer than sanitized HTML.
     parsed = feedparser.parse(
         io.BytesIO(data), response_headers=lowered, sanitize_html=False, resolve_relative_uris=False
     )

@@ -1,7 +1,9 @@
 """Feed text as plain text, and telling an HTML page from a feed.
 
-A feed's titles and summaries may be HTML (escaped once, or twice); the
-catalog keeps plain text on one line (``html_to_text``, ``collapse``). A
+A feed's titles and summaries may be HTML (escaped once, or twice), or
+plain text with TeX, and a seed file's lines whatever a page held; the
+catalog keeps plain text on one line, and ``clean_text`` is the one
+function that makes it, for every format. A
 server's error page is HTML too: ``first_element``, ``starts_as_html`` and
 ``html_page`` recognise one by its first bytes, for the fetcher (which
 refuses it) and the parser (which says why a document is no feed). No I/O.
@@ -13,55 +15,63 @@ library's ``html`` package it uses.
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
-from typing import Any
+from html import unescape
+from html.entities import html5
 
 __all__ = [
     "ASCII_SPACES",
+    "clean_text",
     "collapse",
-    "content_text",
+    "decode_entities",
     "first_element",
     "html_page",
     "html_title",
-    "html_to_text",
     "starts_as_html",
+    "strip_markup",
 ]
 
+# HTML's elements: a tag counts as markup only when it names one and is
+# written as a tag is, so TeX's "$a<b$ and $c>d$" or "<x, y>" stays text.
+_ELEMENTS = frozenset(
+    "a abbr acronym address area article aside audio b base bdi bdo big blink blockquote body "
+    "br button canvas caption center cite code col colgroup data datalist dd del details dfn "
+    "dialog dir div dl dt em embed fieldset figcaption figure font footer form frame frameset "
+    "h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd label legend li "
+    "link main map mark marquee math menu meta meter nav nobr noembed noframes noscript object "
+    "ol optgroup option output p param picture plaintext pre progress q rp rt ruby s samp "
+    "script search section select slot small source span strike strong style sub summary sup "
+    "svg table tbody td template textarea tfoot th thead time title tr track tt u ul var video "
+    "wbr xmp".split()
+)
+# Elements that break a line: a space where they stand (inline ones leave
+# nothing: H<sub>2</sub>O is H2O).
 _BLOCK_TAGS = frozenset(
     "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 "
     "h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
 )
+# Elements whose content is no text: it goes with them.
 _HIDDEN_TAGS = frozenset({"script", "style", "template"})
-# Markup still there after one pass: the feed escaped its HTML twice.
-_LEFTOVER_MARKUP = re.compile(
-    r"</?(?:a|b|br|div|em|h[1-6]|i|img|li|ol|p|span|strong|sub|sup|table|td|tr|u|ul)\b[^<>]*>"
-    r"|&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);",
-    re.IGNORECASE,
+# A start or end tag. Quoted values hold no "<", so that no attempt reads
+# past the next one, and a text full of "<" costs one pass.
+_TAG = re.compile(
+    r"<(/?)([A-Za-z][A-Za-z0-9]*)"
+    r"(?:\s+[^\s\"'<>/=]+(?:\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'|[^\s\"'=<>`]+))?)*\s*/?>"
 )
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Control characters, DEL and the BOM: gone, once C1 controls have become
+# the windows-1252 characters they almost always are (as feedparser reads
+# them). Whitespace controls become spaces with the rest of the whitespace.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f\ufeff]")
+_CP1252 = {
+    code: char
+    for code in range(0x80, 0xA0)
+    if (char := bytes([code]).decode("cp1252", "ignore"))
+}
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _FEED_ROOT = re.compile(rb"<(?:[\w.-]+:)?(?:rss|feed|rdf)\b")
 
 # The whitespace characters of ASCII, doubled spaces for the space.
 ASCII_SPACES = ("  ", "\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.hidden += tag in _HIDDEN_TAGS
-        self.parts.append(" " if tag in _BLOCK_TAGS else "")
-
-    def handle_endtag(self, tag: str) -> None:
-        self.hidden = max(0, self.hidden - (tag in _HIDDEN_TAGS))
-        self.parts.append(" " if tag in _BLOCK_TAGS else "")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
 
 
 def collapse(text: str) -> str:
@@ -78,27 +88,90 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def html_to_text(html: str) -> str:
-    """Plain text on one line: tags dropped, entities decoded, whitespace collapsed.
+def _entity(match: re.Match[str]) -> str:
+    ref = match[0]
+    # html.unescape would also read "&notit;" as "¬it;": names count whole.
+    return unescape(ref) if ref[1] == "#" else html5.get(ref[1:], ref)
 
-    Script and style contents go; block elements become spaces and inline
-    ones nothing (``H<sub>2</sub>O`` -> ``H2O``).
+
+def decode_entities(text: str) -> str:
+    """``text`` with its character references decoded, once: ``&amp;lt;`` -> ``&lt;``.
+
+    Only references ended by ``;`` count, so ``AT&T`` or ``&copy 2024`` stay.
     """
-    text = html
-    for _ in range(2):
-        extractor = _TextExtractor()
-        extractor.feed(text)
-        extractor.close()
-        text = collapse("".join(extractor.parts))
-        if not _LEFTOVER_MARKUP.search(text):
-            break
+    return _ENTITY.sub(_entity, text) if "&" in text else text
+
+
+def strip_markup(text: str) -> str:
+    """``text`` without HTML's tags and comments, script, style and template content dropped.
+
+    A tag counts only when it names an HTML element and is written as a tag
+    is; block elements leave a space. An element left open (``<script>``
+    and no ``</script>``) loses its tag alone, an unclosed comment nothing.
+    One pass: a text full of ``<`` costs no more than its length.
+    """
+    if "<" not in text:
+        return text
+    parts: list[str] = []
+    at = search = 0
+    lowered = text.lower()
+    # Where the next end of a comment or a hidden element is, -1 for none:
+    # each is looked for once past where it was last found.
+    closes: dict[str, int] = {}
+
+    def close(mark: str, start: int) -> int:
+        found = closes.get(mark, 0)
+        if 0 <= found < start:
+            found = closes[mark] = lowered.find(mark, start)
+        return found
+
+    while (start := text.find("<", search)) >= 0:
+        if text.startswith("<!--", start):
+            end = close("-->", start + 4)
+            if end < 0:
+                search = start + 4  # text: no comment ends
+            else:
+                parts += [text[at:start], " "]
+                at = search = end + 3
+            continue
+        tag = _TAG.match(text, start)
+        name = tag[2].lower() if tag else ""
+        if tag is None or name not in _ELEMENTS:
+            search = start + 1
+            continue
+        parts += [text[at:start], " " if name in _BLOCK_TAGS else ""]
+        at = search = tag.end()
+        if name in _HIDDEN_TAGS and not tag[1] and (end := close("</" + name, at)) >= 0:
+            end = text.find(">", end)
+            at = search = len(text) if end < 0 else end + 1
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+def clean_text(text: str) -> str:
+    """Plain text on one line, the same whatever wrote ``text``: a feed (RSS, Atom,
+    arXiv's feeds and API, HTML or not) or a seed file. The one cleaner of the
+    text ingestion stores: titles, abstracts, comments, author lists.
+
+    - Markup goes (``strip_markup``): tags of HTML's elements and comments,
+      and script, style and template elements with their content.
+    - Entities are decoded once (``decode_entities``), after the markup
+      went: ``&lt;b&gt;`` is text. A text that decoding turns into HTML was
+      HTML escaped twice, as some feeds send it: it is read as HTML once more.
+    - Control characters go (C1 ones read as windows-1252's characters, as
+      feedparser reads them), and whitespace runs become one space.
+    """
+    if "<" in text or "&" in text:
+        stripped = strip_markup(text)
+        text = decode_entities(stripped)
+        # Only a "<" that decoding made can start a tag left to read.
+        if text.count("<") > stripped.count("<") and (html := strip_markup(text)) != text:
+            text = strip_markup(decode_entities(html))
+    text = collapse(text)
+    # Printable text, the usual, holds no control character: a cheaper test.
+    if not text.isprintable() and _CONTROLS.search(text):
+        text = collapse(_CONTROLS.sub(lambda m: _CP1252.get(ord(m[0]), ""), text))
     return text
-
-
-def content_text(detail: Any, value: str) -> str:
-    """A title or summary as plain text, read as HTML only when the feed says so."""
-    kind = (detail or {}).get("type", "text/plain")
-    return html_to_text(value) if kind in _HTML_TYPES else collapse(value)
 
 
 def first_element(head: bytes) -> bytes:
@@ -139,7 +212,7 @@ def html_title(data: bytes) -> str:
     end = lowered.find(b"</title>", start) if start else -1
     if end < 0:
         return ""
-    return html_to_text(data[start:end].decode("utf-8", "replace"))[:80]
+    return clean_text(data[start:end].decode("utf-8", "replace"))[:80]
 
 
 def html_page(body: bytes, content_type: str) -> str | None:

@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 from bot.ingest.authors import read_author_list
 from bot.ingest.identity import paper_id_for
+from bot.ingest.markup import clean_text
 from bot.model.links import extract_code_urls
 from bot.model.papers import SEED_SOURCE, PaperRecord, normalize_category
 
@@ -163,8 +164,10 @@ def _record(
         return None, [problem(lineno, f"impossible date {when!r}; the record is skipped")]
     if not body:
         return None, [problem(lineno, "record has no title/author line and no abstract")]
-    title_no, title_line = body[0]
-    if (length := len(" ".join(title_line.split()))) > MAX_TITLE_LINE:
+    # Cleaned as a feed's text is (bot.ingest.markup.clean_text), the
+    # title/author line before it is split: names read after decoding.
+    title_no, title_line = body[0][0], clean_text(body[0][1])
+    if (length := len(title_line)) > MAX_TITLE_LINE:
         message = (
             f"the title/author line is {length:,} characters long, more than a title "
             f"and its authors take ({MAX_TITLE_LINE:,} at most); the record is skipped"
@@ -184,20 +187,19 @@ def _record(
         )
         return None, [problem(title_no, message)]
     problems: list[SeedProblem] = []
+    abstract_no, abstract = body[1][0], clean_text(body[1][1])
     if len(body) > 2:
-        abstract_no, abstract_line = body[1]
-        if split_title_authors(abstract_line) is not None:
+        if split_title_authors(abstract) is not None:
             # A title/author line in the abstract's place: this record lost
             # its abstract and the next one lost its header. Report both.
             return None, [
                 problem(lineno, "record has no abstract; the record is skipped"),
-                _expected_header(path, abstract_no, abstract_line),
+                _expected_header(path, abstract_no, body[1][1]),
             ]
         # A complete record followed by stray lines: keep the record, report
         # the strays (a second abstract paragraph, or a record without header).
         problems.append(_expected_header(path, *body[2]))
     title, authors, truncated = split
-    abstract = body[1][1]
     code_urls = extract_code_urls(abstract)
     record = PaperRecord(
         id=paper_id_for(title=title),

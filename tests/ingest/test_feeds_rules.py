@@ -11,8 +11,8 @@ from bot.ingest.authors import split_authors
 from bot.ingest.identity import normalize_doi, paper_id_for
 from bot.ingest.identity import paper_id_for as feed_paper_id
 from bot.ingest.markup import ASCII_SPACES as _ASCII_SPACES
+from bot.ingest.markup import clean_text
 from bot.ingest.markup import collapse as _collapse
-from bot.ingest.markup import html_to_text
 
 AUTHOR_CASES = [
     pytest.param("Alice Smith, Bob Jones", ("Alice Smith", "Bob Jones"), False, id="arxiv list"),
@@ -129,10 +129,17 @@ def test_feed_paper_id_order_and_forms() -> None:
         ("&lt;p&gt;escaped &amp;amp; twice&lt;/p&gt;", "escaped & twice"),
         ("<b>unclosed <i>tags", "unclosed tags"),
         ("line\n\n  breaks\tand   tabs", "line breaks and tabs"),
+        ("TeX's $a<b$ and $c>d$, <x, y> and a < b", "TeX's $a<b$ and $c>d$, <x, y> and a < b"),
+        ("plain &amp;amp; decoded once, AT&T &copy 2024 &notit;",
+         "plain &amp; decoded once, AT&T &copy 2024 &notit;"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;kept", "kept"),
+        ("<script>left open, its tag alone goes", "left open, its tag alone goes"),
+        ("<!-- a comment -->kept <!-- left open", "kept <!-- left open"),
+        ("ESC\x1b[31m NUL\x00 DEL\x7f C1\x93quoted\x94 BOM\ufeff", "ESC[31m NUL DEL C1\u201cquoted\u201d BOM"),
     ],
 )
-def test_html_to_text(html: str, text: str) -> None:
-    assert html_to_text(html) == text
+def test_clean_text(html: str, text: str) -> None:
+    assert clean_text(html) == text
 
 
 COLLAPSE_TEXTS = [
