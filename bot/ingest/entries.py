@@ -109,9 +109,14 @@ def _doi_links(raw: Any) -> list[str]:
 
 
 def _author_names(raw: Any) -> list[str]:
-    """The entry's author strings: its authors' names, else its one author string."""
+    """The entry's author strings, cleaned: its authors' names, else its one author string.
+
+    Cleaned before they are split: feedparser leaves the entities of a
+    malformed document undecoded, and the ";" of "&lt;" must split nothing.
+    """
     names = [a.get("name") or "" for a in raw.get("authors") or () if isinstance(a, dict)]
-    return [n for n in names if n.strip() and "@" not in n] or [raw.get("author") or ""]
+    names = [n for n in names if n.strip() and "@" not in n] or [raw.get("author") or ""]
+    return [clean_text(str(name)) for name in names]
 
 
 def _first(values: Iterable[str | None]) -> str | None:

@@ -203,3 +203,40 @@ def test_an_arxiv_abstract_and_a_seed_line_are_stored_clean(cli, tmp_path: Path)
 
 def test_seed_record_date() -> None:  # the seed route above is a real record
     assert seed("A title end", "An abstract.").published == date(2024, 2, 12)
+
+
+# -- author names: decoded once, then split ------------------------------------
+
+MENTIONS = "&lt;@everyone&gt;, &lt;!here&gt;, Jones Smith"
+
+
+def journal_item(number: int, title: str) -> str:
+    return (
+        f"<item><title>{title}</title><link>https://journal.example.org/{number}</link>"
+        f"<description>Paper {number}.</description><dc:creator>{MENTIONS}</dc:creator>"
+        f"<guid>https://journal.example.org/{number}</guid></item>\n"
+    )
+
+
+def journal(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        "<title>Journal</title><link>https://journal.example.org/</link>\n"
+        + "".join(items) + "</channel></rss>\n"
+    ).encode()
+
+
+def test_a_malformed_feed_splits_author_names_after_decoding(cli, tmp_path: Path) -> None:
+    # One character reference XML forbids makes the document malformed, and
+    # feedparser's lenient reading of it leaves the entities undecoded.
+    broken = tmp_path / "broken.rss"
+    broken.write_bytes(journal(journal_item(1, "Escape&#27;d"), journal_item(2, "Second paper")))
+    code, out, _ = cli("ingest", str(broken))
+    assert code == 0 and "malformed=" in out, out
+    code, out, _ = cli("search", "second", "--json")
+    (paper,) = json.loads(out)
+    assert paper["authors"] == ["<@everyone>", "<!here>", "Jones Smith"]
+
+    whole = parse_feed(journal(journal_item(2, "Second paper")), source="whole")
+    assert whole.records[0].authors == ("<@everyone>", "<!here>", "Jones Smith")
