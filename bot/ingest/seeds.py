@@ -11,7 +11,8 @@ A seed file is a listing copied from a paper site, three lines a record::
 
 Line 1 is a category code glued to the date, then an optional ``Code`` flag.
 Line 2 is the title glued, with no separator, to the author list. Line 3 is
-the abstract. Blank lines, CRLF, a BOM (at the start of the file or of any
+the abstract. Both are cleaned as a feed's text is
+(``bot.ingest.markup.clean_text``), line 2 before it is split. Blank lines, CRLF, a BOM (at the start of the file or of any
 line, as where two files were pasted together) and trailing spaces are
 tolerated.
 A listing names no link: a record's ``url`` is arXiv's search for its
