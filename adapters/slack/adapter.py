@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -58,6 +59,7 @@ from adapters.slack.connection import (
     quiet_library_logs,
     unreachable_line,
 )
+from adapters.slack.guard import RequestGuard, middleware
 from adapters.slack.render import (
     ABSTRACT_ACTION_ID,
     MORE_LIKE_ACTION_ID,
@@ -194,7 +196,11 @@ class SlackAdapter:
         client_id: str | None = None,
         client_secret: str | None = None,
         retry_seconds: tuple[float, ...] = RETRY_SECONDS,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (seconds since 1970) judges the age of Slack's signatures,
+        ``monotonic`` how often refused requests are logged."""
         if not bot_token and not (client_id and client_secret):
             raise ValueError("a bot token, or an OAuth client id and secret, is needed")
         self._bot_token = bot_token
@@ -218,6 +224,9 @@ class SlackAdapter:
         self._connected = asyncio.Event()
         self._failed = asyncio.Event()  # an attempt to connect failed
         self._started = False
+        # Over HTTP, each request passes this before bolt reads it.
+        self._guard = (RequestGuard(signing_secret, clock=clock, monotonic=monotonic)
+                       if app_token is None else None)
         quiet_library_logs()
 
     def _build_app(self, bot: Bot) -> AsyncApp:
@@ -272,7 +281,10 @@ class SlackAdapter:
                 log.warning("Slack unreachable (%s); serving %s anyway", describe(exc),
                             EVENTS_PATH, exc_info=_details(exc))
         # With OAuth this also serves /slack/install and /slack/oauth_redirect.
-        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
+        server = self.app.web_app(path=EVENTS_PATH, port=self.port)
+        assert self._guard is not None
+        server.middlewares.append(middleware(self._guard, EVENTS_PATH))
+        self._runner = web.AppRunner(server)
         await self._runner.setup()
         await web.TCPSite(self._runner, host=self.host, port=self.port).start()
         log.info("Slack: serving %s on port %s", EVENTS_PATH, self.bound_port)
@@ -346,6 +358,8 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._guard is not None:
+            self._guard.refusals.flush()
 
     async def is_connected(self) -> bool:
         """Socket Mode: the websocket is up (slack_sdk reconnects it); HTTP: the server listens."""

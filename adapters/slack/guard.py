@@ -1,0 +1,184 @@
+"""The door of the HTTP server: each of Slack's requests checked on its raw bytes first.
+
+Over HTTP anyone can post to ``/slack/events``. Before slack-bolt reads a
+request (its body parsing raises on bytes Slack never sends), ``RequestGuard``
+checks it as it came:
+
+1. the signature: ``X-Slack-Request-Timestamp`` a number of seconds within
+   5 minutes of now, and ``X-Slack-Signature`` the HMAC of the raw body with
+   the signing secret (slack_sdk's ``SignatureVerifier``); else 401 (a body
+   that is not UTF-8, which Slack never sends, 400);
+2. the body: what Slack sends, readable: a JSON object for
+   ``application/json`` (or any body starting with "{", which bolt reads as
+   JSON), else a form whose ``payload`` field, if any, is a JSON object;
+   else 400.
+
+A refused request is answered at once, without a traceback, and logged in
+one warning line at most every ``LOG_EVERY`` seconds, which counts the
+requests refused since the line before (``RefusalLog``): a flood of junk
+costs a line a minute, not a traceback each.
+
+``middleware`` plugs the guard into the adapter's aiohttp server (the
+adapter's module does the serving); this module has no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from slack_sdk.signature import Clock, SignatureVerifier
+
+__all__ = ["LOG_EVERY", "SIGNATURE_WINDOW", "Refusal", "RefusalLog", "RequestGuard", "middleware"]
+
+log = logging.getLogger(__name__)
+
+# Slack's rule: a request signed more than 5 minutes from now is refused.
+SIGNATURE_WINDOW = 5 * 60
+# At most one warning line about refused requests this often.
+LOG_EVERY = 60.0
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+_TIMESTAMP_DIGITS = 12  # seconds since 1970, for the next 30,000 years
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a refused request is answered: HTTP ``status`` and a one-line ``reason``."""
+
+    status: int
+    reason: str
+
+    def response(self) -> web.Response:
+        return web.Response(status=self.status, text=self.reason + "\n")
+
+
+class RefusalLog:
+    """Refused requests in one warning line at most every ``every`` seconds, counted.
+
+    The first refusal is logged at once; the ones that follow within
+    ``every`` seconds are counted, and the next line (at the first refusal
+    after that) says how many there were since the line before and why.
+    ``flush`` writes what is counted and not yet said (the adapter calls it
+    when it stops).
+    """
+
+    def __init__(self, *, every: float = LOG_EVERY,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._every = every
+        self._monotonic = monotonic
+        self._last: float | None = None
+        self._counts: Counter[str] = Counter()
+
+    def refused(self, reason: str, *, peer: str | None = None) -> None:
+        self._counts[reason] += 1
+        now = self._monotonic()
+        if self._last is None or now - self._last >= self._every:
+            self._write(peer)
+            self._last = now
+
+    def flush(self) -> None:
+        if self._counts:
+            self._write(None)
+
+    def _write(self, peer: str | None) -> None:
+        total = sum(self._counts.values())
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in self._counts.most_common())
+        since = "" if self._last is None else f" in the last {self._monotonic() - self._last:.0f} s"
+        source = f"; the last from {peer}" if peer else ""
+        log.warning("Slack: refused %d request%s%s (%s)%s", total, "" if total == 1 else "s",
+                    since, reasons, source)
+        self._counts.clear()
+
+
+class _Clock(Clock):
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now()
+
+
+class RequestGuard:
+    """Checks one request to ``/slack/events`` on its raw bytes (the module's rules)."""
+
+    def __init__(self, signing_secret: str, *, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 log_every: float = LOG_EVERY) -> None:
+        self._clock = clock
+        self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
+        self.refusals = RefusalLog(every=log_every, monotonic=monotonic)
+
+    def check(self, headers: Mapping[str, str], body: bytes) -> Refusal | None:
+        """Why the request must be refused, or None to hand it to bolt."""
+        return self._signature(headers, body) or _unreadable(headers, body)
+
+    def _signature(self, headers: Mapping[str, str], body: bytes) -> Refusal | None:
+        timestamp = headers.get("X-Slack-Request-Timestamp")
+        signature = headers.get("X-Slack-Signature")
+        if not timestamp or not signature:
+            return Refusal(401, "unsigned")
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > _TIMESTAMP_DIGITS:
+            return Refusal(401, "bad timestamp")
+        if abs(self._clock() - int(timestamp)) > SIGNATURE_WINDOW:
+            return Refusal(401, "stale timestamp")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            # Slack sends text only, and the verifier signs text only.
+            return Refusal(400, "body not UTF-8")
+        if not signature.isascii() or not self._verifier.is_valid(text, timestamp, signature):
+            return Refusal(401, "bad signature")
+        return None
+
+
+def _mime(headers: Mapping[str, str]) -> str:
+    return headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+def _unreadable(headers: Mapping[str, str], body: bytes) -> Refusal | None:
+    """Why a signed body is not one Slack sends, or None."""
+    text = body.decode("utf-8")  # the signature check made sure it is
+    mime = _mime(headers)
+    if mime == JSON or text.startswith("{"):
+        # bolt reads a body starting with "{" as JSON, whatever its type says.
+        return None if _json_object(text) else Refusal(400, "body not a JSON object")
+    try:
+        form = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
+    except ValueError:
+        return Refusal(400, "body not a form")
+    if "payload" in form and not _json_object(form["payload"]):
+        return Refusal(400, "payload not a JSON object")
+    return None
+
+
+def _json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def middleware(guard: RequestGuard, path: str) -> Middleware:
+    """An aiohttp middleware: POSTs to ``path`` pass ``guard`` before the handler sees them."""
+
+    @web.middleware
+    async def guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method != "POST" or request.path != path:
+            return await handler(request)
+        body = await request.read()  # kept by aiohttp: bolt reads the same bytes after
+        refusal = guard.check(request.headers, body)
+        if refusal is not None:
+            guard.refusals.refused(refusal.reason, peer=request.remote)
+            return refusal.response()
+        return await handler(request)
+
+    return guarded

@@ -1,0 +1,200 @@
+"""What the Slack adapter's HTTP server makes of each request, before and after bolt.
+
+The real slack-bolt app served by the adapter on 127.0.0.1; requests made
+and signed here as Slack makes them (slack_sdk's SignatureVerifier), junk
+and forgeries beside them; what the bot answers through response_url lands
+in the fake Slack Web API. Real request bodies from slack-bolt's own tests
+are read from ``../shared/real-data/slack/`` where that directory is.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.guard import LOG_EVERY
+from bot.chat.service import Service
+from bot.model.papers import PaperRecord
+from tests.console_bot import ConsoleBot
+from tests.fakes import FakeSlackAPI, slack_api_fixture  # noqa: F401  (the slack_api fixture)
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TOKEN = "xoxb-test-token"
+TEAM, CHANNEL = "T0FAKE", "C0GENERAL"  # the fake's auth.test says T0FAKE
+ADDRESS = f"slack:{TEAM}/{CHANNEL}"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+class Ticks:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Door:
+    """Slack's side of the request URL: raw requests, signed like Slack's or not at all."""
+
+    def __init__(self, api: FakeSlackAPI, port: int) -> None:
+        self.api = api
+        self.url = f"http://127.0.0.1:{port}/slack/events"
+
+    def send(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        request = urllib.request.Request(self.url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def signed(self, body: bytes, *, content_type: str, secret: str = SECRET,
+               **headers: str) -> tuple[int, str]:
+        timestamp = str(int(time.time()))
+        signature = _sign(secret, timestamp, body)
+        return self.send(body, {"Content-Type": content_type,
+                                "X-Slack-Request-Timestamp": timestamp,
+                                "X-Slack-Signature": signature,
+                                **{k.replace("_", "-"): v for k, v in headers.items()}})
+
+    def command_body(self, text: str, *, team: str = TEAM, channel: str = CHANNEL) -> bytes:
+        return urllib.parse.urlencode({
+            "command": "/papers", "text": text, "team_id": team, "channel_id": channel,
+            "user_id": "U0ANN", "user_name": "ann", "trigger_id": "1.2.3",
+            "response_url": self.api.response_url("command"),
+        }).encode()
+
+    def command(self, text: str, **kwargs: str) -> tuple[int, str]:
+        return self.signed(self.command_body(text, **kwargs), content_type=FORM)
+
+
+def _sign(secret: str, timestamp: str, body: bytes) -> str:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        # slack_sdk signs text only; Slack's rule, by hand, for bytes Slack never sends.
+        digest = hmac.new(secret.encode(), b"v0:%s:%s" % (timestamp.encode(), body), "sha256")
+        return "v0=" + digest.hexdigest()
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
+    return signature
+
+
+def paper(n: int, title: str, abstract: str | None = None) -> PaperRecord:
+    return PaperRecord(id=f"2611.{n:05d}", title=title, authors=("Ann Lee",),
+                       abstract=abstract or f"{title}. The whole abstract goes on from here.",
+                       published=date(2026, 11, 27), categories=("eess.IV",))
+
+
+@pytest.fixture
+def service(db, index) -> Service:
+    service = Service(db=db, index=index, clock=lambda: NOW)
+    service.catalog.import_records([paper(1, "Breast MRI screening with deep learning")])
+    return service
+
+
+@pytest.fixture
+def ticks() -> Ticks:
+    return Ticks()
+
+
+@pytest.fixture
+def door(service: Service, slack_api: FakeSlackAPI, ticks: Ticks) -> Iterator[Door]:
+    adapter = SlackAdapter(bot_token=TOKEN, signing_secret=SECRET, api_url=slack_api.api_url,
+                           port=0, host="127.0.0.1", monotonic=ticks)
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    assert adapter.bound_port
+    yield Door(slack_api, adapter.bound_port)
+    bot.stop()
+
+
+def _refusal_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "adapters.slack.guard" and r.levelno == logging.WARNING]
+
+
+def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records
+            if r.exc_info or r.levelno >= logging.ERROR]
+
+
+# -- junk and forgeries ---------------------------------------------------------
+
+HELP = b"command=%2Fpapers&text=help&team_id=T0FAKE&channel_id=C0GENERAL&user_id=U0ANN"
+UNSIGNED = [
+    pytest.param({"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}, FORM,
+                 HELP, id="timestamp-abc"),
+    # "²" is a digit to str.isdigit, not to int().
+    pytest.param({"X-Slack-Request-Timestamp": "17²", "X-Slack-Signature": "v0=00"}, FORM,
+                 HELP, id="timestamp-superscript"),
+    pytest.param({"X-Slack-Signature": "v0=é"}, FORM, HELP, id="signature-not-ascii"),
+    pytest.param({"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": "v0=00"}, FORM,
+                 HELP, id="timestamp-huge"),
+    pytest.param({"X-Slack-Signature": ""}, FORM, bytes(range(256)), id="binary-body"),
+    pytest.param({}, JSON, HELP, id="json-type-form-body"),
+    pytest.param({}, FORM, b"payload={bad", id="payload-bad-json"),
+    pytest.param({"X-Slack-Signature": "v0=00"}, JSON, b"{}", id="no-timestamp"),
+]
+
+
+@pytest.mark.parametrize(("headers", "content_type", "body"), UNSIGNED)
+def test_unsigned_junk_gets_401_without_a_traceback(door: Door, caplog, headers: dict[str, str],
+                                                    content_type: str, body: bytes) -> None:
+    caplog.set_level(logging.INFO)
+    signed_now = str(int(time.time()))
+    headers = {"X-Slack-Request-Timestamp": signed_now, "X-Slack-Signature": "v0=" + "0" * 64,
+               "Content-Type": content_type, **headers}
+    status, text = door.send(body, headers)
+    assert status == 401, text
+    assert _tracebacks(caplog) == []
+    assert door.api.responses() == []
+
+
+@pytest.mark.parametrize(("body", "content_type", "reason"), [
+    (bytes(range(256)), FORM, "body not UTF-8"),
+    (HELP, JSON, "body not a JSON object"),
+    (b"[1, 2]", JSON, "body not a JSON object"),
+    (b"payload={bad", FORM, "payload not a JSON object"),
+    (b'payload=["a"]', FORM, "payload not a JSON object"),
+    (b"{not json", FORM, "body not a JSON object"),
+])
+def test_signed_junk_gets_400_without_a_traceback(door: Door, caplog, body: bytes,
+                                                  content_type: str, reason: str) -> None:
+    caplog.set_level(logging.INFO)
+    status, text = door.signed(body, content_type=content_type)
+    assert (status, text.strip()) == (400, reason)
+    assert _tracebacks(caplog) == []
+
+
+def test_a_flood_of_junk_is_one_line_a_minute_with_a_count(door: Door, caplog, ticks: Ticks
+                                                           ) -> None:
+    caplog.set_level(logging.INFO)
+    for n in range(40):
+        door.send(b"payload={bad" if n % 2 else bytes(range(256)), {"Content-Type": FORM})
+    ticks.now += LOG_EVERY - 1
+    door.send(b"{}", {"Content-Type": JSON, "X-Slack-Request-Timestamp": "abc",
+                      "X-Slack-Signature": "v0=00"})
+    assert _refusal_lines(caplog) == ["Slack: refused 1 request (unsigned: 1); the last from 127.0.0.1"]
+    ticks.now += 1
+    status, _ = door.command("help", team=TEAM)  # Slack's own requests go on being served
+    assert status == 200
+    door.send(b"", {"Content-Type": FORM})
+    assert _refusal_lines(caplog)[1:] == [(
+        "Slack: refused 41 requests in the last 60 s (unsigned: 40, bad timestamp: 1); "
+        "the last from 127.0.0.1"
+    )]
+    assert _tracebacks(caplog) == []
