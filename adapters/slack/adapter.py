@@ -26,6 +26,11 @@ Mode logs one line per attempt and tries again (``adapters.slack.connection``),
 ``start`` returning after the first failed attempt so the rest of the bot
 runs meanwhile; the HTTP server serves anyway.
 
+Who is served: over HTTP every request first passes ``adapters.slack.guard``
+(signature, content type, body), on its raw bytes. With one bot token, only
+the token's own workspace (``auth.test``'s team) is served, in Socket Mode
+too; a command from another gets a line saying so, and nothing is done.
+
 Network I/O with Slack (HTTPS to the Web API, the HTTP server for Slack's
 requests, or Socket Mode's websocket) is this module's only I/O.
 """
@@ -35,11 +40,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -59,7 +66,7 @@ from adapters.slack.connection import (
     quiet_library_logs,
     unreachable_line,
 )
-from adapters.slack.guard import RequestGuard, middleware
+from adapters.slack.guard import RefusalLog, RequestGuard, middleware
 from adapters.slack.render import (
     ABSTRACT_ACTION_ID,
     MORE_LIKE_ACTION_ID,
@@ -93,6 +100,7 @@ CONNECT_SECONDS = 30.0
 # What waiting may fix: the network, and Slack's 5xx and 429 (check_token
 # raises TokenRefused for any other answer).
 _WAIT_AND_RETRY: tuple[type[BaseException], ...] = (*NETWORK_ERRORS, SlackApiError)
+_CANNOT_CHECK: tuple[type[BaseException], ...] = (*_WAIT_AND_RETRY, TokenRefused)
 
 _INVITE = "Invite it with /invite @digestbot, then type /papers resume."
 CHANNEL_ERRORS = {
@@ -111,6 +119,13 @@ WORKSPACE_ERRORS = {
     "team_access_not_granted": "digestbot has no access to this workspace",
 }
 _REINSTALL = "; reinstall the app, then type /papers resume."
+NOT_YET = "digestbot cannot reach Slack at the moment. Try again in a minute."
+OTHER_WORKSPACE = (
+    "This digestbot serves only the Slack workspace whose token it runs with, not this one. "
+    "To use digestbot here, ask whoever runs it to install it here (with SLACK_CLIENT_ID and "
+    "SLACK_CLIENT_SECRET it serves every workspace that installs it), or run one with this "
+    "workspace's own bot token."
+)
 
 
 def create(settings: Settings) -> SlackAdapter | None:
@@ -224,8 +239,10 @@ class SlackAdapter:
         self._connected = asyncio.Event()
         self._failed = asyncio.Event()  # an attempt to connect failed
         self._started = False
+        self._served: AuthorizeResult | None = None  # the bot token's workspace, once known
         # Over HTTP, each request passes this before bolt reads it.
-        self._guard = (RequestGuard(signing_secret, clock=clock, monotonic=monotonic)
+        self._refusals = RefusalLog(monotonic=monotonic)
+        self._guard = (RequestGuard(signing_secret, refusals=self._refusals, clock=clock)
                        if app_token is None else None)
         quiet_library_logs()
 
@@ -251,6 +268,8 @@ class SlackAdapter:
             # Socket Mode requests come over our own authenticated websocket.
             request_verification_enabled=self._app_token is None,
         )
+        if settings is None:
+            app.middleware(self._one_workspace)
         app.command(COMMAND)(self._on_command)
         app.action(ABSTRACT_ACTION_ID)(self._on_button)
         app.action(MORE_LIKE_ACTION_ID)(self._on_button)
@@ -338,10 +357,15 @@ class SlackAdapter:
         log.info("Slack: connected in Socket Mode")
 
     async def _check_bot_token(self) -> None:
-        """``auth.test`` with the bot token: TokenRefused if Slack will not take it."""
+        """``auth.test`` with the bot token: TokenRefused if Slack will not take it.
+
+        Its answer names the workspace the token serves.
+        """
         if self._bot_token:
-            await check_token("SLACK_BOT_TOKEN",
-                         _checker(self._bot_token, self._api_url).auth_test())
+            answer = await check_token("SLACK_BOT_TOKEN",
+                                       _checker(self._bot_token, self._api_url).auth_test())
+            self._served = AuthorizeResult(enterprise_id=answer.get("enterprise_id"),
+                                           team_id=answer.get("team_id"))
 
     @property
     def bound_port(self) -> int | None:
@@ -358,8 +382,7 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._guard is not None:
-            self._guard.refusals.flush()
+        self._refusals.flush()
 
     async def is_connected(self) -> bool:
         """Socket Mode: the websocket is up (slack_sdk reconnects it); HTTP: the server listens."""
@@ -439,6 +462,33 @@ class SlackAdapter:
 
     # -- inbound -------------------------------------------------------------
 
+    async def _one_workspace(self, context: AsyncBoltContext, body: dict[str, Any],
+                             next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        """With one bot token, only its workspace (``auth.test``'s team) is served."""
+        if self._served is None:
+            try:
+                await self._check_bot_token()
+            except _CANNOT_CHECK as exc:
+                log.warning("%s: cannot tell which workspace the bot token serves; request "
+                            "refused", exc if isinstance(exc, TokenRefused)
+                            else f"Slack unreachable ({describe(exc)})", exc_info=_details(exc))
+                if "command" in body:
+                    return BoltResponse(status=200, body={"response_type": "ephemeral",
+                                                          "text": NOT_YET})
+                return BoltResponse(status=503, body="")  # Slack sends an event again later
+        assert self._served is not None
+        if _same_workspace(context, self._served):
+            await next()
+            return None
+        self._refusals.refused("another workspace", peer=f"workspace {context.team_id}")
+        if "command" in body:
+            return BoltResponse(status=200, body={"response_type": "ephemeral",
+                                                  "text": OTHER_WORKSPACE})
+        if context.response_url and context.respond is not None:
+            await context.respond(text=OTHER_WORKSPACE, response_type="ephemeral",
+                                  replace_original=False)
+        return BoltResponse(status=200, body="")
+
     def _incoming(self, *, team: str, channel: str, user: str, text: str) -> IncomingCommand:
         return IncomingCommand(
             platform=PLATFORM, workspace_id=team, channel_id=channel, user_id=user, text=text
@@ -487,6 +537,14 @@ class SlackAdapter:
         event = (body.get("event") or {}).get("type", "app_uninstalled")
         reason = WORKSPACE_ERRORS.get(event, WORKSPACE_ERRORS["app_uninstalled"]) + _REINSTALL
         await self._bot.workspace_gone(PLATFORM, team, reason=reason)
+
+
+def _same_workspace(context: AsyncBoltContext, served: AuthorizeResult) -> bool:
+    """Whether a request comes from the workspace the bot token serves."""
+    if context.team_id is not None:
+        return context.team_id == served.team_id
+    # An organization-wide install: the organization is the workspace.
+    return context.enterprise_id is not None and context.enterprise_id == served.enterprise_id
 
 
 def _response(message: SlackMessage, reply: Reply) -> dict[str, Any]:

@@ -8,10 +8,12 @@ checks it as it came:
    5 minutes of now, and ``X-Slack-Signature`` the HMAC of the raw body with
    the signing secret (slack_sdk's ``SignatureVerifier``); else 401 (a body
    that is not UTF-8, which Slack never sends, 400);
-2. the body: what Slack sends, readable: a JSON object for
-   ``application/json`` (or any body starting with "{", which bolt reads as
-   JSON), else a form whose ``payload`` field, if any, is a JSON object;
-   else 400.
+2. the content type: only those Slack sends, ``application/x-www-form-urlencoded``
+   (slash commands, and interactivity in its ``payload`` field) and
+   ``application/json`` (events); else 415;
+3. the body: a JSON object for ``application/json``; for a form, a form
+   (not starting with "{", which bolt would read as JSON) whose ``payload``
+   field, if any, is a JSON object; else 400.
 
 A refused request is answered at once, without a traceback, and logged in
 one warning line at most every ``LOG_EVERY`` seconds, which counts the
@@ -110,16 +112,15 @@ class _Clock(Clock):
 class RequestGuard:
     """Checks one request to ``/slack/events`` on its raw bytes (the module's rules)."""
 
-    def __init__(self, signing_secret: str, *, clock: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 log_every: float = LOG_EVERY) -> None:
+    def __init__(self, signing_secret: str, *, refusals: RefusalLog,
+                 clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
-        self.refusals = RefusalLog(every=log_every, monotonic=monotonic)
+        self.refusals = refusals
 
     def check(self, headers: Mapping[str, str], body: bytes) -> Refusal | None:
         """Why the request must be refused, or None to hand it to bolt."""
-        return self._signature(headers, body) or _unreadable(headers, body)
+        return self._signature(headers, body) or _not_slacks(headers, body)
 
     def _signature(self, headers: Mapping[str, str], body: bytes) -> Refusal | None:
         timestamp = headers.get("X-Slack-Request-Timestamp")
@@ -144,13 +145,16 @@ def _mime(headers: Mapping[str, str]) -> str:
     return headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 
-def _unreadable(headers: Mapping[str, str], body: bytes) -> Refusal | None:
-    """Why a signed body is not one Slack sends, or None."""
-    text = body.decode("utf-8")  # the signature check made sure it is
+def _not_slacks(headers: Mapping[str, str], body: bytes) -> Refusal | None:
+    """Why a signed request is not one Slack sends, or None."""
     mime = _mime(headers)
-    if mime == JSON or text.startswith("{"):
-        # bolt reads a body starting with "{" as JSON, whatever its type says.
+    if mime not in (FORM, JSON):
+        return Refusal(415, "unsupported content type")
+    text = body.decode("utf-8")  # the signature check made sure it is
+    if mime == JSON:
         return None if _json_object(text) else Refusal(400, "body not a JSON object")
+    if text.startswith("{"):
+        return Refusal(400, "body not a form")  # bolt would read it as JSON
     try:
         form = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
     except ValueError:

@@ -10,18 +10,21 @@ are read from ``../shared/real-data/slack/`` where that directory is.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.adapter import SlackAdapter
+from adapters.slack.adapter import OTHER_WORKSPACE, SlackAdapter
 from adapters.slack.guard import LOG_EVERY
 from bot.chat.service import Service
 from bot.model.papers import PaperRecord
@@ -170,7 +173,8 @@ def test_unsigned_junk_gets_401_without_a_traceback(door: Door, caplog, headers:
     (b"[1, 2]", JSON, "body not a JSON object"),
     (b"payload={bad", FORM, "payload not a JSON object"),
     (b'payload=["a"]', FORM, "payload not a JSON object"),
-    (b"{not json", FORM, "body not a JSON object"),
+    (b"{not json", FORM, "body not a form"),
+    (b'{"command": "/papers"}', FORM, "body not a form"),
 ])
 def test_signed_junk_gets_400_without_a_traceback(door: Door, caplog, body: bytes,
                                                   content_type: str, reason: str) -> None:
@@ -198,3 +202,118 @@ def test_a_flood_of_junk_is_one_line_a_minute_with_a_count(door: Door, caplog, t
         "the last from 127.0.0.1"
     )]
     assert _tracebacks(caplog) == []
+
+
+# -- whose requests are served -----------------------------------------------------
+
+REAL_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "real-data" / "slack"
+
+
+def real_payloads(name: str) -> list[dict[str, Any]]:
+    """The request bodies recorded in slack-bolt's tests, as ``../shared/real-data`` keeps them."""
+    path = REAL_DATA / f"bolt_{name}.json"
+    if not path.is_file():
+        pytest.skip(f"no real Slack payloads at {REAL_DATA}")
+    return list(json.loads(path.read_text("utf-8"))["payloads"])
+
+
+def test_a_command_from_another_workspace_is_refused(door: Door, service: Service,
+                                                     caplog) -> None:
+    caplog.set_level(logging.INFO)
+    status, text = door.command("subscribe breast mri", team="T0OTHER", channel="C0SEC")
+    assert (status, json.loads(text)) == (200, {"response_type": "ephemeral",
+                                                "text": OTHER_WORKSPACE})
+    assert service.channels.info("slack:T0OTHER/C0SEC") is None
+    assert _refusal_lines(caplog) == [
+        "Slack: refused 1 request (another workspace: 1); the last from workspace T0OTHER"]
+    status, text = door.command("subscribe breast mri")
+    assert status == 200 and "now follows: breast mri" in text
+    assert service.channels.topics(ADDRESS) == ["breast mri"]
+
+
+def test_real_slash_command_from_its_workspace_is_served_and_from_another_refused(
+    door: Door, service: Service
+) -> None:
+    [recorded] = real_payloads("slash_command")
+    raw = recorded["raw"]
+    assert "team_id=T111" in raw
+    status, text = door.signed(raw.encode(), content_type=recorded["content_type"])
+    assert (status, json.loads(text)["text"]) == (200, OTHER_WORKSPACE)
+    ours = (raw.replace("team_id=T111", f"team_id={TEAM}").replace("text=Hi", "text=topics")
+            .replace("command=%2Fhello-world", "command=%2Fpapers"))
+    status, text = door.signed(ours.encode(), content_type=recorded["content_type"])
+    assert status == 200
+    assert json.loads(text)["text"].startswith("This channel follows no topics yet.")
+
+
+def test_a_button_from_another_workspace_is_refused(door: Door) -> None:
+    [recorded] = real_payloads("block_actions")
+    payload = recorded["value"]
+    assert payload["team"]["id"] == "T111"
+    payload["response_url"] = door.api.response_url("button")
+    payload["actions"] = [{"type": "button", "action_id": "paper_abstract", "block_id": "b",
+                           "value": "2611.00001", "action_ts": "1"}]
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    status, _ = door.signed(body, content_type=FORM)
+    assert status == 200
+    [answer] = door.api.wait_for("response_url")
+    assert answer.params["text"] == OTHER_WORKSPACE
+    assert answer.params["response_type"] == "ephemeral"
+
+
+def test_an_uninstall_from_another_workspace_pauses_nothing(door: Door, service: Service) -> None:
+    [*_, recorded] = [p for p in real_payloads("events") if p["name"] == "app_uninstalled_body"]
+    other = recorded["value"]
+    assert other["team_id"] == "T111"
+    service.channels.subscribe("slack:T111/C111", "breast mri")
+    service.channels.subscribe(ADDRESS, "breast mri")
+    status, _ = door.signed(json.dumps(other).encode(), content_type=JSON)
+    assert status == 200
+    ours = {**other, "team_id": TEAM, "event_id": "Ev2"}
+    status, _ = door.signed(json.dumps(ours).encode(), content_type=JSON)
+    assert status == 200
+    _wait_until(lambda: _paused(service, ADDRESS))
+    assert not _paused(service, "slack:T111/C111")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data; boundary=x", ""])
+def test_only_the_content_types_slack_sends_are_served(door: Door, service: Service,
+                                                       content_type: str) -> None:
+    status, text = door.signed(door.command_body("subscribe breast mri"),
+                               content_type=content_type)
+    assert (status, text.strip()) == (415, "unsupported content type")
+    assert service.channels.info(ADDRESS) is None
+
+
+def _paused(service: Service, address: str) -> bool:
+    info = service.channels.info(address)
+    return info is not None and info.paused
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("waited in vain")
+        time.sleep(0.02)
+
+
+def test_its_workspace_is_learnt_when_slack_answers_again(service: Service,
+                                                          slack_api: FakeSlackAPI) -> None:
+    slack_api.server_error("auth.test", status=503, times=2)  # at start, and at the first event
+    adapter = SlackAdapter(bot_token=TOKEN, signing_secret=SECRET, api_url=slack_api.api_url,
+                           port=0, host="127.0.0.1")
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    try:
+        door = Door(slack_api, adapter.bound_port or 0)
+        service.channels.subscribe(ADDRESS, "breast mri")
+        event = {"type": "event_callback", "team_id": TEAM, "api_app_id": "A0APP",
+                 "event": {"type": "app_uninstalled"}, "event_id": "Ev1", "event_time": 1}
+        status, _ = door.signed(json.dumps(event).encode(), content_type=JSON)
+        assert status == 503 and not _paused(service, ADDRESS)  # Slack sends it again later
+        status, _ = door.signed(json.dumps(event).encode(), content_type=JSON,
+                                X_Slack_Retry_Num="1", X_Slack_Retry_Reason="http_error")
+        assert status == 200
+        _wait_until(lambda: _paused(service, ADDRESS))
+    finally:
+        bot.stop()
