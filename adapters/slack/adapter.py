@@ -215,7 +215,8 @@ class SlackAdapter:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``clock`` (seconds since 1970) judges the age of Slack's signatures,
-        ``monotonic`` how often refused requests are logged."""
+        ``monotonic`` how long they are remembered and how often refused
+        requests are logged."""
         if not bot_token and not (client_id and client_secret):
             raise ValueError("a bot token, or an OAuth client id and secret, is needed")
         self._bot_token = bot_token
@@ -242,7 +243,8 @@ class SlackAdapter:
         self._served: AuthorizeResult | None = None  # the bot token's workspace, once known
         # Over HTTP, each request passes this before bolt reads it.
         self._refusals = RefusalLog(monotonic=monotonic)
-        self._guard = (RequestGuard(signing_secret, refusals=self._refusals, clock=clock)
+        self._guard = (RequestGuard(signing_secret, refusals=self._refusals, clock=clock,
+                                    monotonic=monotonic)
                        if app_token is None else None)
         quiet_library_logs()
 

@@ -15,6 +15,13 @@ checks it as it came:
    (not starting with "{", which bolt would read as JSON) whose ``payload``
    field, if any, is a JSON object; else 400.
 
+4. replays: a body handled in the last hour (each of Slack's bodies is
+   unique) is answered 200 and nothing is done again: a signed request sent
+   again, or Slack's retry of an event (``X-Slack-Retry-Num``, signed anew)
+   when the first delivery was handled; after a failure (a 5xx) the retry
+   is handled. Memory is bounded: entries expire, and at most
+   ``REMEMBER_AT_MOST`` are kept (a hash and a time each).
+
 A refused request is answered at once, without a traceback, and logged in
 one warning line at most every ``LOG_EVERY`` seconds, which counts the
 requests refused since the line before (``RefusalLog``): a flood of junk
@@ -26,10 +33,11 @@ adapter's module does the serving); this module has no I/O of its own.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -38,7 +46,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from slack_sdk.signature import Clock, SignatureVerifier
 
-__all__ = ["LOG_EVERY", "SIGNATURE_WINDOW", "Refusal", "RefusalLog", "RequestGuard", "middleware"]
+__all__ = [
+    "EVENT_RETRIES_WITHIN",
+    "LOG_EVERY",
+    "SIGNATURE_WINDOW",
+    "Refusal",
+    "RefusalLog",
+    "RequestGuard",
+    "middleware",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +62,11 @@ log = logging.getLogger(__name__)
 SIGNATURE_WINDOW = 5 * 60
 # At most one warning line about refused requests this often.
 LOG_EVERY = 60.0
+# Slack sends an event again up to 3 times, the last about 5 minutes after
+# the first; an event is remembered well past that.
+EVENT_RETRIES_WITHIN = 60 * 60
+# A bound on memory whatever the traffic.
+REMEMBER_AT_MOST = 50_000
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -54,12 +75,20 @@ _TIMESTAMP_DIGITS = 12  # seconds since 1970, for the next 30,000 years
 
 @dataclass(frozen=True)
 class Refusal:
-    """What a refused request is answered: HTTP ``status`` and a one-line ``reason``."""
+    """What a refused request is answered: HTTP ``status`` and a one-line ``reason``.
+
+    A 200 says "handled" and nothing more: its body would be shown in Slack.
+    ``logged``: counted in the warning line (Slack's own retries are not).
+    """
 
     status: int
     reason: str
+    logged: bool = True
 
     def response(self) -> web.Response:
+        if self.status == 200:
+            # Slack stops sending an event again on this header.
+            return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         return web.Response(status=self.status, text=self.reason + "\n")
 
 
@@ -109,18 +138,81 @@ class _Clock(Clock):
         return self._now()
 
 
+class _Recent:
+    """Keys seen lately, each forgotten ``keep`` seconds after it came; at most ``limit``."""
+
+    def __init__(self, keep: float, monotonic: Callable[[], float],
+                 limit: int = REMEMBER_AT_MOST) -> None:
+        self._keep = keep
+        self._monotonic = monotonic
+        self._limit = limit
+        self._until: OrderedDict[str, float] = OrderedDict()  # oldest first
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def __contains__(self, key: str) -> bool:
+        self._prune()
+        return key in self._until
+
+    def add(self, key: str) -> None:
+        self._prune()
+        self._until[key] = self._monotonic() + self._keep
+        self._until.move_to_end(key)
+        while len(self._until) > self._limit:
+            self._until.popitem(last=False)
+
+    def discard(self, key: str) -> None:
+        self._until.pop(key, None)
+
+    def _prune(self) -> None:
+        now = self._monotonic()
+        while self._until:
+            key, until = next(iter(self._until.items()))
+            if until > now:
+                break
+            del self._until[key]
+
+
 class RequestGuard:
     """Checks one request to ``/slack/events`` on its raw bytes (the module's rules)."""
 
     def __init__(self, signing_secret: str, *, refusals: RefusalLog,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
         self.refusals = refusals
+        # The bodies handled lately. Each of Slack's is unique (a trigger_id,
+        # a response_url, an event_id), so the same body again is a replay of
+        # the same signed request, or Slack's retry of an event.
+        self._handled = _Recent(EVENT_RETRIES_WITHIN, monotonic)
+
+    @property
+    def remembered(self) -> int:
+        """How many requests it remembers (forgotten as they expire)."""
+        return len(self._handled)
 
     def check(self, headers: Mapping[str, str], body: bytes) -> Refusal | None:
-        """Why the request must be refused, or None to hand it to bolt."""
-        return self._signature(headers, body) or _not_slacks(headers, body)
+        """Why the request must be refused, or None to hand it to bolt (which it remembers)."""
+        refusal = (self._signature(headers, body) or _not_slacks(headers, body)
+                   or self._again(headers, body))
+        if refusal is None:
+            self._handled.add(_digest(body))
+        return refusal
+
+    def failed(self, body: bytes) -> None:
+        """The request with ``body`` was not handled: Slack's retry of it is to be."""
+        self._handled.discard(_digest(body))
+
+    def _again(self, headers: Mapping[str, str], body: bytes) -> Refusal | None:
+        if _digest(body) not in self._handled:
+            return None
+        # Slack sends an event again (signed anew) when its first answer was
+        # late or failed; one handled already is not handled twice.
+        if headers.get("X-Slack-Retry-Num"):
+            return Refusal(200, "a retry of an event handled already", logged=False)
+        return Refusal(200, "replayed")
 
     def _signature(self, headers: Mapping[str, str], body: bytes) -> Refusal | None:
         timestamp = headers.get("X-Slack-Request-Timestamp")
@@ -139,6 +231,10 @@ class RequestGuard:
         if not signature.isascii() or not self._verifier.is_valid(text, timestamp, signature):
             return Refusal(401, "bad signature")
         return None
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def _mime(headers: Mapping[str, str]) -> str:
@@ -181,8 +277,18 @@ def middleware(guard: RequestGuard, path: str) -> Middleware:
         body = await request.read()  # kept by aiohttp: bolt reads the same bytes after
         refusal = guard.check(request.headers, body)
         if refusal is not None:
-            guard.refusals.refused(refusal.reason, peer=request.remote)
+            if refusal.logged:
+                guard.refusals.refused(refusal.reason, peer=request.remote)
+            else:
+                log.debug("Slack: %s", refusal.reason)
             return refusal.response()
-        return await handler(request)
+        try:
+            response = await handler(request)
+        except BaseException:
+            guard.failed(body)
+            raise
+        if response.status >= 500:
+            guard.failed(body)
+        return response
 
     return guarded

@@ -25,7 +25,13 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.adapter import OTHER_WORKSPACE, SlackAdapter
-from adapters.slack.guard import LOG_EVERY
+from adapters.slack.guard import (
+    EVENT_RETRIES_WITHIN,
+    LOG_EVERY,
+    Refusal,
+    RefusalLog,
+    RequestGuard,
+)
 from bot.chat.service import Service
 from bot.model.papers import PaperRecord
 from tests.console_bot import ConsoleBot
@@ -58,21 +64,21 @@ class Door:
         self.url = f"http://127.0.0.1:{port}/slack/events"
 
     def send(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        """Status and body of the answer; its headers are left in ``self.answer_headers``."""
         request = urllib.request.Request(self.url, data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
+                self.answer_headers = dict(response.headers)
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
+            self.answer_headers = dict(exc.headers)
             return exc.code, exc.read().decode()
 
-    def signed(self, body: bytes, *, content_type: str, secret: str = SECRET,
-               **headers: str) -> tuple[int, str]:
-        timestamp = str(int(time.time()))
-        signature = _sign(secret, timestamp, body)
-        return self.send(body, {"Content-Type": content_type,
-                                "X-Slack-Request-Timestamp": timestamp,
-                                "X-Slack-Signature": signature,
-                                **{k.replace("_", "-"): v for k, v in headers.items()}})
+    def sign(self, body: bytes, *, content_type: str, **kwargs: Any) -> dict[str, str]:
+        return slack_headers(body, content_type=content_type, **kwargs)
+
+    def signed(self, body: bytes, *, content_type: str, **kwargs: Any) -> tuple[int, str]:
+        return self.send(body, slack_headers(body, content_type=content_type, **kwargs))
 
     def command_body(self, text: str, *, team: str = TEAM, channel: str = CHANNEL) -> bytes:
         return urllib.parse.urlencode({
@@ -83,6 +89,15 @@ class Door:
 
     def command(self, text: str, **kwargs: str) -> tuple[int, str]:
         return self.signed(self.command_body(text, **kwargs), content_type=FORM)
+
+
+def slack_headers(body: bytes, *, content_type: str, secret: str = SECRET, age: int = 0,
+                  **headers: str) -> dict[str, str]:
+    """The headers Slack sends with ``body`` (``X_Slack_Retry_Num="1"`` and such added)."""
+    timestamp = str(int(time.time()) - age)
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": _sign(secret, timestamp, body),
+            **{k.replace("_", "-"): v for k, v in headers.items()}}
 
 
 def _sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -317,3 +332,87 @@ def test_its_workspace_is_learnt_when_slack_answers_again(service: Service,
         _wait_until(lambda: _paused(service, ADDRESS))
     finally:
         bot.stop()
+
+
+# -- replays ---------------------------------------------------------------------
+
+
+def _click(door: Door, value: str) -> bytes:
+    payload = {"type": "block_actions", "team": {"id": TEAM},
+               "user": {"id": "U0ANN", "team_id": TEAM}, "channel": {"id": CHANNEL},
+               "trigger_id": f"1.2.{value}", "api_app_id": "A0APP",
+               "response_url": door.api.response_url(value),
+               "actions": [{"type": "button", "action_id": "paper_abstract", "block_id": "b",
+                            "value": value, "action_ts": "1"}]}
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def test_a_replayed_button_click_is_answered_once(door: Door, service: Service) -> None:
+    service.catalog.import_records([paper(2, "Low-dose CT reconstruction")])
+    click = _click(door, "2611.00001")
+    headers = door.sign(click, content_type=FORM)
+    assert door.send(click, headers) == (200, "")
+    assert door.send(click, headers) == (200, "")  # the same signed request again
+    later = _click(door, "2611.00002")
+    assert door.signed(later, content_type=FORM)[0] == 200
+    answers = door.api.wait_for("response_url", count=2)
+    assert sorted(a.response_name or "" for a in answers) == ["2611.00001", "2611.00002"]
+    _stays(lambda: len(door.api.responses()) == 2)
+
+
+def test_a_replayed_command_is_not_run_again(door: Door, service: Service, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    body = door.command_body("subscribe breast mri")
+    headers = door.sign(body, content_type=FORM)
+    status, text = door.send(body, headers)
+    assert status == 200 and "now follows: breast mri" in text
+    status, text = door.send(body, headers)
+    assert (status, text) == (200, "")  # not "This channel already follows"
+    replayed = "Slack: refused 1 request (replayed: 1); the last from 127.0.0.1"
+    assert _refusal_lines(caplog) == [replayed]
+
+
+def test_slacks_retry_of_an_event_handled_already_is_not_handled_again(
+    door: Door, service: Service, caplog
+) -> None:
+    caplog.set_level(logging.INFO)
+    service.channels.subscribe(ADDRESS, "breast mri")
+    event = json.dumps({"type": "event_callback", "team_id": TEAM, "api_app_id": "A0APP",
+                        "event": {"type": "app_uninstalled"}, "event_id": "Ev9",
+                        "event_time": 1}).encode()
+    assert door.signed(event, content_type=JSON)[0] == 200
+    _wait_until(lambda: _paused(service, ADDRESS))
+    # Slack's retry: the same body, signed again with a later timestamp.
+    retry = door.sign(event, content_type=JSON, age=-1, X_Slack_Retry_Num="1",
+                      X_Slack_Retry_Reason="http_timeout")
+    assert door.send(event, retry) == (200, "")
+    assert door.answer_headers.get("X-Slack-No-Retry") == "1"
+    _stays(lambda: len(_gone(caplog)) == 1)
+    assert _refusal_lines(caplog) == []  # Slack's own retries are no refusal
+
+
+def test_memory_of_requests_is_bounded_by_time(ticks: Ticks) -> None:
+    guard = RequestGuard(SECRET, refusals=RefusalLog(monotonic=ticks), monotonic=ticks)
+    for n in range(300):
+        body = json.dumps({"type": "event_callback", "event_id": f"Ev{n}"}).encode()
+        assert guard.check(slack_headers(body, content_type=JSON), body) is None
+    assert guard.remembered == 300
+    replay = slack_headers(body, content_type=JSON)
+    assert guard.check(replay, body) == Refusal(200, "replayed")
+    ticks.now += EVENT_RETRIES_WITHIN
+    other = json.dumps({"type": "event_callback", "event_id": "Ev-late"}).encode()
+    assert guard.check(slack_headers(other, content_type=JSON), other) is None
+    assert guard.remembered == 1
+
+
+def _gone(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "bot.chat.runtime" and " gone (" in r.getMessage()]
+
+
+def _stays(condition: Callable[[], bool], seconds: float = 0.3) -> None:
+    """``condition`` holds now and for ``seconds`` after (what would change it has had time)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert condition()
+        time.sleep(0.02)
