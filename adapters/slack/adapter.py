@@ -119,6 +119,8 @@ WORKSPACE_ERRORS = {
     "team_access_not_granted": "digestbot has no access to this workspace",
 }
 _REINSTALL = "; reinstall the app, then type /papers resume."
+NO_CHANNEL = ("digestbot cannot tell which channel this button is in. Type {command} in a "
+              "channel instead.")
 NOT_YET = "digestbot cannot reach Slack at the moment. Try again in a minute."
 OTHER_WORKSPACE = (
     "This digestbot serves only the Slack workspace whose token it runs with, not this one. "
@@ -524,12 +526,19 @@ class SlackAdapter:
         await ack()
         assert self._bot is not None
         verb = "show" if action["action_id"] == ABSTRACT_ACTION_ID else "like"
+        text = f"{verb} {action.get('value', '')}"
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
-        channel = (body.get("channel") or {}).get("id", "")
-        incoming = self._incoming(
-            team=team, channel=channel, user=body["user"]["id"],
-            text=f"{verb} {action.get('value', '')}",
-        )
+        channel = ((body.get("channel") or {}).get("id")
+                   or (body.get("container") or {}).get("channel_id"))
+        if not (team and channel):
+            # A button outside a channel's message (a view): no channel to answer for.
+            line = NO_CHANNEL.format(command=f"{COMMAND} {text}"[:200])
+            if body.get("response_url"):
+                await respond(text=line, response_type="ephemeral", replace_original=False)
+            else:
+                log.info("Slack: a %s button outside a channel, with nowhere to answer", verb)
+            return
+        incoming = self._incoming(team=team, channel=channel, user=body["user"]["id"], text=text)
         reply = await self._bot.handle(incoming)
         await _respond_all(respond, render_reply(reply), reply)
 

@@ -416,3 +416,35 @@ def _stays(condition: Callable[[], bool], seconds: float = 0.3) -> None:
     while time.monotonic() < deadline:
         assert condition()
         time.sleep(0.02)
+
+
+# -- buttons -----------------------------------------------------------------------
+
+
+def _button(door: Door, **where: Any) -> bytes:
+    payload = {"type": "block_actions", "team": {"id": TEAM},
+               "user": {"id": "U0ANN", "team_id": TEAM}, "trigger_id": "1.2.5",
+               "api_app_id": "A0APP", "response_url": door.api.response_url("button"),
+               "actions": [{"type": "button", "action_id": "paper_abstract", "block_id": "b",
+                            "value": "2611.00001", "action_ts": "1"}], **where}
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def test_a_button_without_a_channel_is_answered_ephemerally(door: Door, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    body = _button(door, container={"type": "view", "view_id": "V0HOME"})
+    assert door.signed(body, content_type=FORM) == (200, "")
+    [answer] = door.api.wait_for("response_url")
+    assert answer.params["response_type"] == "ephemeral"
+    assert answer.params["text"] == ("digestbot cannot tell which channel this button is in. "
+                                      "Type /papers show 2611.00001 in a channel instead.")
+    assert _tracebacks(caplog) == []
+
+
+def test_a_button_whose_channel_is_in_its_container_is_answered(door: Door) -> None:
+    [recorded] = real_payloads("block_actions")
+    container = recorded["value"]["container"]  # a message's: it names the channel
+    body = _button(door, container={**container, "channel_id": CHANNEL})
+    assert door.signed(body, content_type=FORM)[0] == 200
+    [answer] = door.api.wait_for("response_url")
+    assert "The whole abstract goes on from here" in json.dumps(answer.params)
