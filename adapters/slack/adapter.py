@@ -9,7 +9,9 @@ Slack drops a slash command that is not acknowledged within 3 seconds:
 answers that come quickly (search, help, subscribe...) go in the
 acknowledgement itself; a command the core marks slow (``digest``), or any
 answer not ready in ``ACK_WITHIN`` seconds, is acknowledged with a short
-line and answered through the command's ``response_url`` after.
+line and answered through the command's ``response_url`` after. Slack takes
+``RESPONSE_URL_POSTS`` posts to a response_url: a longer answer (a huge
+abstract) is cut to fit them, with a link to the paper's page.
 
 Posting: one message a second at most per channel (Slack's pace for
 ``chat.postMessage``); 429s are retried after their ``Retry-After``, 5xx and
@@ -93,6 +95,9 @@ COMMAND = "/papers"
 EVENTS_PATH = "/slack/events"
 # Slack waits 3 s for the acknowledgement; leave room for the network.
 ACK_WITHIN = 2.0
+# Slack takes 5 posts to one response_url (within 30 minutes); a longer
+# answer is cut to fit them.
+RESPONSE_URL_POSTS = 5
 # chat.postMessage: about one message a second per channel.
 POST_INTERVAL = 1.0
 # How long one attempt to open Socket Mode's websocket may take.
@@ -513,13 +518,14 @@ class SlackAdapter:
             except TimeoutError:
                 pass
             else:
-                first, *rest = render_reply(reply)
+                # The acknowledgement, then what response_url takes.
+                first, *rest = render_reply(reply, at_most=1 + RESPONSE_URL_POSTS)
                 await ack(**_response(first, reply))
                 await _respond_all(respond, rest, reply)
                 return
         await ack(response_type="ephemeral", text="Working on it…")
         reply = await answer
-        await _respond_all(respond, render_reply(reply), reply)
+        await _respond_all(respond, render_reply(reply, at_most=RESPONSE_URL_POSTS), reply)
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
                          respond: Any) -> None:
@@ -540,7 +546,7 @@ class SlackAdapter:
             return
         incoming = self._incoming(team=team, channel=channel, user=body["user"]["id"], text=text)
         reply = await self._bot.handle(incoming)
-        await _respond_all(respond, render_reply(reply), reply)
+        await _respond_all(respond, render_reply(reply, at_most=RESPONSE_URL_POSTS), reply)
 
     async def _on_uninstalled(self, body: dict[str, Any]) -> None:
         assert self._bot is not None

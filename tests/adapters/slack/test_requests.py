@@ -36,6 +36,7 @@ from bot.chat.service import Service
 from bot.model.papers import PaperRecord
 from tests.console_bot import ConsoleBot
 from tests.fakes import FakeSlackAPI, slack_api_fixture  # noqa: F401  (the slack_api fixture)
+from tests.fakes.slack_api import RESPONSE_URL_USES
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
@@ -115,7 +116,8 @@ def _sign(secret: str, timestamp: str, body: bytes) -> str:
 def paper(n: int, title: str, abstract: str | None = None) -> PaperRecord:
     return PaperRecord(id=f"2611.{n:05d}", title=title, authors=("Ann Lee",),
                        abstract=abstract or f"{title}. The whole abstract goes on from here.",
-                       published=date(2026, 11, 27), categories=("eess.IV",))
+                       published=date(2026, 11, 27), categories=("eess.IV",),
+                       url=f"https://arxiv.org/abs/2611.{n:05d}")
 
 
 @pytest.fixture
@@ -448,3 +450,44 @@ def test_a_button_whose_channel_is_in_its_container_is_answered(door: Door) -> N
     assert door.signed(body, content_type=FORM)[0] == 200
     [answer] = door.api.wait_for("response_url")
     assert "The whole abstract goes on from here" in json.dumps(answer.params)
+
+
+# -- long answers ------------------------------------------------------------------
+
+# A 117 KB abstract (arXiv allows far less; a feed may carry anything).
+LONG_ABSTRACT = "\n\n".join(
+    f"Paragraph {n}: " + "the method is evaluated on breast MRI screening data " * 20
+    for n in range(110)
+)
+
+
+def test_a_long_abstract_is_cut_to_five_posts_with_a_link(door: Door, service: Service) -> None:
+    assert len(LONG_ABSTRACT.encode()) > 117_000
+    service.catalog.import_records([paper(7, "A very long abstract", LONG_ABSTRACT)])
+    body = _button(door, channel={"id": CHANNEL})
+    payload = json.loads(urllib.parse.parse_qs(body.decode())["payload"][0])
+    payload["actions"][0]["value"] = "2611.00007"
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    assert door.signed(body, content_type=FORM)[0] == 200
+    answers = door.api.wait_for("response_url", count=RESPONSE_URL_USES)
+    _stays(lambda: len(door.api.responses()) == RESPONSE_URL_USES)
+    assert [a.status for a in answers] == [200] * RESPONSE_URL_USES  # Slack took every one
+    shown = json.dumps([a.params["blocks"] for a in answers])
+    assert shown.startswith('[[{"text": {"text": "Paragraph 0: the method')
+    assert "Paragraph 109" not in shown
+    last = json.dumps(answers[-1].params["blocks"])
+    assert "cut to fit in Slack" in last
+    assert "<https://arxiv.org/abs/2611.00007|" in last
+    assert "(5/5)" in answers[-1].params["text"]
+
+
+def test_a_long_abstract_asked_for_by_command_fits_its_acknowledgement_and_five_posts(
+    door: Door, service: Service
+) -> None:
+    service.catalog.import_records([paper(7, "A very long abstract", LONG_ABSTRACT)])
+    status, text = door.command("show 2611.00007")
+    assert status == 200 and json.loads(text)["text"].endswith("(1/6)")
+    answers = door.api.wait_for("response_url", count=RESPONSE_URL_USES)
+    _stays(lambda: len(door.api.responses()) == RESPONSE_URL_USES)
+    assert [a.status for a in answers] == [200] * RESPONSE_URL_USES
+    assert "cut to fit in Slack" in json.dumps(answers[-1].params["blocks"])
