@@ -29,9 +29,10 @@ Mode logs one line per attempt and tries again (``adapters.slack.connection``),
 runs meanwhile; the HTTP server serves anyway.
 
 Who is served: over HTTP every request first passes ``adapters.slack.guard``
-(signature, content type, body), on its raw bytes. With one bot token, only
-the token's own workspace (``auth.test``'s team) is served, in Socket Mode
-too; a command from another gets a line saying so, and nothing is done.
+(signature, content type, body, replays), on its raw bytes. With one bot
+token, only the token's own workspace (``auth.test``'s team) is served, in
+Socket Mode too (``adapters.slack.workspace``); a command from another gets
+a line saying so, and nothing is done.
 
 Network I/O with Slack (HTTPS to the Web API, the HTTP server for Slack's
 requests, or Socket Mode's websocket) is this module's only I/O.
@@ -42,13 +43,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.response import BoltResponse
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -77,6 +76,7 @@ from adapters.slack.render import (
     render_nothing_new,
     render_reply,
 )
+from adapters.slack.workspace import OneWorkspace
 from bot.chat.commands import is_slow
 from bot.config import ConfigError, Settings
 from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
@@ -126,14 +126,6 @@ WORKSPACE_ERRORS = {
 _REINSTALL = "; reinstall the app, then type /papers resume."
 NO_CHANNEL = ("digestbot cannot tell which channel this button is in. Type {command} in a "
               "channel instead.")
-NOT_YET = "digestbot cannot reach Slack at the moment. Try again in a minute."
-OTHER_WORKSPACE = (
-    "This digestbot serves only the Slack workspace whose token it runs with, not this one. "
-    "To use digestbot here, ask whoever runs it to install it here (with SLACK_CLIENT_ID and "
-    "SLACK_CLIENT_SECRET it serves every workspace that installs it), or run one with this "
-    "workspace's own bot token."
-)
-
 
 def create(settings: Settings) -> SlackAdapter | None:
     """The entry point: a Slack adapter when Slack credentials are in the environment.
@@ -247,12 +239,14 @@ class SlackAdapter:
         self._connected = asyncio.Event()
         self._failed = asyncio.Event()  # an attempt to connect failed
         self._started = False
-        self._served: AuthorizeResult | None = None  # the bot token's workspace, once known
-        # Over HTTP, each request passes this before bolt reads it.
         self._refusals = RefusalLog(monotonic=monotonic)
+        # Over HTTP, each request passes this before bolt reads it.
         self._guard = (RequestGuard(signing_secret, refusals=self._refusals, clock=clock,
                                     monotonic=monotonic)
                        if app_token is None else None)
+        # With one bot token, bolt then serves only its workspace.
+        self._workspace = OneWorkspace(check=self._check_bot_token, cannot_check=_CANNOT_CHECK,
+                                       refusals=self._refusals)
         quiet_library_logs()
 
     def _build_app(self, bot: Bot) -> AsyncApp:
@@ -278,7 +272,7 @@ class SlackAdapter:
             request_verification_enabled=self._app_token is None,
         )
         if settings is None:
-            app.middleware(self._one_workspace)
+            app.middleware(self._workspace.middleware)
         app.command(COMMAND)(self._on_command)
         app.action(ABSTRACT_ACTION_ID)(self._on_button)
         app.action(MORE_LIKE_ACTION_ID)(self._on_button)
@@ -373,8 +367,7 @@ class SlackAdapter:
         if self._bot_token:
             answer = await check_token("SLACK_BOT_TOKEN",
                                        _checker(self._bot_token, self._api_url).auth_test())
-            self._served = AuthorizeResult(enterprise_id=answer.get("enterprise_id"),
-                                           team_id=answer.get("team_id"))
+            self._workspace.learnt(answer)
 
     @property
     def bound_port(self) -> int | None:
@@ -471,33 +464,6 @@ class SlackAdapter:
 
     # -- inbound -------------------------------------------------------------
 
-    async def _one_workspace(self, context: AsyncBoltContext, body: dict[str, Any],
-                             next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """With one bot token, only its workspace (``auth.test``'s team) is served."""
-        if self._served is None:
-            try:
-                await self._check_bot_token()
-            except _CANNOT_CHECK as exc:
-                log.warning("%s: cannot tell which workspace the bot token serves; request "
-                            "refused", exc if isinstance(exc, TokenRefused)
-                            else f"Slack unreachable ({describe(exc)})", exc_info=_details(exc))
-                if "command" in body:
-                    return BoltResponse(status=200, body={"response_type": "ephemeral",
-                                                          "text": NOT_YET})
-                return BoltResponse(status=503, body="")  # Slack sends an event again later
-        assert self._served is not None
-        if _same_workspace(context, self._served):
-            await next()
-            return None
-        self._refusals.refused("another workspace", peer=f"workspace {context.team_id}")
-        if "command" in body:
-            return BoltResponse(status=200, body={"response_type": "ephemeral",
-                                                  "text": OTHER_WORKSPACE})
-        if context.response_url and context.respond is not None:
-            await context.respond(text=OTHER_WORKSPACE, response_type="ephemeral",
-                                  replace_original=False)
-        return BoltResponse(status=200, body="")
-
     def _incoming(self, *, team: str, channel: str, user: str, text: str) -> IncomingCommand:
         return IncomingCommand(
             platform=PLATFORM, workspace_id=team, channel_id=channel, user_id=user, text=text
@@ -554,14 +520,6 @@ class SlackAdapter:
         event = (body.get("event") or {}).get("type", "app_uninstalled")
         reason = WORKSPACE_ERRORS.get(event, WORKSPACE_ERRORS["app_uninstalled"]) + _REINSTALL
         await self._bot.workspace_gone(PLATFORM, team, reason=reason)
-
-
-def _same_workspace(context: AsyncBoltContext, served: AuthorizeResult) -> bool:
-    """Whether a request comes from the workspace the bot token serves."""
-    if context.team_id is not None:
-        return context.team_id == served.team_id
-    # An organization-wide install: the organization is the workspace.
-    return context.enterprise_id is not None and context.enterprise_id == served.enterprise_id
 
 
 def _response(message: SlackMessage, reply: Reply) -> dict[str, Any]:

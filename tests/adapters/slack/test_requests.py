@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.adapter import OTHER_WORKSPACE, SlackAdapter
+from adapters.slack.adapter import SlackAdapter
 from adapters.slack.guard import (
     EVENT_RETRIES_WITHIN,
     LOG_EVERY,
@@ -32,6 +32,7 @@ from adapters.slack.guard import (
     RefusalLog,
     RequestGuard,
 )
+from adapters.slack.workspace import OTHER_WORKSPACE
 from bot.chat.service import Service
 from bot.model.papers import PaperRecord
 from tests.console_bot import ConsoleBot
