@@ -9,7 +9,9 @@ Slack drops a slash command that is not acknowledged within 3 seconds:
 answers that come quickly (search, help, subscribe...) go in the
 acknowledgement itself; a command the core marks slow (``digest``), or any
 answer not ready in ``ACK_WITHIN`` seconds, is acknowledged with a short
-line and answered through the command's ``response_url`` after.
+line and answered through the command's ``response_url`` after. Slack takes
+``RESPONSE_URL_POSTS`` posts to a response_url: a longer answer (a huge
+abstract) is cut to fit them, with a link to the paper's page.
 
 Posting: one message a second at most per channel (Slack's pace for
 ``chat.postMessage``); 429s are retried after their ``Retry-After``, 5xx and
@@ -26,6 +28,12 @@ Mode logs one line per attempt and tries again (``adapters.slack.connection``),
 ``start`` returning after the first failed attempt so the rest of the bot
 runs meanwhile; the HTTP server serves anyway.
 
+Who is served: over HTTP every request first passes ``adapters.slack.guard``
+(signature, content type, body, replays), on its raw bytes. With one bot
+token, only the token's own workspace (``auth.test``'s team) is served, in
+Socket Mode too (``adapters.slack.workspace``); a command from another gets
+a line saying so, and nothing is done.
+
 Network I/O with Slack (HTTPS to the Web API, the HTTP server for Slack's
 requests, or Socket Mode's websocket) is this module's only I/O.
 """
@@ -35,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -58,6 +67,7 @@ from adapters.slack.connection import (
     quiet_library_logs,
     unreachable_line,
 )
+from adapters.slack.guard import RefusalLog, RequestGuard, middleware
 from adapters.slack.render import (
     ABSTRACT_ACTION_ID,
     MORE_LIKE_ACTION_ID,
@@ -66,6 +76,7 @@ from adapters.slack.render import (
     render_nothing_new,
     render_reply,
 )
+from adapters.slack.workspace import OneWorkspace
 from bot.chat.commands import is_slow
 from bot.config import ConfigError, Settings
 from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
@@ -84,6 +95,9 @@ COMMAND = "/papers"
 EVENTS_PATH = "/slack/events"
 # Slack waits 3 s for the acknowledgement; leave room for the network.
 ACK_WITHIN = 2.0
+# Slack takes 5 posts to one response_url (within 30 minutes); a longer
+# answer is cut to fit them.
+RESPONSE_URL_POSTS = 5
 # chat.postMessage: about one message a second per channel.
 POST_INTERVAL = 1.0
 # How long one attempt to open Socket Mode's websocket may take.
@@ -91,6 +105,7 @@ CONNECT_SECONDS = 30.0
 # What waiting may fix: the network, and Slack's 5xx and 429 (check_token
 # raises TokenRefused for any other answer).
 _WAIT_AND_RETRY: tuple[type[BaseException], ...] = (*NETWORK_ERRORS, SlackApiError)
+_CANNOT_CHECK: tuple[type[BaseException], ...] = (*_WAIT_AND_RETRY, TokenRefused)
 
 _INVITE = "Invite it with /invite @digestbot, then type /papers resume."
 CHANNEL_ERRORS = {
@@ -109,7 +124,8 @@ WORKSPACE_ERRORS = {
     "team_access_not_granted": "digestbot has no access to this workspace",
 }
 _REINSTALL = "; reinstall the app, then type /papers resume."
-
+NO_CHANNEL = ("digestbot cannot tell which channel this button is in. Type {command} in a "
+              "channel instead.")
 
 def create(settings: Settings) -> SlackAdapter | None:
     """The entry point: a Slack adapter when Slack credentials are in the environment.
@@ -194,7 +210,12 @@ class SlackAdapter:
         client_id: str | None = None,
         client_secret: str | None = None,
         retry_seconds: tuple[float, ...] = RETRY_SECONDS,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (seconds since 1970) judges the age of Slack's signatures,
+        ``monotonic`` how long they are remembered and how often refused
+        requests are logged."""
         if not bot_token and not (client_id and client_secret):
             raise ValueError("a bot token, or an OAuth client id and secret, is needed")
         self._bot_token = bot_token
@@ -218,6 +239,14 @@ class SlackAdapter:
         self._connected = asyncio.Event()
         self._failed = asyncio.Event()  # an attempt to connect failed
         self._started = False
+        self._refusals = RefusalLog(monotonic=monotonic)
+        # Over HTTP, each request passes this before bolt reads it.
+        self._guard = (RequestGuard(signing_secret, refusals=self._refusals, clock=clock,
+                                    monotonic=monotonic)
+                       if app_token is None else None)
+        # With one bot token, bolt then serves only its workspace.
+        self._workspace = OneWorkspace(check=self._check_bot_token, cannot_check=_CANNOT_CHECK,
+                                       refusals=self._refusals)
         quiet_library_logs()
 
     def _build_app(self, bot: Bot) -> AsyncApp:
@@ -242,6 +271,8 @@ class SlackAdapter:
             # Socket Mode requests come over our own authenticated websocket.
             request_verification_enabled=self._app_token is None,
         )
+        if settings is None:
+            app.middleware(self._workspace.middleware)
         app.command(COMMAND)(self._on_command)
         app.action(ABSTRACT_ACTION_ID)(self._on_button)
         app.action(MORE_LIKE_ACTION_ID)(self._on_button)
@@ -272,7 +303,10 @@ class SlackAdapter:
                 log.warning("Slack unreachable (%s); serving %s anyway", describe(exc),
                             EVENTS_PATH, exc_info=_details(exc))
         # With OAuth this also serves /slack/install and /slack/oauth_redirect.
-        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
+        server = self.app.web_app(path=EVENTS_PATH, port=self.port)
+        assert self._guard is not None
+        server.middlewares.append(middleware(self._guard, EVENTS_PATH))
+        self._runner = web.AppRunner(server)
         await self._runner.setup()
         await web.TCPSite(self._runner, host=self.host, port=self.port).start()
         log.info("Slack: serving %s on port %s", EVENTS_PATH, self.bound_port)
@@ -326,10 +360,14 @@ class SlackAdapter:
         log.info("Slack: connected in Socket Mode")
 
     async def _check_bot_token(self) -> None:
-        """``auth.test`` with the bot token: TokenRefused if Slack will not take it."""
+        """``auth.test`` with the bot token: TokenRefused if Slack will not take it.
+
+        Its answer names the workspace the token serves.
+        """
         if self._bot_token:
-            await check_token("SLACK_BOT_TOKEN",
-                         _checker(self._bot_token, self._api_url).auth_test())
+            answer = await check_token("SLACK_BOT_TOKEN",
+                                       _checker(self._bot_token, self._api_url).auth_test())
+            self._workspace.learnt(answer)
 
     @property
     def bound_port(self) -> int | None:
@@ -346,6 +384,7 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        self._refusals.flush()
 
     async def is_connected(self) -> bool:
         """Socket Mode: the websocket is up (slack_sdk reconnects it); HTTP: the server listens."""
@@ -445,27 +484,35 @@ class SlackAdapter:
             except TimeoutError:
                 pass
             else:
-                first, *rest = render_reply(reply)
+                # The acknowledgement, then what response_url takes.
+                first, *rest = render_reply(reply, at_most=1 + RESPONSE_URL_POSTS)
                 await ack(**_response(first, reply))
                 await _respond_all(respond, rest, reply)
                 return
         await ack(response_type="ephemeral", text="Working on it…")
         reply = await answer
-        await _respond_all(respond, render_reply(reply), reply)
+        await _respond_all(respond, render_reply(reply, at_most=RESPONSE_URL_POSTS), reply)
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
                          respond: Any) -> None:
         await ack()
         assert self._bot is not None
         verb = "show" if action["action_id"] == ABSTRACT_ACTION_ID else "like"
+        text = f"{verb} {action.get('value', '')}"
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
-        channel = (body.get("channel") or {}).get("id", "")
-        incoming = self._incoming(
-            team=team, channel=channel, user=body["user"]["id"],
-            text=f"{verb} {action.get('value', '')}",
-        )
+        channel = ((body.get("channel") or {}).get("id")
+                   or (body.get("container") or {}).get("channel_id"))
+        if not (team and channel):
+            # A button outside a channel's message (a view): no channel to answer for.
+            line = NO_CHANNEL.format(command=f"{COMMAND} {text}"[:200])
+            if body.get("response_url"):
+                await respond(text=line, response_type="ephemeral", replace_original=False)
+            else:
+                log.info("Slack: a %s button outside a channel, with nowhere to answer", verb)
+            return
+        incoming = self._incoming(team=team, channel=channel, user=body["user"]["id"], text=text)
         reply = await self._bot.handle(incoming)
-        await _respond_all(respond, render_reply(reply), reply)
+        await _respond_all(respond, render_reply(reply, at_most=RESPONSE_URL_POSTS), reply)
 
     async def _on_uninstalled(self, body: dict[str, Any]) -> None:
         assert self._bot is not None

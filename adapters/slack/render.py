@@ -255,21 +255,53 @@ def render_digest(digest: Digest) -> list[SlackMessage]:
     return _assemble(parts, head=head, fallback=lambda k, n: _numbered(digest.header, k, n))
 
 
-def render_reply(reply: Reply) -> list[SlackMessage]:
+def render_reply(reply: Reply, *, at_most: int | None = None) -> list[SlackMessage]:
     """A command's answer: its text (split into sections as needed), then its items.
 
     A ``show`` reply's text is a whole abstract and may take several
     sections or messages; later messages open with a "… continued" line.
+    With ``at_most``, the messages a response_url can still take, a text
+    too long for them is cut where a section ends, and a line after it says
+    so, linking the first item's page (the paper's, which has it all).
     Whether to post ephemerally is ``reply.ephemeral``, the adapter's call.
     """
-    parts = [_Part((_section(chunk),)) for chunk in chunks(reply.text, TEXT_LIMIT)]
-    parts += [_Part(_item_blocks(item), item.paper_id) for item in reply.items]
-    if not parts:
-        parts = [_Part((_section("(empty reply)"),))]
+    sections = [_Part((_section(chunk),)) for chunk in chunks(reply.text, TEXT_LIMIT)]
+    items = [_Part(_item_blocks(item), item.paper_id) for item in reply.items]
     first_line = next((line for line in reply.text.splitlines() if line.strip()), "")
     if not first_line and reply.items:
         first_line = reply.items[0].title
-    return _assemble(parts, head=_reply_head, fallback=lambda k, n: _numbered(first_line, k, n))
+
+    def assemble(parts: list[_Part]) -> list[SlackMessage]:
+        return _assemble(parts or [_Part((_section("(empty reply)"),))], head=_reply_head,
+                         fallback=lambda k, n: _numbered(first_line, k, n))
+
+    messages = assemble(sections + items)
+    if at_most is None or len(messages) <= at_most:
+        return messages
+    cut = _Part((_context(_cut_line(reply)),))
+    # The most sections that fit with the line and the items: more sections never take
+    # fewer messages, so a binary search finds it.
+    low, high = 0, len(sections)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(assemble([*sections[:middle], cut, *items])) <= at_most:
+            low = middle
+        else:
+            high = middle - 1
+    kept = [*sections[:low], cut]
+    while items and len(assemble(kept + items)) > at_most:
+        items.pop()  # only when the items alone take more than at_most
+    return assemble(kept + items)
+
+
+def _cut_line(reply: Reply) -> str:
+    """What closes a reply cut short: that it was, and where the rest is."""
+    page = reply.items[0].url if reply.items else None
+    url = safe_url(page, limit=_URL_CAP)
+    if page is None or url is None:
+        return "… cut to fit in Slack."
+    label = inline(page.strip().split("://", 1)[-1], _CODE_LABEL_CAP)
+    return f"… cut to fit in Slack; read it all on the paper's page: {link(url, label)}"
 
 
 def _reply_head(number: int, total: int) -> list[dict[str, Any]]:

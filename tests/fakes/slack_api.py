@@ -15,7 +15,9 @@ What it serves:
   neither a recording nor a scripted answer gets ``ok: false, error: unknown_method``.
 - ``POST /response/<name>``: the ``response_url`` of slash commands and
   interactivity (see :meth:`FakeSlackAPI.response_url`); recorded with
-  ``method == "response_url"`` and answered ``{"ok": true}``.
+  ``method == "response_url"`` and answered ``{"ok": true}``. As Slack, it
+  takes ``RESPONSE_URL_USES`` (5) posts to one response_url; a sixth is
+  refused, HTTP 404 ``{"ok": false, "error": "used_url"}``.
 
 Scripted answers (:meth:`~FakeSlackAPI.fail`, :meth:`~FakeSlackAPI.rate_limit`,
 :meth:`~FakeSlackAPI.server_error`, :meth:`~FakeSlackAPI.respond`) are queued per
@@ -57,6 +59,7 @@ __all__ = [
     "BOT_USER_ID",
     "CLIENT_GONE",
     "RECORDINGS_DIR",
+    "RESPONSE_URL_USES",
     "TEAM_ID",
     "FakeSlackAPI",
     "Headers",
@@ -65,6 +68,8 @@ __all__ = [
 ]
 
 RESPONSE_URL = "response_url"
+# Slack: "you can use a response_url five times within 30 minutes".
+RESPONSE_URL_USES = 5
 # The status recorded for a held request whose client left before the answer
 # (nginx's "client closed request"; Slack never answered it).
 CLIENT_GONE = 499
@@ -353,6 +358,8 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
                 status, answer = 404, {"ok": False, "error": "not_found"}
             elif malformed is not None:
                 status, answer = 200, {"ok": False, "error": malformed}
+            elif method == RESPONSE_URL and self._uses(split.path) >= RESPONSE_URL_USES:
+                status, answer = 404, {"ok": False, "error": "used_url"}
             else:
                 status, extra, answer = self._answer(method, params, headers)
             self._record(
@@ -371,6 +378,11 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
         if status == CLIENT_GONE:
             return None
         return status, extra, copy.deepcopy(answer)
+
+    def _uses(self, path: str) -> int:
+        """The posts to the response_url at ``path`` it took so far; the caller holds the lock."""
+        return sum(1 for c in self._calls if c.method == RESPONSE_URL and c.path == path
+                   and c.status == 200)
 
     def _wait_if_held(self, method: str) -> bool:
         """Wait while a hold keeps ``method``; True if this call was held. Holds the lock."""

@@ -25,6 +25,7 @@ from tests.fakes.slack_api import (
     BOT_USER_ID,
     CLIENT_GONE,
     RECORDINGS_DIR,
+    RESPONSE_URL_USES,
     TEAM_ID,
     FakeSlackAPI,
     recorded_response,
@@ -324,6 +325,17 @@ def test_response_url_failures_can_be_scripted(slack_api: FakeSlackAPI) -> None:
 
     assert answer.status_code == 404
     assert slack_api.responses("default")[0].status == 404
+
+
+def test_a_response_url_takes_five_posts_as_slack_does(slack_api: FakeSlackAPI) -> None:
+    url = slack_api.response_url("cmd")
+
+    answers = [WebhookClient(url).send(text=f"part {n}") for n in range(1, 7)]
+    other = WebhookClient(slack_api.response_url("other")).send(text="another command's")
+
+    assert [a.status_code for a in answers] == [200] * RESPONSE_URL_USES + [404]
+    assert json.loads(answers[-1].body) == {"ok": False, "error": "used_url"}
+    assert other.status_code == 200
 
 
 def test_wait_for_sees_calls_made_from_another_thread(slack_api: FakeSlackAPI) -> None:

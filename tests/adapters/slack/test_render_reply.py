@@ -89,3 +89,35 @@ def test_nothing_new() -> None:
     message = render_nothing_new(NothingNew(channel="<!channel>", date="2026-11-28"))
     assert message.blocks[0]["text"]["text"] == "Nothing new today for &lt;!channel&gt;."
     assert message.text == "Nothing new today for &lt;!channel&gt;."
+
+
+def test_a_reply_too_long_for_its_posts_is_cut_with_a_link_to_the_paper() -> None:
+    abstract = "Breast MRI & CT, segmented and measured. " * 3000  # 126,000 characters
+    paper = item(url="https://arxiv.org/abs/2611.00001?x=1&y=2")
+    whole = render_reply(Reply(text=abstract, items=(paper,)))
+    assert len(whole) > 5
+    for at_most in (1, 2, 5):
+        messages = render_reply(Reply(text=abstract, items=(paper,)), at_most=at_most)
+        assert_valid(messages)
+        assert len(messages) == at_most
+        assert messages[-1].text.endswith(f"({at_most}/{at_most})" if at_most > 1 else "")
+        # The cut line, then the paper with its buttons.
+        blocks = [b for m in messages for b in m.blocks]
+        cut = next(b for b in blocks if b["type"] == "context"
+                   and "cut to fit" in b["elements"][0]["text"])
+        assert cut["elements"][0]["text"] == (
+            "… cut to fit in Slack; read it all on the paper's page: "
+            "<https://arxiv.org/abs/2611.00001?x=1&amp;y=2|arxiv.org/abs/2611.00001?x=1&amp;y=2>")
+        assert blocks[-1]["type"] == "actions"
+        # What is shown is the abstract's beginning, as much as fits.
+        shown = [b["text"]["text"] for b in blocks if b["type"] == "section"
+                 and not b["text"]["text"].startswith("*")]
+        assert escape(abstract).startswith("".join(shown).rstrip()[:1000])
+        assert sum(width(t) for t in shown) > at_most * 6000
+
+
+def test_a_reply_that_fits_is_not_cut_and_one_without_a_page_says_cut_only() -> None:
+    reply = Reply(text="Short enough.", items=(item(),))
+    assert render_reply(reply, at_most=1) == render_reply(reply)
+    [message] = render_reply(Reply(text="word " * 20_000), at_most=1)
+    assert message.blocks[-1]["elements"][0]["text"] == "… cut to fit in Slack."
