@@ -405,3 +405,46 @@ def test_import_of_a_file_that_is_not_an_export_says_so_once(run) -> None:
     assert "`digestbot seed FILE`" in line
     _, out, _ = run("export")
     assert out == ""  # nothing came in
+
+
+# What a hostile catalog entry might carry: clear the screen, an OSC 8 link
+# whose visible text hides its target, a C1 control sequence introducer,
+# and a right-to-left override that disguises what follows it.
+HOSTILE = ["\x1b[2J", "\x1b]8;;https://evil.example\x1b\\", "\x9b31m", "\u202e", "\x07"]
+
+
+def _hostile_paper(tmp_path: Path) -> Path:
+    paper = {
+        "id": "2401.00001",
+        "title": "Screen\x1b[2J clearing \x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ title",
+        "authors": ["Eve \u202eResu", "Mallory\x9b31m"],
+        "published": "2024-01-02",
+        "categories": ["cs.CV"],
+        "url": "https://arxiv.org/abs/2401.00001\x07",
+        "code_urls": ["https://github.com/eve/x\x1b[8m"],
+        "journal_ref": "Journal\x1b[2J",
+        "abstract": "First line\x1b[2J of it.\nSecond \u202eline.\n\nA paragraph\x9b2J.",
+    }
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(json.dumps(paper) + "\n", "utf-8")
+    return path
+
+
+def test_search_and_show_print_no_terminal_controls(run, tmp_path: Path) -> None:
+    code, _, _ = run("import", str(_hostile_paper(tmp_path)))
+    assert code == 0
+    printed = [run("search", "clearing")[1], run("show", "2401.00001")[1]]
+    printed += [run("search", "clearing", "--json")[1], run("show", "2401.00001", "--json")[1]]
+    for text in printed:
+        assert "clearing" in text
+        for sequence in HOSTILE:
+            assert sequence not in text
+        assert not any(c in text for c in "\x1b\x07\x9b\u202e")
+    search, show, search_json, show_json = printed
+    assert "1. Screen [2J clearing  ]8;;https://evil.example \\link ]8;; \\ title" in search
+    assert "Second  line." in show and "\n\nA paragraph 2J." in show
+    # JSON keeps every character, escaped, so a program reading it loses nothing.
+    [hit] = json.loads(search_json)
+    assert hit["title"].startswith("Screen\x1b[2J clearing")
+    assert json.loads(show_json)["authors"] == ["Eve \u202eResu", "Mallory\x9b31m"]
+    assert "\\u001b[2J" in show_json and "\\u202e" in show_json and "\\u009b" in show_json
