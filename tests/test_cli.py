@@ -448,3 +448,14 @@ def test_search_and_show_print_no_terminal_controls(run, tmp_path: Path) -> None
     assert hit["title"].startswith("Screen\x1b[2J clearing")
     assert json.loads(show_json)["authors"] == ["Eve \u202eResu", "Mallory\x9b31m"]
     assert "\\u001b[2J" in show_json and "\\u202e" in show_json and "\\u009b" in show_json
+
+
+def test_a_combining_accent_finds_what_a_composed_one_finds(run) -> None:
+    run("seed")
+    counts = {}
+    for query in ("mri", "mr\u00ec", "m\u0300ri", "MRI\u0301"):
+        code, out, _ = run("search", query, "--json", "--limit", "100")
+        assert code == 0
+        counts[query] = len(json.loads(out))
+    assert counts["mri"] >= 3
+    assert set(counts.values()) == {counts["mri"]}, counts

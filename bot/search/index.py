@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ __all__ = [
     "catch_up",
     "day_number",
     "name_terms",
+    "normalize",
     "text_phrase",
     "text_terms",
 ]
@@ -41,7 +44,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the analyzers change: older indexes are rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TEXT_ANALYZER = "digest_text"
 NAME_ANALYZER = "digest_name"
 STATE_FILE = "state.json"
@@ -50,6 +53,27 @@ _EPOCH = date(1970, 1, 1)
 
 class IndexBusyError(UserError):
     """Another process is writing the index."""
+
+
+# The combining marks of the blocks shared by the Latin, Greek and Cyrillic
+# scripts: accents. Other scripts' marks (Devanagari vowel signs, Thai tone
+# marks) are letters of their words and stay.
+_ACCENTS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def normalize(text: str) -> str:
+    """``text`` as the analyzers see it: NFKC, and no combining accent left over.
+
+    The tokenizer splits words at a combining mark, so "m" and a combining
+    grave (Unicode has no precomposed m with a grave) would make "m̀ri" two
+    words. NFKC composes the accents that have a composed form ("u" and a
+    combining diaeresis become "ü", which the analyzers fold to "u"); the
+    accents that remain are dropped, as folding would drop them. Indexed
+    text and query text both pass through here.
+    """
+    if text.isascii():  # the common case, and much cheaper
+        return text
+    return _ACCENTS.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _text_analyzer() -> tantivy.TextAnalyzer:
@@ -90,7 +114,7 @@ _WORDS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
 
 def text_terms(text: str) -> list[str]:
     """The index terms of ``text`` in title and abstract fields."""
-    return list(_TEXT.analyze(text))
+    return list(_TEXT.analyze(normalize(text)))
 
 
 def text_phrase(text: str) -> list[tuple[int, str]]:
@@ -100,7 +124,7 @@ def text_phrase(text: str) -> list[tuple[int, str]]:
     (2, "imag")]`` and matches only that phrase, not "segmentation images".
     """
     pairs = []
-    for position, word in enumerate(_WORDS.analyze(text)):
+    for position, word in enumerate(_WORDS.analyze(normalize(text))):
         terms = _TEXT.analyze(word)
         if terms:
             pairs.append((position, terms[0]))
@@ -113,7 +137,7 @@ def text_phrase(text: str) -> list[tuple[int, str]]:
 def text_words(text: str) -> list[tuple[str, str]]:
     """(word as written, index term) for each word of ``text`` that is indexed."""
     pairs = []
-    for word in _WORDS.analyze(text):
+    for word in _WORDS.analyze(normalize(text)):
         terms = _TEXT.analyze(word)
         if terms:
             pairs.append((word, terms[0]))
@@ -122,7 +146,7 @@ def text_words(text: str) -> list[tuple[str, str]]:
 
 def name_terms(text: str) -> list[str]:
     """The index terms of ``text`` in the authors field."""
-    return list(_NAMES.analyze(text))
+    return list(_NAMES.analyze(normalize(text)))
 
 
 def day_number(day: date) -> int:
@@ -146,11 +170,11 @@ def build_schema() -> tantivy.Schema:
 def _document(record: PaperRecord) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", record.id)
-    doc.add_text("title", record.title)
+    doc.add_text("title", normalize(record.title))
     if record.abstract:
-        doc.add_text("abstract", record.abstract)
+        doc.add_text("abstract", normalize(record.abstract))
     for author in record.authors:
-        doc.add_text("authors", author)
+        doc.add_text("authors", normalize(author))
     for category in record.categories:
         doc.add_text("category", category.lower())
     doc.add_unsigned("has_code", 1 if record.has_code or record.code_urls else 0)
