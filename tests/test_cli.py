@@ -459,3 +459,42 @@ def test_a_combining_accent_finds_what_a_composed_one_finds(run) -> None:
         counts[query] = len(json.loads(out))
     assert counts["mri"] >= 3
     assert set(counts.values()) == {counts["mri"]}, counts
+
+
+# Titles as Chinese and Japanese journals print them: no spaces between words.
+CJK_PAPERS = [
+    {"id": "2401.00011", "title": "基于深度学习的乳腺磁共振图像肿瘤分割方法研究",
+     "abstract": "本文提出一种乳腺肿瘤分割方法。", "published": "2024-01-03"},
+    {"id": "2401.00012", "title": "深層学習による乳房MRI画像のセグメンテーション",
+     "abstract": "乳がんの検出について述べる。", "published": "2024-01-04"},
+    {"id": "2401.00013", "title": "딥러닝기반유방자기공명영상종양분할방법에관한연구",
+     "abstract": "유방 종양 분할.", "published": "2024-01-05"},
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("基于深度学习的乳腺磁共振图像肿瘤分割方法研究", {"2401.00011"}),  # 22 characters, 66 bytes
+        ("乳腺磁共振图像肿瘤分割方法研究", {"2401.00011"}),  # the 14-character case, and a part
+        ("乳腺", {"2401.00011"}),
+        ("肿瘤分割 深度学习", {"2401.00011"}),
+        ("图像分割", set()),  # the characters, but not side by side
+        ("セグメンテーション", {"2401.00012"}),
+        ("深層学習", {"2401.00012"}),
+        ("乳房MRI", {"2401.00012"}),
+        ("딥러닝기반유방자기공명영상종양분할방법에관한연구", {"2401.00013"}),
+    ],
+)
+def test_chinese_japanese_and_korean_titles_are_searchable(
+    run, tmp_path: Path, query: str, ids: set[str]
+) -> None:
+    path = tmp_path / "cjk.jsonl"
+    path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in CJK_PAPERS), "utf-8")
+    assert run("import", str(path))[0] == 0
+    code, out, err = run("search", query, "--json")
+    assert code == 0, err
+    assert {hit["id"] for hit in json.loads(out)} == ids
+    if ids:
+        code, out, _ = run("search", query)
+        assert CJK_PAPERS[int(min(ids)[-1]) - 1]["title"] in out

@@ -31,6 +31,7 @@ from bot.model.papers import PaperRecord
 from bot.store.catalog import current_revision, iter_papers
 
 __all__ = [
+    "MAX_WORD_CHARS",
     "IndexBusyError",
     "SearchIndex",
     "catch_up",
@@ -39,12 +40,13 @@ __all__ = [
     "normalize",
     "text_phrase",
     "text_terms",
+    "too_long",
 ]
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the analyzers change: older indexes are rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TEXT_ANALYZER = "digest_text"
 NAME_ANALYZER = "digest_name"
 STATE_FILE = "state.json"
@@ -59,10 +61,21 @@ class IndexBusyError(UserError):
 # scripts: accents. Other scripts' marks (Devanagari vowel signs, Thai tone
 # marks) are letters of their words and stay.
 _ACCENTS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Chinese and Japanese write words without spaces between them, so a title
+# would be one token. Each Han ideograph and each hiragana is a word of its
+# own instead (as Lucene's standard tokenizer has it); a word of several is
+# then a phrase of its characters, found wherever they stand side by side.
+_OWN_WORD = re.compile(r"([\u3040-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff])")
+# Longer tokens are noise (hashes, base64). tantivy's limit is in bytes and
+# keeps the tokens shorter than it; four bytes a character is the most UTF-8
+# takes, so a word of up to this many characters is indexed in any script.
+MAX_WORD_CHARS = 40
+_MAX_WORD_BYTES = 4 * MAX_WORD_CHARS + 1
 
 
 def normalize(text: str) -> str:
-    """``text`` as the analyzers see it: NFKC, and no combining accent left over.
+    """``text`` as the analyzers see it: NFKC, no combining accent left over,
+    and each Han ideograph and hiragana a word of its own.
 
     The tokenizer splits words at a combining mark, so "m" and a combining
     grave (Unicode has no precomposed m with a grave) would make "m̀ri" two
@@ -73,19 +86,25 @@ def normalize(text: str) -> str:
     """
     if text.isascii():  # the common case, and much cheaper
         return text
-    return _ACCENTS.sub("", unicodedata.normalize("NFKC", text))
+    text = _ACCENTS.sub("", unicodedata.normalize("NFKC", text))
+    return _OWN_WORD.sub(r" \1 ", text)
+
+
+def too_long(text: str) -> bool:
+    """Whether a word of ``text`` is too long for the index to hold."""
+    return any(len(w.encode("utf-8")) >= _MAX_WORD_BYTES for w in _WORDS.analyze(normalize(text)))
 
 
 def _text_analyzer() -> tantivy.TextAnalyzer:
     # Words, lowercased, accents folded ("Müller" -> "muller"), English stems
-    # ("segmentation" -> "segment"); tokens over 40 bytes are noise (hashes).
+    # ("segmentation" -> "segment"); overlong tokens go (``MAX_WORD_CHARS``).
     # English stop words ("the", "of") are dropped: they are in nearly every
     # abstract, so they cannot rank anything, and a phrase made of them made
     # tantivy check positions in most of the catalog. The other words keep
     # their positions, so phrases still match across the gaps.
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.remove_long(_MAX_WORD_BYTES))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.stopword("english"))
         .filter(tantivy.Filter.ascii_fold())
@@ -98,7 +117,7 @@ def _name_analyzer() -> tantivy.TextAnalyzer:
     # Names are folded but never stemmed: "Wang" must not match "Wan".
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.remove_long(_MAX_WORD_BYTES))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
         .build()
