@@ -498,3 +498,20 @@ def test_chinese_japanese_and_korean_titles_are_searchable(
     if ids:
         code, out, _ = run("search", query)
         assert CJK_PAPERS[int(min(ids)[-1]) - 1]["title"] in out
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "https://github.com/LLYXC/MOME/tree/main",
+        "http://github.com/LLYXC/MOME",
+        "<https://github.com/LLYXC/MOME/tree/main|github.com/LLYXC/MOME/tree/main>",
+        "<https://github.com/LLYXC/MOME|the MOME code> breast",
+    ],
+)
+def test_a_pasted_link_is_searched_as_text(run, query: str) -> None:
+    run("seed")
+    code, out, err = run("search", query)
+    assert code == 0, err
+    assert out.startswith("1. A Large Model for Non-invasive and Personalized Management")
+    assert "2. " not in out

@@ -10,7 +10,8 @@ Grammar (OR binds tighter than the implicit AND)::
     query   = clause { clause }                   every clause must match
     clause  = [ "-" | "NOT " ] item               an exclusion
             | item { " OR " item }                any one of the items
-    item    = word [ "*" ] | '"' words '"' | filter
+    item    = word [ "*" ] | '"' words '"' | url | filter
+    url     = scheme "://" rest | "<" url [ "|" label ] ">"    a phrase of rest's words
     filter  = "author:" ( name | '"' name '"' ) | "cat:" category | "has:code"
             | "after:" date | "before:" date      date = YYYY | YYYY-MM | YYYY-MM-DD
 
