@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -515,3 +517,70 @@ def test_a_pasted_link_is_searched_as_text(run, query: str) -> None:
     assert code == 0, err
     assert out.startswith("1. A Large Model for Non-invasive and Personalized Management")
     assert "2. " not in out
+
+
+# Another user's data directory: root is made to obey file permissions by
+# giving up the capabilities that let it ignore them, and the files are
+# given to "nobody"; anyone else just loses write permission.
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+NOT_OWNER = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown", "--"]
+
+
+def _hand_over(data: Path) -> None:
+    """Make ``data`` another user's: readable, not writable, by the digestbot run next."""
+    for path in [data, *data.rglob("*")]:
+        if AS_ROOT:
+            os.chown(path, 65534, 65534)
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    if not AS_ROOT:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def _snapshot(data: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in data.rglob("*")}
+
+
+@pytest.mark.skipif(AS_ROOT and not shutil.which("setpriv"), reason="needs setpriv to act as another user")
+@pytest.mark.parametrize("owner_running", [False, True], ids=["owner-stopped", "owner-running"])
+def test_search_and_show_work_on_another_users_database(tmp_path: Path, owner_running: bool) -> None:
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "seed"]) == 0
+    owner = None
+    if owner_running:
+        # The owner's bot holds the database open: its -wal and -shm files
+        # exist, and what it commits waits in the -wal file.
+        owner = sqlite3.connect(data / "digestbot.sqlite3")
+        owner.execute("SELECT count(*) FROM papers").fetchall()
+        assert main(["--data-dir", str(data), "import", str(_hostile_paper(tmp_path))]) == 0
+        assert (data / "digestbot.sqlite3-wal").stat().st_size > 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTBOT_")}
+    try:
+        _hand_over(data)
+        before = _snapshot(data)
+        command = [*(NOT_OWNER if AS_ROOT else []), str(Path(sys.executable).parent / "digestbot"),
+                   "--data-dir", str(data)]
+        if AS_ROOT:  # the capabilities really are gone: the database cannot be written
+            done = subprocess.run([*command, "subscribe", "console:local/general", "mri"],
+                                  capture_output=True, text=True, env=env)
+            assert done.returncode == 1 and "Traceback" not in done.stderr
+            assert done.stderr.splitlines()[-1] == (
+                f"digestbot: The database {(data / 'digestbot.sqlite3').resolve()} is read-only "
+                "for this user, who cannot change it: run this as the user who owns it.")
+        done = subprocess.run([*command, "search", "breast", "mri", "--json"],
+                              capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        hits = json.loads(done.stdout)
+        assert hits and hits[0]["title"].startswith("A Large Model for Non-invasive")
+        if owner_running:  # what the owner committed a moment ago is found too
+            done = subprocess.run([*command, "search", "clearing"], capture_output=True,
+                                  text=True, env=env)
+            assert done.returncode == 0 and "2401.00001" in done.stdout, done.stderr
+        done = subprocess.run([*command, "show", hits[0]["id"]], capture_output=True,
+                              text=True, env=env)
+        assert done.returncode == 0 and done.stdout.startswith("A Large Model"), done.stderr
+        assert _snapshot(data) == before  # nothing written, not even a lock file
+    finally:
+        if owner is not None:
+            owner.close()

@@ -296,9 +296,33 @@ class SearchIndex:
     def open(
         cls, path: Path, *, catalog_id: str, writer_memory: int = 1024 * 2**20
     ) -> SearchIndex:
-        """Open the index at ``path``; start afresh when it belongs elsewhere or is outdated."""
+        """Open the index at ``path``; start afresh when it belongs elsewhere or is outdated.
+
+        tantivy cannot open an index without writing to its directory (a lock
+        file), so a user who may only read it (another user's data
+        directory) gets an index in memory instead, which the first search
+        builds from the catalog: slower, but what the catalog holds.
+        """
+        try:
+            return cls._open(path, catalog_id=catalog_id, writer_memory=writer_memory)
+        except (OSError, ValueError) as exc:
+            if not isinstance(exc, PermissionError) and "PermissionDenied" not in str(exc):
+                raise
+        log.warning(
+            "the search index at %s is read-only for this user; a search builds a copy "
+            "in memory from the catalog", path,
+        )
+        index = cls.in_memory()
+        index.writer_memory = writer_memory
+        return index
+
+    @classmethod
+    def _open(cls, path: Path, *, catalog_id: str, writer_memory: int) -> SearchIndex:
         state = _read_state(path)
         if state is None or state.catalog_id != catalog_id or not tantivy.Index.exists(str(path)):
+            if path.exists() and not os.access(path, os.W_OK | os.X_OK):
+                # Found out before deleting anything, not halfway through.
+                raise PermissionError(f"cannot rebuild {path}")
             if path.exists():
                 log.info("search index at %s is outdated or foreign; rebuilding", path)
                 shutil.rmtree(path)
