@@ -584,3 +584,38 @@ def test_search_and_show_work_on_another_users_database(tmp_path: Path, owner_ru
     finally:
         if owner is not None:
             owner.close()
+
+
+@pytest.mark.postgresql
+def test_search_and_show_work_for_a_postgresql_role_that_may_only_read(
+    tmp_path: Path, postgresql_database: DatabaseFactory, capsys
+) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = postgresql_database()
+    assert main(["--data-dir", str(tmp_path / "owner"), "--database", url, "seed"]) == 0
+    role = f"reader_{os.getpid()}_{tmp_path.name[-20:]}".replace("-", "_").lower()
+    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+    reader = make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+    try:
+        capsys.readouterr()
+        where = ["--data-dir", str(tmp_path / "reader"), "--database", reader]
+        assert main([*where, "search", "breast", "mri", "--json"]) == 0
+        hits = json.loads(capsys.readouterr().out)
+        assert hits and hits[0]["title"].startswith("A Large Model for Non-invasive")
+        assert main([*where, "show", hits[0]["id"]]) == 0
+        assert capsys.readouterr().out.startswith("A Large Model")
+        assert main([*where, "subscribe", "console:local/general", "mri"]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert err.splitlines()[-1].startswith("digestbot: The database ")
+        assert "this user may not change it" in err
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()

@@ -34,6 +34,7 @@ from sqlalchemy.exc import (
     DBAPIError,
     NoSuchModuleError,
     OperationalError,
+    ProgrammingError,
     SQLAlchemyError,
 )
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 T = typing.TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 META = typing.cast(Table, CatalogMeta.__table__)
 
 
@@ -81,17 +83,20 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
-        if not self.read_only:
-            with self.sessions.begin() as session:
-                yield session
-            return
         try:
             with self.sessions.begin() as session:
                 yield session
-        except OperationalError as exc:
-            if "readonly" not in str(exc.orig):
-                raise
-            raise DatabaseError(_read_only_message(self.engine, "cannot change it")) from None
+        except (OperationalError, ProgrammingError) as exc:
+            # A file opened read-only, or a PostgreSQL role granted only SELECT.
+            if "readonly" in str(exc.orig) and self.read_only:
+                raise DatabaseError(_read_only_message(self.engine, "cannot change it")) from None
+            if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+                where = self.engine.url.render_as_string(hide_password=True)
+                raise DatabaseError(
+                    f"The database {where} refused the change: this user may not change it "
+                    f"({_reason(exc)}). Run this as a user who may."
+                ) from None
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
