@@ -18,8 +18,9 @@ Grammar (OR binds tighter than the implicit AND)::
 Words are case-folded; a word the analyzer splits (``low-dose``, or Chinese
 ``乳腺癌``, one word a character) is a phrase of its parts, and one with no
 letters or digits, or too long for the index (``MAX_WORD_CHARS``), is
-dropped. ``AND`` is accepted and ignored. ``after:`` is inclusive, ``before:`` strict. A query of
-only exclusions or only filters matches every paper that passes them.
+dropped. ``AND`` is accepted and ignored. ``after:`` is inclusive,
+``before:`` strict. A query of only exclusions or only filters matches every
+paper that passes them.
 ``bot.search.lexer`` splits the text into tokens; this module gives them meaning.
 """
 
