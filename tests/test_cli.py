@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -405,3 +407,215 @@ def test_import_of_a_file_that_is_not_an_export_says_so_once(run) -> None:
     assert "`digestbot seed FILE`" in line
     _, out, _ = run("export")
     assert out == ""  # nothing came in
+
+
+# What a hostile catalog entry might carry: clear the screen, an OSC 8 link
+# whose visible text hides its target, a C1 control sequence introducer,
+# and a right-to-left override that disguises what follows it.
+HOSTILE = ["\x1b[2J", "\x1b]8;;https://evil.example\x1b\\", "\x9b31m", "\u202e", "\x07"]
+
+
+def _hostile_paper(tmp_path: Path) -> Path:
+    paper = {
+        "id": "2401.00001",
+        "title": "Screen\x1b[2J clearing \x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ title",
+        "authors": ["Eve \u202eResu", "Mallory\x9b31m"],
+        "published": "2024-01-02",
+        "categories": ["cs.CV"],
+        "url": "https://arxiv.org/abs/2401.00001\x07",
+        "code_urls": ["https://github.com/eve/x\x1b[8m"],
+        "journal_ref": "Journal\x1b[2J",
+        "abstract": "First line\x1b[2J of it.\nSecond \u202eline.\n\nA paragraph\x9b2J.",
+    }
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(json.dumps(paper) + "\n", "utf-8")
+    return path
+
+
+def test_search_and_show_print_no_terminal_controls(run, tmp_path: Path) -> None:
+    code, _, _ = run("import", str(_hostile_paper(tmp_path)))
+    assert code == 0
+    printed = [run("search", "clearing")[1], run("show", "2401.00001")[1]]
+    printed += [run("search", "clearing", "--json")[1], run("show", "2401.00001", "--json")[1]]
+    for text in printed:
+        assert "clearing" in text
+        for sequence in HOSTILE:
+            assert sequence not in text
+        assert not any(c in text for c in "\x1b\x07\x9b\u202e")
+    search, show, search_json, show_json = printed
+    assert "1. Screen [2J clearing  ]8;;https://evil.example \\link ]8;; \\ title" in search
+    assert "Second  line." in show and "\n\nA paragraph 2J." in show
+    # JSON keeps every character, escaped, so a program reading it loses nothing.
+    [hit] = json.loads(search_json)
+    assert hit["title"].startswith("Screen\x1b[2J clearing")
+    assert json.loads(show_json)["authors"] == ["Eve \u202eResu", "Mallory\x9b31m"]
+    assert "\\u001b[2J" in show_json and "\\u202e" in show_json and "\\u009b" in show_json
+
+
+def test_a_combining_accent_finds_what_a_composed_one_finds(run) -> None:
+    run("seed")
+    counts = {}
+    for query in ("mri", "mr\u00ec", "m\u0300ri", "MRI\u0301"):
+        code, out, _ = run("search", query, "--json", "--limit", "100")
+        assert code == 0
+        counts[query] = len(json.loads(out))
+    assert counts["mri"] >= 3
+    assert set(counts.values()) == {counts["mri"]}, counts
+
+
+# Titles as Chinese and Japanese journals print them: no spaces between words.
+CJK_PAPERS = [
+    {"id": "2401.00011", "title": "基于深度学习的乳腺磁共振图像肿瘤分割方法研究",
+     "abstract": "本文提出一种乳腺肿瘤分割方法。", "published": "2024-01-03"},
+    {"id": "2401.00012", "title": "深層学習による乳房MRI画像のセグメンテーション",
+     "abstract": "乳がんの検出について述べる。", "published": "2024-01-04"},
+    {"id": "2401.00013", "title": "딥러닝기반유방자기공명영상종양분할방법에관한연구",
+     "abstract": "유방 종양 분할.", "published": "2024-01-05"},
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("基于深度学习的乳腺磁共振图像肿瘤分割方法研究", {"2401.00011"}),  # 22 characters, 66 bytes
+        ("乳腺磁共振图像肿瘤分割方法研究", {"2401.00011"}),  # the 14-character case, and a part
+        ("乳腺", {"2401.00011"}),
+        ("肿瘤分割 深度学习", {"2401.00011"}),
+        ("图像分割", set()),  # the characters, but not side by side
+        ("セグメンテーション", {"2401.00012"}),
+        ("深層学習", {"2401.00012"}),
+        ("乳房MRI", {"2401.00012"}),
+        ("딥러닝기반유방자기공명영상종양분할방법에관한연구", {"2401.00013"}),
+    ],
+)
+def test_chinese_japanese_and_korean_titles_are_searchable(
+    run, tmp_path: Path, query: str, ids: set[str]
+) -> None:
+    path = tmp_path / "cjk.jsonl"
+    path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in CJK_PAPERS), "utf-8")
+    assert run("import", str(path))[0] == 0
+    code, out, err = run("search", query, "--json")
+    assert code == 0, err
+    assert {hit["id"] for hit in json.loads(out)} == ids
+    if ids:
+        code, out, _ = run("search", query)
+        assert CJK_PAPERS[int(min(ids)[-1]) - 1]["title"] in out
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "https://github.com/LLYXC/MOME/tree/main",
+        "http://github.com/LLYXC/MOME",
+        "<https://github.com/LLYXC/MOME/tree/main|github.com/LLYXC/MOME/tree/main>",
+        "<https://github.com/LLYXC/MOME|the MOME code> breast",
+    ],
+)
+def test_a_pasted_link_is_searched_as_text(run, query: str) -> None:
+    run("seed")
+    code, out, err = run("search", query)
+    assert code == 0, err
+    assert out.startswith("1. A Large Model for Non-invasive and Personalized Management")
+    assert "2. " not in out
+
+
+# Another user's data directory: root is made to obey file permissions by
+# giving up the capabilities that let it ignore them, and the files are
+# given to "nobody"; anyone else just loses write permission.
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+NOT_OWNER = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown", "--"]
+
+
+def _hand_over(data: Path) -> None:
+    """Make ``data`` another user's: readable, not writable, by the digestbot run next."""
+    for path in [data, *data.rglob("*")]:
+        if AS_ROOT:
+            os.chown(path, 65534, 65534)
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    if not AS_ROOT:
+        for path in [data, *data.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def _snapshot(data: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in data.rglob("*")}
+
+
+@pytest.mark.skipif(AS_ROOT and not shutil.which("setpriv"), reason="needs setpriv to act as another user")
+@pytest.mark.parametrize("owner_running", [False, True], ids=["owner-stopped", "owner-running"])
+def test_search_and_show_work_on_another_users_database(tmp_path: Path, owner_running: bool) -> None:
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "seed"]) == 0
+    owner = None
+    if owner_running:
+        # The owner's bot holds the database open: its -wal and -shm files
+        # exist, and what it commits waits in the -wal file.
+        owner = sqlite3.connect(data / "digestbot.sqlite3")
+        owner.execute("SELECT count(*) FROM papers").fetchall()
+        assert main(["--data-dir", str(data), "import", str(_hostile_paper(tmp_path))]) == 0
+        assert (data / "digestbot.sqlite3-wal").stat().st_size > 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTBOT_")}
+    try:
+        _hand_over(data)
+        before = _snapshot(data)
+        command = [*(NOT_OWNER if AS_ROOT else []), str(Path(sys.executable).parent / "digestbot"),
+                   "--data-dir", str(data)]
+        if AS_ROOT:  # the capabilities really are gone: the database cannot be written
+            done = subprocess.run([*command, "subscribe", "console:local/general", "mri"],
+                                  capture_output=True, text=True, env=env)
+            assert done.returncode == 1 and "Traceback" not in done.stderr
+            assert done.stderr.splitlines()[-1] == (
+                f"digestbot: The database {(data / 'digestbot.sqlite3').resolve()} is read-only "
+                "for this user, who cannot change it: run this as the user who owns it.")
+        done = subprocess.run([*command, "search", "breast", "mri", "--json"],
+                              capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        hits = json.loads(done.stdout)
+        assert hits and hits[0]["title"].startswith("A Large Model for Non-invasive")
+        if owner_running:  # what the owner committed a moment ago is found too
+            done = subprocess.run([*command, "search", "clearing"], capture_output=True,
+                                  text=True, env=env)
+            assert done.returncode == 0 and "2401.00001" in done.stdout, done.stderr
+        done = subprocess.run([*command, "show", hits[0]["id"]], capture_output=True,
+                              text=True, env=env)
+        assert done.returncode == 0 and done.stdout.startswith("A Large Model"), done.stderr
+        assert _snapshot(data) == before  # nothing written, not even a lock file
+    finally:
+        if owner is not None:
+            owner.close()
+
+
+@pytest.mark.postgresql
+def test_search_and_show_work_for_a_postgresql_role_that_may_only_read(
+    tmp_path: Path, postgresql_database: DatabaseFactory, capsys
+) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = postgresql_database()
+    assert main(["--data-dir", str(tmp_path / "owner"), "--database", url, "seed"]) == 0
+    role = f"reader_{os.getpid()}_{tmp_path.name[-20:]}".replace("-", "_").lower()
+    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+    reader = make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+    try:
+        capsys.readouterr()
+        where = ["--data-dir", str(tmp_path / "reader"), "--database", reader]
+        assert main([*where, "search", "breast", "mri", "--json"]) == 0
+        hits = json.loads(capsys.readouterr().out)
+        assert hits and hits[0]["title"].startswith("A Large Model for Non-invasive")
+        assert main([*where, "show", hits[0]["id"]]) == 0
+        assert capsys.readouterr().out.startswith("A Large Model")
+        assert main([*where, "subscribe", "console:local/general", "mri"]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert err.splitlines()[-1].startswith("digestbot: The database ")
+        assert "this user may not change it" in err
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()

@@ -17,6 +17,7 @@ from bot.cli.output import (
     CommandError,
     err,
     format_paper,
+    json_text,
     out,
     paper_json,
     progress,
@@ -68,7 +69,7 @@ def cmd_search(service: Service, args: argparse.Namespace, settings: Settings) -
     results = service.catalog.search(text, limit=limit)
     if args.json:
         payload = [dict(paper_json(h.paper), score=round(h.score, 4)) for h in results.hits]
-        out(json.dumps(payload, ensure_ascii=False, indent=2))
+        out(json_text(payload))
         return 0
     if not results.hits:
         out(f"No papers match {text.strip()!r}. Try fewer or broader words.")
@@ -85,7 +86,7 @@ def cmd_show(service: Service, args: argparse.Namespace, settings: Settings) -> 
             f"No paper with id {args.id!r}. Find ids with: digestbot search WORDS"
         )
     if args.json:
-        out(json.dumps(paper_json(record), ensure_ascii=False, indent=2))
+        out(json_text(paper_json(record)))
     else:
         out(format_paper(record, full=True))
     return 0

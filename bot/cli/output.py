@@ -1,10 +1,15 @@
 """What the ``digestbot`` command prints: lines, progress, papers as text and as JSON.
 
+Catalog text comes from feeds and imports, so it is untrusted: papers are
+printed through ``bot.text.terminal.plain``, as digests are, and JSON
+escapes every character a terminal would act on (``json_text``).
 The only I/O: stdout and stderr.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from collections.abc import Callable
 
@@ -12,6 +17,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.model.messages import short_authors
 from bot.model.papers import PaperRecord
+from bot.text.terminal import plain
 
 __all__ = [
     "CommandError",
@@ -19,6 +25,7 @@ __all__ = [
     "EXIT_USAGE",
     "err",
     "format_paper",
+    "json_text",
     "out",
     "paper_json",
     "progress",
@@ -59,6 +66,7 @@ def progress(verb: str, *, every: int = 100_000) -> Callable[[int], None]:
 
 
 def format_paper(record: PaperRecord, *, number: int | None = None, full: bool = False) -> str:
+    """``record`` as search (or, ``full``, show) prints it, every field made safe by ``plain``."""
     lead = f"{number}. " if number is not None else ""
     pad = " " * len(lead)
     authors = ", ".join(record.authors) + (" et al." if record.authors_truncated else "")
@@ -81,9 +89,25 @@ def format_paper(record: PaperRecord, *, number: int | None = None, full: bool =
     if full and record.doi:
         lines.append(f"{pad}doi: https://doi.org/{record.doi}")
     lines.append(f"{pad}id: {record.id}")
+    safe = [plain(line) for line in lines]
     if full and record.abstract:
-        lines += ["", record.abstract]
-    return "\n".join(lines)
+        # The abstract keeps its lines; each is made safe alone.
+        safe += ["", *(plain(line) for line in record.abstract.splitlines())]
+    return "\n".join(safe)
+
+
+# What ``json.dumps(ensure_ascii=False)`` leaves raw that a terminal acts on:
+# DEL, the C1 controls (U+009B starts a sequence as ESC [ does) and the
+# bidirectional embeddings, overrides and isolates, and the line and
+# paragraph separators (one JSON line stays one line). It escapes C0 itself.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def json_text(value: object, *, indent: int | None = 2) -> str:
+    """``value`` as JSON that is safe to print: every character kept, the unsafe ones escaped."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    # Outside its strings JSON text is ASCII, so these can only sit inside one.
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def paper_json(record: PaperRecord) -> dict[str, object]:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,19 +31,22 @@ from bot.model.papers import PaperRecord
 from bot.store.catalog import current_revision, iter_papers
 
 __all__ = [
+    "MAX_WORD_CHARS",
     "IndexBusyError",
     "SearchIndex",
     "catch_up",
     "day_number",
     "name_terms",
+    "normalize",
     "text_phrase",
     "text_terms",
+    "too_long",
 ]
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the analyzers change: older indexes are rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 TEXT_ANALYZER = "digest_text"
 NAME_ANALYZER = "digest_name"
 STATE_FILE = "state.json"
@@ -52,16 +57,54 @@ class IndexBusyError(UserError):
     """Another process is writing the index."""
 
 
+# The combining marks of the blocks shared by the Latin, Greek and Cyrillic
+# scripts: accents. Other scripts' marks (Devanagari vowel signs, Thai tone
+# marks) are letters of their words and stay.
+_ACCENTS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Chinese and Japanese write words without spaces between them, so a title
+# would be one token. Each Han ideograph and each hiragana is a word of its
+# own instead (as Lucene's standard tokenizer has it); a word of several is
+# then a phrase of its characters, found wherever they stand side by side.
+_OWN_WORD = re.compile(r"([\u3040-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff])")
+# Longer tokens are noise (hashes, base64). tantivy's limit is in bytes and
+# keeps the tokens shorter than it; four bytes a character is the most UTF-8
+# takes, so a word of up to this many characters is indexed in any script.
+MAX_WORD_CHARS = 40
+_MAX_WORD_BYTES = 4 * MAX_WORD_CHARS + 1
+
+
+def normalize(text: str) -> str:
+    """``text`` as the analyzers see it: NFKC, no combining accent left over,
+    and each Han ideograph and hiragana a word of its own.
+
+    The tokenizer splits words at a combining mark, so "m" and a combining
+    grave (Unicode has no precomposed m with a grave) would make "m̀ri" two
+    words. NFKC composes the accents that have a composed form ("u" and a
+    combining diaeresis become "ü", which the analyzers fold to "u"); the
+    accents that remain are dropped, as folding would drop them. Indexed
+    text and query text both pass through here.
+    """
+    if text.isascii():  # the common case, and much cheaper
+        return text
+    text = _ACCENTS.sub("", unicodedata.normalize("NFKC", text))
+    return _OWN_WORD.sub(r" \1 ", text)
+
+
+def too_long(text: str) -> bool:
+    """Whether a word of ``text`` is too long for the index to hold."""
+    return any(len(w.encode("utf-8")) >= _MAX_WORD_BYTES for w in _WORDS.analyze(normalize(text)))
+
+
 def _text_analyzer() -> tantivy.TextAnalyzer:
     # Words, lowercased, accents folded ("Müller" -> "muller"), English stems
-    # ("segmentation" -> "segment"); tokens over 40 bytes are noise (hashes).
+    # ("segmentation" -> "segment"); overlong tokens go (``MAX_WORD_CHARS``).
     # English stop words ("the", "of") are dropped: they are in nearly every
     # abstract, so they cannot rank anything, and a phrase made of them made
     # tantivy check positions in most of the catalog. The other words keep
     # their positions, so phrases still match across the gaps.
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.remove_long(_MAX_WORD_BYTES))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.stopword("english"))
         .filter(tantivy.Filter.ascii_fold())
@@ -74,7 +117,7 @@ def _name_analyzer() -> tantivy.TextAnalyzer:
     # Names are folded but never stemmed: "Wang" must not match "Wan".
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.remove_long(_MAX_WORD_BYTES))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
         .build()
@@ -90,7 +133,7 @@ _WORDS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
 
 def text_terms(text: str) -> list[str]:
     """The index terms of ``text`` in title and abstract fields."""
-    return list(_TEXT.analyze(text))
+    return list(_TEXT.analyze(normalize(text)))
 
 
 def text_phrase(text: str) -> list[tuple[int, str]]:
@@ -100,7 +143,7 @@ def text_phrase(text: str) -> list[tuple[int, str]]:
     (2, "imag")]`` and matches only that phrase, not "segmentation images".
     """
     pairs = []
-    for position, word in enumerate(_WORDS.analyze(text)):
+    for position, word in enumerate(_WORDS.analyze(normalize(text))):
         terms = _TEXT.analyze(word)
         if terms:
             pairs.append((position, terms[0]))
@@ -113,7 +156,7 @@ def text_phrase(text: str) -> list[tuple[int, str]]:
 def text_words(text: str) -> list[tuple[str, str]]:
     """(word as written, index term) for each word of ``text`` that is indexed."""
     pairs = []
-    for word in _WORDS.analyze(text):
+    for word in _WORDS.analyze(normalize(text)):
         terms = _TEXT.analyze(word)
         if terms:
             pairs.append((word, terms[0]))
@@ -122,7 +165,7 @@ def text_words(text: str) -> list[tuple[str, str]]:
 
 def name_terms(text: str) -> list[str]:
     """The index terms of ``text`` in the authors field."""
-    return list(_NAMES.analyze(text))
+    return list(_NAMES.analyze(normalize(text)))
 
 
 def day_number(day: date) -> int:
@@ -146,11 +189,11 @@ def build_schema() -> tantivy.Schema:
 def _document(record: PaperRecord) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", record.id)
-    doc.add_text("title", record.title)
+    doc.add_text("title", normalize(record.title))
     if record.abstract:
-        doc.add_text("abstract", record.abstract)
+        doc.add_text("abstract", normalize(record.abstract))
     for author in record.authors:
-        doc.add_text("authors", author)
+        doc.add_text("authors", normalize(author))
     for category in record.categories:
         doc.add_text("category", category.lower())
     doc.add_unsigned("has_code", 1 if record.has_code or record.code_urls else 0)
@@ -253,9 +296,33 @@ class SearchIndex:
     def open(
         cls, path: Path, *, catalog_id: str, writer_memory: int = 1024 * 2**20
     ) -> SearchIndex:
-        """Open the index at ``path``; start afresh when it belongs elsewhere or is outdated."""
+        """Open the index at ``path``; start afresh when it belongs elsewhere or is outdated.
+
+        tantivy cannot open an index without writing to its directory (a lock
+        file), so a user who may only read it (another user's data
+        directory) gets an index in memory instead, which the first search
+        builds from the catalog: slower, but what the catalog holds.
+        """
+        try:
+            return cls._open(path, catalog_id=catalog_id, writer_memory=writer_memory)
+        except (OSError, ValueError) as exc:
+            if not isinstance(exc, PermissionError) and "PermissionDenied" not in str(exc):
+                raise
+        log.warning(
+            "the search index at %s is read-only for this user; a search builds a copy "
+            "in memory from the catalog", path,
+        )
+        index = cls.in_memory()
+        index.writer_memory = writer_memory
+        return index
+
+    @classmethod
+    def _open(cls, path: Path, *, catalog_id: str, writer_memory: int) -> SearchIndex:
         state = _read_state(path)
         if state is None or state.catalog_id != catalog_id or not tantivy.Index.exists(str(path)):
+            if path.exists() and not os.access(path, os.W_OK | os.X_OK):
+                # Found out before deleting anything, not halfway through.
+                raise PermissionError(f"cannot rebuild {path}")
             if path.exists():
                 log.info("search index at %s is outdated or foreign; rebuilding", path)
                 shutil.rmtree(path)

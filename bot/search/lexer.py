@@ -12,6 +12,9 @@ dropped; typographic quotes are quotes; an unclosed quote runs to the end; a
 filter's value may be quoted (``author:"Luyang Luo"``); ``foo:`` with no value
 is a filter only when ``foo`` is a filter we offer, otherwise it is a word.
 Operators are recognised only in capitals and never after a ``-``.
+A URL (``https://...``, any ``scheme://``) is never a filter: it is a phrase
+of what follows its scheme, up to a space or a quote, parentheses and all;
+Slack's form of a pasted link, ``<url|label>`` or ``<url>``, is its URL.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ FILTERS = {
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"'})
 _FILTER = re.compile(r"([^\W\d_]+):(.*)", re.DOTALL)
 _OPERATORS = ("OR", "AND", "NOT")
+# A scheme (RFC 3986) and "://"; a leading "<" is Slack's link form.
+_URL = re.compile(r"(<?)[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,24 @@ def _quoted(text: str, quote: int) -> tuple[str, int]:
     return text[quote + 1 : end], end + 1
 
 
+def _url(text: str, start: int) -> tuple[str, int] | None:
+    """The URL at ``start`` without its scheme, and where scanning resumes; None if none is."""
+    match = _URL.match(text, start)
+    if match is None:
+        return None
+    end = -1
+    if match.group(1):
+        end = text.find(">", start)
+    if end >= 0:
+        # <url|label>: the label is what Slack showed, the URL what was pasted.
+        url = text[match.end() : end].split("|", 1)[0].replace('"', " ")
+        return url, end + 1
+    end = match.end()
+    while end < len(text) and text[end] not in ' "':
+        end += 1
+    return text[match.end() : end], end
+
+
 def lex(text: str) -> list[Token]:
     """The tokens of ``text``, which ``clean`` has already been applied to."""
     tokens: list[Token] = []
@@ -130,6 +153,12 @@ def lex(text: str) -> list[Token]:
         if text[i] == '"':
             inside, i = _quoted(text, i)
             tokens.append(Token("phrase", inside, negated))
+            continue
+        url = _url(text, i)
+        if url is not None:
+            # The scheme goes: the same page is linked as http:// and https://.
+            address, i = url
+            tokens.append(Token("phrase", address, negated))
             continue
         j = i
         while j < n and text[j] != " " and text[j] not in '()"':

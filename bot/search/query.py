@@ -10,14 +10,17 @@ Grammar (OR binds tighter than the implicit AND)::
     query   = clause { clause }                   every clause must match
     clause  = [ "-" | "NOT " ] item               an exclusion
             | item { " OR " item }                any one of the items
-    item    = word [ "*" ] | '"' words '"' | filter
+    item    = word [ "*" ] | '"' words '"' | url | filter
+    url     = scheme "://" rest | "<" url [ "|" label ] ">"    a phrase of rest's words
     filter  = "author:" ( name | '"' name '"' ) | "cat:" category | "has:code"
             | "after:" date | "before:" date      date = YYYY | YYYY-MM | YYYY-MM-DD
 
-Words are case-folded; a word the analyzer splits (``low-dose``) is a phrase
-of its parts, and one with no letters or digits is dropped. ``AND`` is
-accepted and ignored. ``after:`` is inclusive, ``before:`` strict. A query of
-only exclusions or only filters matches every paper that passes them.
+Words are case-folded; a word the analyzer splits (``low-dose``, or Chinese
+``乳腺癌``, one word a character) is a phrase of its parts, and one with no
+letters or digits, or too long for the index (``MAX_WORD_CHARS``), is
+dropped. ``AND`` is accepted and ignored. ``after:`` is inclusive,
+``before:`` strict. A query of only exclusions or only filters matches every
+paper that passes them.
 ``bot.search.lexer`` splits the text into tokens; this module gives them meaning.
 """
 
@@ -30,7 +33,7 @@ from typing import Literal
 
 from bot.errors import UserError
 from bot.model.papers import CATEGORY_CODES, normalize_category
-from bot.search.index import name_terms, text_terms
+from bot.search.index import MAX_WORD_CHARS, name_terms, text_terms, too_long
 from bot.search.lexer import FILTERS, Token, clean, fold, lex, show, trim, words
 
 __all__ = [
@@ -175,7 +178,7 @@ def _word(text: str) -> Word | None:
     while (unboosted := _FOREIGN_SUFFIX.sub("", core)) != core:
         core, tail = trim(unboosted)
     if not tail.startswith("*"):
-        # Punctuation, emoji or a stop word only: nothing the index holds.
+        # Punctuation, emoji, a stop word or an overlong word: nothing the index holds.
         return Word(core) if text_terms(core) else None
     terms = name_terms(core)
     if not terms:
@@ -288,8 +291,15 @@ def parse_query(text: str) -> ParsedQuery:
     cleaned = clean(text)
     if not cleaned.strip():
         raise QueryError(f"Type something to search for, e.g. {EXAMPLE}")
-    clauses = _group(lex(cleaned))
+    tokens = lex(cleaned)
+    clauses = _group(tokens)
     if not clauses:
+        overlong = [t.text for t in tokens if t.kind in ("word", "phrase") and too_long(t.text)]
+        if overlong:
+            raise QueryError(
+                f'"{show(overlong[0])}" is longer than any word the index holds (up to '
+                f"{MAX_WORD_CHARS} characters in any script): search for other words of the paper."
+            )
         raise QueryError(
             "There is nothing to search for in that query: use letters or digits, and "
             f'more than common words like "the", e.g. {EXAMPLE}'

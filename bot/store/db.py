@@ -2,7 +2,9 @@
 
 ``open_database`` creates the engine for a URL, creates the data directory
 for a SQLite file, and upgrades the schema to the newest Alembic revision, so
-an upgrade of digestbot never needs a manual step and never loses data.
+an upgrade of digestbot never needs a manual step and never loses data. A
+SQLite file this user may only read (another user's) is opened read-only:
+reads work, and a write fails with a ``DatabaseError`` that says why.
 ``ping`` only asks a database whether it answers, and ``read_only`` reads it
 without changing it (``digestbot health``).
 ``Database.scheduler_lease`` decides which process runs the scheduler: a
@@ -32,6 +34,7 @@ from sqlalchemy.exc import (
     DBAPIError,
     NoSuchModuleError,
     OperationalError,
+    ProgrammingError,
     SQLAlchemyError,
 )
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,6 +57,7 @@ __all__ = [
     "SchedulerLease",
     "insert_missing",
     "open_database",
+    "open_read_only",
     "ping",
     "read_only",
 ]
@@ -62,6 +66,7 @@ log = logging.getLogger(__name__)
 T = typing.TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 META = typing.cast(Table, CatalogMeta.__table__)
 
 
@@ -103,12 +108,25 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     catalog_id: str
+    read_only: bool = False
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
-        with self.sessions.begin() as session:
-            yield session
+        try:
+            with self.sessions.begin() as session:
+                yield session
+        except (OperationalError, ProgrammingError) as exc:
+            # A file opened read-only, or a PostgreSQL role granted only SELECT.
+            if "readonly" in str(exc.orig) and self.read_only:
+                raise DatabaseError(_read_only_message(self.engine, "cannot change it")) from None
+            if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+                where = self.engine.url.render_as_string(hide_password=True)
+                raise DatabaseError(
+                    f"The database {where} refused the change: this user may not change it "
+                    f"({_reason(exc)}). Run this as a user who may."
+                ) from None
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -271,6 +289,15 @@ def _alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+def _read_only_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # Only the settings of this connection: the journal mode is the file's,
+    # and a read-only connection may not change it.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     # WAL lets searches read while an import writes; NORMAL is durable in WAL.
@@ -346,16 +373,32 @@ def insert_missing(table: Table, dialect: Dialect, **values: object) -> Insert:
 
 
 def _ensure_catalog_id(sessions: sessionmaker[Session]) -> str:
+    query = select(META.c.value).where(META.c.key == "catalog_id")
+    # Read first: a database this user may only read has its id already.
+    with sessions.begin() as session:
+        found = session.scalar(query)
+    if found is not None:
+        return str(found)
     with sessions.begin() as session:
         session.execute(
             insert_missing(META, session.get_bind().dialect, key="catalog_id", value=uuid.uuid4().hex)
         )
-        return str(session.scalar(select(META.c.value).where(META.c.key == "catalog_id")))
+        return str(session.scalar(query))
 
 
 def open_database(url: str) -> Database:
-    """Open (creating and upgrading when needed) the catalog database at ``url``."""
+    """Open (creating and upgrading when needed) the catalog database at ``url``.
+
+    A SQLite file this user may not write is opened read-only instead
+    (``open_read_only``).
+    """
     engine = create_db_engine(url)
+    path = _sqlite_file(engine)
+    if path is not None and path.is_file() and not _writable(path):
+        # SQLite would open it read-only by itself, but then fail at the
+        # first write, or at the first read when it cannot make the -shm file.
+        engine.dispose()
+        return open_read_only(path)
     try:
         migrate(engine)
         sessions = sessionmaker(engine, expire_on_commit=False)
@@ -365,6 +408,71 @@ def open_database(url: str) -> Database:
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
         raise DatabaseError(f"Cannot open the database {engine.url!r}: {reason}.") from None
     return Database(engine=engine, sessions=sessions, catalog_id=catalog_id)
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    if url.database.startswith("file:"):
+        return None  # a URI the user wrote: theirs to get right
+    return Path(url.database).expanduser()
+
+
+def _writable(path: Path) -> bool:
+    """Whether this user may write the SQLite file at ``path`` and make its -wal and -shm files."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _read_only_message(engine: Engine, what: str) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        where = url.database.removeprefix("file:")  # open_read_only's URI names the file
+    else:
+        where = url.render_as_string(hide_password=True)
+    return (
+        f"The database {where} is read-only for this user, who {what}: "
+        "run this as the user who owns it."
+    )
+
+
+def open_read_only(path: Path) -> Database:
+    """The SQLite file at ``path``, opened so that nothing is ever written to it.
+
+    In WAL mode a reader needs the -shm file: while the owner's process has
+    the database open it is there, and reading through it sees every commit.
+    When it is not, and the directory is not writable either, no reader can
+    create it; then there is no -wal file either (the owner's last
+    connection folded it into the file and removed both), so everything
+    committed is in the file and it is read as immutable.
+    """
+    wal = path.with_name(path.name + "-wal")
+    options = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    engine = create_engine(f"sqlite:///file:{path.resolve()}?{options}&uri=true")
+    event.listen(engine, "connect", _read_only_pragmas)
+    try:
+        script = ScriptDirectory.from_config(_alembic_config(engine))
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != script.get_current_head():
+            raise DatabaseError(_read_only_message(
+                engine, "cannot upgrade it to this version of digestbot"
+            ))
+        sessions = sessionmaker(engine, expire_on_commit=False)
+        with sessions.begin() as session:
+            catalog_id = session.scalar(select(META.c.value).where(META.c.key == "catalog_id"))
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"Cannot read the database {path}: {reason}.") from None
+    except DatabaseError:
+        engine.dispose()
+        raise
+    if catalog_id is None:
+        engine.dispose()
+        raise DatabaseError(_read_only_message(engine, "cannot set it up"))
+    log.info("database %s is read-only for this user; opened it read-only", path)
+    return Database(engine=engine, sessions=sessions, catalog_id=str(catalog_id), read_only=True)
 
 
 def ping(url: str, *, timeout: float = 5.0) -> None:

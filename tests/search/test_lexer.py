@@ -35,6 +35,27 @@ def test_tokens(text: str, expected: list[Token]) -> None:
     assert tokens(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://github.com/LLYXC/MOME", [Token("phrase", "github.com/LLYXC/MOME")]),
+        ("HTTP://x.org/a:b mri", [Token("phrase", "x.org/a:b"), Token("word", "mri")]),
+        ("-https://x.org", [Token("phrase", "x.org", negated=True)]),
+        ("(https://en.wikipedia.org/wiki/A_(b))", [Token("phrase", "en.wikipedia.org/wiki/A_(b))")]),
+        ('https://x.org/"a b"', [Token("phrase", "x.org/"), Token("phrase", "a b")]),
+        # Slack sends a pasted link as <url|label> or <url>; the label may hold spaces.
+        ("<https://x.org/p|x.org/p> mri", [Token("phrase", "x.org/p"), Token("word", "mri")]),
+        ("<https://x.org/p|my paper> ct", [Token("phrase", "x.org/p"), Token("word", "ct")]),
+        ("<https://x.org/p>", [Token("phrase", "x.org/p")]),
+        ("<https://x.org/p", [Token("phrase", "x.org/p")]),
+        ("ftp://x.org", [Token("phrase", "x.org")]),
+        ("https:x", [Token("filter", "x", name="https")]),  # no "//": a filter, if an unknown one
+    ],
+)
+def test_urls_are_phrases_not_filters(text: str, expected: list[Token]) -> None:
+    assert tokens(text) == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_any_text_lexes_without_raising(text: str) -> None:

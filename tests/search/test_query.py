@@ -247,6 +247,19 @@ def test_error_messages(text: str, message: str) -> None:
     assert error(text) == message
 
 
+def test_a_word_too_long_for_the_index_says_so() -> None:
+    long = "x" * 200
+    message = (f'"{long[:39]}…" is longer than any word the index holds (up to 40 '
+               "characters in any script): search for other words of the paper.")
+    assert error(long) == message
+    assert error(f'"{long}"') == message
+    # Beside other words it is left out, as a stop word is.
+    assert clauses(f"mri {long}") == (one(Word("mri")),)
+    # Forty characters of any script (Gothic takes 4 bytes each) are a word the index holds.
+    for word in ("x" * 40, "ж" * 40, "\U00010330" * 40, "ก" * 40):
+        assert clauses(word) == (one(Word(word)),), word
+
+
 def test_unclosed_quote_runs_to_the_end() -> None:
     assert clauses('"breast mri') == (one(Phrase("breast mri")),)
     assert clauses('author:"Luyang Luo') == (one(Author("luyang luo")),)

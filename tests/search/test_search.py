@@ -98,6 +98,25 @@ def test_case_and_accent_insensitive(corpus, text: str) -> None:
     assert found(corpus, text) == expected
 
 
+# The same words as typed on a keyboard that composes accents and on one that
+# sends a letter and then its combining accent, which for "m̀" is the only way:
+# Unicode has no precomposed m with a grave.
+COMPOSED = ["mrì", "Müller", "Ðurić", "Ελληνικά", "naïve"]
+DECOMPOSED = ["m\u0300ri", "Mu\u0308ller", "Ðuric\u0301", "Ελληνικα\u0301", "nai\u0308ve"]
+
+
+@pytest.mark.parametrize("composed,decomposed", list(zip(COMPOSED, DECOMPOSED)))
+def test_combining_accents_match_like_composed_ones(db, index, composed: str,
+                                                    decomposed: str) -> None:
+    store(db, index, [
+        paper("typed-composed", f"A study of {composed} scans", "Composed."),
+        paper("typed-decomposed", f"A study of {decomposed} scans", "Decomposed."),
+    ])
+    both = {"typed-composed", "typed-decomposed"}
+    for text in (composed, decomposed, composed.upper(), f'"study of {decomposed} scans"'):
+        assert found((db, index), text) == both, text
+
+
 def test_title_match_outranks_abstract_only_match(corpus) -> None:
     # The abstract-only paper is newer, so recency alone would put it first.
     assert ids(corpus, "retinal") == ["retina-title", "retina-abs"]
