@@ -1,10 +1,11 @@
 """`digestbot run` killed (SIGKILL) between two messages of one digest: the messages
-Slack accepted before the kill are never posted again.
+the platform accepted before the kill are never posted again.
 
-The digest is long enough to take three Slack messages. The fake Slack
-accepts the first and holds the second before accepting it; the process is
-killed there, so Slack never shows the held one (its client is gone). A
-second `digestbot run` finishes the digest: every paper is shown exactly once.
+The digest is long enough to take three messages. The fake Slack (or
+Discord) accepts the first and holds the second before accepting it; the
+process is killed there, so the platform never shows the held one (its
+client is gone). A second `digestbot run` finishes the digest: every paper
+is shown exactly once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from bot.config import Settings
 from bot.model.messages import Digest
 from bot.model.papers import PaperRecord
 from bot.store.models import Delivery
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_data import CHANNEL_ID, GUILD_ID, SEND_MESSAGE
+from tests.fakes.http import serving
 from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, SlackCall
 from tests.system.test_run import (
     START_SECONDS,
@@ -60,6 +64,39 @@ def _paper_ids(call: SlackCall) -> list[str]:
             if block.get("type") == "actions" for element in block["elements"][:1]]
 
 
+def _prepare(settings: Settings, address: str, papers: int) -> None:
+    service = Service.open(settings)
+    service.catalog.import_records(
+        PaperRecord(id=f"2611.{n:05d}", title=f"Breast MRI study number {n}",
+                    url=f"https://arxiv.org/abs/2611.{n:05d}")
+        for n in range(papers))
+    service.channels.subscribe(address, "breast")
+    service.channels.set_max_papers(address, papers)
+    # A few minutes ago: the bot's start catches the digest up.
+    when = (datetime.now(UTC) - timedelta(minutes=3)).strftime("%H:%M")
+    service.channels.set_schedule(address, parse_schedule([when, "UTC"]))
+    service.close()
+
+
+def _confirmed(settings: Settings, count: int) -> None:
+    """Wait (a few seconds at most) for ``count`` papers confirmed as sent."""
+    deadline = time.monotonic() + 5
+    while _sent(settings) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _finished(settings: Settings, address: str, papers: int) -> None:
+    """Nothing is left to post, pending or waiting: every paper is sent."""
+    service = Service.open(settings)
+    try:
+        seen: list[Digest] = []
+        assert service.deliverer.digest(address, send=seen.append, dry_run=True) is None
+        assert _sent(settings) == papers
+        assert json.dumps(service.deliverer.interrupted()) == "[]"
+    finally:
+        service.close()
+
+
 def _sent(settings: Settings) -> int:
     service = Service.open(settings)
     try:
@@ -83,17 +120,7 @@ def test_kill_between_two_messages_of_a_digest_posts_each_paper_once(
     tmp_path: Path, database_url: str, stopped_at_end: list[subprocess.Popen[bytes]],
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
-    service = Service.open(settings)
-    service.catalog.import_records(
-        PaperRecord(id=f"2611.{n:05d}", title=f"Breast MRI study number {n}",
-                    url=f"https://arxiv.org/abs/2611.{n:05d}")
-        for n in range(PAPERS))
-    service.channels.subscribe(ADDRESS, "breast")
-    service.channels.set_max_papers(ADDRESS, PAPERS)
-    # A few minutes ago: the bot's start catches the digest up.
-    when = (datetime.now(UTC) - timedelta(minutes=3)).strftime("%H:%M")
-    service.channels.set_schedule(ADDRESS, parse_schedule([when, "UTC"]))
-    service.close()
+    _prepare(settings, ADDRESS, PAPERS)
 
     with FakeSlackAPI(tokens=[TOKEN]) as fake:
         fake.hold("chat.postMessage", after=1)  # the first message goes through
@@ -110,9 +137,7 @@ def test_kill_between_two_messages_of_a_digest_posts_each_paper_once(
         assert len(_paper_ids(accepted)) == 16
         # The first message's confirmation is written as Slack accepts it
         # (within moments), not at the end of the digest.
-        deadline = time.monotonic() + 5
-        while _sent(settings) < 16 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _confirmed(settings, 16)
         first.kill()
         first.wait(STOP_SECONDS)
         fake.release()  # the held message finds its client gone: never shown
@@ -139,11 +164,57 @@ def test_kill_between_two_messages_of_a_digest_posts_each_paper_once(
     assert twice == [], f"posted again after the restart: {twice}"
     assert "Traceback" not in log.read_text()
 
-    service = Service.open(settings)
-    try:
-        seen: list[Digest] = []
-        assert service.deliverer.digest(ADDRESS, send=seen.append, dry_run=True) is None
-        assert _sent(settings) == PAPERS
-        assert json.dumps(service.deliverer.interrupted()) == "[]"
-    finally:
-        service.close()
+    _finished(settings, ADDRESS, PAPERS)
+
+
+DISCORD_PAPERS = 15  # three Discord messages of 5 papers
+DISCORD_ADDRESS = f"discord:{GUILD_ID}/{CHANNEL_ID}"
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_kill_between_two_discord_messages_posts_each_paper_once(
+    tmp_path: Path, database_url: str, stopped_at_end: list[subprocess.Popen[bytes]],
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
+    _prepare(settings, DISCORD_ADDRESS, DISCORD_PAPERS)
+    ids = [f"2611.{n:05d}" for n in range(DISCORD_PAPERS)]
+
+    with serving(FakeDiscord()) as fake:
+        def shown() -> Counter[str]:
+            return Counter(i for call in fake.messages(CHANNEL_ID) for i in ids
+                           if i in json.dumps(call.payload))
+
+        fake.hold(SEND_MESSAGE, after=1)  # the first message goes through
+        env = _env(tmp_path, database_url, DISCORD_TOKEN="discord-bot-token",
+                   DIGESTBOT_DISCORD_API_URL=fake.rest_url,
+                   DIGESTBOT_DISCORD_GATEWAY_URL=fake.gateway_url)
+        first, log = _start(tmp_path, env, "first.log")
+        stopped_at_end.append(first)
+        try:
+            fake.wait_held(1, timeout=START_SECONDS)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log.read_text()}") from None
+        [accepted] = fake.messages(CHANNEL_ID)
+        assert len(shown()) == 5
+        _confirmed(settings, 5)
+        first.kill()
+        first.wait(STOP_SECONDS)
+        fake.release()  # the held message finds its client gone: never shown
+        before = len(fake.calls(SEND_MESSAGE))
+
+        second, log = _start(tmp_path, env, "second.log")
+        stopped_at_end.append(second)
+        _wait_for(log.read_text, f"digest channel={DISCORD_ADDRESS}", second)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(STOP_SECONDS) == 0, log.read_text()
+        counts = shown()
+        # Not even tried again: Discord's nonce would catch a retry only for a
+        # few minutes, the ledger for good.
+        again = [i for call in fake.calls(SEND_MESSAGE)[before:] for i in ids
+                 if i in json.dumps(call.payload) and i in json.dumps(accepted.payload)]
+    assert again == [], f"the accepted message was sent again: {again}"
+    assert len(counts) == DISCORD_PAPERS, log.read_text()
+    twice = sorted(paper for paper, n in counts.items() if n > 1)
+    assert twice == [], f"posted again after the restart: {twice}"
+    assert "Traceback" not in log.read_text()
+    _finished(settings, DISCORD_ADDRESS, DISCORD_PAPERS)
