@@ -17,7 +17,7 @@ import asyncio
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Setting, Settings
@@ -96,9 +96,14 @@ class ConsoleAdapter:
             self._reader = asyncio.create_task(self._serve())
         self._prompt()
 
-    async def post(self, message: Digest | NothingNew) -> int:
+    async def post(
+        self, message: Digest | NothingNew, *,
+        on_part: Callable[[Sequence[str]], None] | None = None,
+    ) -> int:
         self._write(format_message(message))
         self._prompt()
+        if on_part is not None and isinstance(message, Digest):
+            on_part([item.paper_id for item in message.items])
         return 1
 
     async def stop(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from adapters.console import ConsoleAdapter
-from bot.chat.runtime import Adapter, Bot
+from bot.chat.runtime import POST_TIMEOUT, Adapter, Bot
 from bot.chat.service import Service
 from bot.store.db import SchedulerLease
 
@@ -32,13 +32,14 @@ T = TypeVar("T")
 class ConsoleBot:
     def __init__(self, service: Service, clock: Callable[[], datetime], *,
                  catch_up: timedelta = timedelta(hours=6), others: Sequence[Adapter] = (),
-                 health_file: Path | None = None, lease: SchedulerLease | None = None) -> None:
+                 health_file: Path | None = None, lease: SchedulerLease | None = None,
+                 post_timeout: float = POST_TIMEOUT) -> None:
         self.service = service
         self.screen = io.StringIO()
         self.adapter = ConsoleAdapter(stdin=None, stdout=self.screen)
         self.bot = Bot(service=service, adapters=[self.adapter, *others], clock=clock,
                        catch_up=catch_up, ingest_every=None, health_file=health_file,
-                       lease=lease)
+                       lease=lease, post_timeout=post_timeout)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._running: Future[None] | None = None

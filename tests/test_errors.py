@@ -29,9 +29,10 @@ USER_ERRORS = [
 # Raised where nobody made a mistake, and never shown to a person as they are:
 # a remote failure (its reason goes into the feed's report), a signal an
 # adapter gives the core about a channel, or the runtime's refusal of a post
-# while the bot stops (its papers stay in the ledger).
+# while the bot stops or its deadline passes (its papers stay in the ledger).
 NOT_USER_ERRORS = {
     "bot.chat.runtime.Stopping",
+    "bot.chat.runtime.PostTimedOut",
     "bot.ingest.fetch.FetchError",
     "bot.ingest.arxiv._Unreadable",
     "bot.ingest.feeds._UndefinedEntity",

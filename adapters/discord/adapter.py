@@ -38,7 +38,7 @@ import hashlib
 import logging
 import time
 import zoneinfo
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -316,7 +316,10 @@ class DiscordAdapter:
 
     # -- posting -------------------------------------------------------------
 
-    async def post(self, message: Digest | NothingNew) -> int:
+    async def post(
+        self, message: Digest | NothingNew, *,
+        on_part: Callable[[Sequence[str]], None] | None = None,
+    ) -> int:
         if not self.client.is_ready():
             # Not a ChannelUnavailable: the channel is fine, the papers wait.
             raise ConnectionError("Discord is not connected")
@@ -342,6 +345,8 @@ class DiscordAdapter:
                     raise PartlySent(posted, exc) from exc
                 raise
             posted.extend(rendered.paper_ids)
+            if on_part is not None:
+                on_part(rendered.paper_ids)
         return len(messages)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -394,7 +394,10 @@ class SlackAdapter:
 
     # -- posting -------------------------------------------------------------
 
-    async def post(self, message: Digest | NothingNew) -> int:
+    async def post(
+        self, message: Digest | NothingNew, *,
+        on_part: Callable[[Sequence[str]], None] | None = None,
+    ) -> int:
         address = as_address(message.channel)
         if isinstance(message, Digest):
             messages = render_digest(message)
@@ -419,6 +422,8 @@ class SlackAdapter:
                     raise PartlySent(posted, exc) from exc
                 raise
             posted.extend(part.paper_ids)
+            if on_part is not None:
+                on_part(part.paper_ids)
         return len(messages)
 
     async def _client_for(self, team: str) -> AsyncWebClient:

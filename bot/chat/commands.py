@@ -17,7 +17,7 @@ from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_ma
 from bot.chat.scheduler import next_digest_line
 from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
-from bot.digest.deliver import ChannelUnavailable
+from bot.digest.deliver import ChannelUnavailable, NotAllSent
 from bot.digest.ledger import DigestInProgress
 from bot.errors import UserError
 from bot.ingest.identity import arxiv_ref, split_arxiv_id
@@ -202,6 +202,8 @@ def _digest(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Re
     except ChannelUnavailable as exc:
         # The channel is paused with this reason; the papers wait in the ledger.
         return Reply(text=exc.reason)
+    except NotAllSent as exc:  # what went out is confirmed; the rest waits in the ledger
+        return Reply(text=exc.line())
     if digest is None:
         return Reply(text=f"Nothing new for this channel since its last digest. {looked_at}")
     noun = "paper" if digest.count == 1 else "papers"

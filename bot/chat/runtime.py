@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import signal
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Generator, Sequence
 from datetime import datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -40,9 +42,12 @@ log = logging.getLogger(__name__)
 # The entry-point group adapters are declared in (pyproject.toml), the one the
 # settings look in for the settings adapters declare.
 ENTRY_POINT_GROUP = ADAPTER_GROUP
-# How long a digest post may take before the core counts it as failed (and
-# keeps its papers for the next run).
+# How long a digest post may take, its retries included, before the core
+# cancels it: the messages accepted by then are confirmed, the rest kept for
+# the next run.
 POST_TIMEOUT = 120.0
+# How long a cancelled post may take to end (its request in flight aborted).
+CANCEL_SECONDS = 10.0
 # How often a process holding the scheduler lease checks it, and a standby asks
 # for it: a dead leader is replaced within this many seconds.
 LEASE_SECONDS = 15.0
@@ -67,8 +72,13 @@ class Adapter(Protocol):
       channel can take no posts (bot removed, channel deleted, permission
       revoked: the channel is paused with that reason), and any other
       exception for a failure worth retrying (the papers stay in the ledger).
-      It MAY split a digest into several platform messages, and SHOULD
-      return how many it posted (the core logs it), or None.
+      It MAY split a digest into several platform messages; it MUST then
+      call ``on_part`` with the paper ids of each message as soon as the
+      platform accepted it (the core confirms those papers at once, so a
+      crash posts none of them again), and SHOULD return how many it posted
+      (the core logs it), or None. The core cancels a post still running
+      after ``POST_TIMEOUT`` (its retries included): it MUST let the
+      cancellation through, posting nothing more.
     - ``stop`` MUST close the connections; it MAY be called without ``start``.
     - An adapter MUST NOT interpret command arguments, select papers or
       touch the core's tables: those are the core's. It MAY keep its
@@ -88,7 +98,9 @@ class Adapter(Protocol):
 
     async def start(self, bot: Bot) -> None: ...
 
-    async def post(self, message: Digest | NothingNew) -> int | None: ...
+    async def post(
+        self, message: Digest | NothingNew, *, on_part: Callable[[Sequence[str]], None]
+    ) -> int | None: ...
 
     async def stop(self) -> None: ...
 
@@ -116,8 +128,10 @@ class Bot:
         ingest_every: timedelta | None = timedelta(hours=1),
         health_file: Path | None = None,
         lease: SchedulerLease | None = None,
+        post_timeout: float = POST_TIMEOUT,
     ) -> None:
         self.service = service
+        self.post_timeout = post_timeout
         self.adapters = {adapter.platform: adapter for adapter in adapters}
         self._clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -382,16 +396,48 @@ class Bot:
     def _interrupted(self) -> list[str]:
         return [a for a in self.service.deliverer.interrupted() if as_address(a).platform in self.adapters]
 
-    def _post(self, message: Digest | NothingNew) -> int | None:
-        """Post from a worker thread through the channel's adapter, on the loop."""
-        assert self._loop is not None
+    def _post(self, message: Digest | NothingNew) -> Generator[Sequence[str], None, int | None]:
+        """Post from a worker thread through the channel's adapter, on the loop.
+
+        Yields the paper ids of each platform message as the platform accepts
+        it (``bot.digest.sending.Parts``), for the deliverer to confirm. A
+        post still running after ``post_timeout`` is cancelled, and then
+        raises ``PostTimedOut``: no message goes out after that.
+        """
+        loop = self._loop
+        assert loop is not None
         if self._stopping:
             raise Stopping("the bot is stopping")
         adapter = self.adapters.get(as_address(message.channel).platform)
         if adapter is None:
             raise RuntimeError(f"no adapter for {message.channel} is running")
-        future = asyncio.run_coroutine_threadsafe(adapter.post(message), self._loop)
-        return future.result(timeout=POST_TIMEOUT)
+        accepted: queue.SimpleQueue[Sequence[str] | None] = queue.SimpleQueue()
+
+        async def posting() -> int | None:
+            try:
+                return await adapter.post(message, on_part=lambda ids: accepted.put(tuple(ids)))
+            finally:  # the post has ended: nothing more goes out
+                accepted.put(None)
+
+        future = asyncio.run_coroutine_threadsafe(posting(), loop)
+        try:
+            deadline = time.monotonic() + self.post_timeout
+            while (part := _next(accepted, deadline)) is not None:
+                if isinstance(part, _Late):
+                    break
+                yield part
+            else:
+                return future.result()  # how many messages it took; raises what went wrong
+            # The deadline passed: cancel the post, and confirm what it got out meanwhile.
+            future.cancel()
+            ending = time.monotonic() + CANCEL_SECONDS
+            while (part := _next(accepted, ending)) is not None and not isinstance(part, _Late):
+                yield part
+            if part is not None:
+                log.warning("the post to %s did not end when cancelled", message.channel)
+            raise PostTimedOut(f"the post took longer than {self.post_timeout:g} s")
+        finally:
+            future.cancel()  # a no-op once it ended; else nothing more may go out
 
     def _ingest(self) -> None:
         for report in self.service.ingestion.run():
@@ -402,6 +448,24 @@ class Bot:
 
 class Stopping(Exception):
     """A post asked for while the bot stops: not sent, its papers kept for the next run."""
+
+
+class PostTimedOut(TimeoutError):
+    """A post cancelled at its deadline: the messages not accepted by then wait for the next run."""
+
+
+class _Late:
+    """What ``_next`` returns when its deadline passed first."""
+
+
+def _next(
+    accepted: queue.SimpleQueue[Sequence[str] | None], deadline: float
+) -> Sequence[str] | None | _Late:
+    """The next message accepted (None: the post ended), waiting until ``deadline``."""
+    try:
+        return accepted.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        return _Late()
 
 
 def _minutes(every: timedelta) -> str:

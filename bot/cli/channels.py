@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from datetime import datetime
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, parse_max_papers
@@ -14,6 +16,7 @@ from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
 from bot.cli.output import CommandError, out, paper_json
 from bot.config import Settings
+from bot.digest.sending import NotAllSent
 from bot.model.messages import Digest
 from bot.text.terminal import format_digest
 from bot.text.when import local_time
@@ -104,10 +107,26 @@ def cmd_limit(service: Service, args: argparse.Namespace, settings: Settings) ->
 
 
 def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    shown: list[Digest] = []
     # What the digest looks at, read before it moves the channel's window on.
     looked_at = service.deliverer.nothing_new(args.channel)
-    digest = service.deliverer.digest(args.channel, send=shown.append, dry_run=args.dry_run)
+
+    def show(digest: Digest) -> None:
+        # The output is the digest's delivery: written out before the papers
+        # are recorded as delivered, so a reader that goes away (or a kill)
+        # leaves them for the next digest.
+        out(_digest_json(service, digest) if args.json else format_digest(digest))
+        sys.stdout.flush()
+
+    try:
+        digest = service.deliverer.digest(args.channel, send=show, dry_run=args.dry_run)
+    except NotAllSent as exc:
+        if not isinstance(exc.cause, OSError):
+            raise
+        _drop_stdout()
+        reason = exc.cause.strerror or exc.cause
+        noun = "paper stays" if exc.kept == 1 else "papers stay"
+        raise CommandError(f"the digest could not be written ({reason}); its {exc.kept} "
+                           f"{noun} for the next digest.") from exc
     if digest is None:
         if args.json:
             out("null")
@@ -116,25 +135,34 @@ def cmd_digest(service: Service, args: argparse.Namespace, settings: Settings) -
                  f"digestbot subscribe {args.channel} TOPIC")
         else:
             out(f"Nothing new for {args.channel}. {looked_at}")
-        return 0
-    if args.json:
-        papers = []
-        for item, matched in digest.entries():
-            record = service.catalog.get(item.paper_id)
-            if record is not None:
-                papers.append(dict(paper_json(record), matched_topics=list(matched)))
-        payload = {
-            "channel": digest.channel,
-            "date": digest.date,
-            "topics": list(digest.topics),
-            "papers": papers,
-            "more": digest.more,
-            "more_query": digest.more_query,
-        }
-        out(json.dumps(payload, ensure_ascii=False, indent=2))
-    else:
-        out(format_digest(digest))
     return 0
+
+
+def _digest_json(service: Service, digest: Digest) -> str:
+    papers = []
+    for item, matched in digest.entries():
+        record = service.catalog.get(item.paper_id)
+        if record is not None:
+            papers.append(dict(paper_json(record), matched_topics=list(matched)))
+    payload = {
+        "channel": digest.channel,
+        "date": digest.date,
+        "topics": list(digest.topics),
+        "papers": papers,
+        "more": digest.more,
+        "more_query": digest.more_query,
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at nothing: what it still buffers cannot be written either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout: nothing will be flushed to it
+        pass
 
 
 def _known(service: Service, channel: str) -> ChannelInfo:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.digest.ledger import DigestInProgress, interrupted_channels
-from bot.digest.locks import IN_PROGRESS, LockStrategy, Planned, lock_for
+from bot.digest.locks import IN_PROGRESS, Held, LockStrategy, Planned, lock_for
 from bot.digest.select import (
     SEED_PLATFORMS,
     Selection,
@@ -39,8 +39,10 @@ from bot.digest.select import (
 )
 from bot.digest.sending import (
     ChannelUnavailable,
+    NotAllSent,
     Outcome,
     PartlySent,
+    Parts,
     Post,
     WorkspaceUnavailable,
 )
@@ -55,8 +57,8 @@ from bot.store.models import Channel
 from bot.text.when import local_time
 
 __all__ = [
-    "ChannelUnavailable", "Deliverer", "DigestInProgress", "Outcome", "PartlySent", "Post",
-    "WorkspaceUnavailable",
+    "ChannelUnavailable", "Deliverer", "DigestInProgress", "NotAllSent", "Outcome", "PartlySent",
+    "Parts", "Post", "WorkspaceUnavailable",
 ]
 
 log = logging.getLogger(__name__)
@@ -107,8 +109,11 @@ class Deliverer:
         """Build ``address``'s digest now and hand it to ``send``; None when nothing is new.
 
         Unless ``dry_run``, the shown papers are claimed in the ledger before
-        ``send`` and confirmed after it returns; if ``send`` raises they are
-        marked failed (offered again next time) and the error propagates.
+        ``send`` and confirmed after it returns (or message by message, when
+        it yields ``Parts``). If ``send`` raises, the papers not confirmed are
+        marked failed (offered again next time) and ``NotAllSent`` says what
+        went out; a ``ChannelUnavailable`` before anything went out
+        propagates as it is.
         """
 
         def post(message: Digest | NothingNew) -> object:
@@ -257,7 +262,7 @@ class Deliverer:
             address, selection = str(planned.address), planned.selection
             workspace = planned.address.workspace_key
             if workspace in gone:
-                lock.release(planned, WorkspaceUnavailable(gone[workspace]))
+                lock.release(planned, WorkspaceUnavailable(gone[workspace]), now=self.clock())
                 outcomes.append(Outcome(address=address, message=None, error=gone[workspace]))
                 continue
             failure: Exception | None = None
@@ -270,20 +275,27 @@ class Deliverer:
                         message = _quiet_day(send, planned.address, _local_day(now, held.timezone))
                     outcomes.append(Outcome(address=address, message=message))
                     continue
+                progress = _Progress()
                 try:
-                    parts = send(selection.digest)
+                    parts = self._send(send, selection, held, progress)
                 except Exception as exc:
-                    posted, selection, failure = _partly_sent(selection, exc)
+                    posted, selection, failure = _partly_sent(selection, exc, progress)
                     if posted:
                         held.confirm(posted, now=self.clock())
-                    held.fail(selection, failure)
+                    held.fail(selection, failure, now=self.clock())
                 else:
-                    held.confirm(selection.paper_ids, now=self.clock())
+                    rest = [i for i in selection.paper_ids if i not in progress.confirmed]
+                    if rest:
+                        held.confirm(rest, now=self.clock())
             if failure is not None:  # recorded, and committed with the hold
                 if isinstance(failure, WorkspaceUnavailable):
                     gone[workspace] = failure.reason
                 if raise_errors:
-                    raise failure
+                    done = progress.posted(planned.selection)
+                    if isinstance(failure, ChannelUnavailable) and not done:
+                        raise failure
+                    raise NotAllSent(parts=progress.parts, posted=done,
+                                     kept=len(selection.paper_ids), cause=failure) from failure
                 log.warning("digest for %s not sent, kept for the next run: %r", address, failure)
                 outcomes.append(Outcome(address=address, message=selection.digest, error=str(failure)))
                 continue
@@ -292,6 +304,36 @@ class Deliverer:
                          f" parts={parts}" if isinstance(parts, int) else "")
             outcomes.append(Outcome(address=address, message=selection.digest))
         return outcomes
+
+    def _send(self, send: Post, selection: Selection, held: Held, progress: _Progress) -> object:
+        """Hand the digest to ``send``; each message it says was accepted is confirmed at once."""
+        result = send(selection.digest)
+        if not isinstance(result, Iterator):
+            return result
+        wanted = set(selection.paper_ids)
+        while True:
+            try:
+                paper_ids = next(result)
+            except StopIteration as done:  # what the send returned: how many messages it took
+                return done.value if isinstance(done.value, int) else progress.parts
+            ids = [i for i in paper_ids if i in wanted and i not in progress.confirmed]
+            held.confirm_part(ids, now=self.clock())
+            progress.confirmed.update(ids)
+            progress.parts += 1
+
+
+@dataclasses.dataclass
+class _Progress:
+    """How far a send got: the platform messages accepted, and their papers (confirmed)."""
+
+    parts: int = 0
+    confirmed: set[str] = dataclasses.field(default_factory=set)
+
+    def posted(self, selection: Selection | None) -> int:
+        """How many of the digest's papers went out (confirmed) before its send failed."""
+        if selection is None:
+            return 0
+        return len(self.confirmed & set(selection.paper_ids))
 
 
 def _channels_at(session: Session, due: Mapping[str, datetime]) -> list[Channel]:
@@ -318,19 +360,28 @@ def _quiet_day(send: Post, address: ChannelAddress, day: str) -> NothingNew:
     """Post the "nothing new today" line; a failure is logged, not retried."""
     message = NothingNew(channel=address, date=day)
     try:
-        send(message)
+        sent = send(message)
+        if isinstance(sent, Iterator):
+            for _ in sent:  # one message: nothing to confirm
+                pass
     except Exception as exc:  # a quiet-day line is not worth a retry
         log.warning("quiet-day line for %s not sent: %r", address, exc)
     return message
 
 
 def _partly_sent(
-    selection: Selection, exc: Exception
+    selection: Selection, exc: Exception, progress: _Progress
 ) -> tuple[list[str], Selection, Exception]:
-    """After a failed send: the papers posted anyway, the selection left and
-    what went wrong (a ``PartlySent`` says which parts went out)."""
-    if not isinstance(exc, PartlySent):
-        return [], selection, exc
-    posted = [i for i in selection.paper_ids if i in exc.paper_ids]
-    rest = tuple(i for i in selection.paper_ids if i not in posted)
-    return posted, dataclasses.replace(selection, paper_ids=rest), exc.cause
+    """After a failed send: the papers posted anyway and not yet confirmed, the
+    selection left and what went wrong (a ``PartlySent`` says which parts went
+    out; the parts a send yielded are confirmed already)."""
+    cause = exc
+    posted: list[str] = []
+    if isinstance(exc, PartlySent):
+        cause = exc.cause
+        posted = [i for i in selection.paper_ids
+                  if i in exc.paper_ids and i not in progress.confirmed]
+        progress.confirmed.update(posted)
+        progress.parts = max(progress.parts, 1)
+    rest = tuple(i for i in selection.paper_ids if i not in progress.confirmed)
+    return posted, dataclasses.replace(selection, paper_ids=rest), cause

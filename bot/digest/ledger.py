@@ -3,10 +3,12 @@
 The ledger makes delivery at-least-once and never twice once a send is
 confirmed: ``claim`` records the shown papers as ``pending`` before sending
 and moves the channel's window (``advance``), ``confirm`` marks them
-``sent``, ``fail`` marks them ``failed``; a process that dies between claim
+``sent`` (a digest's papers message by message, as the platform accepts
+each), ``fail`` marks them ``failed``; a process that dies between claim
 and confirm leaves them ``pending`` for the next run (``has_pending``,
 ``interrupted_channels``), unless the claim's transaction was still open
-(PostgreSQL's row lock, ``bot.digest.deliver``), when it rolls back.
+(PostgreSQL's row lock, ``bot.digest.locks``), when it rolls back: there
+the lock is the claim, and ``confirm`` and ``fail`` add the rows.
 Functions take a ``Session``; callers own the transactions.
 """
 
@@ -16,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
@@ -129,18 +131,45 @@ def interrupted_channels(session: Session) -> list[str]:
 
 
 def confirm(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:
-    """The platform accepted the digest: these papers are ``sent`` for good."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
-        .values(status=SENT, sent_at=now, error=None)
-    )
+    """The platform accepted the digest (or one of its messages): these papers are ``sent`` for good.
+
+    Papers with no row yet (PostgreSQL's row lock claims none ahead) get one.
+    """
+    _record(session, channel_id, paper_ids, now=now, status=SENT, sent_at=now, error=None)
 
 
-def fail(session: Session, channel_id: int, paper_ids: Sequence[str], *, error: str) -> None:
+def fail(
+    session: Session, channel_id: int, paper_ids: Sequence[str], *, error: str, now: datetime,
+) -> None:
     """The send failed: the papers are offered again by the channel's next digest."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(paper_ids))
-        .values(status=FAILED, error=error[:1000])
-    )
+    _record(session, channel_id, paper_ids, now=now, status=FAILED, error=error[:1000])
+
+
+def _record(
+    session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime,
+    **values: object,
+) -> None:
+    """Set ``values`` on the channel's rows of ``paper_ids``, adding the rows missing.
+
+    A ``failed`` row was not claimed again (PostgreSQL's row lock claims
+    none ahead): this is one more attempt.
+    """
+    known: set[str] = set()
+    attempts = case((Delivery.status == FAILED, Delivery.attempts + 1), else_=Delivery.attempts)
+    for chunk in chunked(list(paper_ids)):
+        session.execute(
+            update(Delivery)
+            .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(chunk))
+            .values(attempts=attempts, **values)
+        )
+        known.update(session.scalars(
+            select(Delivery.paper_id)
+            .where(Delivery.channel_id == channel_id, Delivery.paper_id.in_(chunk))
+        ))
+    missing = [i for i in dict.fromkeys(paper_ids) if i not in known]
+    if missing:
+        session.execute(insert(Delivery), [
+            {"channel_id": channel_id, "paper_id": paper_id, "attempts": 1,
+             "created_at": now, **values}
+            for paper_id in missing
+        ])

@@ -23,7 +23,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.digest.ledger import DigestInProgress, advance, claim, confirm, fail, has_pending
+from bot.digest.ledger import (
+    DigestInProgress,
+    advance,
+    claim,
+    confirm,
+    fail,
+    has_pending,
+)
 from bot.digest.select import Selection
 from bot.digest.sending import ChannelUnavailable, WorkspaceUnavailable
 from bot.model.address import ChannelAddress
@@ -59,22 +66,33 @@ class Held:
 
     ``transaction`` opens the transaction to write in (the one a strategy
     holds open, or a new one each time); None: a dry run, nothing is written.
-    ``timezone`` is the channel's as the strategy read it.
+    ``committed`` opens a transaction that commits when it closes, whatever
+    becomes of the held one: where each accepted message of a digest is
+    confirmed (``confirm_part``). ``timezone`` is the channel's as the
+    strategy read it.
     """
 
     channel_id: int
     timezone: str
     transaction: Callable[[], AbstractContextManager[Session]] | None
+    committed: Callable[[], AbstractContextManager[Session]] | None = None
 
     def confirm(self, paper_ids: Sequence[str], *, now: datetime) -> None:
         if self.transaction is not None:
             with self.transaction() as session:
                 confirm(session, self.channel_id, paper_ids, now=now)
 
-    def fail(self, selection: Selection, exc: Exception) -> None:
+    def confirm_part(self, paper_ids: Sequence[str], *, now: datetime) -> None:
+        """One message of the digest was accepted: its papers are ``sent``, committed now."""
+        opened = self.committed or self.transaction
+        if opened is not None and paper_ids:
+            with opened() as session:
+                confirm(session, self.channel_id, paper_ids, now=now)
+
+    def fail(self, selection: Selection, exc: Exception, *, now: datetime) -> None:
         if self.transaction is not None:
             with self.transaction() as session:
-                _record_failure(session, self.channel_id, selection, exc)
+                _record_failure(session, self.channel_id, selection, exc, now=now)
 
 
 class LockStrategy(Protocol):
@@ -101,7 +119,7 @@ class LockStrategy(Protocol):
         self, planned: Planned, *, now: datetime, scheduled: bool
     ) -> AbstractContextManager[Held | None]: ...
 
-    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None: ...
+    def release(self, planned: Planned, exc: WorkspaceUnavailable, *, now: datetime) -> None: ...
 
 
 class CommittedPending:
@@ -109,9 +127,11 @@ class CommittedPending:
 
     The batch's transaction marks each channel's day, claims every digest
     and moves every window; each channel is then confirmed or failed in a
-    transaction of its own. A process that dies while posting leaves its
-    papers ``pending``: that day may run again to finish the digest
-    (``_due_today``), and ``interrupted_channels`` names the channel.
+    transaction of its own, and each message of a digest the platform
+    accepted is confirmed as it is. A process that dies while posting leaves
+    the papers of the messages not yet accepted ``pending``: that day may
+    run again to finish the digest (``_due_today``), and
+    ``interrupted_channels`` names the channel.
     """
 
     def __init__(self, db: Database) -> None:
@@ -134,9 +154,10 @@ class CommittedPending:
     def hold(self, planned: Planned, *, now: datetime, scheduled: bool) -> Iterator[Held | None]:
         yield Held(planned.channel_id, planned.timezone, self.db.session)
 
-    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None:
+    def release(self, planned: Planned, exc: WorkspaceUnavailable, *, now: datetime) -> None:
         if planned.selection is not None:  # claimed by the batch: failed, offered again
-            Held(planned.channel_id, planned.timezone, self.db.session).fail(planned.selection, exc)
+            held = Held(planned.channel_id, planned.timezone, self.db.session)
+            held.fail(planned.selection, exc, now=now)
 
 
 class DryRun(CommittedPending):
@@ -152,7 +173,7 @@ class DryRun(CommittedPending):
     def hold(self, planned: Planned, *, now: datetime, scheduled: bool) -> Iterator[Held | None]:
         yield Held(planned.channel_id, planned.timezone, None)
 
-    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None:
+    def release(self, planned: Planned, exc: WorkspaceUnavailable, *, now: datetime) -> None:
         pass
 
 
@@ -160,13 +181,22 @@ class RowLock:
     """PostgreSQL, for several processes on one database: a row lock from claim to confirmation.
 
     The batch selects and claims nothing. Then each channel is posted in a
-    transaction of its own that holds the channel's row lock (``FOR UPDATE
-    SKIP LOCKED``) from the claim to the confirmation: a channel another
-    process is posting to is skipped (a ``digest`` command hears it is in
-    progress), and when this process dies while posting, the transaction
-    rolls back, so the claim, the window and the day's mark go with it and
+    transaction of its own that holds the channel's row lock (``FOR NO KEY
+    UPDATE SKIP LOCKED``) from the claim to the confirmation: a channel
+    another process is posting to is skipped (a ``digest`` command hears it
+    is in progress), and when this process dies while posting, the
+    transaction rolls back, so the window and the day's mark go with it and
     the papers wait for the next run, here or in another process. Nothing
-    is ever left ``pending``.
+    is ever left ``pending``: the held transaction writes no ledger rows
+    before the send (the lock is the claim).
+
+    Each message of a digest the platform accepted is confirmed at once in
+    a second transaction, committed on its own (``Held.committed``): its
+    papers are ``sent`` whatever becomes of the held one, and a rolled-back
+    window takes them again only to leave them out (a selection never offers
+    a paper ``sent`` to the channel). The lock is ``NO KEY UPDATE`` so that
+    this second transaction's ledger rows, whose foreign key takes a key
+    share of the channel row, do not wait for the held one.
     """
 
     def __init__(self, db: Database) -> None:
@@ -188,7 +218,7 @@ class RowLock:
         with self.db.session() as session:
             channel = session.scalar(
                 select(Channel).where(Channel.id == planned.channel_id)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, key_share=True)
             )
             if channel is None:  # another process is posting it
                 if not scheduled:
@@ -203,10 +233,12 @@ class RowLock:
                     assert self._revision is not None, "claim_batch comes first"
                     advance(channel, now=now, revision=self._revision)
                 else:
-                    claim(session, [(channel, planned.selection)], now=now)
-                yield Held(channel.id, channel.timezone, lambda: nullcontext(session))
+                    advance(channel, now=now, revision=planned.selection.revision)
+                session.flush()
+                yield Held(channel.id, channel.timezone, lambda: nullcontext(session),
+                           committed=self.db.session)
 
-    def release(self, planned: Planned, exc: WorkspaceUnavailable) -> None:
+    def release(self, planned: Planned, exc: WorkspaceUnavailable, *, now: datetime) -> None:
         pass  # nothing claimed: the papers stay for the next run
 
 
@@ -242,11 +274,11 @@ def _could_be_due(channel: Channel, due: datetime) -> bool:
 
 
 def _record_failure(
-    session: Session, channel_id: int, selection: Selection, exc: Exception
+    session: Session, channel_id: int, selection: Selection, exc: Exception, *, now: datetime
 ) -> None:
     """The send failed: the papers wait for the next run; a channel (or a whole
     workspace) that can take no posts is paused with the reason."""
-    fail(session, channel_id, selection.paper_ids, error=repr(exc))
+    fail(session, channel_id, selection.paper_ids, error=repr(exc), now=now)
     channel = session.get(Channel, channel_id)
     if channel is None or not isinstance(exc, ChannelUnavailable):
         return

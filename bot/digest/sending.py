@@ -1,25 +1,38 @@
 """What a digest run asks of an adapter's send, and what it reports back.
 
 ``Post`` is the adapter's send: it posts one message and MAY return how
-many platform messages that took. It MUST raise ``ChannelUnavailable`` (or
-``WorkspaceUnavailable``) when the channel (or every channel of the
-workspace) can take no posts any more, and SHOULD raise ``PartlySent`` when
-a digest split into several messages failed after some were posted.
-``Outcome`` is what the run (``bot.digest.deliver``) made of each channel.
-No I/O.
+many platform messages that took; the digest counts as accepted when it
+returns. A send that splits a digest into several platform messages SHOULD
+instead return an iterator that yields, message by message, the paper ids
+of each one the platform accepted (``Parts``): each is confirmed in the
+ledger as it comes, before the next is asked for, so a process killed
+between two messages posts none of the confirmed ones again. A send MUST
+raise ``ChannelUnavailable`` (or ``WorkspaceUnavailable``) when the channel
+(or every channel of the workspace) can take no posts any more; one that
+returns an int MAY raise ``PartlySent`` when a split digest failed after
+some messages were posted. ``NotAllSent`` is what a ``digest`` command
+hears when a send failed, and ``Outcome`` what the run
+(``bot.digest.deliver``) made of each channel. No I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from bot.errors import UserError
 from bot.model.messages import Digest, NothingNew
 
-__all__ = ["ChannelUnavailable", "Outcome", "PartlySent", "Post", "WorkspaceUnavailable"]
+__all__ = [
+    "ChannelUnavailable", "NotAllSent", "Outcome", "PartlySent", "Parts", "Post",
+    "WorkspaceUnavailable",
+]
 
-# Posts one message; may return how many platform messages that took (an int).
+# Posts one message; may return how many platform messages that took (an int),
+# or the ``Parts`` as the platform accepts them.
 Post = Callable[[Digest | NothingNew], object]
+# The paper ids of each platform message of a digest, yielded once it was accepted.
+Parts = Iterator[Sequence[str]]
 
 
 class ChannelUnavailable(Exception):
@@ -54,6 +67,31 @@ class PartlySent(Exception):
         super().__init__(f"{len(paper_ids)} papers posted before {cause!r}")
         self.paper_ids = tuple(paper_ids)
         self.cause = cause
+
+
+class NotAllSent(UserError):
+    """A digest command's send failed: what was posted, what waits for the next digest.
+
+    ``parts`` and ``posted`` are the platform messages and the papers that
+    went out (confirmed as sent); ``kept`` papers are offered again by the
+    channel's next digest; ``cause`` is what went wrong.
+    """
+
+    def __init__(self, *, parts: int, posted: int, kept: int, cause: Exception) -> None:
+        self.parts, self.posted, self.kept, self.cause = parts, posted, kept, cause
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        """What the user who asked for the digest is told."""
+        kept = f"{_papers(self.kept)} will be retried in the next digest"
+        if not self.posted:
+            return f"The digest could not be posted; its {kept}."
+        parts = "1 message" if self.parts == 1 else f"{self.parts} messages"
+        return f"Posted {_papers(self.posted)} ({parts}) before the post failed; {kept}."
+
+
+def _papers(count: int) -> str:
+    return "1 paper" if count == 1 else f"{count:,} papers"
 
 
 @dataclass(frozen=True, kw_only=True)

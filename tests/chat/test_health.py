@@ -405,7 +405,7 @@ class FakePlatform:
     async def start(self, bot: object) -> None:
         pass
 
-    async def post(self, message: Digest | NothingNew) -> int:
+    async def post(self, message: Digest | NothingNew, *, on_part: object = None) -> int:
         return 3
 
     async def stop(self) -> None:

@@ -11,6 +11,7 @@ from bot.chat.commands import handle
 from bot.chat.service import Service
 from bot.digest.ledger import claim
 from bot.digest.select import select_digest
+from bot.digest.sending import NotAllSent
 from bot.model.messages import Digest
 from bot.store.models import Channel, Delivery
 from tests.digest.digest_helpers import GENERAL, START, Clock, paper, run, titles
@@ -23,8 +24,11 @@ def test_failed_send_is_retried_next_time(service: Service, clock: Clock) -> Non
     def broken(digest: Digest) -> None:
         raise ConnectionError("platform down")
 
-    with pytest.raises(ConnectionError):
+    with pytest.raises(NotAllSent) as raised:
         service.deliverer.digest(GENERAL, send=broken)
+    assert isinstance(raised.value.cause, ConnectionError)
+    assert raised.value.line() == "The digest could not be posted; its 1 paper will be retried " \
+        "in the next digest."
     clock.now += timedelta(days=1)
     service.catalog.import_records([paper(2, "Breast ultrasound")])
     clock.now += timedelta(hours=1)

@@ -31,6 +31,12 @@ optionally for one channel (of the path, or of the interaction answered), and us
 first-in first-out, after the token check. discord.py retries 500, 502, 504 and 524
 itself, sleeping 1 s, 3 s, 5 s...; :meth:`calls` and :meth:`wait_for` select by route.
 
+Holding (:meth:`~FakeDiscord.hold`, :meth:`~FakeDiscord.wait_held`,
+:meth:`~FakeDiscord.release`) keeps requests of a route unanswered, and unhandled,
+until the test lets them go, to stop a client in the middle of a post. A held
+request whose client went away meanwhile (the process was killed) is dropped:
+nothing is created and nothing recorded, so Discord never showed it.
+
 The identities, route names and payload shapes are :mod:`tests.fakes.discord_data`; the
 gateway's state (guilds, channels, interactions) :mod:`tests.fakes.discord_state`.
 
@@ -160,6 +166,8 @@ class FakeDiscord(DiscordRest):
         )
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._hold: tuple[str, list[int]] | None = None  # (route, [calls still let through])
+        self._held = 0  # requests waiting in a hold right now
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -311,6 +319,52 @@ class FakeDiscord(DiscordRest):
         body["global"] = is_global
         self.respond(route, body, status=429, headers=headers, channel=channel, times=times)
 
+    def hold(self, route: str, *, after: int = 0) -> None:
+        """Let ``after`` more requests of ``route`` through, then keep each next one waiting.
+
+        A held request is neither handled nor recorded until :meth:`release`; then
+        it is handled as usual, unless its client has gone away: it is dropped.
+        """
+        if after < 0:
+            raise ValueError("after must be 0 or more")
+        with self._cond:
+            self._hold = (route, [after])
+
+    def wait_held(self, count: int = 1, timeout: float = 5.0) -> int:
+        """Block until ``count`` requests are being held; return how many are."""
+        with self._cond:
+            if not self._wait(lambda: self._held >= count, timeout):
+                raise AssertionError(f"waited {timeout}s for {count} held request(s), "
+                                     f"{self._held} held")
+            return self._held
+
+    def release(self) -> None:
+        """End the hold: held requests are handled (or dropped, see :meth:`hold`)."""
+        with self._cond:
+            self._hold = None
+            self._cond.notify_all()
+
+    def _holds(self, route: str | None) -> tuple[str, list[int]] | None:
+        """The hold that keeps this request waiting, if any (counts it in)."""
+        with self._cond:
+            hold = self._hold
+            if hold is None or hold[0] != route:
+                return None
+            if hold[1][0] > 0:
+                hold[1][0] -= 1
+                return None
+            self._held += 1
+            self._cond.notify_all()
+            return hold
+
+    def _wait_released(self, hold: tuple[str, list[int]]) -> None:
+        with self._cond:
+            try:
+                while self._hold is hold:
+                    self._cond.wait()
+            finally:
+                self._held -= 1
+
     # -- serving, on the server's thread ------------------------------------------------------
 
     def _kind(self, call: DiscordCall) -> str:
@@ -341,6 +395,11 @@ class FakeDiscord(DiscordRest):
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        hold = self._holds(match_route(request.method, request.path)[0])
+        if hold is not None:
+            await asyncio.to_thread(self._wait_released, hold)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # nobody is there to read it
         try:
             status, headers, answer = self._handle(request, body)
         except Exception as exc:
