@@ -287,7 +287,9 @@ class SlackAdapter:
         self.app = self._build_app(bot)
         if self._app_token:
             # Imported here: Socket Mode's websocket client is needed only here.
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from slack_bolt.adapter.socket_mode.async_handler import (
+                AsyncSocketModeHandler,
+            )
 
             self._socket = AsyncSocketModeHandler(
                 self.app, self._app_token, logger=logging.getLogger(SOCKET_MODE_LOGGER),

@@ -4,6 +4,7 @@ slack_sdk's SignatureVerifier, the real AsyncWebClient posting to a fake Slack W
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import urllib.error
@@ -41,6 +42,9 @@ def paper(n: int, title: str, **extra: object) -> PaperRecord:
                        **extra)  # type: ignore[arg-type]
 
 
+_TRIGGERS = itertools.count(1)
+
+
 class Slack:
     """The far side of Slack: signs requests to the bot like Slack does, reads what it posted."""
 
@@ -71,7 +75,8 @@ class Slack:
     def command(self, text: str, **kwargs: object) -> tuple[int, dict[str, object] | str]:
         form = {
             "command": "/papers", "text": text, "team_id": TEAM, "channel_id": CHANNEL,
-            "user_id": "U0ANN", "user_name": "ann", "trigger_id": "1.2.3",
+            # Slack's trigger id is new with every command (and its body with it).
+            "user_id": "U0ANN", "user_name": "ann", "trigger_id": f"1.2.{next(_TRIGGERS)}",
             "response_url": self.api.response_url("command"),
         }
         body = urllib.parse.urlencode(form).encode()
@@ -81,7 +86,8 @@ class Slack:
     def click(self, action_id: str, value: str) -> tuple[int, dict[str, object] | str]:
         payload = {
             "type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U0ANN", "team_id": TEAM},
-            "channel": {"id": CHANNEL}, "trigger_id": "1.2.4", "api_app_id": "A0APP",
+            "channel": {"id": CHANNEL}, "trigger_id": f"1.2.{next(_TRIGGERS)}",
+            "api_app_id": "A0APP",
             "response_url": self.api.response_url("button"),
             "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
                          "value": value, "action_ts": "1"}],
