@@ -619,3 +619,16 @@ def test_search_and_show_work_for_a_postgresql_role_that_may_only_read(
             conn.execute(text(f'DROP OWNED BY "{role}"'))
             conn.execute(text(f'DROP ROLE "{role}"'))
         admin.dispose()
+
+
+def test_every_json_output_escapes_what_a_terminal_acts_on(run) -> None:
+    channel = "console:local/general"
+    reason = "moved \u009b2J to \u202eelsewhere"
+    assert run("subscribe", channel, "mri")[0] == 0
+    assert run("pause", channel, reason)[0] == 0
+    for verb in (["channels", "--json"], ["digest", "--channel", channel, "--json"]):
+        code, out, _ = run(*verb)
+        assert code == 0
+        assert "\u009b" not in out and "\u202e" not in out, verb
+    [info] = json.loads(run("channels", "--json")[1])
+    assert info["paused_reason"] == reason  # escaped, not lost

@@ -31,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chat.channels import ChannelInfo
+from bot.errors import UserError
 from bot.text.when import local_time
 
 __all__ = [
@@ -312,6 +313,8 @@ class DigestScheduler:
         assert self._ingest is not None
         try:
             await asyncio.to_thread(self._ingest)
+        except UserError as exc:  # expected (a full disk): one line, no traceback
+            log.error("ingest failed: %s; it runs again in %s", exc, self._ingest_every)
         except Exception:
             log.exception("ingest failed; it runs again in %s", self._ingest_every)
 

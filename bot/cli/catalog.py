@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from contextlib import ExitStack
@@ -144,7 +143,7 @@ def cmd_feeds(service: Service, args: argparse.Namespace, settings: Settings) ->
         return 0
     feeds = service.feeds.all()
     if getattr(args, "json", False):
-        out(json.dumps([f.to_json() for f in feeds], ensure_ascii=False, indent=2))
+        out(json_text([f.to_json() for f in feeds]))
         return 0
     if not feeds:
         out("No feeds. Add one with: digestbot feeds add URL")

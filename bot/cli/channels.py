@@ -4,7 +4,6 @@ channels, digest."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import datetime
@@ -14,7 +13,7 @@ from bot.chat.commands import topic_preview
 from bot.chat.scheduler import next_digest_at, next_digest_line
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
-from bot.cli.output import CommandError, out, paper_json
+from bot.cli.output import CommandError, json_text, out, paper_json
 from bot.config import Settings
 from bot.digest.sending import NotAllSent
 from bot.model.messages import Digest
@@ -76,7 +75,7 @@ def cmd_unsubscribe(service: Service, args: argparse.Namespace, settings: Settin
 def cmd_topics(service: Service, args: argparse.Namespace, settings: Settings) -> int:
     topics = service.channels.topics(args.channel)
     if args.json:
-        out(json.dumps(topics, ensure_ascii=False))
+        out(json_text(topics, indent=None))
     elif topics:
         out("\n".join(f"{n}. {topic}" for n, topic in enumerate(topics, start=1)))
     else:
@@ -152,7 +151,7 @@ def _digest_json(service: Service, digest: Digest) -> str:
         "more": digest.more,
         "more_query": digest.more_query,
     }
-    return json.dumps(payload, ensure_ascii=False, indent=2)
+    return json_text(payload)
 
 
 def _drop_stdout() -> None:
@@ -197,7 +196,7 @@ def cmd_channels(service: Service, args: argparse.Namespace, settings: Settings)
     now = service.clock()
     infos = service.channels.all()
     if args.json:
-        out(json.dumps([
+        out(json_text([
             {
                 "address": info.address,
                 "platform": info.address.platform,
@@ -209,7 +208,7 @@ def cmd_channels(service: Service, args: argparse.Namespace, settings: Settings)
                 "paused_reason": info.paused_reason,
             }
             for info in infos
-        ], ensure_ascii=False, indent=2))
+        ]))
         return 0
     if not infos:
         out("No channels yet. Make one follow a topic: "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from datetime import timedelta
@@ -13,7 +12,7 @@ from bot.chat.health import check as check_health
 from bot.chat.health import heartbeat_path
 from bot.chat.runtime import Bot, adapter_factories
 from bot.chat.service import Service, utcnow
-from bot.cli.output import EXIT_ERROR, CommandError, out
+from bot.cli.output import EXIT_ERROR, CommandError, json_text, out
 from bot.config import Settings
 
 __all__ = ["cmd_health", "cmd_run"]
@@ -84,7 +83,7 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     report = check_health(settings.data_dir, database_url=settings.effective_database_url,
                           now=utcnow(), feeds=settings.feeds)
     if args.json:
-        out(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        out(json_text(report.as_dict()))
     else:
         for line in report.lines():
             out(line)

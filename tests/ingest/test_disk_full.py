@@ -112,3 +112,47 @@ def test_a_full_disk_is_no_failure_of_a_listed_feed(
     code, out, _ = cli("feeds", "list")
     assert "error" not in out and "failure" not in out, out
     assert cli("ingest", "journal")[1].startswith("feed=journal status=200 seen=300 new=300")
+
+
+def test_the_bots_scheduled_ingest_on_a_full_disk_logs_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from bot.chat.scheduler import DigestScheduler
+    from bot.chat.service import Service
+    from bot.search.index import SearchIndex
+    from bot.store.db import open_database
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    big_seed(seeds / "big.txt")
+    db = open_database(f"sqlite:///{tmp_path / 'bot.db'}")
+    index = SearchIndex.open(tmp_path / "index", catalog_id=db.catalog_id)
+    service = Service(db=db, index=index, seeds_dir=seeds)
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+    async def run_once() -> None:
+        scheduler = DigestScheduler(
+            channels=service.channels.scheduled, run=lambda due: None, clock=lambda: now,
+            ingest=service.ingestion.run, ingest_every=timedelta(hours=1),
+        )
+        scheduler.start()  # the first ingest runs at once
+        for _ in range(200):
+            if any("ingest failed" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
+        await scheduler.stop()
+
+    db.engine.dispose()  # new connections get the full disk
+    event.listen(Engine, "connect", _no_more_pages)
+    try:
+        with caplog.at_level("ERROR", logger="bot.chat.scheduler"):
+            asyncio.run(run_once())
+    finally:
+        event.remove(Engine, "connect", _no_more_pages)
+    (record,) = [r for r in caplog.records if "ingest failed" in r.getMessage()]
+    assert record.exc_info is None
+    assert "is full (database or disk is full)" in record.getMessage()
+    assert record.getMessage().endswith("it runs again in 1:00:00")
