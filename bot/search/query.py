@@ -198,6 +198,9 @@ def _word(text: str) -> Word | None:
 
 def _filter(name: str, value: str) -> Term:
     if name not in FILTERS:
+        if name == "arxiv" and value:  # an id pasted as arXiv prints it: show finds the paper
+            raise QueryError(f"Search does not take arXiv ids; to see that paper, use show: "
+                             f"show {show(value)}")
         raise QueryError(f'Unknown filter "{show(name)}:". {FILTER_HELP}')
     if not value.strip():
         raise QueryError(f'"{name}:" needs a value, e.g. {FILTERS[name]}.')

@@ -187,6 +187,9 @@ def test_canonical_strings(text: str, canonical: str) -> None:
 
 def test_unknown_filter() -> None:
     assert error("col:x") == f'Unknown filter "col:". {FILTERS_LINE}'
+    assert error("arXiv:2401.00001") == (
+        "Search does not take arXiv ids; to see that paper, use show: show 2401.00001"
+    )
     assert error("mri TITLE:x") == f'Unknown filter "title:". {FILTERS_LINE}'
 
 
