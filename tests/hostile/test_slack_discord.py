@@ -14,7 +14,14 @@ from adapters.discord.adapter import DiscordAdapter
 from adapters.slack.adapter import SlackAdapter
 from bot.chat.service import Service
 from tests.adapters.discord.test_adapter import answer
-from tests.adapters.slack.test_adapter import _TRIGGERS, CHANNEL, SECRET, TEAM, TOKEN, Slack
+from tests.adapters.slack.test_adapter import (
+    _TRIGGERS,
+    CHANNEL,
+    SECRET,
+    TEAM,
+    TOKEN,
+    Slack,
+)
 from tests.console_bot import ConsoleBot
 from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 from tests.fakes.http import serving
@@ -31,6 +38,7 @@ def slack(service: Service) -> Iterator[Slack]:
         adapter = SlackAdapter(bot_token=TOKEN, signing_secret=SECRET, api_url=api.api_url,
                                port=0, host="127.0.0.1")
         bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+        assert adapter.bound_port
         try:
             yield Slack(api, adapter.bound_port)
         finally:
