@@ -1,0 +1,156 @@
+"""Hostile paper titles, abstracts and authors through a feed file (`digestbot ingest FILE`)
+and a seed file (`digestbot seed FILE`), then shown in Slack and Discord digests: every
+record stored whole or refused, the command's answer one line, every message harmless."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.chat.service import Service
+from bot.search.index import SearchIndex
+from bot.store.db import open_database
+from bot.store.models import Paper
+from tests.chat.test_commands import Channel
+from tests.hostile.cases import CASES
+from tests.hostile.conftest import NOW, assert_one_line_outcome, cli_runner
+from tests.hostile.test_chat import assert_digest_safe, assert_reply_safe
+
+# What XML 1.0 cannot carry at all (a feed with it is refused whole, tested apart).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+PUB = "Fri, 27 Nov 2026 00:00:00 +0000"
+
+
+def _rss(texts: list[str]) -> str:
+    items = "".join(
+        f"<item><title>Breast MRI {escape(t)}</title>"
+        f"<link>https://arxiv.org/abs/2611.{n:05d}</link>"
+        f"<description>arXiv:2611.{n:05d}v1 Announce Type: new\nAbstract: breast MRI {escape(t)}"
+        f"</description><guid isPermaLink=\"false\">oai:arXiv.org:2611.{n:05d}v1</guid>"
+        f"<category>eess.IV</category><pubDate>{PUB}</pubDate>"
+        f"<dc:creator>{escape(t)}, Ann Lee</dc:creator></item>"
+        for n, t in enumerate(texts, start=1)
+    )
+    return (
+        '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0"><channel>'
+        f"<title>eess.IV updates on arXiv.org</title><link>http://rss.arxiv.org/rss/eess.IV</link>"
+        f"<description>x</description>{items}</channel></rss>"
+    )
+
+
+def _counts(out: str) -> dict[str, int]:
+    return {k: int(v) for k, v in re.findall(r"(seen|new|updated|skipped)=(\d+)", out)}
+
+
+def _stored(data: Path) -> int:
+    db = open_database(f"sqlite:///{data / 'digestbot.sqlite3'}")
+    try:
+        with db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(Paper)) or 0)
+    finally:
+        db.dispose()
+
+
+def _digests(data: Path, *, digest: bool = True) -> None:
+    """Every paper of the catalog shown (`/papers show ID`) and, for fresh papers, in
+    digests, rendered for Slack and Discord."""
+    db = open_database(f"sqlite:///{data / 'digestbot.sqlite3'}")
+    try:
+        index = SearchIndex.open(data / "index", catalog_id=db.catalog_id)
+        service = Service(db=db, index=index, clock=lambda: NOW)
+        channel = Channel(service, name="feed")
+        service.channels.subscribe(channel.address, "breast mri")
+        service.channels.set_max_papers(channel.address, 100)
+        with db.session() as session:
+            ids = list(session.scalars(select(Paper.id)))
+        assert ids
+        for paper_id in ids:
+            shown = channel.say(f"/papers show {paper_id}")
+            assert shown.items, shown.text
+            assert_reply_safe(shown)
+        if digest:
+            reply = channel.say("/papers digest")
+            assert channel.posted, reply.text
+            for posted in channel.posted:
+                assert_digest_safe(posted)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DIGESTBOT_") and name != "DIGESTBOT_FEEDS":
+            monkeypatch.delenv(name)
+
+
+SLOW = {"one-long-word"}  # test_feed_with_one_huge_word below
+
+
+def test_feed_file(tmp_path: Path) -> None:
+    feed = tmp_path / "hostile.rss"
+    feed.write_text(_rss([_NOT_XML.sub("", c.text) for c in CASES if c.name not in SLOW]), "utf-8")
+    data = tmp_path / "data"
+    code, out, err = cli_runner(data)("ingest", str(feed))
+    assert_one_line_outcome(code, out, err)
+    assert code == 0, err
+    _digests(data)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x1b[2J", "\ud800", "<unclosed", "&undefined;"])
+def test_feed_file_xml_cannot_carry_is_refused_in_one_line(tmp_path: Path, bad: str) -> None:
+    feed = tmp_path / "bad.rss"
+    feed.write_bytes(_rss(["fine"]).replace("fine", bad).encode("utf-8", "surrogatepass"))
+    data = tmp_path / "data"
+    code, out, err = cli_runner(data)("ingest", str(feed))
+    assert_one_line_outcome(code, out, err)
+    if data.exists() and (data / "digestbot.sqlite3").exists():
+        assert _stored(data) in (0, 1)  # the paper whole, or nothing
+
+
+def test_seed_file(tmp_path: Path) -> None:
+    lines = []
+    for case in CASES:
+        flat = " ".join(case.text.splitlines()) or "x"
+        lines += ["IVNov 27, 2026", f"Breast MRI {flat}Ann Lee, Bob Roe", f"breast MRI {flat}"]
+    seed = tmp_path / "hostile.txt"
+    seed.write_text("\n".join(lines) + "\n", "utf-8", errors="surrogatepass")
+    data = tmp_path / "data"
+    code, out, err = cli_runner(data)("seed", str(seed))
+    assert_one_line_outcome(code, out, err)
+    counts = _counts(out)
+    # Each record counted once (two that clean to the same title are one paper).
+    assert counts["seen"] >= counts["new"] + counts["updated"] + counts["skipped"] >= counts["seen"] - 1
+    assert "\x1b" not in out + err
+    assert _stored(data) == counts["new"]  # whole or refused
+    _digests(data, digest=False)  # seeds are the back catalog: no digest brings them
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "defect: a feed item whose title, abstract and author are one 100,000-character word "
+    "takes about 34 s to ingest (a 100 KB string of words takes 0.07 s): something in "
+    "ingest is quadratic in the length of a word; the scheduled ingest stalls on it"))
+def test_feed_with_one_huge_word_is_ingested_quickly(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    [case] = [c for c in CASES if c.name == "one-long-word"]
+    feed = tmp_path / "huge.rss"
+    feed.write_text(_rss([case.text]), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTBOT_")}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "ingest", str(feed)],
+            check=False, capture_output=True, text=True, timeout=5,
+            env={**env, "DIGESTBOT_FEEDS": ""},
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("ingest of one 100 KB word took more than 5 s")
+    assert_one_line_outcome(done.returncode, done.stdout, done.stderr)
