@@ -243,6 +243,8 @@ class Channels:
 
     def pause(self, address: Address, *, reason: str) -> ChannelInfo:
         """Stop ``address``'s digests until ``resume``; papers keep accumulating."""
+        # As typed, it may hold what no database stores (a lone surrogate).
+        reason = reason.encode("utf-8", "replace").decode("utf-8")
         with self.db.session() as session:
             channel = self._channel(session, address)
             pause([channel], reason=reason)

@@ -23,6 +23,7 @@ from bot.errors import UserError
 from bot.ingest.identity import arxiv_ref, split_arxiv_id
 from bot.model.address import ChannelError
 from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
+from bot.search.lexer import show
 from bot.search.query import QueryError
 from bot.store.channels import DEFAULT_MAX_PAPERS
 from bot.text.when import local_time
@@ -91,7 +92,7 @@ def _paper_id(args: str) -> str:
 
 
 def _no_paper(paper_id: str) -> Reply:
-    return Reply(text=f"No paper with id {paper_id}. Find ids with /papers search WORDS.")
+    return Reply(text=f"No paper with id {show(paper_id)}. Find ids with /papers search WORDS.")
 
 
 def _show(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:

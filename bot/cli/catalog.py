@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.chat.commands import paper_id_of
+from bot.search.lexer import show
 from bot.chat.service import Service
 from bot.cli.output import (
     EXIT_ERROR,
@@ -82,7 +83,7 @@ def cmd_show(service: Service, args: argparse.Namespace, settings: Settings) -> 
     record = service.catalog.get(paper_id_of(args.id))
     if record is None:
         raise CommandError(
-            f"No paper with id {args.id!r}. Find ids with: digestbot search WORDS"
+            f"No paper with id {show(args.id)!r}. Find ids with: digestbot search WORDS"
         )
     if args.json:
         out(json_text(paper_json(record)))

@@ -46,14 +46,9 @@ def assert_digest_safe(digest: Digest) -> None:
     discord_checks.assert_harmless(discord, allowed)
 
 
-KNOWN_DEFECTS = {
-    ("pause", "invalid-surrogate"): (
-        "defect: `/papers pause REASON` with a lone surrogate (as a Discord interaction's JSON "
-        "or the console can carry) raises UnicodeEncodeError when the store flushes the "
-        "reason (bot/chat/channels.py pause -> bot/store): a traceback, not an answer; "
-        "the reason is not cleaned as topics are"
-    ),
-}
+# (command, case) -> why it fails: a defect found and not fixed yet, marked
+# xfail(strict=True) so that its fix shows (remove the entry then).
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 def _params() -> list[object]:

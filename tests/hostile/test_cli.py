@@ -27,13 +27,7 @@ def test_search_json(cli: Cli, case: Case) -> None:
         assert isinstance(json.loads(out), list)
 
 
-@pytest.mark.parametrize("paper_id", [
-    pytest.param(i, marks=pytest.mark.xfail(strict=True, reason=(
-        "defect: `digestbot show` echoes a 10,000-character id whole in its error line "
-        "(a 10 KB line); it should shorten what it quotes")))
-    if len(i) > 2000 else i
-    for i in IDS
-])
+@pytest.mark.parametrize("paper_id", IDS)
 def test_show(cli: Cli, paper_id: str) -> None:
     code, out, err = cli("show", paper_id)
     assert_one_line_outcome(code, out, err)
