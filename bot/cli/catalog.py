@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO
 
 from bot.chat.commands import paper_id_of
-from bot.search.lexer import show
 from bot.chat.service import Service
 from bot.cli.output import (
     EXIT_ERROR,
@@ -24,6 +23,7 @@ from bot.cli.output import (
     where,
 )
 from bot.config import Settings
+from bot.search.lexer import show
 
 __all__ = [
     "cmd_export",
