@@ -41,9 +41,10 @@ requests, or Socket Mode's websocket) is this module's only I/O.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -102,6 +103,8 @@ RESPONSE_URL_POSTS = 5
 POST_INTERVAL = 1.0
 # How long one attempt to open Socket Mode's websocket may take.
 CONNECT_SECONDS = 30.0
+# Stopping, answers still being sent (to response_url) get this long to arrive.
+ANSWER_DRAIN = 5.0
 # What waiting may fix: the network, and Slack's 5xx and 429 (check_token
 # raises TokenRefused for any other answer).
 _WAIT_AND_RETRY: tuple[type[BaseException], ...] = (*NETWORK_ERRORS, SlackApiError)
@@ -239,6 +242,8 @@ class SlackAdapter:
         self._connected = asyncio.Event()
         self._failed = asyncio.Event()  # an attempt to connect failed
         self._started = False
+        # Commands and buttons being answered: stopping waits for them.
+        self._answering: set[asyncio.Task[Any]] = set()
         self._refusals = RefusalLog(monotonic=monotonic)
         # Over HTTP, each request passes this before bolt reads it.
         self._guard = (RequestGuard(signing_secret, refusals=self._refusals, clock=clock,
@@ -386,7 +391,20 @@ class SlackAdapter:
             await self._socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self._drain()
         self._refusals.flush()
+
+    async def _drain(self) -> None:
+        """Let the answers being sent arrive; give up on those still going after ``ANSWER_DRAIN``."""
+        if not self._answering:
+            return
+        _, going = await asyncio.wait(set(self._answering), timeout=ANSWER_DRAIN)
+        if going:
+            log.warning("Slack: stopping gave up %d answer(s) still being sent after %.1f s",
+                        len(going), ANSWER_DRAIN)
+            for task in going:
+                task.cancel()
+            await asyncio.wait(going)
 
     async def is_connected(self) -> bool:
         """Socket Mode: the websocket is up (slack_sdk reconnects it); HTTP: the server listens."""
@@ -476,7 +494,22 @@ class SlackAdapter:
             platform=PLATFORM, workspace_id=team, channel_id=channel, user_id=user, text=text
         )
 
+    @contextlib.contextmanager
+    def _answer(self) -> Iterator[None]:
+        """Mark the running task as answering a user until the block ends (see ``stop``)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._answering.add(task)
+        try:
+            yield
+        finally:
+            self._answering.discard(task)
+
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        with self._answer():
+            await self._command(ack, command, respond)
+
+    async def _command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         assert self._bot is not None
         incoming = self._incoming(
             team=command["team_id"],
@@ -502,6 +535,11 @@ class SlackAdapter:
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
                          respond: Any) -> None:
+        with self._answer():
+            await self._button(ack, body, action, respond)
+
+    async def _button(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
+                      respond: Any) -> None:
         await ack()
         assert self._bot is not None
         verb = "show" if action["action_id"] == ABSTRACT_ACTION_ID else "like"

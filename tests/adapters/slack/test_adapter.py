@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -376,6 +378,54 @@ def test_an_answer_not_ready_in_time_is_acknowledged_then_sent(running, monkeypa
     assert status == 200 and isinstance(body, dict) and body["text"] == "Working on it…"
     [answer] = slack.api.wait_for("response_url")
     assert answer.params["text"].startswith("This channel follows no topics yet.")
+
+
+@pytest.fixture
+def stoppable(service: Service, slack_api: FakeSlackAPI,
+              monkeypatch) -> Iterator[tuple[ConsoleBot, Slack]]:
+    """A running bot the test stops itself, its answers all sent through response_url."""
+    import adapters.slack.adapter as slack_adapter
+
+    monkeypatch.setattr(slack_adapter, "ACK_WITHIN", 0.0)
+    adapter = SlackAdapter(bot_token=TOKEN, signing_secret=SECRET, api_url=slack_api.api_url,
+                           port=0, host="127.0.0.1")
+    bot = ConsoleBot(service, lambda: NOW, others=[adapter]).start()
+    assert adapter.bound_port
+    yield bot, Slack(slack_api, adapter.bound_port)
+    slack_api.release()
+
+
+def test_stopping_waits_for_an_answer_being_sent(stoppable, caplog) -> None:
+    bot, slack = stoppable
+    slack.api.hold("response_url")
+    slack.command("topics")
+    slack.api.wait_held()
+    stopping = threading.Thread(target=bot.stop)
+    stopping.start()
+    stopping.join(0.5)
+    assert stopping.is_alive(), "the bot stopped with an answer on its way"
+    slack.api.release()
+    stopping.join(10)
+    assert not stopping.is_alive()
+    [answer] = slack.api.calls("response_url")
+    assert answer.status == 200
+    assert answer.params["text"].startswith("This channel follows no topics yet.")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_stopping_gives_up_an_answer_that_does_not_arrive(stoppable, caplog, monkeypatch) -> None:
+    import adapters.slack.adapter as slack_adapter
+
+    monkeypatch.setattr(slack_adapter, "ANSWER_DRAIN", 0.3)
+    bot, slack = stoppable
+    slack.api.hold("response_url")
+    slack.command("topics")
+    slack.api.wait_held()
+    started = time.monotonic()
+    bot.stop()
+    assert time.monotonic() - started < 5
+    assert "Slack: stopping gave up 1 answer(s) still being sent after 0.3 s" in caplog.text
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
 
 
 def test_server_errors_are_retried(running) -> None:
