@@ -143,8 +143,14 @@ def _send_kwargs(message: DiscordMessage) -> dict[str, Any]:
 
 
 def nonce_for(channel: str, message: DiscordMessage, part: int) -> str:
-    """The same delivery always gets the same nonce (Discord allows 25 characters)."""
-    key = f"{channel}|{part}|{','.join(message.paper_ids) or message.content}"
+    """The same delivery always gets the same nonce (Discord allows 25 characters).
+
+    A digest message is known by its papers alone: the digest that finishes
+    an interrupted one starts with the message that was cut off, whatever
+    its place was then.
+    """
+    key = f"{channel}|{','.join(message.paper_ids)}" if message.paper_ids else \
+        f"{channel}|{part}|{message.content}"
     return str(int(hashlib.sha256(key.encode()).hexdigest()[:15], 16))
 
 

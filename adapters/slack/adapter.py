@@ -69,6 +69,7 @@ from adapters.slack.connection import (
     unreachable_line,
 )
 from adapters.slack.guard import RefusalLog, RequestGuard, middleware
+from adapters.slack.history import History, metadata_for
 from adapters.slack.render import (
     ABSTRACT_ACTION_ID,
     MORE_LIKE_ACTION_ID,
@@ -237,6 +238,7 @@ class SlackAdapter:
         # Web API clients by workspace; with one bot token, one for all.
         self._clients: dict[str, AsyncWebClient] = {}
         self._last_post: dict[str, float] = {}
+        self._history = History()
         self._retry_seconds = retry_seconds
         self._connecting: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -419,11 +421,21 @@ class SlackAdapter:
         on_part: Callable[[Sequence[str]], None] | None = None,
     ) -> int:
         address = as_address(message.channel)
+        client = await self._client_for(address.workspace)
+        if isinstance(message, Digest) and message.maybe_posted:
+            shown = await self._history.already_posted(client, address.channel, message)
+            if shown:
+                log.info("Slack: %d papers of the digest interrupted in %s are there already; "
+                         "not posted again", len(shown), message.channel)
+                if on_part is not None:
+                    on_part([i for i in message.maybe_posted if i in shown])
+                message = message.without(shown)
+                if not message.items:
+                    return 0
         if isinstance(message, Digest):
             messages = render_digest(message)
         else:
             messages = [render_nothing_new(message)]
-        client = await self._client_for(address.workspace)
         posted: list[str] = []
         for part in messages:
             await self._pace(address.channel)
@@ -464,8 +476,12 @@ class SlackAdapter:
         return client
 
     async def _post_part(self, client: AsyncWebClient, channel: str, part: SlackMessage) -> None:
+        kwargs = part.post_message_kwargs()
+        metadata = metadata_for(part.paper_ids)  # read back after a crash (adapters.slack.history)
+        if metadata is not None:
+            kwargs["metadata"] = metadata
         try:
-            await client.chat_postMessage(channel=channel, **part.post_message_kwargs())
+            await client.chat_postMessage(channel=channel, **kwargs)
         except SlackApiError as exc:
             if exc.response.get("error") != "not_in_channel":
                 raise
@@ -477,7 +493,7 @@ class SlackAdapter:
             except SlackApiError:
                 raise exc from None
             log.info("Slack: joined %s to post its digest", channel)
-            await client.chat_postMessage(channel=channel, **part.post_message_kwargs())
+            await client.chat_postMessage(channel=channel, **kwargs)
 
     async def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # The bot scopes of config/slack-manifest.yml (a test keeps them equal).
-SCOPES = ("commands", "chat:write", "channels:join")
+SCOPES = ("commands", "chat:write", "channels:join", "channels:history", "groups:history")
 # How long an install link stays valid.
 STATE_SECONDS = 600
 # Slack's error for an install into another workspace of an app not distributed.

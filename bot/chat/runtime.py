@@ -76,7 +76,12 @@ class Adapter(Protocol):
       call ``on_part`` with the paper ids of each message as soon as the
       platform accepted it (the core confirms those papers at once, so a
       crash posts none of them again), and SHOULD return how many it posted
-      (the core logs it), or None. The core cancels a post still running
+      (the core logs it), or None. A digest's ``maybe_posted`` papers (a
+      post that died may have shown them) it MAY look for on the platform
+      first, and report those it finds through ``on_part`` without posting
+      them again (Slack reads them back from the channel's history; Discord
+      needs nothing: its nonce makes the repeated send the same message).
+      The core cancels a post still running
       after ``POST_TIMEOUT`` (its retries included): it MUST let the
       cancellation through, posting nothing more.
     - ``stop`` MUST close the connections; it MAY be called without ``start``.

@@ -6,9 +6,9 @@ and moves the channel's window (``advance``), ``confirm`` marks them
 ``sent`` (a digest's papers message by message, as the platform accepts
 each), ``fail`` marks them ``failed``; a process that dies between claim
 and confirm leaves them ``pending`` for the next run (``has_pending``,
-``interrupted_channels``), unless the claim's transaction was still open
-(PostgreSQL's row lock, ``bot.digest.locks``), when it rolls back: there
-the lock is the claim, and ``confirm`` and ``fail`` add the rows.
+``interrupted_channels``). Under PostgreSQL's row lock (``bot.digest.locks``)
+the lock is the claim, and ``mark_pending``, committed on its own just
+before the send, leaves the same trace.
 Functions take a ``Session``; callers own the transactions.
 """
 
@@ -38,6 +38,7 @@ __all__ = [
     "fail",
     "has_pending",
     "interrupted_channels",
+    "mark_pending",
 ]
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -136,6 +137,16 @@ def confirm(session: Session, channel_id: int, paper_ids: Sequence[str], *, now:
     Papers with no row yet (PostgreSQL's row lock claims none ahead) get one.
     """
     _record(session, channel_id, paper_ids, now=now, status=SENT, sent_at=now, error=None)
+
+
+def mark_pending(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:
+    """A post is about to show these papers: ``pending`` until it is confirmed or failed.
+
+    For PostgreSQL's row lock, whose claim writes no rows: committed apart,
+    this is what a post that dies leaves behind (see ``bot.digest.select``'s
+    ``maybe_posted``).
+    """
+    _record(session, channel_id, paper_ids, now=now, status=PENDING)
 
 
 def fail(

@@ -30,6 +30,7 @@ from bot.digest.ledger import (
     confirm,
     fail,
     has_pending,
+    mark_pending,
 )
 from bot.digest.select import Selection
 from bot.digest.sending import ChannelUnavailable, WorkspaceUnavailable
@@ -186,9 +187,11 @@ class RowLock:
     another process is posting to is skipped (a ``digest`` command hears it
     is in progress), and when this process dies while posting, the
     transaction rolls back, so the window and the day's mark go with it and
-    the papers wait for the next run, here or in another process. Nothing
-    is ever left ``pending``: the held transaction writes no ledger rows
-    before the send (the lock is the claim).
+    the papers wait for the next run, here or in another process. The held
+    transaction writes no ledger rows before the send (the lock is the
+    claim); a second one, committed just before it, marks the papers
+    ``pending``, so the next run knows a post that died may have shown them
+    (``Digest.maybe_posted``).
 
     Each message of a digest the platform accepted is confirmed at once in
     a second transaction, committed on its own (``Held.committed``): its
@@ -234,6 +237,8 @@ class RowLock:
                     advance(channel, now=now, revision=self._revision)
                 else:
                     advance(channel, now=now, revision=planned.selection.revision)
+                    with self.db.session() as marking:  # committed now, whatever comes
+                        mark_pending(marking, channel.id, planned.selection.paper_ids, now=now)
                 session.flush()
                 yield Held(channel.id, channel.timezone, lambda: nullcontext(session),
                            committed=self.db.session)

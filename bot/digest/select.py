@@ -40,7 +40,7 @@ from itertools import chain
 from zoneinfo import ZoneInfo
 
 import tantivy
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -330,6 +330,27 @@ def _ledger(
     return found
 
 
+def _pending_since(session: Session, channel_ids: Sequence[int]) -> dict[int, datetime]:
+    """The oldest ``pending`` row's time, by channel."""
+    found: dict[int, datetime] = {}
+    for chunk in chunked(channel_ids):
+        rows = session.execute(
+            select(Delivery.channel_id, func.min(Delivery.created_at))
+            .where(Delivery.status == PENDING, Delivery.channel_id.in_(chunk))
+            .group_by(Delivery.channel_id)
+        )
+        found.update({channel_id: when for channel_id, when in rows if when is not None})
+    return found
+
+
+def _began_after(channel: Channel, pending_since: datetime | None) -> datetime | None:
+    """When the post that left papers pending began, at the earliest: after the
+    channel's last claim (SQLite; PostgreSQL rolls the window of a post that died
+    back, to the digest before it), and after its oldest pending row was written."""
+    known = [t for t in (channel.last_digest_at, pending_since) if t is not None]
+    return max(known) if known else None
+
+
 def _since(channel: Channel, now: datetime, first_days: int) -> datetime:
     return channel.last_digest_at or now - timedelta(days=first_days)
 
@@ -417,6 +438,9 @@ def _select_digests(
     up_to = current_revision(session)
     retry = _ledger(session, statuses=(PENDING, FAILED), channel_ids=channel_ids)
     pool_ids = set().union(*retry.values()) if retry else set()
+    # Rare: a post that died before its answer was recorded may have shown these.
+    pending = _ledger(session, statuses=(PENDING,), channel_ids=list(retry)) if retry else {}
+    pending_since = _pending_since(session, list(pending)) if pending else {}
     looking_back = any(_is_new(c, taken) for c in channels for _, taken in topics[c.id])
     candidates = _load_candidates(
         session, channels, up_to=up_to, now=now, first_days=first_days, retry_ids=pool_ids,
@@ -453,6 +477,8 @@ def _select_digests(
             pool,
             retry=retry.get(channel.id, nothing),
             sent=sent.get(channel.id, nothing),
+            pending=pending.get(channel.id, nothing),
+            pending_since=pending_since.get(channel.id),
             windows=per_topic,
             since=since,
             now=now,
@@ -469,6 +495,8 @@ def _select(
     *,
     retry: set[str],
     sent: set[str],
+    pending: set[str],
+    pending_since: datetime | None,
     windows: Sequence[_Window],
     since: datetime,
     now: datetime,
@@ -528,6 +556,8 @@ def _select(
         matched_topics=tuple(matched),
         more=more,
         more_query=more_query,
+        maybe_posted=tuple(i for i in shown if i in pending),
+        maybe_posted_after=_began_after(channel, pending_since) if pending else None,
     )
     return Selection(digest=digest, paper_ids=tuple(shown), revision=windows[0].up_to)
 

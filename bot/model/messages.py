@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from bot.model.address import ChannelAddress
 from bot.model.links import repo_label
@@ -104,6 +105,13 @@ class Digest:
     them, None when there is none. A renderer MUST show ``header``, then the
     items in order, then ``footer`` when it is not None; it SHOULD show each
     item's matched topics with it.
+
+    ``maybe_posted`` are items' paper ids an earlier post to the channel may
+    have shown: it took them and ended (the process died) before the
+    platform's answer was recorded. It began after ``maybe_posted_after``.
+    An adapter that can read back what it posted MAY look for them there,
+    report the ones it finds through ``on_part`` and post the rest
+    (``without``); else it posts them all, as for any digest.
     """
 
     channel: ChannelAddress
@@ -113,6 +121,8 @@ class Digest:
     matched_topics: tuple[tuple[str, ...], ...] = ()
     more: int = 0
     more_query: str | None = None
+    maybe_posted: tuple[str, ...] = ()
+    maybe_posted_after: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.matched_topics:
@@ -122,6 +132,16 @@ class Digest:
                 f"a digest of {len(self.items)} items needs as many matched_topics "
                 f"entries, got {len(self.matched_topics)}"
             )
+
+    def without(self, paper_ids: set[str]) -> Digest:
+        """This digest less the items of ``paper_ids`` (found already posted)."""
+        kept = [(item, topics) for item, topics in self.entries() if item.paper_id not in paper_ids]
+        return replace(
+            self,
+            items=tuple(item for item, _ in kept),
+            matched_topics=tuple(topics for _, topics in kept),
+            maybe_posted=tuple(i for i in self.maybe_posted if i not in paper_ids),
+        )
 
     def entries(self) -> Iterator[tuple[PaperItem, tuple[str, ...]]]:
         """Each item with the topics it matched, in order."""

@@ -97,6 +97,9 @@ from tests.fakes.discord_rest import (
 )
 from tests.fakes.http import Headers, serving
 
+# A hold: (route, [requests still let through], accepted: handled before the answer waits).
+_HoldState = tuple[str, list[int], bool]
+
 __all__ = [
     "ANNOUNCEMENTS_CHANNEL_ID",
     "APPLICATION_ID",
@@ -166,7 +169,7 @@ class FakeDiscord(DiscordRest):
         )
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self._hold: tuple[str, list[int]] | None = None  # (route, [calls still let through])
+        self._hold: _HoldState | None = None
         self._held = 0  # requests waiting in a hold right now
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -319,16 +322,19 @@ class FakeDiscord(DiscordRest):
         body["global"] = is_global
         self.respond(route, body, status=429, headers=headers, channel=channel, times=times)
 
-    def hold(self, route: str, *, after: int = 0) -> None:
+    def hold(self, route: str, *, after: int = 0, accepted: bool = False) -> None:
         """Let ``after`` more requests of ``route`` through, then keep each next one waiting.
 
         A held request is neither handled nor recorded until :meth:`release`; then
         it is handled as usual, unless its client has gone away: it is dropped.
+        With ``accepted``, Discord has done the request before the hold: it is
+        handled and recorded at once (a message is in the channel), and only
+        the answer waits for :meth:`release`.
         """
         if after < 0:
             raise ValueError("after must be 0 or more")
         with self._cond:
-            self._hold = (route, [after])
+            self._hold = (route, [after], accepted)
 
     def wait_held(self, count: int = 1, timeout: float = 5.0) -> int:
         """Block until ``count`` requests are being held; return how many are."""
@@ -344,7 +350,7 @@ class FakeDiscord(DiscordRest):
             self._hold = None
             self._cond.notify_all()
 
-    def _holds(self, route: str | None) -> tuple[str, list[int]] | None:
+    def _holds(self, route: str | None) -> _HoldState | None:
         """The hold that keeps this request waiting, if any (counts it in)."""
         with self._cond:
             hold = self._hold
@@ -357,7 +363,7 @@ class FakeDiscord(DiscordRest):
             self._cond.notify_all()
             return hold
 
-    def _wait_released(self, hold: tuple[str, list[int]]) -> None:
+    def _wait_released(self, hold: _HoldState) -> None:
         with self._cond:
             try:
                 while self._hold is hold:
@@ -396,7 +402,7 @@ class FakeDiscord(DiscordRest):
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         hold = self._holds(match_route(request.method, request.path)[0])
-        if hold is not None:
+        if hold is not None and not hold[2]:
             await asyncio.to_thread(self._wait_released, hold)
             if request.transport is None or request.transport.is_closing():
                 return web.Response(status=499)  # nobody is there to read it
@@ -408,6 +414,10 @@ class FakeDiscord(DiscordRest):
             self._keep_crash(request.method, request.path, exc)
             status, headers = 400, {}
             answer = discord_error(0, f"the fake Discord crashed: {exc!r}")
+        if hold is not None and hold[2]:  # done; the answer waits
+            await asyncio.to_thread(self._wait_released, hold)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)
         headers = {"Via": "1.1 google", **headers}
         if answer is None:
             return web.Response(status=status, headers=headers)

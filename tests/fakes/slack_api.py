@@ -37,6 +37,7 @@ This module's only I/O is the local listening socket and reading its recordings.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -126,6 +127,7 @@ class SlackCall(Received):
 class _Hold:
     method: str
     passes: int  # calls still let through before the hold starts
+    accepted: bool = False  # answered and recorded first, the answer then kept back
 
 
 class FakeSlackAPI(ThreadedFake[SlackCall]):
@@ -154,6 +156,7 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
         self._channels: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._seq = 0
+        self._posted_at: dict[str, float] = {}  # message ts -> when (time.time()) it was posted
         self._hold: _Hold | None = None
         self._held = 0  # requests waiting in a hold right now
         self.reset()
@@ -255,18 +258,23 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
         body = {"ok": False, "error": error}
         self.respond(method, body, status=status, channel=channel, times=times)
 
-    def hold(self, method: str, *, after: int = 0) -> None:
+    def hold(self, method: str, *, after: int = 0, accepted: bool = False) -> None:
         """Let ``after`` more calls of ``method`` through, then keep each next one waiting.
 
         A held call is neither answered nor recorded until :meth:`release`.
         Then it is answered as usual, unless its client has gone away: that
         call is recorded with ``status == CLIENT_GONE`` (499) and
         ``error: client_gone``, and nothing is sent back.
+
+        With ``accepted``, Slack has done the call before the hold: it is
+        answered and recorded at once (a message is in the channel, and in
+        its history), and only the answer waits for :meth:`release`, when it
+        is sent if the client is still there.
         """
         if after < 0:
             raise ValueError("after must be 0 or more")
         with self._cond:
-            self._hold = _Hold(method, after)
+            self._hold = _Hold(method, after, accepted)
 
     def wait_held(self, count: int = 1, timeout: float = 5.0) -> int:
         """Block until ``count`` calls are being held; return how many are.
@@ -351,7 +359,8 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
             is_json = "json" in headers.get("Content-Type", "")
             malformed = "invalid_json" if is_json else "invalid_form_data"
         with self._cond:
-            held = self._wait_if_held(method)
+            hold = self._hold
+            held = not (hold and hold.accepted) and self._wait_if_held(method)
             if held and client_gone():
                 status, answer = CLIENT_GONE, {"ok": False, "error": "client_gone"}
             elif not split.path.startswith(("/api/", "/response/")):
@@ -375,6 +384,8 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
                     response=answer,
                 )
             )
+            if hold is not None and hold.accepted and self._wait_if_held(method) and client_gone():
+                return None  # done, and nobody is left to hear it
         if status == CLIENT_GONE:
             return None
         return status, extra, copy.deepcopy(answer)
@@ -443,6 +454,7 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
 
     def _fill_post(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
         ts = self._next_ts()
+        self._posted_at[ts] = time.time()
         answer["channel"] = params.get("channel", answer["channel"])
         answer["ts"] = answer["message"]["ts"] = ts
         echo_message(answer["message"], params)
@@ -462,6 +474,31 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
         answer["channel"].update(id=channel_id, name=f"channel-{channel_id.lower()}")
         answer["channel"]["name_normalized"] = answer["channel"]["name"]
         answer["channel"].update(self._channels.get(channel_id, {}))
+
+    def _fill_history(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
+        # The channel's posted messages, newest first, from ``oldest`` (compared
+        # with when each was posted: the fake's ts count up from TS_BASE).
+        # Metadata only with include_all_metadata, as Slack; ``cursor`` is an offset.
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        shown = [
+            c.response["message"] for c in reversed(self._calls)
+            if c.method == "chat.postMessage" and c.status == 200 and c.response.get("ok")
+            and c.params.get("channel") == params.get("channel")
+            and self._posted_at.get(c.response["ts"], 0.0) >= oldest
+        ]
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = [copy.deepcopy(m) for m in shown[start : start + limit]]
+        for message in page:
+            metadata = message.pop("metadata", None)
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            if with_metadata and metadata is not None:
+                message["metadata"] = metadata
+        more = start + limit < len(shown)
+        answer.update(messages=page, has_more=more,
+                      response_metadata={"next_cursor": str(start + limit) if more else ""})
 
     def _fill_join(self, answer: dict[str, Any], params: dict[str, Any]) -> None:
         channel_id = params.get("channel")
@@ -492,6 +529,7 @@ _FILLERS: dict[str, Callable[[FakeSlackAPI, dict[str, Any], dict[str, Any]], Non
     "chat.postMessage": FakeSlackAPI._fill_post,
     "chat.postEphemeral": FakeSlackAPI._fill_ephemeral,
     "chat.update": FakeSlackAPI._fill_update,
+    "conversations.history": FakeSlackAPI._fill_history,
     "conversations.info": FakeSlackAPI._fill_channel,
     "conversations.join": FakeSlackAPI._fill_join,
     "oauth.v2.access": FakeSlackAPI._fill_oauth,

@@ -218,3 +218,109 @@ def test_kill_between_two_discord_messages_posts_each_paper_once(
     assert twice == [], f"posted again after the restart: {twice}"
     assert "Traceback" not in log.read_text()
     _finished(settings, DISCORD_ADDRESS, DISCORD_PAPERS)
+
+
+# -- the window: the platform took the message, the process died before its answer --
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+@pytest.mark.parametrize("history", [True, False], ids=["history", "no-history-scope"])
+def test_kill_after_slack_took_a_message_before_its_answer(
+    tmp_path: Path, database_url: str, stopped_at_end: list[subprocess.Popen[bytes]],
+    history: bool,
+) -> None:
+    """Slack shows the second message, the bot never hears so: after the restart it
+    reads the channel's history (the message's metadata names its papers) and posts
+    only the rest. Without the history scopes it says so once and posts it again."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
+    _prepare(settings, ADDRESS, PAPERS)
+
+    with FakeSlackAPI(tokens=[TOKEN]) as fake:
+        if not history:
+            fake.fail("conversations.history", error="missing_scope", times=None,
+                      needed="channels:history", provided="commands,chat:write")
+        fake.hold("chat.postMessage", after=1, accepted=True)
+        env = _env(tmp_path, database_url, DIGESTBOT_SLACK_API_URL=fake.api_url,
+                   DIGESTBOT_SLACK_HTTP="true", DIGESTBOT_PORT=str(_free_port()),
+                   SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET="secret")
+        first, log = _start(tmp_path, env, "first.log")
+        stopped_at_end.append(first)
+        try:
+            fake.wait_held(1, timeout=START_SECONDS)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log.read_text()}") from None
+        _confirmed(settings, 16)
+        first.kill()
+        first.wait(STOP_SECONDS)
+        [_, taken] = fake.posts()  # in the channel, though the bot never heard
+        fake.release()
+        assert _sent(settings) == 16
+
+        second, log = _start(tmp_path, env, "second.log")
+        stopped_at_end.append(second)
+        _wait_for(log.read_text, f"digest channel={ADDRESS}", second)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(STOP_SECONDS) == 0, log.read_text()
+        counts = Counter(paper for call in fake.posts() for paper in _paper_ids(call))
+        reads = fake.calls("conversations.history")
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert len(counts) == PAPERS
+    twice = sorted(paper for paper, n in counts.items() if n > 1)
+    assert len(reads) == 1 and reads[0].params["channel"] == CHANNEL
+    assert reads[0].params["include_all_metadata"] in ("1", "true", True)
+    if history:
+        assert twice == [], f"posted again after the restart: {twice}"
+        assert "16 papers of the digest interrupted" in text
+    else:
+        assert twice == sorted(_paper_ids(taken))  # as before the check: the cut-off message again
+        assert text.count("cannot read C0KILL's history (missing_scope)") == 1
+        assert "channels:history and groups:history" in text
+    _finished(settings, ADDRESS, PAPERS)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_kill_after_discord_took_a_message_before_its_answer(
+    tmp_path: Path, database_url: str, stopped_at_end: list[subprocess.Popen[bytes]],
+) -> None:
+    """Discord shows the second message, the bot never hears so: after the restart
+    the message is sent again with the same nonce, and Discord answers with the one
+    it has instead of showing it twice."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
+    _prepare(settings, DISCORD_ADDRESS, DISCORD_PAPERS)
+    ids = [f"2611.{n:05d}" for n in range(DISCORD_PAPERS)]
+
+    with serving(FakeDiscord()) as fake:
+        def shown() -> Counter[str]:
+            return Counter(i for call in fake.messages(CHANNEL_ID) for i in ids
+                           if i in json.dumps(call.payload))
+
+        fake.hold(SEND_MESSAGE, after=1, accepted=True)
+        env = _env(tmp_path, database_url, DISCORD_TOKEN="discord-bot-token",
+                   DIGESTBOT_DISCORD_API_URL=fake.rest_url,
+                   DIGESTBOT_DISCORD_GATEWAY_URL=fake.gateway_url)
+        first, log = _start(tmp_path, env, "first.log")
+        stopped_at_end.append(first)
+        try:
+            fake.wait_held(1, timeout=START_SECONDS)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log.read_text()}") from None
+        _confirmed(settings, 5)
+        first.kill()
+        first.wait(STOP_SECONDS)
+        fake.release()
+        assert len(shown()) == 10 and _sent(settings) == 5
+
+        second, log = _start(tmp_path, env, "second.log")
+        stopped_at_end.append(second)
+        _wait_for(log.read_text, f"digest channel={DISCORD_ADDRESS}", second)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(STOP_SECONDS) == 0, log.read_text()
+        counts = shown()
+        sends = len(fake.calls(SEND_MESSAGE))
+    assert sends == 4  # the cut-off message was sent again, and taken as the same one
+    assert len(counts) == DISCORD_PAPERS, log.read_text()
+    twice = sorted(paper for paper, n in counts.items() if n > 1)
+    assert twice == [], f"posted again after the restart: {twice}"
+    assert "Traceback" not in log.read_text()
+    _finished(settings, DISCORD_ADDRESS, DISCORD_PAPERS)

@@ -151,6 +151,11 @@ def test_digest_acknowledges_first_then_posts_blocks_no_hostile_markup(running) 
     assert "<https://evil.example" not in blocks
     [answer] = slack.api.wait_for("response_url")
     assert answer.params["text"] == "Posted 2 new papers."
+    # Its papers ride along as metadata, for a restart after a crash to read back;
+    # an ordinary digest reads no history.
+    assert post.params["metadata"] == {"event_type": "digestbot_digest",
+                                       "event_payload": {"papers": ["2611.00001", "2611.00002"]}}
+    assert slack.api.calls("conversations.history") == []
 
 
 def test_buttons_answer_through_the_core(running) -> None:

@@ -25,7 +25,8 @@ def test_socket_mode_manifest() -> None:
     assert command["command"] == COMMAND
     # What OAuth installs ask for is what the manifest declares.
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(SCOPES)
-    assert set(SCOPES) == {"commands", "chat:write", "channels:join"}
+    assert set(SCOPES) == {"commands", "chat:write", "channels:join", "channels:history",
+                           "groups:history"}
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
