@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
+from bot.chat.ratings import DOWN, UP, UnknownPaper
 from bot.chat.scheduler import next_digest_line
 from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
@@ -113,6 +114,20 @@ def _like(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Repl
         text=f"Papers like {record.title} (/papers search {query}):",
         items=tuple(paper_item(p) for p in papers),
     )
+
+
+def _rate(vote: int) -> Callable[[Service, IncomingCommand, str, Send], Reply]:
+    def run(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+        record = service.catalog.get(_paper_id(args))  # as show finds it (versions, URLs)
+        if record is None:
+            return _no_paper(args)
+        try:
+            rated = service.ratings.rate(cmd.address, record.id, cmd.user_id, vote)
+        except UnknownPaper:  # gone since
+            return _no_paper(args)
+        return Reply(text=rated.line())
+
+    return run
 
 
 def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
@@ -235,6 +250,11 @@ COMMANDS: tuple[Command, ...] = (
             summary="one paper with its abstract", run=_show, argument="id"),
     Command(name="like", usage="like ID", example="like 2402.12345",
             summary="papers like this one", run=_like, argument="id"),
+    Command(name="more", usage="more ID", example="more 2402.12345",
+            summary="this paper is for us: more like it in the digests", run=_rate(UP),
+            argument="id"),
+    Command(name="less", usage="less ID", example="less 2402.12345",
+            summary="this paper is not for us: fewer like it", run=_rate(DOWN), argument="id"),
     Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
             summary="follow a topic in this channel", run=_subscribe, manages=True,
             argument="topic"),

@@ -9,14 +9,17 @@ import sys
 from datetime import datetime
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, parse_max_papers
-from bot.chat.commands import topic_preview
+from bot.chat.commands import paper_id_of, topic_preview
+from bot.chat.ratings import parse_vote
 from bot.chat.scheduler import next_digest_at, next_digest_line
 from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
 from bot.cli.output import CommandError, json_text, out, paper_json
 from bot.config import Settings
 from bot.digest.sending import NotAllSent
+from bot.model.address import as_address
 from bot.model.messages import Digest
+from bot.search.lexer import show
 from bot.text.terminal import format_digest
 from bot.text.when import local_time
 
@@ -185,6 +188,18 @@ def cmd_resume(service: Service, args: argparse.Namespace, settings: Settings) -
     info = service.channels.resume(args.channel)
     out(f"{info.address}: digests are back on, {info.schedule}. "
         f"{next_digest_line(info, service.clock())}")
+    return 0
+
+
+def cmd_feedback(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    vote = parse_vote(args.vote)
+    record = service.catalog.get(paper_id_of(args.paper_id))
+    if record is None:
+        raise CommandError(
+            f"No paper with id {show(args.paper_id)!r}. Find ids with: digestbot search WORDS"
+        )
+    rated = service.ratings.rate(as_address(args.channel), record.id, args.user, vote)
+    out(f"{as_address(args.channel)}: {rated.line()}")
     return 0
 
 

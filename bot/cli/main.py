@@ -27,6 +27,7 @@ from bot.cli.catalog import (
 from bot.cli.channels import (
     cmd_channels,
     cmd_digest,
+    cmd_feedback,
     cmd_limit,
     cmd_pause,
     cmd_resume,
@@ -124,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("resume", cmd_resume, "start a channel's digests again",
                "Start CHANNEL's digests again; the next one brings what waited.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub = verb("feedback", cmd_feedback, "say a paper is (up) or is not (down) for a channel",
+               "Record a vote on paper ID for CHANNEL, as its digest's 👍 / 👎 buttons and "
+               "/papers more|less do: up (relevant) or down (not for us). One vote a person; "
+               "the same vote again changes nothing, the other replaces it.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("paper_id", metavar="ID")
+    sub.add_argument("vote", metavar="up|down")
+    sub.add_argument("--user", default="cli", metavar="NAME",
+                     help="whose vote it is (default: cli)")
     sub = verb("channels", cmd_channels, "list every channel", "List every channel: its "
                "schedule, the next and the last digest, how many topics it follows, and why "
                "it is paused.")

@@ -188,6 +188,28 @@ class Delivery(Base):
     )
 
 
+class Rating(Base):
+    """What one person in a channel said of one paper: ``vote`` +1 (relevant) or -1 (not for us).
+
+    One row per (channel, paper, user): a second click changes the vote. The
+    channel need not have been sent the paper (a search result is rated too).
+    """
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
+    user_id: Mapped[str] = mapped_column(String(100))
+    vote: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "paper_id", "user_id", name="uq_ratings_channel_paper_user"),
+    )
+
+
 class Feed(Base):
     """An RSS/Atom feed the ingest job reads, with what its last fetches did.
 
