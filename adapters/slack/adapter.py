@@ -71,8 +71,7 @@ from adapters.slack.connection import (
 from adapters.slack.guard import RefusalLog, RequestGuard, middleware
 from adapters.slack.history import History, metadata_for
 from adapters.slack.render import (
-    ABSTRACT_ACTION_ID,
-    MORE_LIKE_ACTION_ID,
+    BUTTON_VERBS,
     SlackMessage,
     render_digest,
     render_nothing_new,
@@ -281,8 +280,8 @@ class SlackAdapter:
         if settings is None:
             app.middleware(self._workspace.middleware)
         app.command(COMMAND)(self._on_command)
-        app.action(ABSTRACT_ACTION_ID)(self._on_button)
-        app.action(MORE_LIKE_ACTION_ID)(self._on_button)
+        for action_id in BUTTON_VERBS:
+            app.action(action_id)(self._on_button)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_uninstalled)
         return app
@@ -558,7 +557,7 @@ class SlackAdapter:
                       respond: Any) -> None:
         await ack()
         assert self._bot is not None
-        verb = "show" if action["action_id"] == ABSTRACT_ACTION_ID else "like"
+        verb = BUTTON_VERBS[action["action_id"]]
         text = f"{verb} {action.get('value', '')}"
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
         channel = ((body.get("channel") or {}).get("id")

@@ -32,7 +32,9 @@ The contract, on top of the one every renderer follows (``bot.model.messages``):
   URL does not unfold a preview of someone else's page into the channel.
 - Button values are the paper id exactly as the core gave it (they come
   back in the interaction payload and are never displayed), under action
-  ids ``ABSTRACT_ACTION_ID`` and ``MORE_LIKE_ACTION_ID``. A paper id that
+  ids ``ABSTRACT_ACTION_ID``, ``MORE_LIKE_ACTION_ID``, ``RELEVANT_ACTION_ID``
+  and ``NOT_FOR_US_ACTION_ID`` (``BUTTON_VERBS``: the command each stands
+  for). A paper id that
   is empty or longer than a button value can hold gets no buttons.
 """
 
@@ -72,7 +74,10 @@ from bot.text.layout import by_kind, code_line, continued, meta_line, topics_lin
 
 __all__ = [
     "ABSTRACT_ACTION_ID",
+    "BUTTON_VERBS",
     "MORE_LIKE_ACTION_ID",
+    "NOT_FOR_US_ACTION_ID",
+    "RELEVANT_ACTION_ID",
     "render_abstract",
     "render_digest",
     "render_message",
@@ -86,6 +91,11 @@ log = logging.getLogger(__name__)
 
 ABSTRACT_ACTION_ID = "paper_abstract"
 MORE_LIKE_ACTION_ID = "paper_more_like"
+RELEVANT_ACTION_ID = "paper_relevant"
+NOT_FOR_US_ACTION_ID = "paper_not_for_us"
+# What each button asks the core, as the command it stands for.
+BUTTON_VERBS = {ABSTRACT_ACTION_ID: "show", MORE_LIKE_ACTION_ID: "like",
+                RELEVANT_ACTION_ID: "more", NOT_FOR_US_ACTION_ID: "less"}
 
 # Per-field caps, in escaped characters. Their worst case, with the markup
 # around them, stays under TEXT_LIMIT (test_render checks an item with every
@@ -138,6 +148,8 @@ def _actions(paper_id: str) -> dict[str, Any] | None:
         elements=[
             _button("Abstract", ABSTRACT_ACTION_ID, paper_id),
             _button("More like this", MORE_LIKE_ACTION_ID, paper_id),
+            _button("👍 Relevant", RELEVANT_ACTION_ID, paper_id),
+            _button("👎 Not for us", NOT_FOR_US_ACTION_ID, paper_id),
         ]
     ).to_dict()
 

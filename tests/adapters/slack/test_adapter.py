@@ -170,6 +170,29 @@ def test_buttons_answer_through_the_core(running) -> None:
     assert "Papers like Breast MRI screening" in json.dumps(answers[1].params)
 
 
+def test_relevant_and_not_for_us_buttons_record_the_clicker_s_vote(running) -> None:
+    bot, slack = running
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
+    slack.command("digest")
+    [post] = slack.api.wait_for("chat.postMessage")
+    [first] = [b for b in post.blocks or [] if b.get("type") == "actions"][:1]
+    assert [(e["text"]["text"], e["action_id"]) for e in first["elements"]] == [
+        ("Abstract", "paper_abstract"), ("More like this", "paper_more_like"),
+        ("👍 Relevant", "paper_relevant"), ("👎 Not for us", "paper_not_for_us")]
+    paper = first["elements"][2]["value"]
+    slack.api.wait_for("response_url")  # the digest's answer
+
+    assert slack.click("paper_relevant", paper)[0] == 200
+    answers = slack.api.wait_for("response_url", count=2)
+    assert answers[1].params["text"].startswith("Noted: more papers like")
+    assert answers[1].params["response_type"] == "ephemeral"
+    assert bot.service.ratings.votes(ADDRESS) == {paper: 1}
+    slack.click("paper_not_for_us", paper)  # undone by the other button
+    answers = slack.api.wait_for("response_url", count=3)
+    assert answers[2].params["text"].startswith("Changed: fewer papers like")
+    assert bot.service.ratings.votes(ADDRESS) == {paper: -1}
+
+
 def test_scheduled_digest_is_posted_and_never_repeated(running) -> None:
     bot, slack = running
     bot.service.channels.subscribe(ADDRESS, "breast mri")

@@ -20,6 +20,8 @@ from adapters.slack.mrkdwn import escape
 from adapters.slack.render import (
     ABSTRACT_ACTION_ID,
     MORE_LIKE_ACTION_ID,
+    NOT_FOR_US_ACTION_ID,
+    RELEVANT_ACTION_ID,
     render_digest,
     render_message,
     render_nothing_new,
@@ -112,12 +114,15 @@ def test_buttons_carry_the_paper_id() -> None:
     assert button_values(message) == [
         (ABSTRACT_ACTION_ID, paper_id),
         (MORE_LIKE_ACTION_ID, paper_id),
+        (RELEVANT_ACTION_ID, paper_id),
+        (NOT_FOR_US_ACTION_ID, paper_id),
     ]
     assert (ABSTRACT_ACTION_ID, MORE_LIKE_ACTION_ID) == ("paper_abstract", "paper_more_like")
+    assert (RELEVANT_ACTION_ID, NOT_FOR_US_ACTION_ID) == ("paper_relevant", "paper_not_for_us")
     labels = [
         e["text"]["text"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
     ]
-    assert labels == ["Abstract", "More like this"]
+    assert labels == ["Abstract", "More like this", "👍 Relevant", "👎 Not for us"]
 
 
 def test_button_value_is_the_raw_id_not_escaped() -> None:
