@@ -53,6 +53,7 @@ from adapters.discord.connection import (
     quiet_library_logs,
     unreachable_line,
 )
+from adapters.discord.message import BUTTON_LABELS, BUTTON_VERBS
 from adapters.discord.render import (
     CUSTOM_ID_TEMPLATE,
     NO_MENTIONS,
@@ -122,15 +123,13 @@ def point_at(api_url: str, gateway_url: str) -> None:
 
 
 def view_for(message: DiscordMessage) -> discord.ui.View | None:
-    """The Abstract and More like this buttons of a message, one row per paper."""
+    """The buttons of a message (Abstract, More like this, 👍, 👎), one row per paper."""
     if not message.buttons:
         return None
     view = discord.ui.View(timeout=None)
     for buttons in message.buttons:
-        view.add_item(_Button("abstract", buttons.paper_id, label=buttons.abstract_label,
-                              row=buttons.row))
-        view.add_item(_Button("like", buttons.paper_id, label=buttons.like_label,
-                              row=buttons.row))
+        for kind, _, label in buttons.each():
+            view.add_item(_Button(kind, buttons.paper_id, label=label, row=buttons.row))
     return view
 
 
@@ -162,7 +161,7 @@ class _Button(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID
     def __init__(self, kind: str, paper_id: str, *, label: str | None = None,
                  row: int | None = None) -> None:
         super().__init__(discord.ui.Button(
-            label=label or ("Abstract" if kind == "abstract" else "More like this"),
+            label=label or BUTTON_LABELS[kind],
             style=discord.ButtonStyle.secondary,
             custom_id=f"digestbot:{kind}:{paper_id}",
             row=row,
@@ -178,7 +177,7 @@ class _Button(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         assert self.adapter is not None
-        verb = "show" if self.kind == "abstract" else "like"
+        verb = BUTTON_VERBS[self.kind]
         await self.adapter.answer(interaction, f"{verb} {self.paper_id}", ephemeral=True)
 
 

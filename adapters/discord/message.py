@@ -30,7 +30,10 @@ from bot.text.fitting import width
 __all__ = [
     "ACTION_ROW_LIMIT",
     "AUTHOR_NAME_LIMIT",
+    "BUTTON_KINDS",
+    "BUTTON_LABELS",
     "BUTTON_LABEL_LIMIT",
+    "BUTTON_VERBS",
     "CONTENT_LIMIT",
     "CUSTOM_ID_LIMIT",
     "CUSTOM_ID_TEMPLATE",
@@ -68,8 +71,13 @@ BUTTON_LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
 PAPERS_PER_MESSAGE = ACTION_ROW_LIMIT
 
-ButtonKind = Literal["abstract", "like"]
-CUSTOM_ID_TEMPLATE = r"digestbot:(?P<kind>abstract|like):(?P<paper_id>.+)"
+ButtonKind = Literal["abstract", "like", "up", "down"]
+CUSTOM_ID_TEMPLATE = r"digestbot:(?P<kind>abstract|like|up|down):(?P<paper_id>.+)"
+# Each button, in its row's order, with its label and the command it stands for.
+BUTTON_KINDS: tuple[ButtonKind, ...] = ("abstract", "like", "up", "down")
+BUTTON_LABELS: dict[str, str] = {"abstract": "Abstract", "like": "More like this",
+                                 "up": "👍 Relevant", "down": "👎 Not for us"}
+BUTTON_VERBS: dict[str, str] = {"abstract": "show", "like": "like", "up": "more", "down": "less"}
 
 # Mutable, like every AllowedMentions: send_kwargs builds its own each time
 # so that no one's change to this shared value can turn pings back on.
@@ -86,7 +94,8 @@ class DiscordLimitError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class PaperButtons:
-    """One paper's row of buttons, "N. Abstract" and "N. More like this", as plain data.
+    """One paper's row of buttons, "N. Abstract", "N. More like this", "N. 👍 Relevant" and
+    "N. 👎 Not for us", as plain data.
 
     ``row`` is the action row (0 to 4); ``number`` is the paper's place in
     the digest or reply, the ``N.`` its embed title starts with.
@@ -111,6 +120,11 @@ class PaperButtons:
     @property
     def like_label(self) -> str:
         return f"{self.number}. More like this"
+
+    def each(self) -> tuple[tuple[ButtonKind, str, str], ...]:
+        """Every button of the row: (kind, custom_id, label), in order."""
+        return tuple((kind, f"digestbot:{kind}:{self.paper_id}",
+                      f"{self.number}. {BUTTON_LABELS[kind]}") for kind in BUTTON_KINDS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,24 +219,20 @@ def _button_problems(message: DiscordMessage) -> Iterator[str]:
     rows = [b.row for b in message.buttons]
     if len(set(rows)) != len(rows) or not all(0 <= r < ACTION_ROW_LIMIT for r in rows):
         yield f"button rows {rows} not distinct rows 0 to {ACTION_ROW_LIMIT - 1}"
-    ids = [i for b in message.buttons for i in (b.abstract_custom_id, b.like_custom_id)]
+    ids = [value for b in message.buttons for _, value, _ in b.each()]
     if len(set(ids)) != len(ids):
         yield "custom_ids repeat within the message"
     for button in message.buttons:
         if button.paper_id not in message.paper_ids:
             yield f"buttons for {button.paper_id[:40]!r}, a paper not in the message"
-        pairs: tuple[tuple[ButtonKind, str], ...] = (
-            ("abstract", button.abstract_custom_id),
-            ("like", button.like_custom_id),
-        )
-        for kind, value in pairs:
+        for kind, value, label in button.each():
             match = _TEMPLATE.match(value)
             if width(value) > CUSTOM_ID_LIMIT or value != custom_id(kind, button.paper_id):
                 yield f"custom_id {value[:40]!r}... over {CUSTOM_ID_LIMIT} or malformed"
             elif match is None or match["paper_id"] != button.paper_id:
                 yield f"custom_id {value[:40]!r}... does not parse back to its paper id"
-        if max(width(button.abstract_label), width(button.like_label)) > BUTTON_LABEL_LIMIT:
-            yield f"button label over {BUTTON_LABEL_LIMIT}"
+            if width(label) > BUTTON_LABEL_LIMIT:
+                yield f"button label over {BUTTON_LABEL_LIMIT}"
 
 
 def check_message(message: DiscordMessage) -> None:

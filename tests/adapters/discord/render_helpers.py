@@ -250,8 +250,8 @@ def _payload(case: str, expect: str, messages: list[DiscordMessage]) -> dict[str
                     {
                         "row": b.row,
                         "paper_id": b.paper_id,
-                        "custom_ids": [b.abstract_custom_id, b.like_custom_id],
-                        "labels": [b.abstract_label, b.like_label],
+                        "custom_ids": [value for _, value, _ in b.each()],
+                        "labels": [label for _, _, label in b.each()],
                     }
                     for b in m.buttons
                 ],

@@ -151,6 +151,27 @@ def test_abstract_button_answers_through_the_core(running) -> None:
     assert "The whole abstract goes on from here" in json.dumps(body)
 
 
+def test_relevant_and_not_for_us_buttons_record_the_clicker_s_vote(running) -> None:
+    bot, fake = running
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
+    bot.run(_scheduled(bot))
+    [post] = fake.messages(CHANNEL_ID)
+    [row, *_] = post.payload["components"]
+    assert [(c["label"], c["custom_id"]) for c in row["components"]] == [
+        ("1. Abstract", "digestbot:abstract:2611.00001"),
+        ("1. More like this", "digestbot:like:2611.00001"),
+        ("1. 👍 Relevant", "digestbot:up:2611.00001"),
+        ("1. 👎 Not for us", "digestbot:down:2611.00001")]
+    fake.dispatch("INTERACTION_CREATE", fake.component_interaction("digestbot:up:2611.00001"))
+    body = answer(fake)
+    assert body["content"].startswith("Noted: more papers like")
+    assert body["flags"] == 64  # ephemeral
+    assert bot.service.ratings.votes(ADDRESS) == {"2611.00001": 1}
+    fake.dispatch("INTERACTION_CREATE", fake.component_interaction("digestbot:down:2611.00001"))
+    assert str(answer(fake, 2)["content"]).startswith("Changed: fewer papers like")
+    assert bot.service.ratings.votes(ADDRESS) == {"2611.00001": -1}
+
+
 @pytest.mark.parametrize(("status", "code", "reason"), [
     (403, 50001, "Give the bot access (View Channel) in this channel"),
     (403, 50013, "Send Messages and Embed Links"),
