@@ -11,7 +11,8 @@ An export holds, one JSON object a line, in this order:
    with when it entered the catalog (``first_seen``, and ``entered`` among
    the catalog's writes, which orders the channels' digest windows);
 3. each delivery (``"kind": "delivery"``): a channel, a paper, its status;
-4. each feed (``"kind": "feed"``) with its state.
+4. each rating (``"kind": "rating"``): a channel, a paper, a person, the vote;
+5. each feed (``"kind": "feed"``) with its state.
 
 Catalog revisions are per database, so an import maps them: a channel's
 window ("papers that entered after its last digest") is kept by importing
@@ -40,12 +41,13 @@ from bot.model.papers import PaperRecord
 from bot.store.catalog import UpsertResult, check_id, current_revision, id_order, record_from_row
 from bot.store.channels import find_channel
 from bot.store.db import Database
-from bot.store.models import NAME_PATTERN, Channel, Delivery, Feed, Paper, Topic
+from bot.store.models import NAME_PATTERN, Channel, Delivery, Feed, Paper, Rating, Topic
 
 __all__ = ["ExportCounts", "ImportCounts", "NotAnExport", "export_database", "import_database"]
 
 PAPERS = typing.cast(Table, Paper.__table__)
 DELIVERIES = typing.cast(Table, Delivery.__table__)
+RATINGS = typing.cast(Table, Rating.__table__)
 Store = Callable[[Sequence[PaperRecord], Collection[str]], UpsertResult]
 
 _CHANNEL_FIELDS = ("timezone", "digest_time", "cadence", "max_papers", "paused", "paused_reason")
@@ -77,11 +79,13 @@ class ImportCounts:
     topics: int = 0
     deliveries: int = 0
     feeds: int = 0
+    ratings: int = 0
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (f"channels={self.channels} topics={self.topics} "
-                f"deliveries={self.deliveries} feeds={self.feeds}")
+                f"deliveries={self.deliveries} feeds={self.feeds}"
+                + (f" ratings={self.ratings}" if self.ratings else ""))
 
 
 @dataclass(frozen=True)
@@ -92,21 +96,24 @@ class ExportCounts:
     papers: int
     deliveries: int
     feeds: int
+    ratings: int = 0
 
     def summary(self) -> str:
-        """``14 papers, 2 channels, 40 deliveries and 1 feed``."""
+        """``14 papers, 2 channels, 40 deliveries and 1 feed`` (and ratings, when any)."""
         parts = [
             f"{count:,} {one if count == 1 else many}"
             for count, one, many in (
                 (self.papers, "paper", "papers"), (self.channels, "channel", "channels"),
-                (self.deliveries, "delivery", "deliveries"), (self.feeds, "feed", "feeds"),
+                (self.deliveries, "delivery", "deliveries"),
+                *([(self.ratings, "rating", "ratings")] if self.ratings else []),
+                (self.feeds, "feed", "feeds"),
             )
         ]
         return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def export_database(db: Database, out: IO[str]) -> ExportCounts:
-    """Write channels, papers, deliveries and feeds; says how many of each."""
+    """Write channels, papers, deliveries, ratings and feeds; says how many of each."""
     write = lambda data: out.write(json.dumps(data, ensure_ascii=False) + "\n")  # noqa: E731
     with db.session() as session:
         addresses: dict[int, str] = {}
@@ -146,6 +153,18 @@ def export_database(db: Database, out: IO[str]) -> ExportCounts:
                 "sent_at": _time(row.sent_at),
             })
             deliveries += 1
+        ratings = 0
+        for row in session.execute(select(RATINGS).order_by(RATINGS.c.id)).yield_per(5000):
+            write({
+                "kind": "rating",
+                "channel": addresses[row.channel_id],
+                "paper_id": row.paper_id,
+                "user": row.user_id,
+                "vote": row.vote,
+                "created_at": _time(row.created_at),
+                "updated_at": _time(row.updated_at),
+            })
+            ratings += 1
         for feed in session.scalars(select(Feed).order_by(Feed.id)):
             write({
                 "kind": "feed",
@@ -153,7 +172,8 @@ def export_database(db: Database, out: IO[str]) -> ExportCounts:
                 **{name: _time(getattr(feed, name)) for name in _FEED_TIMES},
             })
             feeds += 1
-    return ExportCounts(channels=len(addresses), papers=count, deliveries=deliveries, feeds=feeds)
+    return ExportCounts(channels=len(addresses), papers=count, deliveries=deliveries, feeds=feeds,
+                        ratings=ratings)
 
 
 def _papers_by_entry(session: Session) -> Iterator[tuple[int, PaperRecord]]:
@@ -285,6 +305,21 @@ class _Importer:
 
     def deliveries(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
         """Insert a chunk of delivery records; one already there is left alone."""
+        self.counts.deliveries += self._channel_rows(
+            chunk, DELIVERIES, _delivery_values, kind="delivery",
+            missing="a delivery of {paper} to {channel}")
+
+    def ratings(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+        """Insert a chunk of rating records; one already there is left alone."""
+        self.counts.ratings += self._channel_rows(
+            chunk, RATINGS, _rating_values, kind="rating", missing="a rating of {paper} in {channel}")
+
+    def _channel_rows(
+        self, chunk: list[tuple[int, dict[str, Any]]], table: Table,
+        values_of: Callable[[dict[str, Any]], dict[str, Any]], *, kind: str, missing: str,
+    ) -> int:
+        """Insert records naming a channel and a paper (``values_of`` reads the
+        rest); returns how many rows were added."""
         rows: list[dict[str, Any]] = []
         with self.db.session() as session:
             wanted = {str(d.get("paper_id")) for _, d in chunk}
@@ -292,34 +327,24 @@ class _Importer:
             for number, data in chunk:
                 try:
                     address = str(parse_address(str(data["channel"])))
-                    values = {
-                        "paper_id": str(data["paper_id"]),
-                        "status": str(data["status"]),
-                        "attempts": int(data.get("attempts") or 0),
-                        "error": data.get("error"),
-                        "created_at": _aware(data.get("created_at"), "created_at"),
-                        "sent_at": _aware(data.get("sent_at"), "sent_at"),
-                    }
-                    if values["status"] not in ("pending", "sent", "failed"):
-                        raise ValueError("status must be pending, sent or failed")
-                    if values["created_at"] is None:
-                        raise ValueError("needs created_at")
+                    values = {"paper_id": str(data["paper_id"]), **values_of(data)}
                 except (KeyError, ValueError, TypeError, ChannelError) as exc:
-                    self.problem(number, f"not a delivery record ({exc})")
+                    self.problem(number, f"not a {kind} record ({exc})")
                     continue
                 if address not in self.channel_ids:
                     channel = find_channel(session, parse_address(address))
                     self.channel_ids[address] = channel.id if channel is not None else None
                 channel_id = self.channel_ids[address]
                 if channel_id is None or values["paper_id"] not in known:
-                    self.problem(number, f"a delivery of {values['paper_id']} to {address}, "
-                                 "a channel or paper this import does not hold")
+                    named = missing.format(paper=values["paper_id"], channel=address)
+                    self.problem(number, f"{named}, a channel or paper this import does not hold")
                     continue
                 rows.append({"channel_id": channel_id, **values})
-            if rows:
-                before = _count(session, DELIVERIES)
-                session.execute(_insert_ignoring(session, DELIVERIES), rows)
-                self.counts.deliveries += _count(session, DELIVERIES) - before
+            if not rows:
+                return 0
+            before = _count(session, table)
+            session.execute(_insert_ignoring(session, table), rows)
+            return _count(session, table) - before
 
     def feed(self, number: int, data: dict[str, Any], session: Session) -> None:
         try:
@@ -336,6 +361,35 @@ class _Importer:
         if taken is None:
             session.add(Feed(**values))
             self.counts.feeds += 1
+
+
+def _delivery_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = {
+        "status": str(data["status"]),
+        "attempts": int(data.get("attempts") or 0),
+        "error": data.get("error"),
+        "created_at": _aware(data.get("created_at"), "created_at"),
+        "sent_at": _aware(data.get("sent_at"), "sent_at"),
+    }
+    if values["status"] not in ("pending", "sent", "failed"):
+        raise ValueError("status must be pending, sent or failed")
+    if values["created_at"] is None:
+        raise ValueError("needs created_at")
+    return values
+
+
+def _rating_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = {
+        "user_id": str(data["user"])[:100],
+        "vote": int(data["vote"]),
+        "created_at": _aware(data.get("created_at"), "created_at"),
+        "updated_at": _aware(data.get("updated_at"), "updated_at"),
+    }
+    if values["vote"] not in (1, -1):
+        raise ValueError("vote must be 1 or -1")
+    if values["created_at"] is None or values["updated_at"] is None:
+        raise ValueError("needs created_at and updated_at")
+    return values
 
 
 class NotAnExport(UserError):
@@ -381,7 +435,7 @@ def import_database(
             bad_papers += len(counts.problems) - before
         elif kind == "channel":
             importer.channel(number, data)
-        elif kind in ("delivery", "feed"):
+        elif kind in ("delivery", "rating", "feed"):
             later.append((number, data))  # stored once the papers they name are
         else:
             importer.problem(number, f"unknown record kind {kind!r}")
@@ -393,10 +447,13 @@ def import_database(
 
 
 def _after_papers(importer: _Importer, records: list[tuple[int, dict[str, Any]]]) -> None:
-    importer.finish()  # deliveries and feeds name papers: those come first
+    importer.finish()  # deliveries, ratings and feeds name papers: those come first
     deliveries = [(n, d) for n, d in records if d["kind"] == "delivery"]
     if deliveries:
         importer.deliveries(deliveries)
+    ratings = [(n, d) for n, d in records if d["kind"] == "rating"]
+    if ratings:
+        importer.ratings(ratings)
     feeds = [(n, d) for n, d in records if d["kind"] == "feed"]
     if feeds:
         with importer.db.session() as session:

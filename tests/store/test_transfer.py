@@ -62,15 +62,21 @@ def test_everything_moves_and_digests_go_on(tmp_path: Path, database_url: str) -
     source.channels.subscribe(Y, "mri -survey")
     source.channels.pause(Y, reason="testing")
     source.feeds.add("https://example.org/journal.xml", name="journal")
+    source.ratings.rate(X, "2611.00001", "ann", 1)
+    source.ratings.rate(X, "2611.00001", "bob", -1)
+    source.ratings.rate(Y, "2611.00002", "ann", -1)
     backup = io.StringIO()
     exported = source.catalog.export(backup)
     assert exported.papers == 4
-    assert (exported.channels, exported.feeds) == (2, 1) and exported.deliveries > 0
+    assert (exported.channels, exported.feeds, exported.ratings) == (2, 1, 3)
+    assert exported.deliveries > 0 and "3 ratings" in exported.summary()
 
     target = open_service(database_url, tmp_path / "ti", clock)
     report, counts = target.catalog.import_jsonl(io.StringIO(backup.getvalue()), label="backup")
     assert (report.new, report.skipped, report.problems) == (4, 0, ())
-    assert counts.line() == "channels=2 topics=3 deliveries=2 feeds=1"
+    assert counts.line() == "channels=2 topics=3 deliveries=2 feeds=1 ratings=3"
+    assert target.ratings.votes(X) == {"2611.00001": 0}  # one up, one down
+    assert target.ratings.votes(Y) == {"2611.00002": -1}
     moved = io.StringIO()
     target.catalog.export(moved)
     assert comparable(moved.getvalue()) == comparable(backup.getvalue())
