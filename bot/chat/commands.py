@@ -130,6 +130,13 @@ def _rate(vote: int) -> Callable[[Service, IncomingCommand, str, Send], Reply]:
     return run
 
 
+def _why(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    record = service.catalog.get(_paper_id(args))  # as show finds it (versions, URLs)
+    if record is None:
+        return _no_paper(args)
+    return Reply(text=service.deliverer.why(cmd.address, record.id).text())
+
+
 def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
     if not args:
         raise _UsageError("Say which topic to follow.")
@@ -255,6 +262,9 @@ COMMANDS: tuple[Command, ...] = (
             argument="id"),
     Command(name="less", usage="less ID", example="less 2402.12345",
             summary="this paper is not for us: fewer like it", run=_rate(DOWN), argument="id"),
+    Command(name="why", usage="why ID", example="why 2402.12345",
+            summary="why a paper is or is not in this channel's digest", run=_why, slow=True,
+            argument="id"),
     Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
             summary="follow a topic in this channel", run=_subscribe, manages=True,
             argument="topic"),

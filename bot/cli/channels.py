@@ -33,6 +33,7 @@ __all__ = [
     "cmd_subscribe",
     "cmd_topics",
     "cmd_unsubscribe",
+    "cmd_why",
 ]
 
 
@@ -200,6 +201,23 @@ def cmd_feedback(service: Service, args: argparse.Namespace, settings: Settings)
         )
     rated = service.ratings.rate(as_address(args.channel), record.id, args.user, vote)
     out(f"{as_address(args.channel)}: {rated.line()}")
+    return 0
+
+
+def cmd_why(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    record = service.catalog.get(paper_id_of(args.paper_id))
+    if record is None:
+        raise CommandError(
+            f"No paper with id {show(args.paper_id)!r}. Find ids with: digestbot search WORDS"
+        )
+    address = as_address(args.channel)
+    why = service.deliverer.why(address, record.id)
+    if args.json:
+        out(json_text({"channel": str(address), "paper": record.id, "lines": list(why.lines)}))
+        return 0
+    out(f"{address}:")
+    for line in why.lines:
+        out(f"  {line}")
     return 0
 
 

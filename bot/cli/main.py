@@ -35,6 +35,7 @@ from bot.cli.channels import (
     cmd_subscribe,
     cmd_topics,
     cmd_unsubscribe,
+    cmd_why,
 )
 from bot.cli.output import EXIT_ERROR, EXIT_USAGE, err
 from bot.cli.run import cmd_health, cmd_run
@@ -134,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("vote", metavar="up|down")
     sub.add_argument("--user", default="cli", metavar="NAME",
                      help="whose vote it is (default: cli)")
+    sub = verb("why", cmd_why, "why a paper is or is not in a channel's digest",
+               "Say why paper ID is or is not in CHANNEL's digests, as /papers why does: when "
+               "it came in, whether the channel was sent it, which topics match it, and where "
+               "the next digest ranks it against the channel's cap.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("paper_id", metavar="ID")
+    sub.add_argument("--json", action="store_true", help="print a JSON object")
     sub = verb("channels", cmd_channels, "list every channel", "List every channel: its "
                "schedule, the next and the last digest, how many topics it follows, and why "
                "it is paused.")

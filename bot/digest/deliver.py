@@ -47,6 +47,7 @@ from bot.digest.sending import (
     WorkspaceUnavailable,
 )
 from bot.digest.topics import TopicCache
+from bot.digest.why import Why, explain
 from bot.model.address import ChannelAddress, as_address
 from bot.model.messages import Digest, NothingNew
 from bot.search.index import SearchIndex
@@ -58,7 +59,7 @@ from bot.text.when import local_time
 
 __all__ = [
     "ChannelUnavailable", "Deliverer", "DigestInProgress", "NotAllSent", "Outcome", "PartlySent",
-    "Parts", "Post", "WorkspaceUnavailable",
+    "Parts", "Post", "Why", "WorkspaceUnavailable",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,13 @@ class Deliverer:
                 session, channel, topic, now=self.clock(), first_days=self.first_digest_days,
                 index=self.index, topics=self.topics,
             )
+
+    def why(self, address: ChannelAddress | str, paper_id: str) -> Why:
+        """Why ``paper_id`` is, or is not, in ``address``'s digests (``bot.digest.why``)."""
+        with self.db.session() as session:
+            channel = find_channel(session, as_address(address))
+            return explain(session, channel, paper_id, now=self.clock(),
+                           first_days=self.first_digest_days, topics=self.topics)
 
     def interrupted(self) -> list[str]:
         """Addresses of unpaused channels whose last digest was claimed but never confirmed."""

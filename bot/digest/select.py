@@ -66,8 +66,10 @@ from bot.store.models import Channel, Delivery, Topic
 __all__ = [
     "SEED_PLATFORMS",
     "Selection",
+    "Standing",
     "TopicPreview",
     "count_new_matches",
+    "paper_standing",
     "select_digest",
     "select_digests",
 ]
@@ -419,7 +421,7 @@ def select_digests(
     with paused_gc():
         return _select_digests(
             session, channels, now=now, first_days=first_days, topics_cache=topics_cache
-        )
+        )[0]
 
 
 def _select_digests(
@@ -429,11 +431,19 @@ def _select_digests(
     now: datetime,
     first_days: int,
     topics_cache: TopicCache | None,
-) -> dict[int, Selection]:
+    ranking_all: bool = False,
+    also: Sequence[str] = (),
+) -> tuple[dict[int, Selection], _Pool | None]:
+    """The selections, and the pool they came from (None when nothing was pooled).
+
+    With ``ranking_all``, a selection ranks every eligible match, not only
+    the channel's cap; ``also`` are papers pooled wherever they lie (never
+    eligible for that alone), to see which topics match them.
+    """
     topics = _topics(session, [c.id for c in channels])
     channels = [c for c in channels if topics.get(c.id)]
     if not channels:
-        return {}
+        return {}, None
     channel_ids = [c.id for c in channels]
     up_to = current_revision(session)
     retry = _ledger(session, statuses=(PENDING, FAILED), channel_ids=channel_ids)
@@ -443,15 +453,16 @@ def _select_digests(
     pending_since = _pending_since(session, list(pending)) if pending else {}
     looking_back = any(_is_new(c, taken) for c in channels for _, taken in topics[c.id])
     candidates = _load_candidates(
-        session, channels, up_to=up_to, now=now, first_days=first_days, retry_ids=pool_ids,
-        looking_back=looking_back,
+        session, channels, up_to=up_to, now=now, first_days=first_days,
+        retry_ids=pool_ids | set(also), looking_back=looking_back,
     )
     if not candidates:
-        return {}
+        return {}, None
     sent = _ledger(session, statuses=(SENT,), channel_ids=channel_ids, paper_ids=sorted(candidates))
+    everything = len(candidates) if ranking_all else None
     pool = _Pool(
         candidates,
-        depth=max(c.max_papers for c in channels),
+        depth=everything or max(c.max_papers for c in channels),
         topics=topics_cache if topics_cache is not None else TopicCache(),
     )
     selections = {}
@@ -482,10 +493,11 @@ def _select_digests(
             windows=per_topic,
             since=since,
             now=now,
+            cap=everything,
         )
         if selection is not None:
             selections[channel.id] = selection
-    return selections
+    return selections, pool
 
 
 def _select(
@@ -500,9 +512,11 @@ def _select(
     windows: Sequence[_Window],
     since: datetime,
     now: datetime,
+    cap: int | None = None,
 ) -> Selection | None:
-    """``topics[i]`` looks for papers in ``windows[i]``; ``since`` is the earliest."""
-    cap = channel.max_papers
+    """``topics[i]`` looks for papers in ``windows[i]``; ``since`` is the earliest.
+    ``cap`` overrides the channel's own (a ranking of every match)."""
+    cap = cap or channel.max_papers
     pairs = list(zip(topics, windows, strict=True))
     per_topic = [pool.ranked(topic, window) for topic, window in pairs]
     if retry or sent:
@@ -560,6 +574,65 @@ def _select(
         maybe_posted_after=_began_after(channel, pending_since) if pending else None,
     )
     return Selection(digest=digest, paper_ids=tuple(shown), revision=windows[0].up_to)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one paper stands in a channel's next digest.
+
+    ``matched`` are the channel's topics that match the paper, each with its
+    score (None for a topic of filters alone, which scores nothing), and
+    ``unmatched`` the others. ``rank`` is its place among the ``of`` papers
+    the next digest chooses from, ranked as the digest ranks them (None when
+    it is not among them: outside the channel's windows, sent already, or
+    matching no topic); the digest shows the best ``cap``.
+    """
+
+    matched: tuple[tuple[str, float | None], ...]
+    unmatched: tuple[str, ...]
+    rank: int | None
+    of: int
+    cap: int
+
+
+def paper_standing(
+    session: Session,
+    channel: Channel,
+    paper_id: str,
+    *,
+    now: datetime,
+    first_days: int = 7,
+    topics_cache: TopicCache | None = None,
+) -> Standing:
+    """Where ``paper_id`` stands in ``channel``'s digest at ``now``: the
+    channel's selection, run as a digest runs it, ranking every match."""
+    with paused_gc():
+        selections, pool = _select_digests(
+            session, [channel], now=now, first_days=first_days, topics_cache=topics_cache,
+            ranking_all=True, also=(paper_id,),
+        )
+    topics = [topic for topic, _ in _topics(session, [channel.id]).get(channel.id, [])]
+    number = pool.number.get(paper_id) if pool is not None else None
+    matched: list[tuple[str, float | None]] = []
+    unmatched: list[str] = []
+    for topic in topics:
+        found = pool.matches(topic) if pool is not None and number is not None else NO_MATCHES
+        if number is None or not found.mask >> number & 1:
+            unmatched.append(topic)
+            continue
+        score = None
+        if found.scored:
+            score = round(found.scores[found.numbers.index(number)], SCORE_DECIMALS)
+        matched.append((topic, score))
+    selection = selections.get(channel.id)
+    ids = selection.paper_ids if selection is not None else ()
+    return Standing(
+        matched=tuple(matched),
+        unmatched=tuple(unmatched),
+        rank=ids.index(paper_id) + 1 if paper_id in ids else None,
+        of=len(ids),
+        cap=channel.max_papers,
+    )
 
 
 def select_digest(

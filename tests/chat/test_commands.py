@@ -248,10 +248,10 @@ def test_like_finds_related_papers_not_the_paper_itself(channel: Channel) -> Non
     )
 
 
-def test_only_digest_is_acknowledged_before_it_is_answered() -> None:
+def test_digest_and_why_are_acknowledged_before_they_are_answered() -> None:
     from bot.chat.commands import is_slow
 
-    assert is_slow("digest") and is_slow("  DIGEST now")
+    assert is_slow("digest") and is_slow("  DIGEST now") and is_slow("why 2611.00001")
     assert not any(is_slow(text) for text in ("search digest", "help", "", "digests", "show 1"))
 
 
@@ -260,7 +260,7 @@ def test_command_table_says_who_may_run_what_and_how_it_takes_its_argument() -> 
     assert managing == {"subscribe", "unsubscribe", "schedule", "limit", "digest", "pause", "resume"}
     assert {c.name: (c.argument, c.optional) for c in COMMANDS if c.argument} == {
         "search": ("query", False), "show": ("id", False), "like": ("id", False),
-        "more": ("id", False), "less": ("id", False),
+        "more": ("id", False), "less": ("id", False), "why": ("id", False),
         "subscribe": ("topic", False), "unsubscribe": ("topic", False),
         "schedule": ("when", True), "limit": ("count", True), "pause": ("reason", True),
     }
