@@ -62,7 +62,7 @@ from adapters.discord.render import (
     render_nothing_new,
     render_reply,
 )
-from bot.chat.commands import COMMANDS, Command, command_named, is_slow
+from bot.chat.commands import COMMANDS, Command, command_named, is_slow, needs_manager
 from bot.config import Settings
 from bot.digest.deliver import ChannelUnavailable, PartlySent
 from bot.model.address import as_address
@@ -430,7 +430,7 @@ class DiscordAdapter:
         """Hand ``text`` to the core and answer the interaction in time."""
         assert self._bot is not None
         spec = command_named(text.partition(" ")[0])
-        if spec is not None and spec.manages and not interaction.permissions.manage_channels:
+        if spec is not None and needs_manager(text) and not interaction.permissions.manage_channels:
             await interaction.response.send_message(
                 _NEEDS_MANAGE.format(name=spec.name), ephemeral=True, allowed_mentions=NO_MENTIONS
             )

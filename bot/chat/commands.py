@@ -30,8 +30,8 @@ from bot.store.channels import DEFAULT_MAX_PAPERS
 from bot.text.when import local_time
 
 __all__ = [
-    "COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow", "paper_id_of",
-    "topic_preview",
+    "COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow", "needs_manager",
+    "paper_id_of", "topic_preview",
 ]
 
 # Returns what the adapter returned (how many messages it posted, or None).
@@ -56,6 +56,9 @@ class Command:
     argument: str | None = None
     # The argument may be left out (``schedule`` alone shows the schedule).
     optional: bool = False
+    # Arguments that make it change the channel as ``manages`` says
+    # (``taste reset``; ``taste`` alone only reads).
+    manages_with: tuple[str, ...] = ()
 
 
 class _UsageError(UserError):
@@ -135,6 +138,17 @@ def _why(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply
     if record is None:
         return _no_paper(args)
     return Reply(text=service.deliverer.why(cmd.address, record.id).text())
+
+
+def _taste(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if args.lower() == "reset":
+        counted = service.tastes.reset(cmd.address)
+        return Reply(text=f"This channel's digests forgot what {counted} "
+                          f"vote{'s' if counted != 1 else ''} taught them: they rank by "
+                          "topics alone until new votes come.")
+    if args:
+        raise _UsageError(f"{args[:30]!r} is not something taste does.")
+    return Reply(text="\n".join(service.tastes.report(cmd.address).lines()))
 
 
 def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
@@ -265,6 +279,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(name="why", usage="why ID", example="why 2402.12345",
             summary="why a paper is or is not in this channel's digest", run=_why, slow=True,
             argument="id"),
+    Command(name="taste", usage="taste [reset]", example="taste",
+            summary="what this channel's votes taught its digests (reset: forget it)",
+            run=_taste, argument="reset", optional=True, manages_with=("reset",)),
     Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
             summary="follow a topic in this channel", run=_subscribe, manages=True,
             argument="topic"),
@@ -296,6 +313,15 @@ _BY_NAME = {c.name: c for c in COMMANDS}
 def command_named(name: str) -> Command | None:
     """The command table's entry for ``name``, if any."""
     return _BY_NAME.get(name.lower())
+
+
+def needs_manager(text: str) -> bool:
+    """True when the command in ``text`` changes the channel (``Command.manages``)."""
+    name, _, args = text.strip().partition(" ")
+    spec = _BY_NAME.get(name.lower())
+    if spec is None:
+        return False
+    return spec.manages or args.strip().lower() in spec.manages_with
 
 
 def is_slow(text: str) -> bool:

@@ -78,10 +78,12 @@ class Ratings:
 
     def __init__(
         self, *, db: Database, clock: Callable[[], datetime], timezone: str = "UTC",
-        digest_time: str = "09:00",
+        digest_time: str = "09:00", on_vote: Callable[[int], object] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
+        # Called with the channel's id once a vote is committed (its taste learns).
+        self.on_vote = on_vote
         self.timezone = timezone
         self.digest_time = digest_time
 
@@ -109,8 +111,11 @@ class Ratings:
             delivered = session.scalar(select(Delivery.id).where(
                 Delivery.channel_id == channel.id, Delivery.paper_id == paper_id,
                 Delivery.status == SENT).limit(1)) is not None
-            return Rated(paper_id=paper_id, title=title, vote=vote, previous=previous,
-                         delivered=delivered)
+            channel_id = channel.id
+        if self.on_vote is not None and previous != vote:
+            self.on_vote(channel_id)
+        return Rated(paper_id=paper_id, title=title, vote=vote, previous=previous,
+                     delivered=delivered)
 
     def votes(self, address: ChannelAddress | str) -> dict[str, int]:
         """The channel's votes by paper: the sum of its people's (+1 each up, -1 each down)."""

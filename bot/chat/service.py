@@ -7,6 +7,7 @@ Callers use the parts directly:
 - ``catalog`` (``bot.search.catalog.Catalog``): papers in, search, show, export, import;
 - ``channels`` (``bot.chat.channels.Channels``): every change to a channel;
 - ``ratings`` (``bot.chat.ratings.Ratings``): what a channel's people say of papers;
+- ``tastes`` (``bot.chat.tastes.Tastes``): what those votes taught each channel's ranking;
 - ``feeds`` (``bot.ingest.registry.Feeds``): the feeds table;
 - ``ingestion`` (``bot.ingest.jobs.Ingestion``): the ingest job, feeds run by hand, seed files;
 - ``deliverer`` (``bot.digest.deliver.Deliverer``): digests, scheduled or asked for.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from bot.chat.channels import Channels
 from bot.chat.ratings import Ratings
+from bot.chat.tastes import Tastes
 from bot.config import Settings
 from bot.digest.deliver import Deliverer
 from bot.ingest.fetch import Fetcher
@@ -74,7 +76,9 @@ class Service:
             db=db, clock=now, timezone=timezone, digest_time=digest_time,
             on_topic=self.deliverer.topics.parsed,
         )
-        self.ratings = Ratings(db=db, clock=now, timezone=timezone, digest_time=digest_time)
+        self.tastes = Tastes(db=db, index=index, clock=now)
+        self.ratings = Ratings(db=db, clock=now, timezone=timezone, digest_time=digest_time,
+                               on_vote=self.tastes.learn)
         self.feeds = Feeds(db, configured=feeds, clock=now)
         self.ingestion = Ingestion(
             feeds=self.feeds,

@@ -31,6 +31,7 @@ __all__ = [
     "cmd_resume",
     "cmd_schedule",
     "cmd_subscribe",
+    "cmd_taste",
     "cmd_topics",
     "cmd_unsubscribe",
     "cmd_why",
@@ -217,6 +218,36 @@ def cmd_why(service: Service, args: argparse.Namespace, settings: Settings) -> i
         return 0
     out(f"{address}:")
     for line in why.lines:
+        out(f"  {line}")
+    return 0
+
+
+def cmd_taste(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    address = as_address(args.channel)
+    if args.reset:
+        counted = service.tastes.reset(address)
+        out(f"{address}: forgot what {counted} vote{'s' if counted != 1 else ''} taught its "
+            "digests; they rank by topics alone until new votes come.")
+        return 0
+    report = service.tastes.report(address)
+    count = max(1, min(args.count, 100))
+    if args.json:
+        pro, con = report.taste.explain(count=count)
+        out(json_text({
+            "channel": str(address),
+            "acts": report.taste.acts,
+            "idle": report.taste.idle,
+            "liked": report.taste.liked,
+            "disliked": report.taste.disliked,
+            "votes": report.votes,
+            "for": [{"feature": f, "word": report.taste.word(f), "weight": round(w, 3)}
+                    for f, w in pro],
+            "against": [{"feature": f, "word": report.taste.word(f), "weight": round(w, 3)}
+                        for f, w in con],
+        }))
+        return 0
+    out(f"{address}:")
+    for line in report.lines(count=count):
         out(f"  {line}")
     return 0
 

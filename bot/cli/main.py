@@ -33,6 +33,7 @@ from bot.cli.channels import (
     cmd_resume,
     cmd_schedule,
     cmd_subscribe,
+    cmd_taste,
     cmd_topics,
     cmd_unsubscribe,
     cmd_why,
@@ -142,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
     sub.add_argument("paper_id", metavar="ID")
     sub.add_argument("--json", action="store_true", help="print a JSON object")
+    sub = verb("taste", cmd_taste, "what a channel's votes taught its digests",
+               "Say what CHANNEL's votes (👍 / 👎, /papers more|less, digestbot feedback) "
+               "taught its digests' ranking, as /papers taste does: the words and authors "
+               "that weigh most for and against, and how many votes it rests on.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("--json", action="store_true", help="print a JSON object")
+    sub.add_argument("--count", type=int, default=8, metavar="N",
+                     help="features shown each way (default 8)")
+    sub.add_argument("--reset", action="store_true",
+                     help="forget what the votes taught (they stay recorded)")
     sub = verb("channels", cmd_channels, "list every channel", "List every channel: its "
                "schedule, the next and the last digest, how many topics it follows, and why "
                "it is paused.")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.digest.ledger import FAILED, PENDING, SENT, chunked
+from bot.digest.taste import Taste, features_of, taste_words
 from bot.digest.topics import (
     NO_MATCHES,
     Eligible,
@@ -62,6 +64,7 @@ from bot.search.query import QueryError, Word
 from bot.search.rank import SCORE_DECIMALS
 from bot.store.catalog import PAPERS, current_revision, record_from_row
 from bot.store.models import Channel, Delivery, Topic
+from bot.store.models import Taste as TasteRow
 
 __all__ = [
     "SEED_PLATFORMS",
@@ -188,6 +191,26 @@ class _Pool:
         self._ranked: dict[tuple[str, _Window], Ranked] = {}
         self._items: dict[str, PaperItem] = {}
         self._dates: dict[str, str] = {}
+        self._features: dict[int, frozenset[str]] = {}
+        self._postings: dict[str, list[int]] | None = None
+
+    def features(self, number: int) -> frozenset[str]:
+        """The paper's features as tastes weigh them (``bot.digest.taste``); made once."""
+        found = self._features.get(number)
+        if found is None:
+            found = self._features[number] = features_of(self.candidates[self.ids[number]].record)
+        return found
+
+    def postings(self) -> dict[str, list[int]]:
+        """Each feature's papers in the pool, by number: made once for every taste."""
+        if self._postings is None:
+            postings: dict[str, list[int]] = defaultdict(list)
+            for number, paper_id in enumerate(self.ids):
+                if paper_id:
+                    for feature in self.features(number):
+                        postings[feature].append(number)
+            self._postings = dict(postings)
+        return self._postings
 
     def matches(self, topic: str) -> Matches:
         """Every candidate ``topic`` matches, best first; searched once."""
@@ -240,8 +263,9 @@ class _Pool:
             found = self._ranked[key] = self.rank(self.matches(topic), self.window(window))
         return found
 
-    def rank(self, matches: Matches, eligible: Eligible) -> Ranked:
-        """The ``eligible`` matches: all as a mask, the best ``depth`` ranked.
+    def rank(self, matches: Matches, eligible: Eligible, *, depth: int | None = None) -> Ranked:
+        """The ``eligible`` matches: all as a mask, the best ``depth`` ranked
+        (the pool's, unless given).
 
         A channel shows at most ``depth`` papers, and a paper among a
         channel's best ``depth`` is among the best ``depth`` of the topic
@@ -252,7 +276,7 @@ class _Pool:
         if not count:
             return Ranked(keys=[], mask=0, count=0)
         keep = None if mask == matches.mask else eligible.numbers
-        ids, day, depth = self.ids, self._day, self.depth
+        ids, day, depth = self.ids, self._day, depth or self.depth
         if not matches.scored:  # filters alone (has:code) rank nothing: every match scores alike
             chosen = matches.numbers if keep is None else [n for n in matches.numbers if n in keep]
             keys: list[RankKey] = heapq.nsmallest(depth, [(0.0, day[n], ids[n]) for n in chosen])
@@ -299,6 +323,22 @@ def _topics(session: Session, channel_ids: Sequence[int]) -> dict[int, list[tupl
         )
         for channel_id, query, created_at in rows:
             found[channel_id].append((query, created_at))
+    return found
+
+
+def _tastes(session: Session, channel_ids: Sequence[int]) -> dict[int, Taste]:
+    """The tastes of ``channel_ids`` that act on a digest (``bot.chat.tastes`` learns them)."""
+    found: dict[int, Taste] = {}
+    for chunk in chunked(channel_ids):
+        rows = session.execute(
+            select(TasteRow.channel_id, TasteRow.weights, TasteRow.words, TasteRow.liked,
+                   TasteRow.disliked)
+            .where(TasteRow.channel_id.in_(chunk), TasteRow.idle.is_(None))
+        )
+        for channel_id, weights, words, liked, disliked in rows:
+            if weights:
+                said, support = taste_words(words)
+                found[channel_id] = Taste(weights, liked, disliked, words=said, support=support)
     return found
 
 
@@ -465,6 +505,7 @@ def _select_digests(
         depth=everything or max(c.max_papers for c in channels),
         topics=topics_cache if topics_cache is not None else TopicCache(),
     )
+    tastes = _tastes(session, channel_ids)
     selections = {}
     # Channels whose previous digests ran together share one window value.
     windows: dict[_Window, _Window] = {}
@@ -494,6 +535,7 @@ def _select_digests(
             since=since,
             now=now,
             cap=everything,
+            taste=tastes.get(channel.id),
         )
         if selection is not None:
             selections[channel.id] = selection
@@ -513,12 +555,16 @@ def _select(
     since: datetime,
     now: datetime,
     cap: int | None = None,
+    taste: Taste | None = None,
 ) -> Selection | None:
     """``topics[i]`` looks for papers in ``windows[i]``; ``since`` is the earliest.
-    ``cap`` overrides the channel's own (a ranking of every match)."""
+    ``cap`` overrides the channel's own (a ranking of every match); ``taste``,
+    the channel's learned one, re-ranks the matches and may suggest others."""
     cap = cap or channel.max_papers
     pairs = list(zip(topics, windows, strict=True))
-    per_topic = [pool.ranked(topic, window) for topic, window in pairs]
+    # A taste re-ranks more of each topic's best than the cap.
+    deep = max(cap * _DEEP, _DEEP_MIN) if taste is not None else None
+    eligible: dict[_Window, Eligible] = {}
     if retry or sent:
         # Rare: this channel's own ledger changes what counts. Rank afresh,
         # without what it was sent, with what a failed digest still owes it
@@ -526,20 +572,26 @@ def _select(
         number = pool.number
         owed = {number[i] for i in retry if i in number}
         had = {number[i] for i in sent if i in number}
-        eligible: dict[_Window, Eligible] = {}
         for window in windows:
             if window not in eligible:
                 eligible[window] = pool.eligible((pool.window(window).numbers | owed) - had)
-        per_topic = [pool.rank(pool.matches(topic), eligible[window]) for topic, window in pairs]
+    elif deep is not None:
+        eligible = {window: pool.window(window) for window in windows}
+    if eligible:
+        per_topic = [pool.rank(pool.matches(topic), eligible[window], depth=deep)
+                     for topic, window in pairs]
+    else:
+        per_topic = [pool.ranked(topic, window) for topic, window in pairs]
     union = 0
     for ranked in per_topic:
         union |= ranked.mask
     if not union:
         return None
     shown: list[str]
-    if len(per_topic) == 1:
+    if taste is not None:
+        shown = _by_taste(pool, per_topic, taste, cap)
+    elif len(per_topic) == 1:
         shown = [key[2] for key in per_topic[0].keys[:cap]]
-        matched = [tuple(topics)] * len(shown)
     else:
         # The best of a few short sorted lists: a paper's first appearance
         # carries its best score, so the first ``cap`` distinct ids are the digest.
@@ -549,6 +601,9 @@ def _select(
                 shown.append(key[2])
                 if len(shown) == cap:
                     break
+    if len(per_topic) == 1:
+        matched = [tuple(topics)] * len(shown)
+    else:
         found = list(zip(topics, per_topic, strict=True))
         matched = [
             tuple([t for t, ranked in found if ranked.mask >> n & 1])
@@ -562,18 +617,84 @@ def _select(
             for topic, ranked in zip(topics, per_topic, strict=True)
         }
         more_query = _more_query(left_out, since)
+    suggested: list[tuple[str, str]] = []
+    if taste is not None and cap == channel.max_papers:
+        allowed = set().union(*(e.numbers for e in eligible.values())) if eligible else set()
+        suggested = _suggestions(pool, taste, allowed, union)
+    ids = [*shown, *(paper_id for paper_id, _ in suggested)]
     digest = Digest(
         channel=channel.address,
         topics=tuple(topics),
         date=pool.local_date(now, channel.timezone),
-        items=tuple(map(pool.item, shown)),
-        matched_topics=tuple(matched),
+        items=tuple(map(pool.item, ids)),
+        matched_topics=(*matched, *(((),) * len(suggested))),
         more=more,
         more_query=more_query,
-        maybe_posted=tuple(i for i in shown if i in pending),
+        maybe_posted=tuple(i for i in ids if i in pending),
         maybe_posted_after=_began_after(channel, pending_since) if pending else None,
+        suggested=tuple(suggested),
     )
-    return Selection(digest=digest, paper_ids=tuple(shown), revision=windows[0].up_to)
+    return Selection(digest=digest, paper_ids=tuple(ids), revision=windows[0].up_to)
+
+
+# With a taste: each topic's best ``cap * _DEEP`` (at least ``_DEEP_MIN``) are re-ranked.
+_DEEP, _DEEP_MIN = 3, 30
+# A paper's taste score s leans it by tanh(s / _SCALE), in [-1, 1]; its place
+# is its topic score (over the best match's, in (0, 1]) plus _BLEND times that.
+_SCALE, _BLEND = 6.0, 0.5
+# A match the taste leans against by more than _DROP is left out, once the
+# channel voted at least _MIN_DISLIKED papers down.
+_DROP, _MIN_DISLIKED = 0.8, 3
+# At most _SUGGEST papers no topic matched, leaning at least _SUGGEST_LEAN,
+# once the channel liked _MIN_LIKED papers.
+_SUGGEST, _SUGGEST_LEAN, _MIN_LIKED = 2, 0.9, 3
+
+
+def _by_taste(pool: _Pool, per_topic: Sequence[Ranked], taste: Taste, cap: int) -> list[str]:
+    """The best ``cap`` topic matches by topic score and taste together."""
+    best: dict[str, float] = {}
+    for key in sorted(chain.from_iterable(ranked.keys for ranked in per_topic)):
+        best.setdefault(key[2], -key[0])  # first appearance: its best topic score
+    top = max(best.values(), default=0.0)
+    drops = taste.disliked >= _MIN_DISLIKED
+    keys = []
+    for paper_id, score in best.items():
+        number = pool.number[paper_id]
+        lean = math.tanh(taste.score(pool.features(number)) / _SCALE)
+        if drops and lean < -_DROP:
+            continue
+        relevance = score / top if top > 0 else 1.0
+        keys.append((-(relevance + _BLEND * lean), pool._day[number], paper_id))
+    keys.sort()
+    return [key[2] for key in keys[:cap]]
+
+
+def _suggestions(
+    pool: _Pool, taste: Taste, allowed: set[int], matched: int
+) -> list[tuple[str, str]]:
+    """Up to ``_SUGGEST`` papers among ``allowed`` that no topic matched (not in
+    the ``matched`` mask) and the taste leans to, each with why."""
+    if taste.liked < _MIN_LIKED or not allowed:
+        return []
+    postings = pool.postings()
+    partial: dict[int, float] = defaultdict(float)
+    for feature, weight in taste.leaning_for:
+        for number in postings.get(feature, ()):
+            if number in allowed and not matched >> number & 1:
+                partial[number] += weight
+    ranked = heapq.nlargest(4 * _SUGGEST, partial.items(), key=lambda pair: (pair[1], -pair[0]))
+    found = []
+    for number, _ in ranked:
+        features = pool.features(number)
+        lean = math.tanh(taste.score(features) / _SCALE)
+        if lean >= _SUGGEST_LEAN:
+            found.append((lean, pool.ids[number], features))
+    found.sort(key=lambda item: (-item[0], item[1]))
+    return [
+        (paper_id, "like papers this channel liked: "
+         + ", ".join(f"“{taste.word(f)}”" for f in taste.reasons(features)))
+        for _, paper_id, features in found[:_SUGGEST]
+    ]
 
 
 @dataclass(frozen=True)
@@ -626,6 +747,8 @@ def paper_standing(
         matched.append((topic, score))
     selection = selections.get(channel.id)
     ids = selection.paper_ids if selection is not None else ()
+    if selection is not None and selection.digest.suggested:
+        ids = ids[: -len(selection.digest.suggested)]
     return Standing(
         matched=tuple(matched),
         unmatched=tuple(unmatched),

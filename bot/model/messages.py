@@ -40,6 +40,7 @@ __all__ = [
     "Digest",
     "IncomingCommand",
     "NothingNew",
+    "SUGGESTED_HEADING",
     "PaperItem",
     "Reply",
     "first_sentence",
@@ -112,6 +113,11 @@ class Digest:
     An adapter that can read back what it posted MAY look for them there,
     report the ones it finds through ``on_part`` and post the rest
     (``without``); else it posts them all, as for any digest.
+
+    ``suggested`` are (paper id, reason) for the last items, which match no
+    topic: the channel's taste (``bot.digest.taste``) suggests them. A
+    renderer SHOULD put them under the heading ``SUGGESTED_HEADING`` with
+    their reason (``reason_for``).
     """
 
     channel: ChannelAddress
@@ -123,6 +129,7 @@ class Digest:
     more_query: str | None = None
     maybe_posted: tuple[str, ...] = ()
     maybe_posted_after: datetime | None = None
+    suggested: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.matched_topics:
@@ -141,7 +148,12 @@ class Digest:
             items=tuple(item for item, _ in kept),
             matched_topics=tuple(topics for _, topics in kept),
             maybe_posted=tuple(i for i in self.maybe_posted if i not in paper_ids),
+            suggested=tuple(s for s in self.suggested if s[0] not in paper_ids),
         )
+
+    def reason_for(self, paper_id: str) -> str | None:
+        """Why the taste suggests ``paper_id``; None for a topic match."""
+        return next((reason for i, reason in self.suggested if i == paper_id), None)
 
     def entries(self) -> Iterator[tuple[PaperItem, tuple[str, ...]]]:
         """Each item with the topics it matched, in order."""
@@ -168,6 +180,10 @@ class Digest:
         if self.more_query is None:
             return text
         return f"{text}: /papers search {self.more_query}"
+
+
+# The heading over a digest's suggested papers (``Digest.suggested``).
+SUGGESTED_HEADING = "You may also like"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,8 @@ __all__ = [
     "Delivery",
     "Feed",
     "Paper",
+    "Rating",
+    "Taste",
     "Topic",
     "UTCDateTime",
 ]
@@ -208,6 +210,30 @@ class Rating(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "paper_id", "user_id", name="uq_ratings_channel_paper_user"),
     )
+
+
+class Taste(Base):
+    """What a channel's votes taught its ranking (``bot.digest.taste``): feature weights.
+
+    Learned again from the channel's votes on every vote, so it is never
+    behind them; ``votes_since`` is when its votes start counting (a reset
+    sets it: older votes stay recorded but teach nothing).
+    """
+
+    __tablename__ = "tastes"
+
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    weights: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    # For each feature among the weights, the word it stands for as papers
+    # write it (for people) and how many voted papers show it: [word, papers].
+    words: Mapped[dict[str, list[Any]]] = mapped_column(JSON, default=dict)
+    liked: Mapped[int] = mapped_column(Integer, default=0)
+    disliked: Mapped[int] = mapped_column(Integer, default=0)
+    idle: Mapped[str | None] = mapped_column(Text)
+    votes_since: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
 
 
 class Feed(Base):

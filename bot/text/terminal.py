@@ -12,7 +12,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from bot.model.messages import Digest, NothingNew, PaperItem, Reply, first_sentence
+from bot.model.messages import (
+    SUGGESTED_HEADING,
+    Digest,
+    NothingNew,
+    PaperItem,
+    Reply,
+    first_sentence,
+)
 from bot.text.fitting import blank_controls, unwrap
 from bot.text.layout import by_kind
 
@@ -37,7 +44,9 @@ def format_items(
     return lines
 
 
-def _card(item: PaperItem, *, lead: str = "", matched: Sequence[str] = ()) -> list[str]:
+def _card(
+    item: PaperItem, *, lead: str = "", matched: Sequence[str] = (), because: str | None = None
+) -> list[str]:
     pad = " " * len(lead)
     lines = [f"{lead}{plain(item.title)}"]
     meta = f"{plain(item.authors)} · {item.date} · {plain(item.category)} · {plain(item.paper_id)}"
@@ -51,13 +60,22 @@ def _card(item: PaperItem, *, lead: str = "", matched: Sequence[str] = ()) -> li
         lines.append(f"{pad}{plain(item.url)}")
     if matched:
         lines.append(f"{pad}matched: {'; '.join(plain(t) for t in matched)}")
+    if because:
+        lines.append(f"{pad}{plain(because)}")
     if item.snippet:
         lines.append(f"{pad}{plain(item.snippet)}")
     return lines
 
 
 def format_digest(digest: Digest) -> str:
-    lines = [plain(digest.header), "", *format_items(digest.items, digest.matched_topics)]
+    matches = len(digest.items) - len(digest.suggested)
+    lines = [plain(digest.header), "",
+             *format_items(digest.items[:matches], digest.matched_topics[:matches])]
+    if digest.suggested:
+        lines += [SUGGESTED_HEADING, ""]
+        for number, item in enumerate(digest.items[matches:], start=matches + 1):
+            lines += _card(item, lead=f"{number}. ", because=digest.reason_for(item.paper_id))
+            lines.append("")
     if digest.footer:
         lines.append(plain(digest.footer))
     return "\n".join(lines).rstrip()

@@ -261,6 +261,7 @@ def test_command_table_says_who_may_run_what_and_how_it_takes_its_argument() -> 
     assert {c.name: (c.argument, c.optional) for c in COMMANDS if c.argument} == {
         "search": ("query", False), "show": ("id", False), "like": ("id", False),
         "more": ("id", False), "less": ("id", False), "why": ("id", False),
+        "taste": ("reset", True),
         "subscribe": ("topic", False), "unsubscribe": ("topic", False),
         "schedule": ("when", True), "limit": ("count", True), "pause": ("reason", True),
     }
