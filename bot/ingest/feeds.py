@@ -35,6 +35,7 @@ from xml.parsers import expat
 import feedparser
 
 from bot.gcpause import paused_gc
+from bot.ingest import feedmail
 from bot.ingest.arxiv import read_announcement
 from bot.ingest.entries import DATE_KEYS, FeedEntry, SkippedEntry, read_entry, written_date
 from bot.ingest.markup import collapse, html_title, starts_as_html
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# feedparser's author e-mail search is quadratic in a word's length (issue 14).
+feedmail.install()
 
 # Served as text/html, or a charset header that the XML overrides: the
 # document itself is fine.
