@@ -111,6 +111,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"({LEDGER_PAPERS_A_DAY} papers a channel a day; default 0)",
     )
     parser.add_argument(
+        "--tasted", type=float, default=0.0, metavar="SHARE",
+        help="the share of channels with a learned taste (votes on 30 of today's papers, a "
+        "third down; default 0)",
+    )
+    parser.add_argument(
         "--repeats", type=int, default=3,
         help="selection runs of each kind, cold then warm, in the select process (default 3)"
     )
@@ -195,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "channels": args.channels,
         "topics": args.topics,
         "ledger_days": args.ledger_days,
+        "tasted": args.tasted,
         "seed": args.seed,
         "repeats": args.repeats,
         "cold": args.cold,

@@ -105,6 +105,7 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
 
     from bot.store.catalog import current_revision
     from bot.store.models import Channel, Delivery, Topic
+    from bot.store.models import Taste as TasteRow
 
     data_dir = Path(params["data_dir"])
     marker = read_marker(data_dir)
@@ -178,6 +179,7 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
         ]
         with service.db.session() as session:
             session.execute(delete(Delivery))
+            session.execute(delete(TasteRow))
             session.execute(delete(Topic))
             session.execute(delete(Channel))
             session.execute(insert(Channel), channel_rows)
@@ -191,6 +193,22 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
             f"({info['distinct']:,} distinct) in {done['channels_seconds']:.1f}s "
             f"(drawing them {drawn:.1f}s)"
         )
+
+    # Tastes: a share of the channels voted on VOTES of today's papers (a third of
+    # them down), and learned from them, as Tastes.learn does after a click.
+    taste_key = {"tasted": params.get("tasted", 0.0), "channels": channel_key,
+                 "day": day_key, "votes": TASTE_VOTES}
+    if marker.get("tastes", {}).get("key") != taste_key:
+        start = time.perf_counter()
+        rows = _taste_rows(service, params)
+        with service.db.session() as session:
+            session.execute(delete(TasteRow))
+            if rows:
+                session.execute(insert(TasteRow), rows)
+        marker["tastes"] = {"key": taste_key, "channels": len(rows)}
+        write_marker(data_dir, marker)
+        done["tastes_seconds"] = time.perf_counter() - start
+        log(f"prepare: {len(rows):,} channels' tastes learned in {done['tastes_seconds']:.1f}s")
 
     # Earlier days of the ledger: LEDGER_PAPERS_A_DAY old papers sent to every channel a day.
     ledger_days = params["ledger_days"]
@@ -261,6 +279,7 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
             "topics": session.scalar(select(func.count()).select_from(Topic)),
             "distinct_topics": session.scalar(select(func.count(func.distinct(Topic.query)))),
             "deliveries": session.scalar(select(func.count()).select_from(Delivery)),
+            "tastes": session.scalar(select(func.count()).select_from(TasteRow)),
             "revision": current_revision(session),
         }
     service.close()
@@ -273,6 +292,46 @@ def run_prepare(params: dict[str, Any]) -> dict[str, Any]:
         "ledger": marker["ledger"],
         "db_file_mb": _database_mb(data_dir, params["database_url"]),
     }
+
+
+# Papers each tasted channel voted on.
+TASTE_VOTES = 30
+
+
+def _taste_rows(service: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Taste rows for ``params["tasted"]`` of the channels, learned from votes on today's papers."""
+    from bot.chat.tastes import Tastes
+    from bot.digest.taste import Vote, learn, words_of
+
+    fraction = params.get("tasted", 0.0)
+    if not fraction:
+        return []
+    rng = random.Random(f"tastes-{params['seed']}")
+    papers = [words_of(record) for record in day_records(params["new"], params["seed"])]
+    share = Tastes(db=service.db, index=service.index, clock=lambda: DAY_IMPORT_AT)._share()
+    shares: dict[str, float] = {}
+
+    def cached(feature: str) -> float:
+        found = shares.get(feature)
+        if found is None:
+            found = shares[feature] = share(feature)
+        return found
+
+    rows = []
+    for channel_id in range(1, params["channels"] + 1):
+        if rng.random() >= fraction:
+            continue
+        voted = rng.sample(range(len(papers)), TASTE_VOTES)
+        votes = [Vote(str(n), 1 if k % 3 else -1, papers[n]) for k, n in enumerate(voted)]
+        taste = learn(votes, cached)
+        rows.append({
+            "channel_id": channel_id,
+            "weights": dict(taste.weights),
+            "words": {f: [taste.word(f), taste.support.get(f, 1)] for f in taste.weights},
+            "liked": taste.liked, "disliked": taste.disliked, "idle": taste.idle,
+            "votes_since": None, "updated_at": DAY_IMPORT_AT,
+        })
+    return rows
 
 
 def _database_mb(data_dir: Path, database_url: str | None) -> float:

@@ -97,7 +97,7 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
             with service.db.session() as session:
                 topics = sorted({t for ts in digest._topics(
                     session, [c.id for c in session.scalars(select(Channel))]
-                ).values() for t in ts})
+                ).values() for t, _ in ts})
             cache.warm(topics)
             warm_topics_seconds = time.perf_counter() - t
             log(f"select: {len(topics):,} topics parsed ahead (warm_topics) in "
@@ -151,9 +151,9 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
                     topic_hits[topic] = len(numbers)
                 return found
 
-            def rank(self, matches: Any, eligible: Any) -> Any:
+            def rank(self, matches: Any, eligible: Any, **kwargs: Any) -> Any:
                 t = time.perf_counter()
-                found = super().rank(matches, eligible)
+                found = super().rank(matches, eligible, **kwargs)
                 timers.seconds[RANK] += time.perf_counter() - t
                 timers.calls[RANK] += 1
                 return found
@@ -175,6 +175,9 @@ def run_select(params: dict[str, Any]) -> dict[str, Any]:
             "parse_query": "  of which parse_query",
             "compile_query": "  of which compile_query",
             "_select": SELECT,
+            "_tastes": "tastes: load",
+            "_by_taste": "  of which taste re-ranking",
+            "_suggestions": "  of which taste suggestions",
         }
         replacements: dict[str, Any] = {
             name: timers.wrap(label, getattr(digest, name))

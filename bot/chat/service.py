@@ -78,7 +78,8 @@ class Service:
         )
         self.tastes = Tastes(db=db, index=index, clock=now)
         self.ratings = Ratings(db=db, clock=now, timezone=timezone, digest_time=digest_time,
-                               on_vote=self.tastes.learn)
+                               on_vote=self.tastes.learn, on_vote_later=self.tastes.learn_later)
+        self.deliverer.before_selection = self.tastes.catch_up
         self.feeds = Feeds(db, configured=feeds, clock=now)
         self.ingestion = Ingestion(
             feeds=self.feeds,

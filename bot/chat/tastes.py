@@ -14,6 +14,7 @@ own votes.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,9 +84,27 @@ class Tastes:
         self.db = db
         self.index = index
         self.clock = clock
+        # Channels voted on too fast to learn at each click (``Ratings``).
+        self._stale: set[int] = set()
+        self._stale_lock = threading.Lock()
+
+    def learn_later(self, channel_id: int) -> None:
+        """Learn ``channel_id``'s taste before its next digest (``catch_up``)."""
+        with self._stale_lock:
+            self._stale.add(channel_id)
+
+    def catch_up(self) -> int:
+        """Learn the tastes ``learn_later`` left; returns how many."""
+        with self._stale_lock:
+            stale, self._stale = self._stale, set()
+        for channel_id in sorted(stale):
+            self.learn(channel_id)
+        return len(stale)
 
     def learn(self, channel_id: int) -> Taste:
         """Learn ``channel_id``'s taste again from its votes, and store it."""
+        with self._stale_lock:
+            self._stale.discard(channel_id)
         now = self.clock()
         with self.db.session() as session:
             row = session.get(TasteRow, channel_id)

@@ -85,6 +85,8 @@ class Deliverer:
         self.quiet_day_line = quiet_day_line
         # Topics parsed by earlier runs (and by warm_topics at start).
         self.topics = TopicCache()
+        # Called before each selection (tastes voted on too fast to learn at once).
+        self.before_selection: Callable[[], object] | None = None
         # Channels a run of this process is posting to right now.
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
@@ -186,6 +188,8 @@ class Deliverer:
 
     def why(self, address: ChannelAddress | str, paper_id: str) -> Why:
         """Why ``paper_id`` is, or is not, in ``address``'s digests (``bot.digest.why``)."""
+        if self.before_selection is not None:
+            self.before_selection()
         with self.db.session() as session:
             channel = find_channel(session, as_address(address))
             return explain(session, channel, paper_id, now=self.clock(),
@@ -212,6 +216,8 @@ class Deliverer:
         ``raise_errors`` re-raises a failed send after recording it.
         """
         lock = lock_for(self.db, dry_run=dry_run)
+        if self.before_selection is not None:
+            self.before_selection()
         now = self.clock()
         taken: set[int] = set()
         try:

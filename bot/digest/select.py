@@ -193,6 +193,7 @@ class _Pool:
         self._dates: dict[str, str] = {}
         self._features: dict[int, frozenset[str]] = {}
         self._postings: dict[str, list[int]] | None = None
+        self._feature_masks: dict[str, int] = {}
 
     def features(self, number: int) -> frozenset[str]:
         """The paper's features as tastes weigh them (``bot.digest.taste``); made once."""
@@ -201,16 +202,20 @@ class _Pool:
             found = self._features[number] = features_of(self.candidates[self.ids[number]].record)
         return found
 
-    def postings(self) -> dict[str, list[int]]:
-        """Each feature's papers in the pool, by number: made once for every taste."""
+    def feature_mask(self, feature: str) -> int:
+        """The papers of the pool with ``feature``, as a mask; made once for every taste."""
         if self._postings is None:
             postings: dict[str, list[int]] = defaultdict(list)
             for number, paper_id in enumerate(self.ids):
                 if paper_id:
-                    for feature in self.features(number):
-                        postings[feature].append(number)
+                    for each in self.features(number):
+                        postings[each].append(number)
             self._postings = dict(postings)
-        return self._postings
+        found = self._feature_masks.get(feature)
+        if found is None:
+            found = self._feature_masks[feature] = mask_of(
+                self._postings.get(feature, ()), self.size)
+        return found
 
     def matches(self, topic: str) -> Matches:
         """Every candidate ``topic`` matches, best first; searched once."""
@@ -619,7 +624,9 @@ def _select(
         more_query = _more_query(left_out, since)
     suggested: list[tuple[str, str]] = []
     if taste is not None and cap == channel.max_papers:
-        allowed = set().union(*(e.numbers for e in eligible.values())) if eligible else set()
+        allowed = 0
+        for each in eligible.values():
+            allowed |= each.mask
         suggested = _suggestions(pool, taste, allowed, union)
     ids = [*shown, *(paper_id for paper_id, _ in suggested)]
     digest = Digest(
@@ -638,7 +645,7 @@ def _select(
 
 
 # With a taste: each topic's best ``cap * _DEEP`` (at least ``_DEEP_MIN``) are re-ranked.
-_DEEP, _DEEP_MIN = 3, 30
+_DEEP, _DEEP_MIN = 2, 20
 # A paper's taste score s leans it by tanh(s / _SCALE), in [-1, 1]; its place
 # is its topic score (over the best match's, in (0, 1]) plus _BLEND times that.
 _SCALE, _BLEND = 6.0, 0.5
@@ -646,8 +653,9 @@ _SCALE, _BLEND = 6.0, 0.5
 # channel voted at least _MIN_DISLIKED papers down.
 _DROP, _MIN_DISLIKED = 0.8, 3
 # At most _SUGGEST papers no topic matched, leaning at least _SUGGEST_LEAN,
-# once the channel liked _MIN_LIKED papers.
-_SUGGEST, _SUGGEST_LEAN, _MIN_LIKED = 2, 0.9, 3
+# once the channel liked _MIN_LIKED papers; of the papers near its taste,
+# the first _SUGGEST_LOOK are scored.
+_SUGGEST, _SUGGEST_LEAN, _MIN_LIKED, _SUGGEST_LOOK = 2, 0.9, 3, 200
 
 
 def _by_taste(pool: _Pool, per_topic: Sequence[Ranked], taste: Taste, cap: int) -> list[str]:
@@ -670,21 +678,28 @@ def _by_taste(pool: _Pool, per_topic: Sequence[Ranked], taste: Taste, cap: int) 
 
 
 def _suggestions(
-    pool: _Pool, taste: Taste, allowed: set[int], matched: int
+    pool: _Pool, taste: Taste, allowed: int, matched: int
 ) -> list[tuple[str, str]]:
-    """Up to ``_SUGGEST`` papers among ``allowed`` that no topic matched (not in
-    the ``matched`` mask) and the taste leans to, each with why."""
+    """Up to ``_SUGGEST`` papers among ``allowed`` (a mask) that no topic matched
+    (not in ``matched``) and the taste leans to, each with why.
+
+    A paper suggested has one of the taste's ``LEANING`` heaviest features
+    for: their masks, ORed, are where to look (a handful of papers, whose
+    full score is then computed), not every paper of the pool.
+    """
     if taste.liked < _MIN_LIKED or not allowed:
         return []
-    postings = pool.postings()
-    partial: dict[int, float] = defaultdict(float)
-    for feature, weight in taste.leaning_for:
-        for number in postings.get(feature, ()):
-            if number in allowed and not matched >> number & 1:
-                partial[number] += weight
-    ranked = heapq.nlargest(4 * _SUGGEST, partial.items(), key=lambda pair: (pair[1], -pair[0]))
+    near = 0
+    for feature, _ in taste.leaning_for:
+        near |= pool.feature_mask(feature)
+    near &= allowed & ~matched
     found = []
-    for number, _ in ranked:
+    looked = 0
+    while near and looked < _SUGGEST_LOOK:
+        low = near & -near
+        near ^= low
+        looked += 1
+        number = low.bit_length() - 1
         features = pool.features(number)
         lean = math.tanh(taste.score(features) / _SCALE)
         if lean >= _SUGGEST_LEAN:

@@ -36,7 +36,7 @@ from functools import cached_property
 from typing import Any
 
 from bot.model.papers import PaperRecord
-from bot.search.index import text_words
+from bot.search.index import text_terms, text_words
 
 __all__ = [
     "ABSTRACT_WORDS",
@@ -61,7 +61,7 @@ MIN_VOTES = 3
 # Features a taste keeps: the heaviest either way.
 KEEP = 300
 # Features that look for papers no topic matched ("You may also like").
-LEANING = 40
+LEANING = 8
 # A feature's share of the catalog, at least (names, rare words): one
 # paper's rare word says little of a channel's taste.
 FLOOR = 1e-3
@@ -75,8 +75,12 @@ def author_feature(name: str) -> str:
 
 
 def features_of(record: PaperRecord) -> frozenset[str]:
-    """The features of ``record``: index terms of its title and opening words, authors."""
-    return frozenset(words_of(record))
+    """The features of ``record``: index terms of its title and opening words, authors.
+    (``words_of`` gives the same features with their words, at five times the cost.)"""
+    opening = " ".join(record.abstract.split()[:ABSTRACT_WORDS])
+    features = {term for term in text_terms(f"{record.title} {opening}") if not term.isdigit()}
+    features.update(author_feature(name) for name in record.authors if name.strip())
+    return frozenset(features)
 
 
 def words_of(record: PaperRecord) -> dict[str, str]:
@@ -119,9 +123,14 @@ class Taste:
     def acts(self) -> bool:
         return self.idle is None and bool(self.weights)
 
-    def score(self, features: Iterable[str]) -> float:
+    @cached_property
+    def _features(self) -> frozenset[str]:
+        return frozenset(self.weights)
+
+    def score(self, features: frozenset[str]) -> float:
+        """The sum of the weights of ``features`` (those the taste has: a set intersection)."""
         weights = self.weights
-        return sum(weights.get(f, 0.0) for f in features)
+        return sum(map(weights.__getitem__, self._features & features))
 
     @cached_property
     def leaning_for(self) -> tuple[tuple[str, float], ...]:

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.chat.commands import handle, needs_manager
+from bot.chat.ratings import FAST_VOTES
 from bot.chat.service import Service
 from bot.digest.taste import MIN_VOTES, Vote, learn
 from bot.model.messages import SUGGESTED_HEADING, Digest, IncomingCommand
 from bot.model.papers import PaperRecord
+from bot.store.models import Taste as TasteRow
 from bot.text.terminal import format_digest
 from tests.hostile.conftest import assert_one_line_outcome, cli_runner
 
@@ -215,3 +217,36 @@ def test_cli_taste(tmp_path: Path) -> None:
     code, out, err = cli("taste", "lab")
     assert_one_line_outcome(code, out, err)
     assert code == 1 and "'lab' is not a channel address" in err
+
+
+def test_a_flood_of_clicks_keeps_the_latest_opinion_and_learns_once(
+    service: Service, clock: Clock
+) -> None:
+    say(service, "subscribe segmentation")
+    a_day(service, clock, 1)
+    first = digest(service)
+    assert first is not None
+    ids = [item.paper_id for item in first.items]
+    answers = []
+    def up(n: int) -> bool:  # each round over the papers turns every vote over
+        return (n // len(ids)) % 2 == 0
+
+    for n in range(1000):  # 1,000 clicks in a minute
+        clock.now += timedelta(milliseconds=60)
+        answers.append(say(service, f"{'more' if up(n) else 'less'} {ids[n % len(ids)]}"))
+    assert not any("votes in a minute" in a for a in answers[:FAST_VOTES])
+    assert all("More than 30 votes in a minute: each is kept" in a for a in answers[FAST_VOTES:])
+    # Every vote was recorded: the last click on each paper is its vote.
+    last = {ids[n % len(ids)]: (1 if up(n) else -1) for n in range(1000)}
+    assert service.ratings.votes(LAB) == last
+    with service.db.session() as session:
+        learned_at = session.get(TasteRow, 1).updated_at
+    assert learned_at < clock.now - timedelta(seconds=50)  # not at each click
+    # The next digest learns from them first.
+    a_day(service, clock, 2)
+    digest(service)
+    with service.db.session() as session:
+        row = session.get(TasteRow, 1)
+        assert row.updated_at == clock.now
+        assert (row.liked, row.disliked) == (sum(v > 0 for v in last.values()),
+                                             sum(v < 0 for v in last.values()))
