@@ -36,8 +36,8 @@ from bench.relevance.data import (
 from bench.relevance.driver import Bot
 
 POOL = HERE / "pool.jsonl"
-DEPTH = 12
-CAT_DEPTH = 5
+DEPTH = 20
+CAT_DEPTH = 8
 CATEGORIES = {
     "medseg": ("eess.IV",), "mri": ("eess.IV",), "pathology": ("eess.IV", "q-bio.QM"),
     "xray": ("eess.IV",), "medvlm": ("eess.IV",), "splatting": ("cs.GR",),
