@@ -187,11 +187,19 @@ def run(*, real: Path = REAL, days: tuple[str, ...] = DAYS, topics_path: Path = 
                    for name in SCENARIOS}
     results = {name: summarize(replays[name], topics, list(days), SCENARIOS[name][1])
                for name in SCENARIOS}
+    # The same days without any vote: what the feedback replays must beat.
+    baseline = {name: summarize(replays["topics"], topics, list(days), SCENARIOS[name][1])
+                for name in SCENARIOS}
+    posted = {name: {(d.topic, d.day): d.posted for d in r.days} for name, r in replays.items()}
+    same = {name: posted[name] == posted["topics"] for name in SCENARIOS}
     return {
         "results": results,
+        "baseline": baseline,
+        "digests_same_as_without_votes": same,
         "votes": {name: r.votes for name, r in replays.items()},
         "per_day": {name: [d.__dict__ for d in r.days] for name, r in replays.items()},
         "table": report(results, topics),
+        "baseline_table": report(baseline, topics),
         "seconds": time.perf_counter() - started,
         "labels": len(labels),
         "days": list(days),
@@ -214,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     out = run(real=args.real, days=tuple(args.days), topics_path=args.topics,
               labels_path=args.labels)
     print(out["table"])
+    print("\nThe same days in the replay without votes:\n")
+    print(out["baseline_table"])
+    print(f"\ndigests identical to the replay without votes: {out['digests_same_as_without_votes']}")
     unjudged = {name: res["all topics"]["unjudged"] for name, res in out["results"].items()}
     print(f"\n{out['labels']} labels; days {', '.join(out['days'])}; votes given {out['votes']}; "
           f"posted papers without a label {unjudged}; {out['seconds']:.1f} s")
