@@ -632,3 +632,19 @@ def test_every_json_output_escapes_what_a_terminal_acts_on(run) -> None:
         assert "\u009b" not in out and "\u202e" not in out, verb
     [info] = json.loads(run("channels", "--json")[1])
     assert info["paused_reason"] == reason  # escaped, not lost
+
+
+def test_fixed_now_replays_a_moment(run, monkeypatch) -> None:
+    """DIGESTBOT_FIXED_NOW is the CLI's clock (benchmarks replay past days with it)."""
+    monkeypatch.setenv("DIGESTBOT_FIXED_NOW", "2025-03-18T09:00+00:00")
+    assert run("subscribe", "console:local/x", "mri")[0] == 0
+    code, out, _ = run("schedule", "console:local/x", "10:00", "UTC", "daily")
+    assert code == 0
+    assert "Tue 18 Mar" in out  # the next digest: today, as the fixed clock says
+
+
+def test_fixed_now_must_carry_its_zone(run, monkeypatch) -> None:
+    monkeypatch.setenv("DIGESTBOT_FIXED_NOW", "2025-03-18 09:00")
+    code, _, err = run("topics", "console:local/x")
+    assert code == 1
+    assert "fixed_now must be an ISO 8601 time with its zone" in err

@@ -8,11 +8,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from bot import __version__
 from bot.chat.channels import MAX_TOPICS
-from bot.chat.service import Service
+from bot.chat.service import Clock, Service, utcnow
 from bot.cli.catalog import (
     cmd_export,
     cmd_feeds,
@@ -40,7 +41,7 @@ from bot.cli.channels import (
 )
 from bot.cli.output import EXIT_ERROR, EXIT_USAGE, err
 from bot.cli.run import cmd_health, cmd_run
-from bot.config import ConfigError, default_data_dir, load_settings
+from bot.config import ConfigError, Settings, default_data_dir, load_settings
 from bot.errors import UserError
 from bot.search.query import QueryError
 from bot.store.db import DatabaseError
@@ -253,6 +254,14 @@ def _limit(text: str) -> int:
     return value
 
 
+def _clock(settings: Settings) -> Clock:
+    """The real clock, or the fixed moment of ``fixed_now`` (a replayed day)."""
+    if not settings.fixed_now:
+        return utcnow
+    moment = datetime.fromisoformat(settings.fixed_now)
+    return lambda: moment
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -287,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_health(args, settings)
     first_use = not settings.database_url and not settings.data_dir.exists()
     try:
-        service = Service.open(settings)
+        service = Service.open(settings, clock=_clock(settings))
     except DatabaseError as exc:
         err(f"digestbot: {exc}")
         return EXIT_ERROR

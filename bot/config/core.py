@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +45,19 @@ def _feeds_complaint(urls: tuple[str, ...]) -> str | None:
                 f"feeds: {url[:200]!r} is not an http(s) URL of at most 2,000 characters; "
                 "list feed URLs such as https://rss.arxiv.org/rss/cs.CV."
             )
+    return None
+
+
+def _fixed_now_complaint(text: str) -> str | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        return (f"fixed_now must be an ISO 8601 time with its zone, e.g. "
+                f"2025-03-18T09:00+00:00, got {text!r}.")
     return None
 
 
@@ -160,6 +174,15 @@ SETTINGS: tuple[Setting, ...] = (
         help="Memory in MB the search index may fill while writing before it flushes "
         "to disk (64-16384). More makes large imports faster; small imports use "
         "only what they need.",
+    ),
+    Setting(
+        name="fixed_now",
+        type=str,
+        default="",
+        check=_fixed_now_complaint,
+        help="Replay a moment: the time digestbot takes as now, ISO 8601 with its zone "
+        "(e.g. 2025-03-18T09:00+00:00), for benchmarks that replay past days. Empty "
+        "(the default): the real clock.",
     ),
     Setting(
         name="log_level",
