@@ -623,7 +623,7 @@ def _select(
         }
         more_query = _more_query(left_out, since)
     suggested: list[tuple[str, str]] = []
-    if taste is not None and cap == channel.max_papers:
+    if taste is not None:
         allowed = 0
         for each in eligible.values():
             allowed |= each.mask
@@ -648,14 +648,14 @@ def _select(
 _DEEP, _DEEP_MIN = 2, 20
 # A paper's taste score s leans it by tanh(s / _SCALE), in [-1, 1]; its place
 # is its topic score (over the best match's, in (0, 1]) plus _BLEND times that.
-_SCALE, _BLEND = 6.0, 0.5
+_SCALE, _BLEND = 12.0, 0.5
 # A match the taste leans against by more than _DROP is left out, once the
 # channel voted at least _MIN_DISLIKED papers down.
 _DROP, _MIN_DISLIKED = 0.8, 3
 # At most _SUGGEST papers no topic matched, leaning at least _SUGGEST_LEAN,
 # once the channel liked _MIN_LIKED papers; of the papers near its taste,
 # the first _SUGGEST_LOOK are scored.
-_SUGGEST, _SUGGEST_LEAN, _MIN_LIKED, _SUGGEST_LOOK = 2, 0.9, 3, 200
+_SUGGEST, _SUGGEST_LEAN, _MIN_LIKED, _SUGGEST_LOOK = 2, 0.9, 3, 50
 
 
 def _by_taste(pool: _Pool, per_topic: Sequence[Ranked], taste: Taste, cap: int) -> list[str]:
@@ -729,6 +729,9 @@ class Standing:
     rank: int | None
     of: int
     cap: int
+    # How the channel's taste leans on the paper, in [-1, 1] (None: no taste acts).
+    lean: float | None = None
+    suggested: bool = False  # the next digest suggests it ("You may also like")
 
 
 def paper_standing(
@@ -762,14 +765,22 @@ def paper_standing(
         matched.append((topic, score))
     selection = selections.get(channel.id)
     ids = selection.paper_ids if selection is not None else ()
+    suggested = False
     if selection is not None and selection.digest.suggested:
+        suggested = selection.digest.reason_for(paper_id) is not None
         ids = ids[: -len(selection.digest.suggested)]
+    taste = _tastes(session, [channel.id]).get(channel.id)
+    lean = None
+    if taste is not None and pool is not None and number is not None:
+        lean = math.tanh(taste.score(pool.features(number)) / _SCALE)
     return Standing(
         matched=tuple(matched),
         unmatched=tuple(unmatched),
         rank=ids.index(paper_id) + 1 if paper_id in ids else None,
         of=len(ids),
         cap=channel.max_papers,
+        lean=lean,
+        suggested=suggested,
     )
 
 

@@ -87,6 +87,10 @@ def explain(
         standing = paper_standing(session, channel, paper.id, now=now, first_days=first_days,
                                   topics_cache=topics)
         lines.extend(_standing(standing, channel, paper, now=now, first_days=first_days))
+        if standing.lean is not None:
+            side = "for" if standing.lean > 0 else "against"
+            lines.append(f"This channel's taste (what its votes taught it, /papers taste) leans "
+                         f"{side} it: {standing.lean:+.2f} on a scale of -1 to +1.")
     lines.extend(_votes(session, channel, paper.id))
     if channel.paused:
         lines.append(f"Digests are paused here ({channel.paused_reason or 'no reason given'}); "
@@ -111,6 +115,9 @@ def _standing(
     if not standing.matched and not standing.unmatched:
         return [("This channel follows no topics yet, so its digests take no paper. "
                 "Add one: /papers subscribe TOPIC")]
+    if standing.suggested:
+        return ["No topic of this channel matches it, but its taste does: the next digest "
+                "suggests it under “You may also like”."]
     if not standing.matched:
         count = len(standing.unmatched)
         noun = "topic" if count == 1 else "topics"

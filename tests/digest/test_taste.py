@@ -123,6 +123,11 @@ def test_votes_rerank_drop_and_suggest_and_stay_in_their_channel(
     assert "“driving”" in taste[2] and taste[2].startswith("Less of: ")
 
     a_day(service, clock, 2)
+    # /papers why, before the digest: what the taste thinks, and what it suggests.
+    why = say(service, "why 2611.02020").splitlines()
+    assert "its taste does: the next digest suggests it under “You may also like”." in why[1]
+    assert why[2].startswith("This channel's taste (what its votes taught it, /papers taste) "
+                             "leans for it: +")
     second, twin = digest(service), digest(service, "twin")
     assert second is not None and twin is not None
     titles = [item.title for item in second.items]
