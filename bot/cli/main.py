@@ -234,6 +234,11 @@ def _limit(text: str) -> int:
     return value
 
 
+# Verbs that are nothing but writes: on a database this user may only read
+# they stop at once, in one line, rather than at their first write.
+_WRITERS = (cmd_run, cmd_ingest, cmd_seed, cmd_import)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -268,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_health(args, settings)
     first_use = not settings.database_url and not settings.data_dir.exists()
     try:
-        service = Service.open(settings)
+        service = Service.open(settings, writes=args.func in _WRITERS)
     except DatabaseError as exc:
         err(f"digestbot: {exc}")
         return EXIT_ERROR
