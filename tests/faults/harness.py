@@ -12,7 +12,6 @@ over HTTP; an interaction over the fake gateway).
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -33,15 +32,20 @@ from bot.chat.schedules import parse_schedule
 from bot.chat.service import Service
 from bot.config import Settings
 from bot.model.papers import PaperRecord
-from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, MANAGE_CHANNELS, MEMBER_PERMISSIONS
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import (
+    CHANNEL_ID,
+    GUILD_ID,
+    MANAGE_CHANNELS,
+    MEMBER_PERMISSIONS,
+    FakeDiscord,
+)
 from tests.fakes.discord_data import SEND_MESSAGE
 from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI, SlackCall
 from tests.system.test_run import START_SECONDS, STOP_SECONDS, _env, _free_port, _wait_for
 
 __all__ = [
     "START_SECONDS", "STOP_SECONDS", "BotProcess", "DiscordSide", "Platform", "SlackSide",
-    "paper_ids", "seed", "settings_for", "wait_until",
+    "bot_env", "paper_ids", "seed", "settings_for", "wait_until",
 ]
 
 SLACK_TOKEN = "xoxb-faults"
@@ -138,6 +142,7 @@ class Platform(Protocol):
     name: str
     address: str
     per_message: int  # papers a digest message carries
+    fake: Any  # the fake platform, to script faults on
 
     def bot_env(self) -> dict[str, str]: ...
     def shown(self) -> Counter[str]: ...
@@ -230,7 +235,3 @@ class DiscordSide:
 
 def bot_env(tmp_path: Path, database_url: str, platform: Platform, **extra: str) -> dict[str, str]:
     return _env(tmp_path, database_url, **platform.bot_env(), **extra)
-
-
-def dump(value: object) -> str:
-    return json.dumps(value, default=str, indent=1)

@@ -34,7 +34,7 @@ from tests.faults.harness import (
     settings_for,
     wait_until,
 )
-from tests.faults.tally import channel_state, tally
+from tests.faults.tally import Tally, channel_state, tally
 
 pytestmark = pytest.mark.system
 
@@ -107,7 +107,7 @@ def _run(tmp_path: Path, database_url: str, platform: Platform, fault: Fault,
     settings = settings_for(tmp_path, database_url)
     papers = platform.per_message + platform.per_message // 2  # two messages
     ids = seed(settings, platform.address, papers)
-    fault.inject(platform.fake)  # type: ignore[attr-defined]
+    fault.inject(platform.fake)
     bot = BotProcess(tmp_path, bot_env(tmp_path, database_url, platform))
     processes.append(bot)
     bot.start()
@@ -126,7 +126,7 @@ def _run(tmp_path: Path, database_url: str, platform: Platform, fault: Fault,
             assert "/papers resume" in (state.reason or ""), state.reason
         # The first message went out; the rest wait in the ledger, none lost.
         counts = tally(ids, platform.shown(), waiting=state.waiting())
-        assert counts == type(counts)(posted=platform.per_message, lost=0, duplicated=0,
+        assert counts == Tally(posted=platform.per_message, lost=0, duplicated=0,
                                       waiting=papers - platform.per_message), (
             f"{counts}\n{bot.log()}")
         if fault.paused is not None:  # someone fixes it and says so in the channel

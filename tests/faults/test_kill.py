@@ -23,7 +23,6 @@ from tests.fakes.discord_data import SEND_MESSAGE
 from tests.faults.harness import (
     START_SECONDS,
     BotProcess,
-    DiscordSide,
     Platform,
     SlackSide,
     bot_env,
@@ -61,7 +60,7 @@ def test_sigkill_mid_post_then_restart_posts_each_paper_once(
     processes: list[BotProcess],
 ) -> None:
     platform: Platform = request.getfixturevalue(kill.platform)
-    fake = platform.fake  # type: ignore[attr-defined]
+    fake = platform.fake
     settings = settings_for(tmp_path, database_url)
     papers = platform.per_message * 2 + 1  # three messages
     ids = seed(settings, platform.address, papers)
