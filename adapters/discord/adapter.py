@@ -18,8 +18,9 @@ the delivery (discord.py sets ``enforce_nonce``), so a retried send is not
 duplicated by Discord. Sends are spread (``SEND_INTERVAL`` apart, across
 the whole bot) so that 1,000 channels due at the same minute never trip
 Discord's global limit; rate limits themselves are discord.py's. 403 and
-404 pause the channel, removal from a server pauses all its channels, with
-a reason the next ``/papers`` there shows; the papers stay in the ledger.
+404 pause the channel, a 401 (the token refused once running) and removal
+from a server pause all the server's channels, with a reason the next
+``/papers`` there shows; the papers stay in the ledger.
 
 Connecting: while Discord cannot be reached the adapter logs one line per
 attempt and tries again (``adapters.discord.connection``); ``start``
@@ -64,7 +65,7 @@ from adapters.discord.render import (
 )
 from bot.chat.commands import COMMANDS, Command, command_named, is_slow, needs_manager
 from bot.config import Settings
-from bot.digest.deliver import ChannelUnavailable, PartlySent
+from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
 from bot.model.address import as_address
 from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
 
@@ -90,7 +91,12 @@ _MISSING = {
     50001: _FIX.format(what="access (View Channel)"),
     50013: _FIX.format(what="the Send Messages and Embed Links permissions"),
 }
-_GONE = "This channel no longer exists for digestbot (deleted, or the bot cannot see it)."
+_GONE = ("This channel no longer exists for digestbot (deleted, or the bot cannot see it). "
+         "If it is still there, give the bot access (View Channel) to it, then type "
+         "/papers resume.")
+# A 401 once running: the token was reset or the bot deleted in the developer portal.
+_REFUSED = ("Discord refused digestbot's token (401): put the bot's current token in "
+            "DISCORD_TOKEN and restart digestbot, then type /papers resume.")
 _REMOVED = "digestbot was removed from this server; invite it again, then type /papers resume."
 _NEEDS_MANAGE = (
     "Only members who can manage this channel (the Manage Channels permission) can use "
@@ -345,6 +351,9 @@ class DiscordAdapter:
             except discord.NotFound as exc:
                 cause = ChannelUnavailable(_GONE)
                 raise (PartlySent(posted, cause) if posted else cause) from exc
+            except discord.HTTPException as exc:
+                cause = WorkspaceUnavailable(_REFUSED) if exc.status == 401 else exc
+                raise (PartlySent(posted, cause) if posted else cause) from exc
             except Exception as exc:
                 if posted:
                     raise PartlySent(posted, exc) from exc
@@ -363,6 +372,10 @@ class DiscordAdapter:
                 raise ChannelUnavailable(_GONE) from exc
             except discord.Forbidden as exc:
                 raise ChannelUnavailable(_MISSING[50001]) from exc
+            except discord.HTTPException as exc:
+                if exc.status == 401:
+                    raise WorkspaceUnavailable(_REFUSED) from exc
+                raise
         if not isinstance(channel, discord.abc.Messageable):
             raise ChannelUnavailable("digestbot can only post digests in text channels.")
         return channel

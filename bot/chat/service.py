@@ -32,7 +32,7 @@ from bot.ingest.registry import Feeds
 from bot.ingest.run import Ingester
 from bot.search.catalog import Catalog
 from bot.search.index import SearchIndex
-from bot.store.db import Database, open_database
+from bot.store.db import Database, DatabaseError, open_database
 
 __all__ = ["Clock", "Service", "utcnow"]
 
@@ -93,8 +93,16 @@ class Service:
         )
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock = utcnow) -> Service:
+    def open(cls, settings: Settings, *, clock: Clock = utcnow, writes: bool = False) -> Service:
+        """The service of ``settings``; with ``writes``, a database this user may only
+        read is refused at once (``DatabaseError``), before the search index is opened."""
         db = open_database(settings.effective_database_url)
+        if writes:
+            try:
+                db.check_writable()
+            except DatabaseError:
+                db.dispose()
+                raise
         index = SearchIndex.open(
             settings.index_dir,
             catalog_id=db.catalog_id,

@@ -262,6 +262,11 @@ def _clock(settings: Settings) -> Clock:
     return lambda: moment
 
 
+# Verbs that are nothing but writes: on a database this user may only read
+# they stop at once, in one line, rather than at their first write.
+_WRITERS = (cmd_run, cmd_ingest, cmd_seed, cmd_import)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -296,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_health(args, settings)
     first_use = not settings.database_url and not settings.data_dir.exists()
     try:
-        service = Service.open(settings, clock=_clock(settings))
+        service = Service.open(settings, clock=_clock(settings), writes=args.func in _WRITERS)
     except DatabaseError as exc:
         err(f"digestbot: {exc}")
         return EXIT_ERROR

@@ -26,6 +26,11 @@ from pathlib import Path
 import tantivy
 from sqlalchemy.orm import Session
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: there two processes must not make one index at once
+    fcntl = None  # type: ignore[assignment]
+
 from bot.errors import UserError
 from bot.model.papers import PaperRecord
 from bot.store.catalog import current_revision, iter_papers
@@ -319,20 +324,26 @@ class SearchIndex:
     @classmethod
     def _open(cls, path: Path, *, catalog_id: str, writer_memory: int) -> SearchIndex:
         state = _read_state(path)
-        if state is None or state.catalog_id != catalog_id or not tantivy.Index.exists(str(path)):
+        if not _usable(path, state, catalog_id):
             if path.exists() and not os.access(path, os.W_OK | os.X_OK):
                 # Found out before deleting anything, not halfway through.
                 raise PermissionError(f"cannot rebuild {path}")
-            if path.exists():
-                log.info("search index at %s is outdated or foreign; rebuilding", path)
-                shutil.rmtree(path)
-            path.mkdir(parents=True)
-            index = tantivy.Index(build_schema(), path=str(path))
-            state = _State(catalog_id=catalog_id, revision=0)
-            _write_state(path, state)
-        else:
-            index = tantivy.Index.open(str(path))
-        return cls(index, path, state, writer_memory=writer_memory)
+            # Two processes starting on a new data directory (two ingests at
+            # once) must not both make the index: one would delete what the
+            # other is making. The first makes it, the second opens it.
+            with _making(path):
+                state = _read_state(path)
+                if not _usable(path, state, catalog_id):
+                    if path.exists():
+                        log.info("search index at %s is outdated or foreign; rebuilding", path)
+                        shutil.rmtree(path)
+                    path.mkdir(parents=True)
+                    index = tantivy.Index(build_schema(), path=str(path))
+                    state = _State(catalog_id=catalog_id, revision=0)
+                    _write_state(path, state)
+                    return cls(index, path, state, writer_memory=writer_memory)
+        assert state is not None
+        return cls(tantivy.Index.open(str(path)), path, state, writer_memory=writer_memory)
 
     @property
     def revision(self) -> int:
@@ -397,6 +408,27 @@ class SearchIndex:
         with self.writer() as writer:
             writer.delete_all()
             writer.commit(0)
+
+
+def _usable(path: Path, state: _State | None, catalog_id: str) -> bool:
+    """Whether the index at ``path`` is this catalog's, and whole."""
+    return (state is not None and state.catalog_id == catalog_id
+            and tantivy.Index.exists(str(path)))
+
+
+@contextmanager
+def _making(path: Path) -> Iterator[None]:
+    """Held while the index at ``path`` is made: a lock file beside its directory."""
+    if fcntl is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing it drops the lock
 
 
 def _read_state(path: Path) -> _State | None:

@@ -79,8 +79,11 @@ class DiskFullError(DatabaseError):
 
 
 # SQLite's result code and PostgreSQL's SQLSTATE for a full disk (or, for
-# SQLite, a database at its max_page_count).
+# SQLite, a database at its max_page_count). A write the file system refuses
+# for want of room (ENOSPC, or EFBIG at the file size limit) reaches SQLite
+# as SQLITE_IOERR_WRITE when it grows its -wal file, not as SQLITE_FULL.
 _SQLITE_FULL = 13
+_SQLITE_IOERR_WRITE = 778
 _PG_DISK_FULL = "53100"
 
 
@@ -92,7 +95,7 @@ def _disk_full(context: ExceptionContext) -> None:
     """
     cause = context.original_exception
     if (
-        getattr(cause, "sqlite_errorcode", None) == _SQLITE_FULL
+        getattr(cause, "sqlite_errorcode", None) in (_SQLITE_FULL, _SQLITE_IOERR_WRITE)
         or getattr(cause, "sqlstate", None) == _PG_DISK_FULL
     ):
         where = context.engine.url.render_as_string(hide_password=True) if context.engine else ""
@@ -131,6 +134,15 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def check_writable(self) -> None:
+        """Raise ``DatabaseError`` (one sentence) when this user may only read the database.
+
+        What only writes (``digestbot run``, ``ingest``) asks first, rather
+        than failing at its first write, half-started.
+        """
+        if self.read_only:
+            raise DatabaseError(_read_only_message(self.engine, "cannot change it"))
+
     def ping(self) -> None:
         """Run ``SELECT 1``; raise ``DatabaseError`` saying why the database does not answer."""
         _select_one(self.engine)
@@ -141,7 +153,9 @@ class Database:
         if url.get_backend_name() == "postgresql":
             return AdvisoryLease(self.engine)
         if url.database and url.database != ":memory:" and fcntl is not None:
-            return FileLease(Path(url.database).expanduser().with_suffix(".scheduler.lock"))
+            # A file opened read-only is named by a URI (open_read_only): the file is its path.
+            path = Path(url.database.removeprefix("file:")).expanduser()
+            return FileLease(path.with_suffix(".scheduler.lock"))
         return SchedulerLease()
 
 

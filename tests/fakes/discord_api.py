@@ -292,13 +292,15 @@ class FakeDiscord(DiscordRest):
         errors: dict[str, Any] | None = None,
         channel: str | None = None,
         times: int | None = 1,
+        after: int = 0,
     ) -> None:
         """Answer with Discord's error body, 403 Missing Access unless told otherwise.
 
-        E.g. ``status=404, code=10003, message="Unknown Channel"``.
+        E.g. ``status=404, code=10003, message="Unknown Channel"``; the first
+        ``after`` requests are answered as usual.
         """
         body = discord_error(code, message, errors)
-        self.respond(route, body, status=status, channel=channel, times=times)
+        self.respond(route, body, status=status, channel=channel, times=times, after=after)
 
     def rate_limit(
         self,
@@ -308,6 +310,7 @@ class FakeDiscord(DiscordRest):
         is_global: bool = False,
         channel: str | None = None,
         times: int | None = 1,
+        after: int = 0,
     ) -> None:
         """Answer 429 as Discord does: discord.py sleeps ``retry_after`` seconds and retries.
 
@@ -320,7 +323,8 @@ class FakeDiscord(DiscordRest):
             headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"})
         body = {"message": "You are being rate limited.", "retry_after": retry_after}
         body["global"] = is_global
-        self.respond(route, body, status=429, headers=headers, channel=channel, times=times)
+        self.respond(route, body, status=429, headers=headers, channel=channel, times=times,
+                     after=after)
 
     def hold(self, route: str, *, after: int = 0, accepted: bool = False) -> None:
         """Let ``after`` more requests of ``route`` through, then keep each next one waiting.

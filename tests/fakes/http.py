@@ -91,6 +91,7 @@ class Script:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    after: int = 0  # matching calls still let through (answered as usual) before this one
 
     def matches(self, kind: str, channel: str | None) -> bool:
         return (
@@ -211,15 +212,22 @@ class FakeServer(Generic[C]):
         headers: Mapping[str, str] | None = None,
         channel: str | None = None,
         times: int | None = 1,
+        after: int = 0,
     ) -> None:
         """Queue an answer for the next ``times`` calls of ``kind`` ("*": any; None: until reset).
 
-        With ``channel``, only calls about that channel use it. Scripts are used up
-        first-in first-out; the module docstring of each fake says what comes before.
+        With ``channel``, only calls about that channel use it; with ``after``, the
+        first ``after`` matching calls are answered as usual and the script starts
+        with the next one (a fault on the Nth call: ``after=N - 1``). Scripts are
+        used up first-in first-out; the module docstring of each fake says what
+        comes before.
         """
         if times is not None and times < 1:
             raise ValueError("times must be at least 1, or None for 'until reset()'")
-        script = Script(kind, channel, times, status, copy.deepcopy(body), dict(headers or {}))
+        if after < 0:
+            raise ValueError("after must be 0 or more")
+        script = Script(kind, channel, times, status, copy.deepcopy(body), dict(headers or {}),
+                        after)
         with self._cond:
             self._scripts.append(script)
 
@@ -227,6 +235,9 @@ class FakeServer(Generic[C]):
         """The first script for this call, used up by one; the caller holds the lock."""
         for script in self._scripts:
             if script.matches(kind, channel):
+                if script.after > 0:  # this call passes; the script waits for a later one
+                    script.after -= 1
+                    return None
                 if script.times is not None:
                     script.times -= 1
                 return script

@@ -217,11 +217,12 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
         error: str,
         channel: str | None = None,
         times: int | None = 1,
+        after: int = 0,
         **extra: Any,
     ) -> None:
-        """Answer HTTP 200 ``{"ok": false, "error": error, **extra}``."""
+        """Answer HTTP 200 ``{"ok": false, "error": error, **extra}`` (after ``after`` good calls)."""
         body = {"ok": False, "error": error, **extra}
-        self.respond(method, body, channel=channel, times=times)
+        self.respond(method, body, channel=channel, times=times, after=after)
 
     def rate_limit(
         self,
@@ -230,6 +231,7 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
         retry_after: int = 1,
         channel: str | None = None,
         times: int | None = 1,
+        after: int = 0,
     ) -> None:
         """Answer HTTP 429 with ``Retry-After: retry_after`` and ``error: ratelimited``.
 
@@ -243,6 +245,7 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
             headers={"Retry-After": str(int(retry_after))},
             channel=channel,
             times=times,
+            after=after,
         )
 
     def server_error(
@@ -253,10 +256,11 @@ class FakeSlackAPI(ThreadedFake[SlackCall]):
         error: str = "fatal_error",
         channel: str | None = None,
         times: int | None = 1,
+        after: int = 0,
     ) -> None:
         """Answer HTTP ``status`` (5xx) with ``{"ok": false, "error": error}``."""
         body = {"ok": False, "error": error}
-        self.respond(method, body, status=status, channel=channel, times=times)
+        self.respond(method, body, status=status, channel=channel, times=times, after=after)
 
     def hold(self, method: str, *, after: int = 0, accepted: bool = False) -> None:
         """Let ``after`` more calls of ``method`` through, then keep each next one waiting.

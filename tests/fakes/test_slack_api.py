@@ -183,6 +183,21 @@ def test_fail_for_one_channel_raises_slack_api_error_then_recovers(
     assert [p.ok for p in slack_api.posts("C2", include_failed=True)] == [False, True]
 
 
+def test_fail_on_the_nth_call_lets_the_first_ones_through(slack_api: FakeSlackAPI) -> None:
+    slack_api.fail("chat.postMessage", error="channel_not_found", after=2)
+    client = client_for(slack_api)
+    results = []
+    for n in range(4):
+        try:
+            client.chat_postMessage(channel="C1", text=f"post {n}")
+            results.append("ok")
+        except SlackApiError as exc:
+            results.append(str(exc.response["error"]))
+    assert results == ["ok", "ok", "channel_not_found", "ok"]
+    with pytest.raises(ValueError):
+        slack_api.fail("chat.postMessage", error="x", after=-1)
+
+
 def test_fail_for_n_times_and_until_reset(slack_api: FakeSlackAPI) -> None:
     slack_api.fail("users.info", error="user_not_found", times=2)
     slack_api.fail("conversations.info", error="channel_not_found", times=None)

@@ -16,7 +16,14 @@ from alembic.migration import MigrationContext
 
 from bot.model.papers import PaperRecord
 from bot.store.catalog import current_revision, get_paper, iter_papers, upsert_papers
-from bot.store.db import DatabaseError, create_db_engine, migrate, open_database
+from bot.store.db import (
+    DatabaseError,
+    FileLease,
+    create_db_engine,
+    migrate,
+    open_database,
+    open_read_only,
+)
 from bot.store.models import Base
 from tests.conftest import REPO, DatabaseFactory
 
@@ -191,3 +198,24 @@ def test_papers_come_in_the_same_order_on_every_engine(db) -> None:
         upsert_papers(session, [PaperRecord(id=i, title=i) for i in ids], now=datetime.now(UTC))
         upsert_papers(session, [PaperRecord(id="0", title="later")], now=datetime.now(UTC))
         assert [record.id for _, record in iter_papers(session)] == [*sorted(ids), "0"]
+
+
+def test_a_database_opened_read_only_refuses_writers_and_keeps_its_lease_beside_it(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    path.write_bytes(sqlite_template.read_bytes())
+    open_database(f"sqlite:///{path}").dispose()  # its catalog id
+    writable = open_database(f"sqlite:///{path}")
+    writable.check_writable()  # nothing to say
+    writable.dispose()
+    db = open_read_only(path)
+    try:
+        with pytest.raises(DatabaseError, match="is read-only for this user, who cannot change it"):
+            db.check_writable()
+        lease = db.scheduler_lease()
+        # The file's path, not the URI open_read_only names it by ("file:...").
+        assert isinstance(lease, FileLease)
+        assert lease.path == path.resolve().with_suffix(".scheduler.lock")
+    finally:
+        db.dispose()
