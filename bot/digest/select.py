@@ -41,12 +41,12 @@ from itertools import chain
 from zoneinfo import ZoneInfo
 
 import tantivy
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import Text, and_, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.digest.ledger import FAILED, PENDING, SENT, chunked
-from bot.digest.taste import Taste, features_of, taste_words
+from bot.digest.taste import StoredWords, Taste, features_of
 from bot.digest.topics import (
     NO_MATCHES,
     Eligible,
@@ -336,14 +336,16 @@ def _tastes(session: Session, channel_ids: Sequence[int]) -> dict[int, Taste]:
     found: dict[int, Taste] = {}
     for chunk in chunked(channel_ids):
         rows = session.execute(
-            select(TasteRow.channel_id, TasteRow.weights, TasteRow.words, TasteRow.liked,
-                   TasteRow.disliked)
+            # The words as text: decoded only for a taste that suggests a paper.
+            select(TasteRow.channel_id, TasteRow.weights, cast(TasteRow.words, Text),
+                   TasteRow.liked, TasteRow.disliked)
             .where(TasteRow.channel_id.in_(chunk), TasteRow.idle.is_(None))
         )
         for channel_id, weights, words, liked, disliked in rows:
             if weights:
-                said, support = taste_words(words)
-                found[channel_id] = Taste(weights, liked, disliked, words=said, support=support)
+                stored = StoredWords(words)
+                found[channel_id] = Taste(weights, liked, disliked, words=stored.words,
+                                          support=stored.support)
     return found
 
 
@@ -683,15 +685,18 @@ def _suggestions(
     """Up to ``_SUGGEST`` papers among ``allowed`` (a mask) that no topic matched
     (not in ``matched``) and the taste leans to, each with why.
 
-    A paper suggested has one of the taste's ``LEANING`` heaviest features
-    for: their masks, ORed, are where to look (a handful of papers, whose
-    full score is then computed), not every paper of the pool.
+    A paper suggested has two or more of the taste's ``LEANING`` heaviest
+    features for (it takes several heavy features to lean past
+    ``_SUGGEST_LEAN``): the papers in two of their masks are where to look
+    (a handful, whose full score is then computed), not every paper of the pool.
     """
     if taste.liked < _MIN_LIKED or not allowed:
         return []
-    near = 0
+    once = near = 0
     for feature, _ in taste.leaning_for:
-        near |= pool.feature_mask(feature)
+        mask = pool.feature_mask(feature)
+        near |= once & mask
+        once |= mask
     near &= allowed & ~matched
     found = []
     looked = 0

@@ -28,9 +28,10 @@ Pure functions on plain values; ``bot.chat.tastes`` stores and loads them.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -41,6 +42,7 @@ from bot.search.index import text_terms, text_words
 __all__ = [
     "ABSTRACT_WORDS",
     "MIN_VOTES",
+    "StoredWords",
     "Taste",
     "Vote",
     "author_feature",
@@ -169,6 +171,49 @@ def taste_words(
     for feature, (word, papers) in (stored or {}).items():
         words[feature], support[feature] = str(word), int(papers)
     return words, support
+
+
+class StoredWords:
+    """A taste's stored words as JSON text, decoded when first read.
+
+    A digest reads a taste's words only to say why it suggests a paper, so
+    the thousands of tastes a scheduled run loads keep theirs as text
+    (decoding them all was a tenth of the run's time)."""
+
+    def __init__(self, text: str | None) -> None:
+        self._text = text
+
+    @cached_property
+    def _decoded(self) -> tuple[dict[str, str], dict[str, int]]:
+        return taste_words(json.loads(self._text) if self._text else None)
+
+    @property
+    def words(self) -> Mapping[str, str]:
+        return _Later(self, 0)
+
+    @property
+    def support(self) -> Mapping[str, int]:
+        return _Later(self, 1)
+
+
+class _Later(Mapping[str, Any]):
+    """One of ``StoredWords``' two mappings, decoded at its first use."""
+
+    def __init__(self, stored: StoredWords, which: int) -> None:
+        self._stored, self._which = stored, which
+
+    @property
+    def _mapping(self) -> Mapping[str, Any]:
+        return self._stored._decoded[self._which]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping)
+
+    def __len__(self) -> int:
+        return len(self._mapping)
 
 
 def learn(votes: Sequence[Vote], share: Callable[[str], float]) -> Taste:
