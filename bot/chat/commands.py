@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
 from bot.chat.ratings import DOWN, UP, UnknownPaper
+from bot.chat.reading import SHOWN, NotSaved
 from bot.chat.scheduler import next_digest_line
 from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
@@ -27,7 +28,8 @@ from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
 from bot.search.lexer import show
 from bot.search.query import QueryError
 from bot.store.channels import DEFAULT_MAX_PAPERS
-from bot.text.when import local_time
+from bot.text.citations import bibtex
+from bot.text.when import local_day, local_time
 
 __all__ = [
     "COMMANDS", "Answer", "Command", "command_named", "handle", "is_slow", "needs_manager",
@@ -149,6 +151,68 @@ def _taste(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Rep
     if args:
         raise _UsageError(f"{args[:30]!r} is not something taste does.")
     return Reply(text="\n".join(service.tastes.report(cmd.address).lines()))
+
+
+def _save(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    record = service.catalog.get(_paper_id(args))  # as show finds it (versions, URLs)
+    if record is None:
+        return _no_paper(args)
+    try:
+        saved = service.reading.save(cmd.address, record.id, cmd.user_id, cmd.user_name)
+    except UnknownPaper:  # gone since
+        return _no_paper(args)
+    info = service.channels.info(cmd.address)
+    zone = info.timezone if info else "UTC"
+    return Reply(text=saved.line(zone_date=lambda when: local_day(when, zone)))
+
+
+def _saved(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    if args:
+        raise _UsageError("saved takes nothing; digestbot saved CHANNEL --format bibtex "
+                          "exports the whole list.")
+    entries = service.reading.entries(cmd.address, limit=SHOWN)
+    if not entries:
+        return Reply(text="This channel's reading list is empty. "
+                          "Save a paper with its Save button or /papers save ID.")
+    total = service.reading.count(cmd.address)
+    info = service.channels.info(cmd.address)
+    zone = info.timezone if info else "UTC"
+    head = f"This channel's reading list, newest first ({total} {_noun(total, 'paper')}"
+    head += f", the latest {len(entries)} here):" if total > len(entries) else "):"
+    lines = [head]
+    for n, each in enumerate(entries, start=1):
+        when = local_day(each.saved_at, zone) if each.saved_at else ""
+        read = f"; read by {', '.join(each.read_by)}" if each.read_by else "; unread"
+        lines.append(f"{n}. {each.record.title} ({each.record.id}): saved by "
+                     f"{each.saved_by} on {when}{read}")
+    lines.append("/papers read ID marks one read for you; /papers cite ID gives its BibTeX.")
+    return Reply(text="\n".join(lines))
+
+
+def _read(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    record = service.catalog.get(_paper_id(args))
+    if record is None:
+        return _no_paper(args)
+    try:
+        title, new = service.reading.mark_read(cmd.address, record.id, cmd.user_id,
+                                               cmd.user_name)
+    except NotSaved as exc:
+        return Reply(text=str(exc))
+    short = title if len(title) <= 80 else title[:79] + "…"
+    if not new:
+        return Reply(text=f"You marked “{short}” read already.")
+    return Reply(text=f"Marked “{short}” read for you on this channel's reading list.")
+
+
+def _cite(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    record = service.catalog.get(_paper_id(args))
+    if record is None:
+        return _no_paper(args)
+    return Reply(text=f"BibTeX for {record.id}:\n{bibtex(record)}")
+
+
+def _noun(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
 
 
 def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
@@ -282,6 +346,14 @@ COMMANDS: tuple[Command, ...] = (
     Command(name="taste", usage="taste [reset]", example="taste",
             summary="what this channel's votes taught its digests (reset: forget it)",
             run=_taste, argument="reset", optional=True, manages_with=("reset",)),
+    Command(name="save", usage="save ID", example="save 2402.12345",
+            summary="put a paper on this channel's reading list", run=_save, argument="id"),
+    Command(name="saved", usage="saved", example="saved",
+            summary="this channel's reading list, newest first", run=_saved),
+    Command(name="read", usage="read ID", example="read 2402.12345",
+            summary="mark a paper of the reading list read for you", run=_read, argument="id"),
+    Command(name="cite", usage="cite ID", example="cite 2402.12345",
+            summary="a paper's BibTeX entry", run=_cite, argument="id"),
     Command(name="subscribe", usage="subscribe TOPIC", example="subscribe ct reconstruction -survey",
             summary="follow a topic in this channel", run=_subscribe, manages=True,
             argument="topic"),

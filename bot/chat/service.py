@@ -8,6 +8,7 @@ Callers use the parts directly:
 - ``channels`` (``bot.chat.channels.Channels``): every change to a channel;
 - ``ratings`` (``bot.chat.ratings.Ratings``): what a channel's people say of papers;
 - ``tastes`` (``bot.chat.tastes.Tastes``): what those votes taught each channel's ranking;
+- ``reading`` (``bot.chat.reading.ReadingList``): the papers each channel saved, who read them;
 - ``feeds`` (``bot.ingest.registry.Feeds``): the feeds table;
 - ``ingestion`` (``bot.ingest.jobs.Ingestion``): the ingest job, feeds run by hand, seed files;
 - ``deliverer`` (``bot.digest.deliver.Deliverer``): digests, scheduled or asked for.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from bot.chat.channels import Channels
 from bot.chat.ratings import Ratings
+from bot.chat.reading import ReadingList
 from bot.chat.tastes import Tastes
 from bot.config import Settings
 from bot.digest.deliver import Deliverer
@@ -80,6 +82,7 @@ class Service:
         self.ratings = Ratings(db=db, clock=now, timezone=timezone, digest_time=digest_time,
                                on_vote=self.tastes.learn, on_vote_later=self.tastes.learn_later)
         self.deliverer.before_selection = self.tastes.catch_up
+        self.reading = ReadingList(db=db, clock=now, timezone=timezone, digest_time=digest_time)
         self.feeds = Feeds(db, configured=feeds, clock=now)
         self.ingestion = Ingestion(
             feeds=self.feeds,

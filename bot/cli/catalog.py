@@ -121,7 +121,8 @@ def cmd_import(service: Service, args: argparse.Namespace, settings: Settings) -
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
     out(report.line())
-    if counts.channels or counts.topics or counts.deliveries or counts.feeds or counts.ratings:
+    if (counts.channels or counts.topics or counts.deliveries or counts.feeds or counts.ratings
+            or counts.saved):
         out(f"{report.label}: {counts.line()}")
     for problem in report.problems:
         err(f"  skipped {problem}")

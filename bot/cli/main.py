@@ -40,6 +40,7 @@ from bot.cli.channels import (
     cmd_why,
 )
 from bot.cli.output import EXIT_ERROR, EXIT_USAGE, err
+from bot.cli.reading import FORMATS, cmd_cite, cmd_read, cmd_save, cmd_saved
 from bot.cli.run import cmd_health, cmd_run
 from bot.config import ConfigError, Settings, default_data_dir, load_settings
 from bot.errors import UserError
@@ -154,6 +155,34 @@ def build_parser() -> argparse.ArgumentParser:
                      help="features shown each way (default 8)")
     sub.add_argument("--reset", action="store_true",
                      help="forget what the votes taught (they stay recorded)")
+    sub = verb("save", cmd_save, "put a paper on a channel's reading list",
+               "Put paper ID on CHANNEL's reading list, as its digest's Save button and "
+               "/papers save do; saving it again says who saved it and when.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("paper_id", metavar="ID")
+    sub.add_argument("--user", default="cli", metavar="NAME",
+                     help="who saves it (default: cli)")
+    sub = verb("saved", cmd_saved, "a channel's reading list, or its export",
+               "List CHANNEL's reading list, newest first, with who saved each paper and who "
+               "read it; or export it for a reference manager: --format bibtex (JabRef, "
+               "Zotero, BibTeX/biblatex), ris (Zotero, Mendeley, EndNote), csv (a "
+               "spreadsheet), json.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("--format", choices=FORMATS, default="text",
+                     help="text (default), bibtex, ris, csv or json")
+    sub.add_argument("--output", type=Path, metavar="FILE",
+                     help="write to FILE (whole, or not at all) instead of printing")
+    sub = verb("read", cmd_read, "mark a paper of a channel's reading list read",
+               "Mark paper ID of CHANNEL's reading list read for --user, as /papers read does.")
+    sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
+    sub.add_argument("paper_id", metavar="ID")
+    sub.add_argument("--user", default="cli", metavar="NAME",
+                     help="who read it (default: cli)")
+    sub = verb("cite", cmd_cite, "print a paper's BibTeX entry",
+               "Print paper ID's BibTeX entry, as /papers cite does: @misc with eprint, "
+               "archivePrefix and primaryClass for an arXiv paper, @article with its journal "
+               "and DOI when it names them.")
+    sub.add_argument("paper_id", metavar="ID")
     sub = verb("channels", cmd_channels, "list every channel", "List every channel: its "
                "schedule, the next and the last digest, how many topics it follows, and why "
                "it is paused.")

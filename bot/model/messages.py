@@ -265,6 +265,8 @@ class IncomingCommand:
     channel_id: str
     user_id: str
     text: str
+    # How the platform names that person, for lists people read ("" when unknown).
+    user_name: str = ""
 
     @property
     def address(self) -> ChannelAddress:

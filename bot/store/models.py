@@ -236,6 +236,40 @@ class Taste(Base):
     updated_at: Mapped[datetime] = mapped_column()
 
 
+class SavedPaper(Base):
+    """A paper on a channel's reading list: who saved it, and when (``/papers save``)."""
+
+    __tablename__ = "saved_papers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
+    saved_by: Mapped[str] = mapped_column(String(100))
+    # How the platform named that person when they saved it ("" when it did not).
+    saved_by_name: Mapped[str] = mapped_column(String(200), default="")
+    saved_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "paper_id", name="uq_saved_papers_channel_paper"),
+    )
+
+
+class PaperRead(Base):
+    """One person marked a paper of their channel's reading list read (``/papers read``)."""
+
+    __tablename__ = "paper_reads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    saved_id: Mapped[int] = mapped_column(ForeignKey("saved_papers.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str] = mapped_column(String(200), default="")
+    read_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("saved_id", "user_id", name="uq_paper_reads_saved_user"),
+    )
+
+
 class Feed(Base):
     """An RSS/Atom feed the ingest job reads, with what its last fetches did.
 

@@ -12,7 +12,9 @@ An export holds, one JSON object a line, in this order:
    the catalog's writes, which orders the channels' digest windows);
 3. each delivery (``"kind": "delivery"``): a channel, a paper, its status;
 4. each rating (``"kind": "rating"``): a channel, a paper, a person, the vote;
-5. each feed (``"kind": "feed"``) with its state.
+5. each paper of a reading list (``"kind": "saved"``): a channel, a paper,
+   who saved it and when, who has read it and when;
+6. each feed (``"kind": "feed"``) with its state.
 
 Catalog revisions are per database, so an import maps them: a channel's
 window ("papers that entered after its last digest") is kept by importing
@@ -41,13 +43,17 @@ from bot.model.papers import PaperRecord
 from bot.store.catalog import UpsertResult, check_id, current_revision, id_order, record_from_row
 from bot.store.channels import find_channel
 from bot.store.db import Database
-from bot.store.models import NAME_PATTERN, Channel, Delivery, Feed, Paper, Rating, Topic
+from bot.store.models import (
+    NAME_PATTERN, Channel, Delivery, Feed, Paper, PaperRead, Rating, SavedPaper, Topic,
+)
 
 __all__ = ["ExportCounts", "ImportCounts", "NotAnExport", "export_database", "import_database"]
 
 PAPERS = typing.cast(Table, Paper.__table__)
 DELIVERIES = typing.cast(Table, Delivery.__table__)
 RATINGS = typing.cast(Table, Rating.__table__)
+SAVED = typing.cast(Table, SavedPaper.__table__)
+READS = typing.cast(Table, PaperRead.__table__)
 Store = Callable[[Sequence[PaperRecord], Collection[str]], UpsertResult]
 
 _CHANNEL_FIELDS = ("timezone", "digest_time", "cadence", "max_papers", "paused", "paused_reason")
@@ -80,12 +86,14 @@ class ImportCounts:
     deliveries: int = 0
     feeds: int = 0
     ratings: int = 0
+    saved: int = 0
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (f"channels={self.channels} topics={self.topics} "
                 f"deliveries={self.deliveries} feeds={self.feeds}"
-                + (f" ratings={self.ratings}" if self.ratings else ""))
+                + (f" ratings={self.ratings}" if self.ratings else "")
+                + (f" saved={self.saved}" if self.saved else ""))
 
 
 @dataclass(frozen=True)
@@ -97,15 +105,18 @@ class ExportCounts:
     deliveries: int
     feeds: int
     ratings: int = 0
+    saved: int = 0
 
     def summary(self) -> str:
-        """``14 papers, 2 channels, 40 deliveries and 1 feed`` (and ratings, when any)."""
+        """``14 papers, 2 channels, 40 deliveries and 1 feed`` (and ratings and saved
+        papers, when any)."""
         parts = [
             f"{count:,} {one if count == 1 else many}"
             for count, one, many in (
                 (self.papers, "paper", "papers"), (self.channels, "channel", "channels"),
                 (self.deliveries, "delivery", "deliveries"),
                 *([(self.ratings, "rating", "ratings")] if self.ratings else []),
+                *([(self.saved, "saved paper", "saved papers")] if self.saved else []),
                 (self.feeds, "feed", "feeds"),
             )
         ]
@@ -165,6 +176,22 @@ def export_database(db: Database, out: IO[str]) -> ExportCounts:
                 "updated_at": _time(row.updated_at),
             })
             ratings += 1
+        saved = 0
+        readers: dict[int, list[list[Any]]] = {}
+        for row in session.execute(select(READS).order_by(READS.c.read_at, READS.c.id)):
+            readers.setdefault(row.saved_id, []).append(
+                [row.user_id, row.user_name, _time(row.read_at)])
+        for row in session.execute(select(SAVED).order_by(SAVED.c.id)).yield_per(5000):
+            write({
+                "kind": "saved",
+                "channel": addresses[row.channel_id],
+                "paper_id": row.paper_id,
+                "saved_by": row.saved_by,
+                "saved_by_name": row.saved_by_name,
+                "saved_at": _time(row.saved_at),
+                "read_by": readers.get(row.id, []),
+            })
+            saved += 1
         for feed in session.scalars(select(Feed).order_by(Feed.id)):
             write({
                 "kind": "feed",
@@ -173,7 +200,7 @@ def export_database(db: Database, out: IO[str]) -> ExportCounts:
             })
             feeds += 1
     return ExportCounts(channels=len(addresses), papers=count, deliveries=deliveries, feeds=feeds,
-                        ratings=ratings)
+                        ratings=ratings, saved=saved)
 
 
 def _papers_by_entry(session: Session) -> Iterator[tuple[int, PaperRecord]]:
@@ -314,6 +341,39 @@ class _Importer:
         self.counts.ratings += self._channel_rows(
             chunk, RATINGS, _rating_values, kind="rating", missing="a rating of {paper} in {channel}")
 
+    def saved(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+        """Insert a chunk of reading-list records and who read each; one already there
+        is left alone, and so are its readers."""
+        self.counts.saved += self._channel_rows(
+            chunk, SAVED, _saved_values, kind="saved",
+            missing="a saved paper {paper} in {channel}")
+        wanted = {(str(d.get("channel")), str(d.get("paper_id"))): (n, d.get("read_by"))
+                  for n, d in chunk if d.get("read_by")}
+        if not wanted:
+            return
+        rows: list[dict[str, Any]] = []
+        with self.db.session() as session:
+            for (address, paper_id), (number, read_by) in wanted.items():
+                try:
+                    channel_id = self.channel_ids.get(str(parse_address(address)))
+                except ChannelError:
+                    continue
+                saved_id = session.scalar(select(SAVED.c.id).where(
+                    SAVED.c.channel_id == channel_id, SAVED.c.paper_id == paper_id))
+                if saved_id is None:
+                    continue  # reported as its saved record's problem
+                try:
+                    rows += [{"saved_id": saved_id, "user_id": str(user)[:100],
+                              "user_name": str(name or "")[:200],
+                              "read_at": _aware(when, "read_at")}
+                             for user, name, when in read_by]
+                except (ValueError, TypeError) as exc:
+                    self.problem(number, f"the readers of {paper_id} in {address} are not "
+                                         f"[user, name, time] lists ({exc})")
+            rows = [row for row in rows if row["read_at"] is not None]
+            if rows:
+                session.execute(_insert_ignoring(session, READS), rows)
+
     def _channel_rows(
         self, chunk: list[tuple[int, dict[str, Any]]], table: Table,
         values_of: Callable[[dict[str, Any]], dict[str, Any]], *, kind: str, missing: str,
@@ -392,6 +452,17 @@ def _rating_values(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _saved_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = {
+        "saved_by": str(data["saved_by"])[:100],
+        "saved_by_name": str(data.get("saved_by_name") or "")[:200],
+        "saved_at": _aware(data.get("saved_at"), "saved_at"),
+    }
+    if values["saved_at"] is None:
+        raise ValueError("needs saved_at")
+    return values
+
+
 class NotAnExport(UserError):
     """The file to import is not what ``digestbot export`` writes; nothing was imported."""
 
@@ -435,7 +506,7 @@ def import_database(
             bad_papers += len(counts.problems) - before
         elif kind == "channel":
             importer.channel(number, data)
-        elif kind in ("delivery", "rating", "feed"):
+        elif kind in ("delivery", "rating", "saved", "feed"):
             later.append((number, data))  # stored once the papers they name are
         else:
             importer.problem(number, f"unknown record kind {kind!r}")
@@ -454,6 +525,9 @@ def _after_papers(importer: _Importer, records: list[tuple[int, dict[str, Any]]]
     ratings = [(n, d) for n, d in records if d["kind"] == "rating"]
     if ratings:
         importer.ratings(ratings)
+    saved = [(n, d) for n, d in records if d["kind"] == "saved"]
+    if saved:
+        importer.saved(saved)
     feeds = [(n, d) for n, d in records if d["kind"] == "feed"]
     if feeds:
         with importer.db.session() as session:

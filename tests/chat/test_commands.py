@@ -262,6 +262,7 @@ def test_command_table_says_who_may_run_what_and_how_it_takes_its_argument() -> 
         "search": ("query", False), "show": ("id", False), "like": ("id", False),
         "more": ("id", False), "less": ("id", False), "why": ("id", False),
         "taste": ("reset", True),
+        "save": ("id", False), "read": ("id", False), "cite": ("id", False),
         "subscribe": ("topic", False), "unsubscribe": ("topic", False),
         "schedule": ("when", True), "limit": ("count", True), "pause": ("reason", True),
     }

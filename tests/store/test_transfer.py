@@ -65,16 +65,21 @@ def test_everything_moves_and_digests_go_on(tmp_path: Path, database_url: str) -
     source.ratings.rate(X, "2611.00001", "ann", 1)
     source.ratings.rate(X, "2611.00001", "bob", -1)
     source.ratings.rate(Y, "2611.00002", "ann", -1)
+    source.reading.save(X, "2611.00001", "U1", "ann")
+    source.reading.save(X, "2611.00003", "U2")
+    source.reading.mark_read(X, "2611.00001", "U2", "bob")
     backup = io.StringIO()
     exported = source.catalog.export(backup)
     assert exported.papers == 4
     assert (exported.channels, exported.feeds, exported.ratings) == (2, 1, 3)
-    assert exported.deliveries > 0 and "3 ratings" in exported.summary()
+    assert exported.deliveries > 0 and "3 ratings, 2 saved papers" in exported.summary()
 
     target = open_service(database_url, tmp_path / "ti", clock)
     report, counts = target.catalog.import_jsonl(io.StringIO(backup.getvalue()), label="backup")
     assert (report.new, report.skipped, report.problems) == (4, 0, ())
-    assert counts.line() == "channels=2 topics=3 deliveries=2 feeds=1 ratings=3"
+    assert counts.line() == "channels=2 topics=3 deliveries=2 feeds=1 ratings=3 saved=2"
+    assert [(c.record.id, c.saved_by, c.read_by) for c in target.reading.entries(X)] == [
+        ("2611.00003", "U2", ()), ("2611.00001", "ann", ("bob",))]
     assert target.ratings.votes(X) == {"2611.00001": 0}  # one up, one down
     assert target.ratings.votes(Y) == {"2611.00002": -1}
     moved = io.StringIO()
