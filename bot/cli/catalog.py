@@ -24,9 +24,9 @@ from bot.cli.output import (
     where,
 )
 from bot.config import Settings
-from bot.ingest.run import FeedReport
 from bot.ingest.backfill import PAGE_SIZE
 from bot.ingest.registry import arxiv_categories
+from bot.ingest.run import FeedReport
 from bot.search.lexer import show
 
 __all__ = [

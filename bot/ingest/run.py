@@ -42,10 +42,10 @@ from bot.store.db import DiskFullError
 __all__ = [
     "BackfillResult",
     "CatalogWriter",
-    "MissedDays",
     "FeedCheck",
     "FeedReport",
     "Ingester",
+    "MissedDays",
     "records_of",
 ]
 
@@ -245,8 +245,9 @@ class Ingester:
             if report is not None:
                 report(result)
             else:
-                for line, one in zip(result.lines(), (result, *result.backfill), strict=True):
-                    log.log(logging.WARNING if one.failed else logging.INFO, "%s", line)
+                bad_lines = [result.failed, *(b.failed for b in result.backfill)]
+                for line, bad in zip(result.lines(), bad_lines, strict=True):
+                    log.log(logging.WARNING if bad else logging.INFO, "%s", line)
             reports.append(result)
         return reports
 

@@ -27,6 +27,7 @@ recorded files a test names).
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -217,7 +218,7 @@ class FakeArxivApi(ThreadedFake[ApiQuery]):
     def gaps(self) -> list[float]:
         """Seconds between consecutive requests, by the fake's clock."""
         times = [q.received_at for q in self.queries()]
-        return [b - a for a, b in zip(times, times[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(times)]
 
     # -- serving ------------------------------------------------------------------------
 
@@ -226,7 +227,7 @@ class FakeArxivApi(ThreadedFake[ApiQuery]):
         params = {k: v[0] for k, v in parse_qs(parts.query).items()}
         try:
             status, body, headers, fault = self._answer(parts.path, params)
-        except Exception as exc:  # a bug in the fake: keep it for the test
+        except Exception as exc:  # noqa: BLE001 - a bug in the fake: keep it for the test
             self._keep_crash(verb, handler.path, exc)
             status, body, headers, fault = 500, b"fake crashed", {"Content-Type": "text/plain"}, ""
         with self._cond:
