@@ -189,7 +189,7 @@ class Backfill:
         page_size: int = PAGE_SIZE,
         tries: int = 4,
         empty_tries: int = 3,
-        max_wait: float = 600.0,
+        max_wait: float = 120.0,
     ) -> None:
         self.db = db
         self.fetcher = fetcher

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.ingest.registry import arxiv_categories
 from tests.fakes.arxiv_api import ApiPaper, FakeArxivApi
 from tests.fakes.feed_server import (
     FakeFeedServer,
@@ -339,3 +340,42 @@ def test_an_empty_arxiv_feed_on_saturday_is_arxivs_calendar_not_a_failure(
     assert code == 0, err
     assert out.startswith("Nothing new for console:local/general.")
     assert "feed" not in out and "broken" not in out
+
+
+def test_a_retry_after_longer_than_the_backfill_waits_stops_it(cli, api, clock) -> None:
+    api.add(*papers("150", SUN, 3))
+    api.fail(503, retry_after=3600)
+
+    code, out, _ = cli("backfill", "--days", "2", "--category", "cs.CV")
+
+    assert code == 1
+    assert out.startswith("cs.CV: 0 of 1 days, 0 papers (0 new), 1 request; stopped: the API "
+                          "answered HTTP 503 Service Unavailable (retry after 3600 s) at Sun 23 "
+                          "Mar (start=0)")
+    assert 3600 not in clock.sleeps
+
+
+def test_backfill_shows_its_progress_on_stderr(cli, api, clock) -> None:
+    api.page_limit = None
+    api.add(*(ApiPaper(f"2503.2{n:04d}", SUN + timedelta(seconds=n)) for n in range(501)))
+
+    code, out, err = cli("backfill", "--days", "2", "--category", "cs.CV")
+
+    assert code == 0, err
+    assert out.splitlines() == ["cs.CV: 1 day, 501 papers (501 new), 2 requests"]
+    assert "backfilled 500 papers…" in err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("url", "title", "categories"),
+    [
+        ("https://rss.arxiv.org/rss/cs.CV", "", ("cs.CV",)),
+        ("https://rss.arxiv.org/atom/cs.CV+eess.IV", "", ("cs.CV", "eess.IV")),
+        ("https://arxiv.org/rss/hep-th", "", ("hep-th",)),
+        ("http://127.0.0.1:8000/rss/x", "cs.LG updates on arXiv.org", ("cs.LG",)),  # a mirror
+        ("https://journal.example.org/rss/cs.CV", "", ()),
+        ("https://journal.example.org/rss", "Journal of Examples", ()),
+    ],
+)
+def test_which_feeds_are_arxivs_and_their_categories(url, title, categories) -> None:
+    assert arxiv_categories(url, title) == categories
