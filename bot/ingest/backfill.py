@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.ingest.arxiv_calendar import (
@@ -380,11 +380,3 @@ class Backfill:
         with self.db.session() as session:
             self._save(session, category, owed)
 
-
-def categories_with_backfill_state(db: Database) -> list[str]:
-    """Categories owed announcement days (``backfill`` shows them)."""
-    with db.session() as session:
-        keys = session.scalars(
-            select(CatalogMeta.key).where(CatalogMeta.key.startswith(_STATE_KEY))
-        )
-        return sorted(key.removeprefix(_STATE_KEY) for key in keys)
