@@ -32,6 +32,9 @@ from tests.postgres import PostgresServer, PostgresUnavailable
 # Tests never reach the internet: no default arXiv feeds, in this process or
 # in the digestbot processes tests start (they inherit the environment).
 os.environ["DIGESTBOT_FEEDS"] = ""
+# Nor the arXiv API: no backfill unless a test asks for one, and then from a local fake.
+os.environ["DIGESTBOT_BACKFILL_MAX_DAYS"] = "0"
+os.environ["DIGESTBOT_ARXIV_API_URL"] = "http://127.0.0.1:9/api/query"
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO / "seeds"

@@ -27,7 +27,7 @@ USER_ERRORS = [
     IndexBusyError, QueryError, ScheduleError, TopicLimitError,
 ]
 # Raised where nobody made a mistake, and never shown to a person as they are:
-# a remote failure (its reason goes into the feed's report), a signal an
+# a remote failure (its reason goes into the feed's or the backfill's report), a signal an
 # adapter gives the core about a channel, or the runtime's refusal of a post
 # while the bot stops or its deadline passes (its papers stay in the ledger).
 NOT_USER_ERRORS = {
@@ -35,6 +35,7 @@ NOT_USER_ERRORS = {
     "bot.chat.runtime.PostTimedOut",
     "bot.ingest.fetch.FetchError",
     "bot.ingest.arxiv._Unreadable",
+    "bot.ingest.backfill._Stop",
     "bot.ingest.feeds._UndefinedEntity",
     "bot.digest.sending.ChannelUnavailable",
     "bot.digest.sending.WorkspaceUnavailable",

@@ -11,6 +11,7 @@ Callers use the parts directly:
 - ``reading`` (``bot.chat.reading.ReadingList``): the papers each channel saved, who read them;
 - ``feeds`` (``bot.ingest.registry.Feeds``): the feeds table;
 - ``ingestion`` (``bot.ingest.jobs.Ingestion``): the ingest job, feeds run by hand, seed files;
+- ``backfill`` (``bot.ingest.backfill.Backfill``): missed arXiv announcement days from the API;
 - ``deliverer`` (``bot.digest.deliver.Deliverer``): digests, scheduled or asked for.
 
 The ``/papers`` commands (``bot.chat.commands``) sit above it and call the parts.
@@ -18,9 +19,11 @@ The ``/papers`` commands (``bot.chat.commands``) sit above it and call the parts
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.chat.channels import Channels
 from bot.chat.ratings import Ratings
@@ -28,21 +31,37 @@ from bot.chat.reading import ReadingList
 from bot.chat.tastes import Tastes
 from bot.config import Settings
 from bot.digest.deliver import Deliverer
+from bot.ingest.backfill import DEFAULT_API_URL, Backfill
 from bot.ingest.fetch import Fetcher
 from bot.ingest.jobs import Ingestion
+from bot.ingest.pacing import ARXIV_DOMAINS, HostPacer
 from bot.ingest.registry import Feeds
 from bot.ingest.run import Ingester
 from bot.search.catalog import Catalog
 from bot.search.index import SearchIndex
 from bot.store.db import Database, DatabaseError, open_database
 
-__all__ = ["Clock", "Service", "utcnow"]
+__all__ = ["Clock", "Service", "api_pacer", "utcnow"]
 
 Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def api_pacer(
+    api_url: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> HostPacer:
+    """arXiv's pacing, and the same for the arXiv API's host when it is another (a mirror)."""
+    host = (urlsplit(api_url).hostname or "").lower()
+    domains = ARXIV_DOMAINS if not host or any(
+        host == d or host.endswith("." + d) for d in ARXIV_DOMAINS
+    ) else (*ARXIV_DOMAINS, host)
+    return HostPacer(domains=domains, clock=clock, sleep=sleep)
 
 
 class Service:
@@ -61,6 +80,9 @@ class Service:
         seeds_dir: Path | None = None,
         feeds: Sequence[str] = (),
         fetcher: Fetcher | None = None,
+        backfill_max_days: int = 0,
+        arxiv_api_url: str = DEFAULT_API_URL,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.db = db
         self.index = index
@@ -84,21 +106,38 @@ class Service:
         self.deliverer.before_selection = self.tastes.catch_up
         self.reading = ReadingList(db=db, clock=now, timezone=timezone, digest_time=digest_time)
         self.feeds = Feeds(db, configured=feeds, clock=now)
+        fetcher = fetcher or Fetcher(pacer=api_pacer(arxiv_api_url, sleep=sleep))
+        self.backfill = Backfill(
+            db=db, fetcher=fetcher, writer=self.catalog, clock=now, sleep=sleep,
+            api_url=arxiv_api_url, max_days=backfill_max_days,
+        )
         self.ingestion = Ingestion(
             feeds=self.feeds,
             ingester=Ingester(
                 self.feeds,
-                fetcher=fetcher or Fetcher(),
+                fetcher=fetcher,
                 writer=self.catalog,
+                backfill=self.backfill if backfill_max_days else None,
             ),
             writer=self.catalog,
             seeds_dir=seeds_dir,
         )
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock = utcnow, writes: bool = False) -> Service:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        writes: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> Service:
         """The service of ``settings``; with ``writes``, a database this user may only
-        read is refused at once (``DatabaseError``), before the search index is opened."""
+        read is refused at once (``DatabaseError``), before the search index is opened.
+
+        ``sleep`` and ``monotonic`` are what the arXiv pacing and the backfill's
+        waits use (tests pass a clock that moves only when slept on)."""
         db = open_database(settings.effective_database_url)
         if writes:
             try:
@@ -126,7 +165,11 @@ class Service:
                 read_timeout=settings.feed_timeout,
                 deadline=4 * settings.feed_timeout,
                 max_bytes=settings.feed_max_mb * 2**20,
+                pacer=api_pacer(settings.arxiv_api_url, sleep=sleep, clock=monotonic),
             ),
+            backfill_max_days=settings.backfill_max_days,
+            arxiv_api_url=settings.arxiv_api_url,
+            sleep=sleep,
         )
 
     def close(self) -> None:

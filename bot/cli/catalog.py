@@ -1,4 +1,5 @@
-"""The catalog's verbs: init, seed, search, show, export, import, feeds, ingest, reindex."""
+"""The catalog's verbs: init, seed, search, show, export, import, feeds, ingest, backfill,
+reindex."""
 
 from __future__ import annotations
 
@@ -23,9 +24,13 @@ from bot.cli.output import (
     where,
 )
 from bot.config import Settings
+from bot.ingest.backfill import PAGE_SIZE
+from bot.ingest.registry import arxiv_categories
+from bot.ingest.run import FeedReport
 from bot.search.lexer import show
 
 __all__ = [
+    "cmd_backfill",
     "cmd_export",
     "cmd_feeds",
     "cmd_import",
@@ -216,8 +221,13 @@ _FAILED_ADVICE = {
 }
 
 
+def _print_lines(report: FeedReport) -> None:
+    for line in report.lines():
+        out(line)
+
+
 def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
-    reports = service.ingestion.run_feeds(args.targets, report=lambda r: out(r.line()))
+    reports = service.ingestion.run_feeds(args.targets, report=_print_lines)
     if not reports:  # no targets given, and no feed enabled
         raise CommandError("No enabled feeds. Add one with `digestbot feeds add URL`, or "
                            "give a feed file: digestbot ingest FILE")
@@ -232,6 +242,12 @@ def cmd_ingest(service: Service, args: argparse.Namespace, settings: Settings) -
              for r in failed if r.kind != "feed"]
     if said:
         summary += f"; failed: {'; '.join(said)}"
+    backfilled = sum(r.backfilled for r in reports)
+    if any(r.backfill for r in reports):
+        summary += f"; {backfilled:,} new from the arXiv API for missed announcement days"
+    stopped = [b.line().split(":", 1)[0] for r in reports for b in r.backfill if b.failed]
+    if stopped:
+        summary += f"; the backfill of {', '.join(stopped)} stopped (the next ingest goes on)"
     # A file cut short by an XML error gave what came before it; the rest waits for a fix.
     cut = [r.feed for r in reports if r.kind == "file" and r.malformed]
     if cut:
@@ -245,3 +261,20 @@ def cmd_reindex(service: Service, args: argparse.Namespace, settings: Settings) 
     count = service.catalog.reindex(progress=progress("indexed"))
     out(f"Search index rebuilt: {count:,} papers.")
     return 0
+
+
+def cmd_backfill(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    categories = list(dict.fromkeys(args.category or ()))
+    if not categories:
+        feeds = [f for f in service.feeds.all() if f.enabled]
+        categories = list(dict.fromkeys(c for f in feeds for c in arxiv_categories(f.url)))
+    if not categories:
+        raise CommandError("No arXiv feeds to backfill; name the categories: "
+                           "digestbot backfill --category cs.CV")
+    days = args.days or settings.backfill_max_days or 7
+    reports = service.backfill.run_days(
+        categories, days, progress=progress("backfilled", every=PAGE_SIZE)
+    )
+    for report in reports:
+        out(report.line())
+    return EXIT_ERROR if any(r.failed for r in reports) else 0

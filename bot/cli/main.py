@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot import __version__
 from bot.chat.channels import MAX_TOPICS
 from bot.chat.service import Clock, Service, utcnow
 from bot.cli.catalog import (
+    cmd_backfill,
     cmd_export,
     cmd_feeds,
     cmd_import,
@@ -253,6 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
                "their new papers to the catalog: every enabled feed by default, or the given "
                "feed names, URLs or feed files. Prints one line per feed.")
     sub.add_argument("targets", nargs="*", metavar="NAME|URL|FILE")
+    sub = verb("backfill", cmd_backfill, "fetch past arXiv announcement days from the API",
+               "Fetch the papers of the arXiv announcements of the last N days from the arXiv "
+               "API (arxiv_api_url), for the categories of the arXiv feeds or those given, "
+               "one request at least every 3 seconds. Papers the catalog holds already are "
+               "not doubled; the others come in as new. Prints one line per category.")
+    sub.add_argument("--days", type=_days, metavar="N",
+                     help="how many days back (1-60; default: the backfill_max_days setting)")
+    sub.add_argument("--category", action="append", metavar="CATEGORY",
+                     help="an arXiv category such as cs.CV (again for more; default: those "
+                     "of the arXiv feeds)")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser
@@ -283,6 +295,16 @@ def _limit(text: str) -> int:
     return value
 
 
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 60:
+        raise argparse.ArgumentTypeError("must be between 1 and 60")
+    return value
+
+
 def _clock(settings: Settings) -> Clock:
     """The real clock, or the fixed moment of ``fixed_now`` (a replayed day)."""
     if not settings.fixed_now:
@@ -293,10 +315,17 @@ def _clock(settings: Settings) -> Clock:
 
 # Verbs that are nothing but writes: on a database this user may only read
 # they stop at once, in one line, rather than at their first write.
-_WRITERS = (cmd_run, cmd_ingest, cmd_seed, cmd_import)
+_WRITERS = (cmd_run, cmd_ingest, cmd_seed, cmd_import, cmd_backfill)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> int:
+    """Run ``digestbot ARGS``; the exit code. ``sleep`` and ``monotonic`` time the
+    arXiv requests' spacing and the backfill's waits (tests pass a clock of their own)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:
@@ -330,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_health(args, settings)
     first_use = not settings.database_url and not settings.data_dir.exists()
     try:
-        service = Service.open(settings, clock=_clock(settings), writes=args.func in _WRITERS)
+        service = Service.open(settings, clock=_clock(settings), writes=args.func in _WRITERS,
+                               sleep=sleep, monotonic=monotonic)
     except DatabaseError as exc:
         err(f"digestbot: {exc}")
         return EXIT_ERROR

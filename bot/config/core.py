@@ -151,6 +151,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Default: arXiv's daily feeds of cs.CV, eess.IV and cs.LG.",
     ),
     Setting(
+        name="backfill_max_days",
+        type=int,
+        default=7,
+        range=(0, 60),
+        help="When the bot was down across arXiv announcement days, the next ingest "
+        "fetches those days' papers of the arXiv feeds' categories from the arXiv API, "
+        "up to this many days back (0-60; 0 never backfills). `digestbot backfill "
+        "--days N` does it on demand.",
+    ),
+    Setting(
+        name="arxiv_api_url",
+        type=str,
+        default="http://export.arxiv.org/api/query",
+        schemes=("http://", "https://"),
+        help="The arXiv API's query URL, which backfill asks for the papers of missed "
+        "announcement days (one request at least every 3 seconds).",
+    ),
+    Setting(
         name="feed_timeout",
         type=int,
         default=30,

@@ -32,6 +32,7 @@ __all__ = [
     "FeedError",
     "FeedInfo",
     "Feeds",
+    "arxiv_categories",
     "check_name",
     "feed_name_for",
     "read_feeds",
@@ -47,6 +48,9 @@ BACKOFF_MAX = timedelta(hours=24)
 # retry set for "one hour after this fetch" by the seconds the fetch took.
 DUE_SLACK = timedelta(minutes=5)
 _ARXIV_LISTING = re.compile(r"^/(?:rss|atom)/(?P<categories>[^/]+?)/?$")
+# arXiv's own titles for its listing feeds: "cs.CV updates on arXiv.org".
+_ARXIV_TITLE = re.compile(r"^(?P<categories>\S+) updates on arXiv\.org$", re.IGNORECASE)
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
 _GENERIC_TAIL = {"rss", "feed", "feeds", "atom", "xml", "rss2", "index", "rdf", ""}
 _FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".php", ".cgi", ".aspx"}
 
@@ -82,6 +86,26 @@ def feed_name_for(url: str) -> str:
     if Path(tail).suffix.lower() in _FEED_SUFFIXES:
         tail = Path(tail).stem
     return _safe_name(f"{site}-{tail}" if tail.lower() not in _GENERIC_TAIL else site)
+
+
+def arxiv_categories(url: str, title: str = "") -> tuple[str, ...]:
+    """The arXiv categories a feed lists: ``("cs.CV",)`` for rss.arxiv.org/rss/cs.CV.
+
+    From an arXiv listing URL, else from the title arXiv gives its listing
+    feeds ("cs.CV+eess.IV updates on arXiv.org"), so a mirror of the feed
+    counts too. Empty for any other feed.
+    """
+    parts = urlsplit(url)
+    listing = _ARXIV_LISTING.match(parts.path)
+    found = None
+    if listing and is_arxiv_host(parts.hostname or ""):
+        found = listing["categories"]
+    elif match := _ARXIV_TITLE.match(" ".join(title.split())):
+        found = match["categories"]
+    if found is None:
+        return ()
+    categories = tuple(dict.fromkeys(c for c in found.split("+") if c))
+    return categories if categories and all(_CATEGORY.match(c) for c in categories) else ()
 
 
 def _safe_name(text: str) -> str:

@@ -30,19 +30,22 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.gcpause import paused_gc
+from bot.ingest.arxiv_calendar import feed_day, feed_day_has_news
 from bot.ingest.entries import FeedEntry
 from bot.ingest.feeds import ParsedFeed, parse_feed
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
-from bot.ingest.registry import FeedInfo, Feeds
+from bot.ingest.registry import FeedInfo, Feeds, arxiv_categories
 from bot.model.papers import PaperRecord
 from bot.store.catalog import UpsertResult
 from bot.store.db import DiskFullError
 
 __all__ = [
+    "BackfillResult",
     "CatalogWriter",
     "FeedCheck",
     "FeedReport",
     "Ingester",
+    "MissedDays",
     "records_of",
 ]
 
@@ -63,6 +66,35 @@ class CatalogWriter(Protocol):
     """
 
     def write(self, records: Sequence[PaperRecord], *, not_news: Collection[str]) -> UpsertResult:
+        ...
+
+
+class BackfillResult(Protocol):
+    """What a category's backfill reports (``bot.ingest.backfill.BackfillReport``)."""
+
+    new: int
+
+    @property
+    def failed(self) -> bool:
+        ...
+
+    def line(self) -> str:
+        ...
+
+
+class MissedDays(Protocol):
+    """Fetches the arXiv announcement days a feed did not show (``bot.ingest.backfill.Backfill``).
+
+    ``note_missed`` MUST record, before the feed's good fetch is recorded,
+    the days missed since the feed's last good fetch ``since``, so that a
+    crash in between loses none; ``run_owed`` fetches what is recorded and
+    MUST NOT raise for the API's trouble (its reports say it).
+    """
+
+    def note_missed(self, categories: Iterable[str], since: datetime | None) -> int:
+        ...
+
+    def run_owed(self, categories: Sequence[str]) -> Sequence[BackfillResult]:
         ...
 
 
@@ -106,10 +138,21 @@ class FeedReport:
     failures: int = 0
     retry_at: datetime | None = None
     disabled: bool = False
+    # The arXiv API's backfill of the announcement days the feed did not show.
+    backfill: tuple[BackfillResult, ...] = ()
 
     @property
     def changed(self) -> bool:
         return bool(self.new or self.updated)
+
+    @property
+    def backfilled(self) -> int:
+        """New papers the backfill brought."""
+        return sum(b.new for b in self.backfill)
+
+    def lines(self) -> list[str]:
+        """``line()``, then one line per category backfilled."""
+        return [self.line(), *(f"backfill {b.line()}" for b in self.backfill)]
 
     @property
     def failed(self) -> bool:
@@ -164,10 +207,18 @@ class FeedCheck:
 class Ingester:
     """Runs feeds: fetch, parse, store, record. Never raises for one feed's trouble."""
 
-    def __init__(self, feeds: Feeds, *, fetcher: Fetcher, writer: CatalogWriter) -> None:
+    def __init__(
+        self,
+        feeds: Feeds,
+        *,
+        fetcher: Fetcher,
+        writer: CatalogWriter,
+        backfill: MissedDays | None = None,
+    ) -> None:
         self.feeds = feeds
         self.fetcher = fetcher
         self.writer = writer
+        self.backfill = backfill
 
     def run(
         self,
@@ -193,10 +244,10 @@ class Ingester:
                 result = _failure(info.name, f"internal error: {exc}", failed)
             if report is not None:
                 report(result)
-            elif result.failed:
-                log.warning("%s", result.line())
             else:
-                log.info("%s", result.line())
+                bad_lines = [result.failed, *(b.failed for b in result.backfill)]
+                for line, bad in zip(result.lines(), bad_lines, strict=True):
+                    log.log(logging.WARNING if bad else logging.INFO, "%s", line)
             reports.append(result)
         return reports
 
@@ -208,16 +259,22 @@ class Ingester:
             failed = self.feeds.failed(info.name, exc.reason, retry_after=exc.retry_after)
             return _failure(info.name, exc.reason, failed)
         if fetched.not_modified:
+            categories = arxiv_categories(info.url)
+            self._note_missed(info, categories)
             self.feeds.succeeded(
                 info.name, status="304", etag=fetched.etag, last_modified=fetched.last_modified,
                 new=0, note=None, moved_to=None,
             )
-            return FeedReport(info.name, "304")
+            return self._backfilled(FeedReport(info.name, "304"), categories)
         # One pause of the collector for both (bot.gcpause): the parsed feed
         # lives on through the write, and would be walked in between.
         with paused_gc():
             parsed = parse_feed(fetched.body, source=info.url, headers=fetched.headers)
-            return self._record(info, fetched, parsed)
+            report = self._record(info, fetched, parsed)
+        if report.failed:
+            return report
+        # Outside the collector's pause: a backfill may take minutes of paced requests.
+        return self._backfilled(report, arxiv_categories(info.url, parsed.title))
 
     def check(self, url: str) -> FeedCheck:
         """Fetch and parse ``url`` once, storing nothing: is it a feed to add?"""
@@ -252,13 +309,33 @@ class Ingester:
             failed = self.feeds.failed(info.name, parsed.error, retry_after=None)
             return _failure(info.name, parsed.error, failed)
         result = self._store(parsed)
+        categories = arxiv_categories(info.url, parsed.title)
+        self._note_missed(info, categories)
         note = f"malformed XML, kept what parsed: {parsed.malformed}" if parsed.malformed else None
         moved = self.feeds.succeeded(
             info.name, status="200", etag=fetched.etag, last_modified=fetched.last_modified,
             new=result.new, note=note, moved_to=fetched.moved_permanently,
         )
         notes = [f"moved_to={fetched.url}"] if moved else []
+        if categories and not parsed.seen:
+            day = feed_day(self.feeds.clock())
+            if not feed_day_has_news(day):
+                # arXiv's calendar, not a broken feed: say so where the empty feed shows.
+                notes.append(f"quiet=\"arXiv announced nothing on the evening before "
+                             f"{day:%a %d %b}\"")
         return _counts(info.name, "200", parsed, result, kind="feed", notes=notes)
+
+    def _note_missed(self, info: FeedInfo, categories: Sequence[str]) -> None:
+        """Owe the backfill the announcement days since the feed's last good fetch."""
+        if self.backfill is not None and categories:
+            self.backfill.note_missed(categories, info.last_success_at)
+
+    def _backfilled(self, report: FeedReport, categories: Sequence[str]) -> FeedReport:
+        """``report`` with the backfill of what its categories are owed."""
+        if self.backfill is None or not categories:
+            return report
+        done = tuple(self.backfill.run_owed(categories))
+        return replace(report, backfill=done) if done else report
 
     def run_url(self, url: str) -> FeedReport:
         """Ingest a URL once, without adding it to the feeds (no validators kept)."""
