@@ -28,7 +28,7 @@ from bot.model.messages import Digest, IncomingCommand, Reply, paper_item
 from bot.search.lexer import show
 from bot.search.query import QueryError
 from bot.store.channels import DEFAULT_MAX_PAPERS
-from bot.text.citations import bibtex
+from bot.chat.citations import bibtex
 from bot.text.when import local_day, local_time
 
 __all__ = [

@@ -5,7 +5,7 @@ button, ``/papers save ID``), once: saving it again says who saved it and
 when. ``mark_read`` records that one person read it (``/papers read ID``),
 once a person. ``entries`` is the list, newest first, with who saved each
 and who read it, for ``/papers saved`` and ``digestbot saved CHANNEL
---format bibtex|ris|csv`` (``bot.text.citations``). Lists belong to their
+--format bibtex|ris|csv`` (``bot.chat.citations``). Lists belong to their
 channel: nothing here reads another channel's. One transaction each.
 """
 
@@ -26,7 +26,7 @@ from bot.store.catalog import record_from_row
 from bot.store.channels import find_channel, get_or_create_channel
 from bot.store.db import Database
 from bot.store.models import Paper, PaperRead, SavedPaper
-from bot.text.citations import Cited
+from bot.chat.citations import Cited
 
 __all__ = ["NotSaved", "ReadingList", "Saved"]
 

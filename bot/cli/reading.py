@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.model.address import as_address
 from bot.model.papers import PaperRecord
 from bot.search.lexer import show
-from bot.text.citations import Cited, bibtex, bibtex_file, csv_text, ris
+from bot.chat.citations import Cited, bibtex, bibtex_file, csv_text, ris
 from bot.text.terminal import plain
 from bot.text.when import local_day
 

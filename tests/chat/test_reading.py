@@ -21,7 +21,7 @@ from bot.chat.commands import COMMANDS, handle
 from bot.chat.service import Service
 from bot.model.messages import Digest, IncomingCommand
 from bot.model.papers import PaperRecord
-from bot.text.citations import Cited, bibtex, bibtex_file, csv_text, ris
+from bot.chat.citations import Cited, bibtex, bibtex_file, csv_text, ris
 from tests.hostile.conftest import assert_one_line_outcome, cli_runner
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
