@@ -20,7 +20,12 @@ it builds from ``buttons``). The contract, on top of ``bot.model.messages``':
   paper embed's footer: it shows at the bottom, costs no embed, renders no
   markdown (the ``/papers search <query>`` reads as typed) and is packed
   with the last paper, so never alone. An empty digest's header and footer
-  are its content.
+  are its content. A digest's suggested papers (``Digest.suggested``, its
+  last items) show their reason where matched topics would be, and the
+  first of them has ``SUGGESTED_HEADING`` as its embed's author line, just
+  above its title: the heading comes once, in the message they begin in,
+  beside the papers it is about (content would show it above all the
+  message's embeds).
 - Splitting. At most ``PAPERS_PER_MESSAGE`` (5) papers, 10 embeds and
   6000 embed characters a message; an embed is never split. A split
   digest's header ends "(1/n)"; later messages open "… continued (k/n)".
@@ -42,11 +47,12 @@ it builds from ``buttons``). The contract, on top of ``bot.model.messages``':
 - Mentions. ``send_kwargs`` always carries ``AllowedMentions.none()``
   (``NO_MENTIONS`` for a client's default), and text is escaped besides.
 - Escaping. Every untrusted string (title, authors, date, category,
-  topics, snippet, code label, header and footer, a reply's text, an
-  abstract) goes through ``adapters.discord.markdown``: escaped as
-  markdown where Discord renders it (content, title, description), with
-  links and invites broken too in content, the only place Discord unfurls
-  them; footers render no markdown and get only the mention guards. That
+  topics, snippet, code label, a suggestion's reason, header and footer,
+  a reply's text, an abstract) goes through ``adapters.discord.markdown``:
+  escaped as markdown where Discord renders it (content, title,
+  description), with links and invites broken too in content, the only
+  place Discord unfurls them; footers and author lines render no markdown
+  and get only the mention guards. That
   module's docstring says what escaping guarantees.
 - Links are only ones we build (a paper's embed ``url``, ``[label](url)``
   for code) and only to what ``safe_url`` passes; otherwise the label
@@ -62,6 +68,7 @@ from typing import Any
 
 from adapters.discord.markdown import chunks, inline, link, link_label, pieces, plain, safe_url
 from adapters.discord.message import (
+    AUTHOR_NAME_LIMIT,
     CONTENT_LIMIT,
     CUSTOM_ID_TEMPLATE,
     EMBED_LIMIT,
@@ -75,7 +82,7 @@ from adapters.discord.message import (
     counted,
     custom_id,
 )
-from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply
+from bot.model.messages import SUGGESTED_HEADING, CodeLink, Digest, NothingNew, PaperItem, Reply
 from bot.text.fitting import clean_line, fit, pack, unwrap, width
 from bot.text.layout import by_kind, code_line, continued, meta_line, topics_line
 
@@ -107,6 +114,9 @@ _CODE_LABEL_CAP = 100
 _TOPICS_CAP = 300
 _SNIPPET_CAP = 700
 _FOOTER_CAP = 1000
+# A suggested paper's reason takes the line its topics would (it matched
+# none), within the same cap, so the bounds above hold for it too.
+_REASON_CAP = _TOPICS_CAP
 # Reply text per message, leaving room for a "… continued (k/n)" line.
 _TEXT_CHUNK = CONTENT_LIMIT - 50
 # Two abstract chunks nearly fill a message's 6,000 embed characters.
@@ -119,9 +129,16 @@ _COLOR = 0x3B6EA8
 
 
 def _embed(
-    *, title: str = "", url: str | None = None, description: str = "", footer: str = ""
+    *,
+    title: str = "",
+    url: str | None = None,
+    description: str = "",
+    footer: str = "",
+    author: str = "",
 ) -> dict[str, Any]:
     embed: dict[str, Any] = {"color": _COLOR}
+    if author:
+        embed["author"] = {"name": author}
     if title:
         embed["title"] = title
         if url:
@@ -152,12 +169,19 @@ def _code_link(code: CodeLink) -> str:
 
 
 def _paper_embed(
-    item: PaperItem, number: int, *, matched: Sequence[str] = (), footer: str = ""
+    item: PaperItem,
+    number: int,
+    *,
+    matched: Sequence[str] = (),
+    footer: str = "",
+    because: str | None = None,
+    heading: str = "",
 ) -> dict[str, Any]:
+    """``item``'s embed; ``because`` (why the taste suggests it) replaces ``matched``."""
     lines = [
         _meta_line(item),
         code_line(item, _code_link, cap=_CODE_LINE_CAP),
-        topics_line(matched, pieces, cap=_TOPICS_CAP),
+        inline(because, _REASON_CAP) if because else topics_line(matched, pieces, cap=_TOPICS_CAP),
         inline(item.snippet, _SNIPPET_CAP),
     ]
     return _embed(
@@ -165,6 +189,7 @@ def _paper_embed(
         url=safe_url(item.url),
         description="\n".join(line for line in lines if line),
         footer=footer,
+        author=heading,
     )
 
 
@@ -231,21 +256,30 @@ def _item_parts(
     *,
     matched: Sequence[tuple[str, ...]] | None = None,
     footer: str = "",
+    reasons: Sequence[str | None] = (),
 ) -> list[_Part]:
     """One part per item, numbered from 1; the last carries ``footer``.
 
     ``matched[i]`` are the topics ``items[i]`` matched, for a digest.
+    ``reasons`` are why the taste suggests the last ``len(reasons)`` items,
+    a digest's suggested ones: each shows its reason, the first under
+    ``SUGGESTED_HEADING``.
     """
     last = len(items)
     topics = matched if matched is not None else [()] * last
-    return [
-        _Part(
-            _paper_embed(item, n, matched=item_topics, footer=footer if n == last else ""),
-            item.paper_id,
+    first = max(last - len(reasons), 0) + 1
+    parts = []
+    for n, (item, item_topics) in enumerate(zip(items, topics, strict=True), start=1):
+        embed = _paper_embed(
+            item,
             n,
+            matched=item_topics,
+            footer=footer if n == last else "",
+            because=reasons[n - first] if n >= first else None,
+            heading=plain(SUGGESTED_HEADING, AUTHOR_NAME_LIMIT) if n == first else "",
         )
-        for n, (item, item_topics) in enumerate(zip(items, topics, strict=True), start=1)
-    ]
+        parts.append(_Part(embed, item.paper_id, n))
+    return parts
 
 
 # -- public renderers ---------------------------------------------------------
@@ -255,10 +289,17 @@ def render_digest(digest: Digest) -> list[DiscordMessage]:
     """A digest: the header as content, one embed per paper, the footer last.
 
     One message when it fits, else several; the first's header ends in
-    "(1/n)", the others open with "… continued (k/n)".
+    "(1/n)", the others open with "… continued (k/n)". The suggested
+    papers, last, each show their reason, the first under the heading.
     """
     footer = plain(digest.footer, _FOOTER_CAP) if digest.footer is not None else ""
-    parts = _item_parts(digest.items, matched=digest.matched_topics, footer=footer)
+    suggested = digest.items[max(len(digest.items) - len(digest.suggested), 0) :]
+    parts = _item_parts(
+        digest.items,
+        matched=digest.matched_topics,
+        footer=footer,
+        reasons=[digest.reason_for(item.paper_id) for item in suggested],
+    )
     drafts: list[tuple[str, Sequence[_Part]]] = [("", group) for group in _pack(parts)]
     if not drafts:
         text = inline(digest.footer, _FOOTER_CAP, content=True) if digest.footer else ""

@@ -13,20 +13,25 @@ The contract, on top of the one every renderer follows (``bot.model.messages``):
   says what that means (blocks, text lengths, a message budget, in UTF-16
   code units) and every ``render_*`` function runs its ``check_message``
   before returning.
+- A digest's suggested papers (``Digest.suggested``, its last items) come
+  under a ``SUGGESTED_HEADING`` header block, once, packed with the first
+  of them so it opens the message they begin in; each shows its reason
+  as a context block under its section, in place of matched topics.
 - A long digest or reply continues in further messages; a ``PaperItem``
-  (its section and its buttons) is never split between two. Continuation
-  messages start with "… continued (2/3)". A field too long on its own is
-  shortened with "…" to a per-field cap chosen so that one item's section
-  always fits ``TEXT_LIMIT``; long free text (a 10,000-character abstract)
-  is split into several sections, at a line break or space where it can.
+  (its section, its reason and its buttons) is never split between two.
+  Continuation messages start with "… continued (2/3)". A field too long
+  on its own is shortened with "…" to a per-field cap chosen so that one
+  item's section always fits ``TEXT_LIMIT``; long free text (a
+  10,000-character abstract) is split into several sections, at a line
+  break or space where it can.
 - Every untrusted string (title, authors, date, category, topics, snippet,
-  code-link label, the header and footer built from them, a reply's text
-  with its user queries, an abstract) goes through ``adapters.slack.mrkdwn``
-  for mrkdwn, or its plain-text twin for header blocks; that module's
-  docstring says what escaping guarantees. Every mrkdwn object is
-  ``verbatim``. Links are only ones we build, from ``PaperItem.url`` and
-  ``CodeLink.url``, and only for a URL ``safe_url`` accepts; any other URL
-  is not linked: the label alone is shown.
+  code-link label, a suggestion's reason, the header and footer built from
+  them, a reply's text with its user queries, an abstract) goes through
+  ``adapters.slack.mrkdwn`` for mrkdwn, or its plain-text twin for header
+  blocks; that module's docstring says what escaping guarantees. Every
+  mrkdwn object is ``verbatim``. Links are only ones we build, from
+  ``PaperItem.url`` and ``CodeLink.url``, and only for a URL ``safe_url``
+  accepts; any other URL is not linked: the label alone is shown.
 - Messages never ask Slack to parse mentions: ``post_message_kwargs`` sets
   neither ``link_names`` nor ``parse`` and turns unfurling off, so a paper
   URL does not unfold a preview of someone else's page into the channel.
@@ -68,7 +73,7 @@ from adapters.slack.message import (
     texts,
 )
 from adapters.slack.mrkdwn import URL_LIMIT, chunks, inline, link, pieces, plain, safe_url
-from bot.model.messages import CodeLink, Digest, NothingNew, PaperItem, Reply
+from bot.model.messages import SUGGESTED_HEADING, CodeLink, Digest, NothingNew, PaperItem, Reply
 from bot.text.fitting import pack, unwrap, width
 from bot.text.layout import by_kind, code_line, continued, meta_line, topics_line
 
@@ -111,6 +116,7 @@ _CODE_URL_CAP = 400
 _TOPICS_CAP = 250
 _SNIPPET_CAP = 500
 _FOOTER_CAP = 500
+_REASON_CAP = 500
 
 # Every message keeps this much room for its first block (a header or a
 # "continued" line) and its fallback text, so parts can be packed first and
@@ -166,9 +172,13 @@ def _code_link(code: CodeLink) -> str:
 
 
 def _item_blocks(
-    item: PaperItem, *, matched: Sequence[str] = (), full: bool = True
+    item: PaperItem, *, matched: Sequence[str] = (), full: bool = True, because: str | None = None
 ) -> tuple[dict[str, Any], ...]:
-    """The item's section and, when ``full``, its code, ``matched`` topics, snippet, buttons."""
+    """The item's section and, when ``full``, its code, ``matched`` topics, snippet, buttons.
+
+    ``because`` is why the taste suggests it: a context block under the
+    section, before the buttons.
+    """
     meta = meta_line(
         item, inline, authors_cap=_AUTHORS_CAP, date_cap=_DATE_CAP, category_cap=_CATEGORY_CAP
     )
@@ -179,9 +189,13 @@ def _item_blocks(
             topics_line(matched, pieces, cap=_TOPICS_CAP),
             inline(item.snippet, _SNIPPET_CAP),
         ]
-    section = _section("\n".join(line for line in lines if line))
+    blocks = [_section("\n".join(line for line in lines if line))]
+    # A reason of control characters alone escapes to nothing: no empty block.
+    reason = inline(because, _REASON_CAP) if full and because else ""
+    if reason:
+        blocks.append(_context(reason))
     actions = _actions(item.paper_id) if full else None
-    return (section, actions) if actions else (section,)
+    return (*blocks, actions) if actions else tuple(blocks)
 
 
 # -- packing ------------------------------------------------------------------
@@ -250,12 +264,21 @@ def render_digest(digest: Digest) -> list[SlackMessage]:
     """A digest: header, items with buttons and dividers between, then the footer.
 
     One message when it fits, else several; the first opens with the
-    digest's header, the others with "… continued (k/n)".
+    digest's header, the others with "… continued (k/n)". The suggested
+    items, last, follow a ``SUGGESTED_HEADING`` header, each with its reason.
     """
-    parts = [
-        _Part(_item_blocks(item, matched=matched), item.paper_id)
-        for item, matched in digest.entries()
-    ]
+    first_suggested = max(len(digest.items) - len(digest.suggested), 0)
+    parts = []
+    for number, (item, matched) in enumerate(digest.entries()):
+        if number < first_suggested:
+            parts.append(_Part(_item_blocks(item, matched=matched), item.paper_id))
+            continue
+        blocks = _item_blocks(item, because=digest.reason_for(item.paper_id))
+        if number == first_suggested:
+            # In the item's part, so the heading never ends a message without it.
+            heading = plain(SUGGESTED_HEADING, HEADER_LIMIT, default=SUGGESTED_HEADING)
+            blocks = (_header(heading), *blocks)
+        parts.append(_Part(blocks, item.paper_id))
     if digest.footer is not None:
         parts.append(_Part((_context(inline(digest.footer, _FOOTER_CAP)),)))
 

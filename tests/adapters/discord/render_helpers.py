@@ -18,7 +18,7 @@ from adapters.discord.message import (
     DiscordMessage,
     check_message,
 )
-from bot.model.messages import CodeLink, Digest, PaperItem, Reply
+from bot.model.messages import SUGGESTED_HEADING, CodeLink, Digest, PaperItem, Reply
 from bot.text.fitting import width
 
 __all__ = [
@@ -35,9 +35,11 @@ __all__ = [
     "button_table",
     "digest",
     "given_urls",
+    "headings",
     "item",
     "links",
     "numbered",
+    "suggesting",
 ]
 
 ZW = "\u200b"
@@ -84,6 +86,19 @@ def digest(items: tuple[PaperItem, ...], **fields: Any) -> Digest:
     return Digest(**values)
 
 
+def suggesting(
+    matches: tuple[PaperItem, ...], suggested: tuple[tuple[PaperItem, str], ...], **fields: Any
+) -> Digest:
+    """A digest of ``matches``, each matching "breast mri", then the taste's
+    ``suggested`` papers with their reasons, as ``bot.digest.select`` builds one."""
+    return digest(
+        (*matches, *(paper for paper, _ in suggested)),
+        matched_topics=(("breast mri",),) * len(matches) + ((),) * len(suggested),
+        suggested=tuple((paper.paper_id, reason) for paper, reason in suggested),
+        **fields,
+    )
+
+
 def numbered(count: int, **fields: Any) -> tuple[PaperItem, ...]:
     return tuple(item(paper_id=f"2402.{n:05d}", title=f"Paper {n}", **fields) for n in range(count))
 
@@ -104,7 +119,19 @@ def markdown_texts(message: DiscordMessage) -> list[str]:
 
 
 def plain_texts(message: DiscordMessage) -> list[str]:
-    return [e["footer"]["text"] for e in message.embeds if "footer" in e]
+    """The texts Discord renders no markdown in (footers, author lines)."""
+    found = [e["footer"]["text"] for e in message.embeds if "footer" in e]
+    return found + [e["author"]["name"] for e in message.embeds if "author" in e]
+
+
+def headings(messages: list[DiscordMessage]) -> list[tuple[int, int]]:
+    """(message, embed) of every embed under ``SUGGESTED_HEADING``, its author line."""
+    return [
+        (m, e)
+        for m, message in enumerate(messages)
+        for e, embed in enumerate(message.embeds)
+        if embed.get("author") == {"name": SUGGESTED_HEADING}
+    ]
 
 
 def link_targets(text: str) -> list[str]:

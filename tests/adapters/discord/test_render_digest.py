@@ -26,7 +26,7 @@ from adapters.discord.render import (
     render_nothing_new,
     render_reply,
 )
-from bot.model.messages import CodeLink, Digest, NothingNew, Reply, paper_item
+from bot.model.messages import SUGGESTED_HEADING, CodeLink, Digest, NothingNew, Reply, paper_item
 from bot.model.papers import PaperRecord
 from tests.adapters.discord.render_helpers import (
     EVIL_LINK,
@@ -39,8 +39,10 @@ from tests.adapters.discord.render_helpers import (
     button_table,
     digest,
     given_urls,
+    headings,
     item,
     numbered,
+    suggesting,
 )
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -88,6 +90,54 @@ GOLDEN_CASES: dict[str, tuple[str, str, Digest | Reply]] = {
         "numbering runs on (6., 7.) and each message's rows start again at 0; the footer "
         "rides in the last paper's embed.",
         digest(numbered(7), more=2, more_query="mri"),
+    ),
+    "digest_two_suggested": (
+        "Two papers the topic matched, then two the channel's taste suggests (matching no "
+        "topic), each with why; a footer for three more.",
+        "One message: the header as content; the two matches as usual; the first suggestion's "
+        "embed has 'You may also like' as its author line (once), and each suggestion's "
+        "description has its reason where 'Matched' would be, '*' in it escaped as in titles; "
+        "four rows of buttons; the footer in the last embed.",
+        suggesting(
+            (
+                item(
+                    paper_id="2402.12345",
+                    title="MOME: Mixture of Multimodal Experts for Breast MRI",
+                    authors="L. Luo, X. Wang, Y. Chen et al.",
+                    snippet="We present MOME, a foundation model for breast MRI.",
+                ),
+                item(
+                    paper_id="2403.00001",
+                    title="Abbreviated breast MRI protocols",
+                    url="https://arxiv.org/abs/2403.00001",
+                    authors="C. Doe",
+                ),
+            ),
+            (
+                (
+                    item(
+                        paper_id="2611.02020",
+                        title="Prostate MRI segmentation with k-space priors",
+                        url="https://arxiv.org/abs/2611.02020",
+                        authors="A. O'Neil & B. Smith",
+                        category="eess.IV",
+                        snippet="We segment the prostate from undersampled k-space.",
+                    ),
+                    "like papers this channel liked: “prostate”, “k-space”",
+                ),
+                (
+                    item(
+                        paper_id="2611.03030",
+                        title="T2*-weighted mapping at 7T",
+                        url="https://arxiv.org/abs/2611.03030",
+                        authors="D. Roe",
+                    ),
+                    "like papers this channel liked: “T2*”, “A. O'Neil & B. Smith”",
+                ),
+            ),
+            more=3,
+            more_query="breast mri",
+        ),
     ),
     "reply_show": (
         "The answer to /papers show: the abstract as text, the paper as its one item.",
@@ -280,3 +330,58 @@ def test_paper_item_from_a_record_renders() -> None:
         "Matched: mri",
         "First sentence here.",
     ]
+
+
+# -- suggested papers --------------------------------------------------------------
+
+
+def test_suggested_papers_come_under_their_heading_with_their_reason() -> None:
+    value = GOLDEN_CASES["digest_two_suggested"][2]
+    assert isinstance(value, Digest)
+    [message] = render_digest(value)
+    assert message.content == "**4 new papers for breast mri · 2026-11-28**"
+    assert message.paper_ids == ("2402.12345", "2403.00001", "2611.02020", "2611.03030")
+    assert headings([message]) == [(0, 2)]
+    assert message.embeds[2]["author"] == {"name": SUGGESTED_HEADING}
+    assert message.embeds[2]["title"] == "3. Prostate MRI segmentation with k-space priors"
+    assert message.embeds[2]["description"].split("\n") == [
+        "A. O'Neil & B. Smith · 2026-11-28 · eess.IV",
+        "like papers this channel liked: “prostate”, “k-space”",
+        "We segment the prostate from undersampled k-space.",
+    ]
+    assert message.embeds[3]["description"].split("\n") == [
+        "D. Roe · 2026-11-28 · cs.CV",
+        "like papers this channel liked: “T2\\*”, “A. O'Neil & B. Smith”",
+    ]
+    assert message.embeds[3]["title"] == "4. T2\\*-weighted mapping at 7T"
+    assert message.embeds[3]["footer"] == {"text": "3 more matched: /papers search breast mri"}
+    # A suggested paper keeps its buttons.
+    assert [b.paper_id for b in message.buttons] == list(message.paper_ids)
+    assert [b.number for b in message.buttons] == [1, 2, 3, 4]
+
+
+def test_a_digest_without_suggestions_has_no_heading() -> None:
+    for _, _, value in GOLDEN_CASES.values():
+        if isinstance(value, Digest) and not value.suggested:
+            assert headings(render_message(value)) == []
+
+
+# Five papers a message: after 4 matches the first suggestion ends the first
+# message, after 5 it opens the second.
+@pytest.mark.parametrize(("matches", "heading_in"), [(4, 0), (5, 1)])
+def test_heading_goes_where_the_suggestions_begin(matches: int, heading_in: int) -> None:
+    extra = tuple(
+        (item(paper_id=f"2611.{n:05d}", title=f"Suggested {n}"), f"like “word{n}”")
+        for n in range(2)
+    )
+    value = suggesting(numbered(matches), extra)
+    messages = render_digest(value)
+    assert_valid(messages)
+    assert_harmless(messages, given_urls(value))
+    assert len(messages) == 2
+    [(where, embed)] = headings(messages)
+    assert (where, messages[where].paper_ids[embed]) == (heading_in, "2611.00000")
+    assert messages[where].embeds[embed]["title"] == f"{matches + 1}. Suggested 0"
+    shown = [e["description"] for m in messages for e in m.embeds]
+    assert [d.split("\n")[1] for d in shown[matches:]] == ["like “word0”", "like “word1”"]
+    assert all("like “" not in d for d in shown[:matches])

@@ -21,8 +21,16 @@ from tests.adapters.discord.render_helpers import (
     assert_no_mentions,
     assert_valid,
     digest,
+    headings,
     item,
     links,
+    suggesting,
+)
+
+# A suggestion's reason quotes catalog text: words of titles, author names.
+EVIL_REASON = (
+    "like papers this channel liked: “@everyone”, “<@123>”, “<@&456>”, “<#789>”, "
+    f"“{EVIL_LINK}”, “[x](http://evil)”, “**bold**”, “||spoiler||”, “`code`”, “discord.gg/x”"
 )
 
 
@@ -97,6 +105,35 @@ def test_hostile_text_renders_as_text_everywhere(text: str) -> None:
         dumped = json.dumps([_payload("", "", messages)], ensure_ascii=False)
         for bad in ("@everyone", "@here", "<@", "<#", "</", "<t:", "<:", "<a:"):
             assert bad not in dumped
+
+
+@pytest.mark.parametrize("reason", [EVIL_REASON, *HOSTILE])
+def test_hostile_reason_of_a_suggested_paper_renders_as_text(reason: str) -> None:
+    suggested = item(paper_id="2611.02020", title=reason, authors=reason, snippet=reason)
+    messages = render_digest(suggesting((item(),), ((suggested, reason),), more=1))
+    assert_valid(messages)
+    assert_harmless(messages, {PAPER_URL})
+    dumped = json.dumps([_payload("", "", messages)], ensure_ascii=False)
+    for bad in ("@everyone", "@here", "<@", "<#", "</", "<t:", "<:", "<a:"):
+        assert bad not in dumped
+    # Escaped exactly as the same text is in the paper's title.
+    [message] = messages
+    [(_, at)] = headings(messages)
+    embed = message.embeds[at]
+    shown = embed["description"].split("\n")[1]
+    assert embed["title"] == f"2. {shown}"
+
+
+def test_evil_reason_shows_every_character_inert() -> None:
+    [message] = render_digest(suggesting((), ((item(), EVIL_REASON),)))
+    reason = message.embeds[0]["description"].split("\n")[1]
+    assert reason == (
+        f"like papers this channel liked: “@{ZW}everyone”, “<{ZW}@{ZW}123>”, "
+        f"“<{ZW}@{ZW}&456>”, “<{ZW}#789>”, “\\[arxiv.org\\](https://evil.example)”, "
+        "“\\[x\\](http://evil)”, “\\*\\*bold\\*\\*”, “\\|\\|spoiler\\|\\|”, "
+        "“\\`code\\`”, “discord.gg/x”"
+    )
+    assert links([message]) == [PAPER_URL]
 
 
 def test_masked_link_cannot_be_faked() -> None:

@@ -19,12 +19,21 @@ from adapters.discord.message import (
     DiscordMessage,
     PaperButtons,
     check_message,
+    counted,
 )
 from adapters.discord.render import render_digest
+from bot.chat.channels import MAX_PAPERS_RANGE
 from bot.model.messages import CodeLink, paper_item
 from bot.model.papers import PaperRecord
 from bot.text.fitting import width
-from tests.adapters.discord.render_helpers import ZW, assert_valid, digest, item
+from tests.adapters.discord.render_helpers import (
+    ZW,
+    assert_valid,
+    digest,
+    headings,
+    item,
+    suggesting,
+)
 
 
 def test_sixty_papers_split_into_whole_items_five_to_a_message() -> None:
@@ -106,6 +115,40 @@ def test_paper_with_every_field_past_its_cap_and_a_footer_fits_one_message() -> 
     assert (
         sum(width(t) for t in (last["title"], last["description"], last["footer"]["text"])) <= 3800
     )
+
+
+def test_a_full_digest_with_two_huge_suggestions_stays_within_limits() -> None:
+    # The most papers a channel may ask for, then the taste's two, every field past its cap.
+    url = "https://example.org/?" + "a=1&" * 120 + "xyz"
+    monster = item(
+        title="@" * 5000,
+        url=url,
+        authors="<" * 5000,
+        date="*" * 500,
+        category="_" * 500,
+        code_links=tuple(
+            CodeLink(label="<" * 500, url="https://github.com/o/" + "r" * 480) for _ in range(50)
+        ),
+        snippet="`" * 5000,
+    )
+    papers = tuple(
+        dataclasses.replace(monster, paper_id=f"p{n}") for n in range(MAX_PAPERS_RANGE[1])
+    )
+    extra = tuple(
+        (dataclasses.replace(monster, paper_id=f"s{n}"), "<@1> [x](http://evil) " * 500)
+        for n in range(2)
+    )
+    value = suggesting(papers, extra, more=10**9, more_query="<" * 10_000)
+    messages = render_digest(value)
+    assert_valid(messages)
+    assert [pid for m in messages for pid in m.paper_ids] == [i.paper_id for i in value.items]
+    [(where, at)] = headings(messages)
+    assert messages[where].paper_ids[at] == "s0"
+    for embed in (messages[where].embeds[at], messages[-1].embeds[-1]):
+        lines = embed["description"].split("\n")
+        assert len(lines) == 4 and lines[2].endswith("…") and width(lines[2]) <= 300
+        assert width(embed["description"]) <= 2500
+        assert sum(width(t) for t in counted(embed)) <= 3800
 
 
 def test_thousand_character_title_is_shortened_with_an_ellipsis() -> None:

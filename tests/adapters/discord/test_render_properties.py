@@ -21,6 +21,7 @@ from tests.adapters.discord.render_helpers import (
     assert_no_mentions,
     assert_valid,
     given_urls,
+    headings,
 )
 
 _HOSTILE_CHARS = "<>@!#&*_~`|[]()\\-:/\n\t >\u202e\u2066\u200b\x00\x1b🧪é"
@@ -94,14 +95,21 @@ matched_lists = st.lists(st.lists(untrusted, max_size=4).map(tuple), min_size=1,
 def digests(draw: st.DrawFn) -> Digest:
     found = draw(st.one_of(st.lists(items, max_size=6).map(tuple), many_items))
     matched = draw(matched_lists)
+    # The taste's suggestions, if any, are the last items, matching no topic.
+    reasons = draw(st.lists(untrusted, max_size=min(2, len(found))))
+    topics = [matched[n % len(matched)] for n in range(len(found) - len(reasons))]
     return Digest(
         channel=draw(untrusted),
         topics=draw(st.lists(untrusted, max_size=3).map(tuple)),
         date=draw(untrusted),
         items=found,
-        matched_topics=tuple(matched[n % len(matched)] for n in range(len(found))),
+        matched_topics=(*topics, *[()] * len(reasons)),
         more=draw(st.integers(min_value=0, max_value=100)),
         more_query=draw(st.none() | untrusted),
+        suggested=tuple(
+            (paper.paper_id, reason)
+            for paper, reason in zip(found[len(found) - len(reasons) :], reasons, strict=True)
+        ),
     )
 
 
@@ -133,6 +141,10 @@ def test_any_digest_renders_valid_whole_and_harmless(value: Digest) -> None:
     assert [len(m.embeds) for m in messages] == [len(m.paper_ids) for m in messages]
     footers = [m for m in messages if m.embeds and "footer" in m.embeds[-1]]
     assert footers == ([messages[-1]] if value.footer is not None and value.items else [])
+    # The heading, once, over the first suggestion, wherever it lands.
+    first = len(value.items) - len(value.suggested)
+    shown = [(m, e) for m, message in enumerate(messages) for e in range(len(message.embeds))]
+    assert headings(messages) == ([shown[first]] if value.suggested else [])
 
 
 @PROPERTY

@@ -16,7 +16,7 @@ from adapters.slack.message import (
     SlackMessage,
     check_message,
 )
-from bot.model.messages import CodeLink, Digest, PaperItem
+from bot.model.messages import SUGGESTED_HEADING, CodeLink, Digest, PaperItem
 from bot.text.fitting import width
 
 __all__ = [
@@ -31,8 +31,10 @@ __all__ = [
     "assert_valid",
     "button_values",
     "digest",
+    "headings",
     "item",
     "links",
+    "suggesting",
     "text_objects",
 ]
 
@@ -79,6 +81,19 @@ def digest(items: tuple[PaperItem, ...], **fields: Any) -> Digest:
     }
     values.update(fields)
     return Digest(**values)
+
+
+def suggesting(
+    matches: tuple[PaperItem, ...], suggested: tuple[tuple[PaperItem, str], ...], **fields: Any
+) -> Digest:
+    """A digest of ``matches``, each matching "breast mri", then the taste's
+    ``suggested`` papers with their reasons, as ``bot.digest.select`` builds one."""
+    return digest(
+        (*matches, *(paper for paper, _ in suggested)),
+        matched_topics=(("breast mri",),) * len(matches) + ((),) * len(suggested),
+        suggested=tuple((paper.paper_id, reason) for paper, reason in suggested),
+        **fields,
+    )
 
 
 # -- helpers: what every rendered message must satisfy -------------------------
@@ -165,6 +180,16 @@ def assert_escaped(text: str) -> None:
         assert not line.lstrip().startswith(("&gt;", "\uff1e")), line
 
 
+def headings(messages: list[SlackMessage]) -> list[tuple[int, int]]:
+    """(message, block) of every ``SUGGESTED_HEADING`` header in ``messages``."""
+    return [
+        (m, b)
+        for m, message in enumerate(messages)
+        for b, block in enumerate(message.blocks)
+        if block["type"] == "header" and block["text"]["text"] == SUGGESTED_HEADING
+    ]
+
+
 def button_values(message: SlackMessage) -> list[tuple[str, str]]:
     return [
         (element["action_id"], element["value"])
@@ -235,6 +260,54 @@ GOLDEN_CASES: dict[str, tuple[str, str, Digest]] = {
             ),
             topics=("<!channel>",),
             matched_topics=(("<#C123>", "&lt;already&gt;"),),
+        ),
+    ),
+    "digest_two_suggested": (
+        "Two papers the topic matched, then two the channel's taste suggests (matching no "
+        "topic), each with why; a footer for three more.",
+        "One message: the header, the two matches as usual, then a 'You may also like' header "
+        "block (after the divider, once) and the two suggestions, each its section without "
+        "'Matched', its reason as a context block, its four buttons; '*' and '&' in a reason "
+        "escaped as in titles; the footer last.",
+        suggesting(
+            (
+                item(
+                    paper_id="2402.12345",
+                    title="MOME: Mixture of Multimodal Experts for Breast MRI",
+                    authors="L. Luo, X. Wang, Y. Chen et al.",
+                    snippet="We present MOME, a foundation model for breast MRI.",
+                ),
+                item(
+                    paper_id="2403.00001",
+                    title="Abbreviated breast MRI protocols",
+                    url="https://arxiv.org/abs/2403.00001",
+                    authors="C. Doe",
+                ),
+            ),
+            (
+                (
+                    item(
+                        paper_id="2611.02020",
+                        title="Prostate MRI segmentation with k-space priors",
+                        url="https://arxiv.org/abs/2611.02020",
+                        authors="A. O'Neil & B. Smith",
+                        category="eess.IV",
+                        snippet="We segment the prostate from undersampled k-space.",
+                    ),
+                    "like papers this channel liked: “prostate”, “k-space”",
+                ),
+                (
+                    item(
+                        paper_id="2611.03030",
+                        title="T2*-weighted mapping at 7T",
+                        url="https://arxiv.org/abs/2611.03030",
+                        authors="D. Roe",
+                    ),
+                    "like papers this channel liked: “T2*”, “A. O'Neil & B. Smith”",
+                ),
+            ),
+            more=3,
+            more_query="breast mri",
         ),
     ),
 }

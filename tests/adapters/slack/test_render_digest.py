@@ -27,15 +27,18 @@ from adapters.slack.render import (
     render_nothing_new,
     render_reply,
 )
-from bot.model.messages import NothingNew, Reply, paper_item
+from bot.model.messages import SUGGESTED_HEADING, NothingNew, Reply, paper_item
 from bot.model.papers import PaperRecord
 from tests.adapters.slack.render_helpers import (
     GOLDEN_CASES,
     SHY,
     WJ,
+    assert_valid,
     button_values,
     digest,
+    headings,
     item,
+    suggesting,
     text_objects,
 )
 
@@ -188,4 +191,82 @@ def test_paper_item_from_a_record_renders() -> None:
         "Code: <https://github.com/o/r|o/r>",
         "Matched: mri",
         "First sentence here.",
+    ]
+
+
+# -- suggested papers --------------------------------------------------------------
+
+
+def test_suggested_papers_come_under_their_heading_with_their_reason() -> None:
+    value = GOLDEN_CASES["digest_two_suggested"][2]
+    [message] = render_digest(value)
+    kinds = [block["type"] for block in message.blocks]
+    assert kinds == [
+        "header",
+        "section", "actions", "divider",
+        "section", "actions", "divider",
+        "header", "section", "context", "actions", "divider",
+        "section", "context", "actions",
+        "context",
+    ]  # fmt: skip
+    assert headings([message]) == [(0, 7)]
+    assert message.blocks[7]["text"] == {
+        "type": "plain_text", "text": SUGGESTED_HEADING, "emoji": False
+    }
+    assert message.paper_ids == ("2402.12345", "2403.00001", "2611.02020", "2611.03030")
+    first = message.blocks[8]["text"]["text"].split("\n")
+    assert first[0] == (
+        "*<https://arxiv.org/abs/2611.02020|Prostate MRI segmentation with k-space priors>*"
+    )
+    assert not any(line.startswith("Matched:") for line in first)
+    reasons = [message.blocks[n]["elements"][0]["text"] for n in (9, 13)]
+    assert reasons == [
+        "like papers this channel liked: “prostate”, “k-space”",
+        "like papers this channel liked: “T2\u2217”, “A. O'Neil &amp; B. Smith”",
+    ]
+    # The reason is escaped exactly as the same text is in a title.
+    assert reasons[1] == escape(value.reason_for("2611.03030") or "")
+    # A suggested paper keeps its buttons.
+    assert [v for a, v in button_values(message) if a == ABSTRACT_ACTION_ID] == list(
+        message.paper_ids
+    )
+    assert message.blocks[-1]["elements"][0]["text"] == (
+        "3 more matched: /papers search breast mri"
+    )
+
+
+def test_a_digest_without_suggestions_has_no_heading() -> None:
+    for _, _, value in GOLDEN_CASES.values():
+        if not value.suggested:
+            assert headings(render_digest(value)) == []
+
+
+# 16 matches (3 blocks each, less the last divider) fill a message's 49
+# blocks but for 2: the first suggestion, with its heading and reason,
+# starts the next message. With 15 it still fits at the end of the first.
+@pytest.mark.parametrize(("matches", "heading_in"), [(15, 0), (16, 1)])
+def test_heading_goes_where_the_suggestions_begin(matches: int, heading_in: int) -> None:
+    papers = tuple(item(paper_id=f"2402.{n:05d}", title=f"Paper {n}") for n in range(matches))
+    extra = tuple(
+        (item(paper_id=f"2611.{n:05d}", title=f"Suggested {n}"), f"like “word{n}”")
+        for n in range(2)
+    )
+    messages = render_digest(suggesting(papers, extra))
+    assert_valid(messages)
+    assert len(messages) == 2
+    [(where, block)] = headings(messages)
+    assert where == heading_in and "2611.00000" in messages[where].paper_ids
+    after = messages[where].blocks[block + 1]["text"]["text"]
+    assert after.startswith("*<https://arxiv.org/abs/2402.12345|Suggested 0>*")
+    if heading_in == 1:
+        assert messages[1].blocks[0]["text"]["text"] == "… continued (2/2)"
+        assert block == 1
+    else:
+        assert messages[0].blocks[block - 1]["type"] == "divider"
+    contexts = [
+        b["elements"][0]["text"] for m in messages for b in m.blocks if b["type"] == "context"
+    ]
+    assert contexts == ["like “word0”", "like “word1”"]
+    assert [pid for m in messages for pid in m.paper_ids] == [
+        *(p.paper_id for p in papers), "2611.00000", "2611.00001"
     ]

@@ -17,8 +17,16 @@ from tests.adapters.slack.render_helpers import (
     assert_harmless,
     assert_valid,
     digest,
+    headings,
     item,
     links,
+    suggesting,
+)
+
+# A suggestion's reason quotes catalog text: words of titles, author names.
+EVIL_REASON = (
+    "like papers this channel liked: “@everyone”, “<!channel>”, “<@U123>”, "
+    "“[x](http://evil)”, “<https://evil.example|arxiv.org>”, “*bold*”, “_it_”, “`code`”"
 )
 
 
@@ -55,6 +63,39 @@ def test_hostile_title_renders_as_text(title: str) -> None:
     dumped = json.dumps([m.post_message_kwargs() for m in messages], ensure_ascii=False)
     for bad in ("<!", "<@", "<#", "@everyone", "@channel", "@here"):
         assert bad not in dumped
+
+
+@pytest.mark.parametrize("reason", [EVIL_REASON, *HOSTILE, "> quoted\n>> reason"])
+def test_hostile_reason_of_a_suggested_paper_renders_as_text(reason: str) -> None:
+    suggested = item(paper_id="2611.02020", title=reason, authors=reason, snippet=reason)
+    messages = render_digest(suggesting((item(),), ((suggested, reason),), more=1))
+    assert_valid(messages)
+    assert_harmless(messages, {"https://arxiv.org/abs/2402.12345"})
+    assert len(headings(messages)) == 1
+    dumped = json.dumps([m.post_message_kwargs() for m in messages], ensure_ascii=False)
+    for bad in ("<!", "<@", "<#", "<https://evil", "@everyone", "@channel", "@here"):
+        assert bad not in dumped
+    # Escaped exactly as the same text is in the paper's title.
+    [message] = messages
+    [(_, heading)] = headings(messages)
+    section, context = message.blocks[heading + 1 : heading + 3]
+    title = section["text"]["text"].split("\n")[0]
+    shown = context["elements"][0]["text"]
+    assert context["type"] == "context" and context["elements"][0]["verbatim"] is True
+    label = shown.replace("|", "\u2223")  # as link() writes a pipe in a label
+    assert title == f"*<https://arxiv.org/abs/2402.12345|{label}>*"
+
+
+def test_evil_reason_shows_every_character_inert() -> None:
+    suggested = item(paper_id="2611.02020")
+    [message] = render_digest(suggesting((), ((suggested, EVIL_REASON),)))
+    [reason] = [b["elements"][0]["text"] for b in message.blocks if b["type"] == "context"]
+    assert reason == (
+        f"like papers this channel liked: “@{WJ}everyone”, “&lt;!channel&gt;”, "
+        f"“&lt;@{WJ}U123&gt;”, “[x](http://evil)”, “&lt;https://evil.example|arxiv.org&gt;”, "
+        "“\u2217bold\u2217”, “\u02cdit\u02cd”, “\u02cbcode\u02cb”"
+    )
+    assert links([message]) == ["https://arxiv.org/abs/2402.12345"]
 
 
 def test_evil_link_in_title_is_not_a_link() -> None:

@@ -19,10 +19,19 @@ from adapters.slack.message import (
 )
 from adapters.slack.mrkdwn import safe_url
 from adapters.slack.render import ABSTRACT_ACTION_ID, render_digest, render_nothing_new
+from bot.chat.channels import MAX_PAPERS_RANGE
 from bot.model.messages import CodeLink, NothingNew, paper_item
 from bot.model.papers import PaperRecord
 from bot.text.fitting import width
-from tests.adapters.slack.render_helpers import _LINK, assert_valid, button_values, digest, item
+from tests.adapters.slack.render_helpers import (
+    _LINK,
+    assert_valid,
+    button_values,
+    digest,
+    headings,
+    item,
+    suggesting,
+)
 
 
 def test_sixty_papers_split_into_whole_items() -> None:
@@ -74,6 +83,34 @@ def test_sixty_huge_papers_split_by_characters() -> None:
     assert_valid(messages)
     assert [pid for m in messages for pid in m.paper_ids] == [i.paper_id for i in items]
     assert max(m.size for m in messages) <= MESSAGE_BUDGET
+
+
+def test_a_full_digest_with_two_huge_suggestions_stays_within_limits() -> None:
+    # The most papers a channel may ask for, then the taste's two, every field huge.
+    big = item(
+        title="&" * 1000,
+        authors="<" * 1000,
+        snippet="*" * 1000,
+        code_links=tuple(
+            CodeLink(label="&" * 200, url=f"https://github.com/o/r{n}") for n in range(30)
+        ),
+    )
+    papers = tuple(
+        dataclasses.replace(big, paper_id=f"p{n}") for n in range(MAX_PAPERS_RANGE[1])
+    )
+    extra = tuple((dataclasses.replace(big, paper_id=f"s{n}"), "<@U1> &" * 2000) for n in range(2))
+    value = suggesting(papers, extra, more=1, more_query="&" * 5000)
+    messages = render_digest(value)
+    assert_valid(messages)
+    assert [pid for m in messages for pid in m.paper_ids] == [i.paper_id for i in value.items]
+    [(where, block)] = headings(messages)
+    assert messages[where].blocks[block + 1]["type"] == "section"
+    assert "s0" in messages[where].paper_ids
+    reasons = [b for m in messages for b in m.blocks if b["type"] == "context"][:-1]
+    assert len(reasons) == 2
+    for reason in reasons:
+        text = reason["elements"][0]["text"]
+        assert text.endswith("…") and width(text) <= 500
 
 
 def test_item_with_every_field_at_its_cap_fits_one_section() -> None:

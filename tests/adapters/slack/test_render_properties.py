@@ -17,6 +17,7 @@ from tests.adapters.slack.render_helpers import (
     assert_harmless,
     assert_valid,
     button_values,
+    headings,
 )
 
 _HOSTILE_CHARS = "<>&@!#*_~`|:\n\t >＞｀＊＿\u202e\u2066\u00ad\u2060\x00\x1b🧪é"
@@ -91,14 +92,21 @@ matched_lists = st.lists(st.lists(untrusted, max_size=4).map(tuple), min_size=1,
 def digests(draw: st.DrawFn) -> Digest:
     found = draw(st.one_of(st.lists(items, max_size=6).map(tuple), many_items))
     matched = draw(matched_lists)
+    # The taste's suggestions, if any, are the last items, matching no topic.
+    reasons = draw(st.lists(untrusted, max_size=min(2, len(found))))
+    topics = [matched[n % len(matched)] for n in range(len(found) - len(reasons))]
     return Digest(
         channel=draw(untrusted),
         topics=draw(st.lists(untrusted, max_size=3).map(tuple)),
         date=draw(untrusted),
         items=found,
-        matched_topics=tuple(matched[n % len(matched)] for n in range(len(found))),
+        matched_topics=(*topics, *[()] * len(reasons)),
         more=draw(st.integers(min_value=0, max_value=100)),
         more_query=draw(st.none() | untrusted),
+        suggested=tuple(
+            (paper.paper_id, reason)
+            for paper, reason in zip(found[len(found) - len(reasons) :], reasons, strict=True)
+        ),
     )
 
 
@@ -133,6 +141,14 @@ def test_any_digest_renders_valid_whole_and_harmless(value: Digest) -> None:
         assert message.blocks[0]["type"] == "header"
     footers = [m for m in messages if m.blocks[-1]["type"] == "context"]
     assert footers == ([messages[-1]] if value.footer is not None else [])
+    # The heading, once, in the message whose papers the suggestions begin among.
+    if not value.suggested:
+        assert headings(messages) == []
+        return
+    [(where, _)] = headings(messages)
+    before = sum(len(m.paper_ids) for m in messages[:where])
+    first = len(value.items) - len(value.suggested)
+    assert before <= first < before + len(messages[where].paper_ids)
 
 
 @PROPERTY
