@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.chat.channels import MAX_TOPICS, ChannelInfo, TopicLimitError, parse_max_papers
 from bot.chat.ratings import DOWN, UP, UnknownPaper
-from bot.chat.reading import SHOWN, NotSaved
+from bot.chat.reading import SHOWN, NotSaved, short_title
 from bot.chat.scheduler import next_digest_line
 from bot.chat.schedules import ScheduleError, parse_schedule
 from bot.chat.service import Service
@@ -177,7 +177,7 @@ def _saved(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Rep
     total = service.reading.count(cmd.address)
     info = service.channels.info(cmd.address)
     zone = info.timezone if info else "UTC"
-    head = f"This channel's reading list, newest first ({total} {_noun(total, 'paper')}"
+    head = f"This channel's reading list, newest first ({_papers(total)}"
     head += f", the latest {len(entries)} here):" if total > len(entries) else "):"
     lines = [head]
     for n, each in enumerate(entries, start=1):
@@ -198,7 +198,7 @@ def _read(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Repl
                                                cmd.user_name)
     except NotSaved as exc:
         return Reply(text=str(exc))
-    short = title if len(title) <= 80 else title[:79] + "…"
+    short = short_title(title)
     if not new:
         return Reply(text=f"You marked “{short}” read already.")
     return Reply(text=f"Marked “{short}” read for you on this channel's reading list.")
@@ -209,10 +209,6 @@ def _cite(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Repl
     if record is None:
         return _no_paper(args)
     return Reply(text=f"BibTeX for {record.id}:\n{bibtex(record)}")
-
-
-def _noun(count: int, word: str) -> str:
-    return word if count == 1 else word + "s"
 
 
 def _subscribe(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:

@@ -28,7 +28,7 @@ from bot.store.db import Database
 from bot.store.models import Paper, PaperRead, SavedPaper
 from bot.chat.citations import Cited
 
-__all__ = ["NotSaved", "ReadingList", "Saved"]
+__all__ = ["NotSaved", "ReadingList", "Saved", "short_title"]
 
 # The most a reading list shows in chat; the CLI export has every paper.
 SHOWN = 20
@@ -49,14 +49,15 @@ class Saved:
     saved_at: datetime
 
     def line(self, *, zone_date: Callable[[datetime], str]) -> str:
-        title = _short(self.title)
+        title = short_title(self.title)
         if self.new:
             return f"Saved “{title}” to this channel's reading list (/papers saved shows it)."
         return (f"“{title}” is on this channel's reading list already: saved by "
                 f"{self.saved_by} on {zone_date(self.saved_at)}.")
 
 
-def _short(title: str, limit: int = 80) -> str:
+def short_title(title: str, limit: int = 80) -> str:
+    """``title`` cut to ``limit`` characters with an ellipsis, for one-line answers."""
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
