@@ -17,10 +17,11 @@ import asyncio
 import logging
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Setting, Settings
+from bot.digest.deliver import OnPart
 from bot.model.address import ChannelAddress
 from bot.model.messages import Digest, IncomingCommand, NothingNew
 from bot.text.terminal import format_message
@@ -98,12 +99,12 @@ class ConsoleAdapter:
 
     async def post(
         self, message: Digest | NothingNew, *,
-        on_part: Callable[[Sequence[str]], None] | None = None,
+        on_part: OnPart | None = None,
     ) -> int:
         self._write(format_message(message))
         self._prompt()
         if on_part is not None and isinstance(message, Digest):
-            on_part([item.paper_id for item in message.items])
+            on_part([item.paper_id for item in message.items])  # a terminal names no message
         return 1
 
     async def stop(self) -> None:

@@ -39,7 +39,7 @@ import hashlib
 import logging
 import time
 import zoneinfo
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -65,8 +65,13 @@ from adapters.discord.render import (
 )
 from bot.chat.commands import COMMANDS, Command, command_named, is_slow, needs_manager
 from bot.config import Settings
-from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
-from bot.model.address import as_address
+from bot.digest.deliver import (
+    ChannelUnavailable,
+    OnPart,
+    PartlySent,
+    WorkspaceUnavailable,
+)
+from bot.model.address import MessageRef, as_address
 from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
 
 if TYPE_CHECKING:
@@ -157,6 +162,18 @@ def nonce_for(channel: str, message: DiscordMessage, part: int) -> str:
     key = f"{channel}|{','.join(message.paper_ids)}" if message.paper_ids else \
         f"{channel}|{part}|{message.content}"
     return str(int(hashlib.sha256(key.encode()).hexdigest()[:15], 16))
+
+
+# Discord's jump URL, from ids alone: discord.py's ``Message.jump_url`` says
+# "@me" for a channel it fetched without its guild.
+JUMP_URL = "https://discord.com/channels/{guild}/{channel}/{message}"
+
+
+def _message_ref(guild: str, sent: discord.Message) -> MessageRef:
+    """The digest message Discord made, as the ledger keeps it."""
+    channel = str(sent.channel.id)
+    return MessageRef(channel=channel, id=str(sent.id),
+                      link=JUMP_URL.format(guild=guild, channel=channel, message=sent.id))
 
 
 class _Button(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_TEMPLATE):
@@ -329,7 +346,7 @@ class DiscordAdapter:
 
     async def post(
         self, message: Digest | NothingNew, *,
-        on_part: Callable[[Sequence[str]], None] | None = None,
+        on_part: OnPart | None = None,
     ) -> int:
         if not self.client.is_ready():
             # Not a ChannelUnavailable: the channel is fine, the papers wait.
@@ -343,8 +360,8 @@ class DiscordAdapter:
         for part, rendered in enumerate(messages):
             await self._spread()
             try:
-                await channel.send(**_send_kwargs(rendered),
-                                   nonce=nonce_for(message.channel, rendered, part))
+                sent = await channel.send(**_send_kwargs(rendered),
+                                          nonce=nonce_for(message.channel, rendered, part))
             except discord.Forbidden as exc:
                 cause: Exception = ChannelUnavailable(_MISSING.get(exc.code, _MISSING[50013]))
                 raise (PartlySent(posted, cause) if posted else cause) from exc
@@ -360,7 +377,7 @@ class DiscordAdapter:
                 raise
             posted.extend(rendered.paper_ids)
             if on_part is not None:
-                on_part(rendered.paper_ids)
+                on_part(rendered.paper_ids, _message_ref(address.workspace, sent))
         return len(messages)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:

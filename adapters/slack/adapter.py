@@ -44,7 +44,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -69,7 +69,7 @@ from adapters.slack.connection import (
     unreachable_line,
 )
 from adapters.slack.guard import RefusalLog, RequestGuard, middleware
-from adapters.slack.history import History, metadata_for
+from adapters.slack.history import History, message_ref, metadata_for
 from adapters.slack.render import (
     BUTTON_VERBS,
     SlackMessage,
@@ -80,8 +80,13 @@ from adapters.slack.render import (
 from adapters.slack.workspace import OneWorkspace
 from bot.chat.commands import is_slow
 from bot.config import ConfigError, Settings
-from bot.digest.deliver import ChannelUnavailable, PartlySent, WorkspaceUnavailable
-from bot.model.address import as_address
+from bot.digest.deliver import (
+    ChannelUnavailable,
+    OnPart,
+    PartlySent,
+    WorkspaceUnavailable,
+)
+from bot.model.address import MessageRef, as_address
 from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
 
 if TYPE_CHECKING:
@@ -417,7 +422,7 @@ class SlackAdapter:
 
     async def post(
         self, message: Digest | NothingNew, *,
-        on_part: Callable[[Sequence[str]], None] | None = None,
+        on_part: OnPart | None = None,
     ) -> int:
         address = as_address(message.channel)
         client = await self._client_for(address.workspace)
@@ -427,8 +432,15 @@ class SlackAdapter:
                 log.info("Slack: %d papers of the digest interrupted in %s are there already; "
                          "not posted again", len(shown), message.channel)
                 if on_part is not None:
-                    on_part([i for i in message.maybe_posted if i in shown])
-                message = message.without(shown)
+                    # One report per message found, naming it.
+                    by_message: dict[str | None, list[str]] = {}
+                    for paper_id in message.maybe_posted:
+                        if paper_id in shown:
+                            by_message.setdefault(shown[paper_id], []).append(paper_id)
+                    for ts, paper_ids in by_message.items():
+                        on_part(paper_ids,
+                                None if ts is None else message_ref(address.channel, ts))
+                message = message.without(set(shown))
                 if not message.items:
                     return 0
         if isinstance(message, Digest):
@@ -439,7 +451,7 @@ class SlackAdapter:
         for part in messages:
             await self._pace(address.channel)
             try:
-                await self._post_part(client, address.channel, part)
+                ref = await self._post_part(client, address.channel, part)
             except SlackApiError as exc:
                 failure = _failure(exc.response.get("error"))
                 if isinstance(failure, WorkspaceUnavailable):
@@ -454,7 +466,7 @@ class SlackAdapter:
                 raise
             posted.extend(part.paper_ids)
             if on_part is not None:
-                on_part(part.paper_ids)
+                on_part(part.paper_ids, ref)
         return len(messages)
 
     async def _client_for(self, team: str) -> AsyncWebClient:
@@ -474,13 +486,16 @@ class SlackAdapter:
         client = self._clients[team] = _client(token, self._api_url)
         return client
 
-    async def _post_part(self, client: AsyncWebClient, channel: str, part: SlackMessage) -> None:
+    async def _post_part(
+        self, client: AsyncWebClient, channel: str, part: SlackMessage
+    ) -> MessageRef | None:
+        """Post one message; returns the message Slack made (None: its answer named none)."""
         kwargs = part.post_message_kwargs()
         metadata = metadata_for(part.paper_ids)  # read back after a crash (adapters.slack.history)
         if metadata is not None:
             kwargs["metadata"] = metadata
         try:
-            await client.chat_postMessage(channel=channel, **kwargs)
+            answer = await client.chat_postMessage(channel=channel, **kwargs)
         except SlackApiError as exc:
             if exc.response.get("error") != "not_in_channel":
                 raise
@@ -492,7 +507,11 @@ class SlackAdapter:
             except SlackApiError:
                 raise exc from None
             log.info("Slack: joined %s to post its digest", channel)
-            await client.chat_postMessage(channel=channel, **kwargs)
+            answer = await client.chat_postMessage(channel=channel, **kwargs)
+        ts, posted_in = answer.get("ts"), answer.get("channel")
+        if not isinstance(ts, str):
+            return None
+        return message_ref(posted_in if isinstance(posted_in, str) else channel, ts)
 
     async def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)

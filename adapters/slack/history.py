@@ -7,12 +7,16 @@ therefore carries its papers' ids as message metadata (``metadata_for``);
 when the core names such papers, ``History.already_posted`` reads the
 channel's messages since that post began (``conversations.history`` with
 ``include_all_metadata``, the ``channels:history`` and ``groups:history``
-scopes) and returns the ones a digest message's metadata names. Only
+scopes) and returns the ones a digest message's metadata names, each with
+that message's ``ts`` (the ledger keeps which message showed a paper). Only
 then: an ordinary digest reads nothing.
 
 Without the scopes (or when Slack refuses the read for another reason) it
 logs that once and finds nothing: the unconfirmed messages are posted
 again, as they were before the check existed.
+
+``message_ref`` names a digest message for the ledger, found here or just
+posted: its channel, its ``ts`` and the link that opens it.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.model.address import MessageRef
 from bot.model.messages import Digest
 
-__all__ = ["EVENT_TYPE", "History", "metadata_for"]
+__all__ = ["ARCHIVE_URL", "EVENT_TYPE", "History", "message_ref", "metadata_for"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,18 @@ PAGE, PAGES = 200, 5
 # Slack's clock and ours may differ a little: look back this much further.
 SKEW = timedelta(minutes=5)
 _NO_SCOPE = ("missing_scope", "not_allowed_token_type", "no_permission")
+
+
+# A message's link without asking Slack (chat.getPermalink would be one call
+# a message): Slack's archive path, "p" and the ts without its dot. The
+# workspace's own domain is not known here; slack.com takes the reader to it.
+ARCHIVE_URL = "https://slack.com/archives/{channel}/p{ts}"
+
+
+def message_ref(channel: str, ts: str) -> MessageRef:
+    """The digest message ``ts`` in ``channel``, as the ledger keeps it."""
+    return MessageRef(channel=channel, id=ts,
+                      link=ARCHIVE_URL.format(channel=channel, ts=ts.replace(".", "")))
 
 
 def metadata_for(paper_ids: Sequence[str]) -> dict[str, Any] | None:
@@ -52,14 +69,17 @@ class History:
     def __init__(self) -> None:
         self._refusal_logged = False
 
-    async def already_posted(self, client: AsyncWebClient, channel: str, digest: Digest) -> set[str]:
-        """The ``digest.maybe_posted`` papers a digest message in ``channel`` already shows."""
+    async def already_posted(
+        self, client: AsyncWebClient, channel: str, digest: Digest
+    ) -> dict[str, str | None]:
+        """The ``digest.maybe_posted`` papers a digest message in ``channel`` already shows,
+        each with the ``ts`` of the message that shows it (None: Slack gave none)."""
         wanted = set(digest.maybe_posted)
         if not wanted:
-            return set()
+            return {}
         oldest = ("0" if digest.maybe_posted_after is None
                   else f"{(digest.maybe_posted_after - SKEW).timestamp():.6f}")
-        found: set[str] = set()
+        found: dict[str, str | None] = {}
         cursor: str | None = None
         for _ in range(PAGES):
             try:
@@ -71,9 +91,12 @@ class History:
                 self._refused(channel, str(exc.response.get("error")))
                 return found
             for message in answer.get("messages") or ():
-                found |= wanted & _papers_of(message)
+                ts = message.get("ts")
+                for paper_id in wanted & _papers_of(message):
+                    # Newest first: a paper shown twice keeps the older message read.
+                    found[paper_id] = ts if isinstance(ts, str) else None
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
-            if found == wanted or not cursor:
+            if found.keys() == wanted or not cursor:
                 break
         return found
 

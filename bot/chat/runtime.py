@@ -30,7 +30,8 @@ from bot.chat.health import BEAT_SECONDS, Heartbeat, sweep_heartbeats, write_hea
 from bot.chat.scheduler import DigestScheduler
 from bot.chat.service import Service
 from bot.config import ADAPTER_GROUP, Settings
-from bot.model.address import as_address
+from bot.digest.sending import OnPart, Posted
+from bot.model.address import MessageRef, as_address
 from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
 from bot.store.catalog import ImportReport
 from bot.store.db import DatabaseError, SchedulerLease
@@ -76,7 +77,10 @@ class Adapter(Protocol):
       call ``on_part`` with the paper ids of each message as soon as the
       platform accepted it (the core confirms those papers at once, so a
       crash posts none of them again), and SHOULD return how many it posted
-      (the core logs it), or None. A digest's ``maybe_posted`` papers (a
+      (the core logs it), or None. It SHOULD pass ``on_part`` the message's
+      ``MessageRef`` too, when the platform's answer names the message (the
+      ledger keeps it and ``/papers why`` shows it; ``bot.digest.sending.OnPart``).
+      A digest's ``maybe_posted`` papers (a
       post that died may have shown them) it MAY look for on the platform
       first, and report those it finds through ``on_part`` without posting
       them again (Slack reads them back from the channel's history; Discord
@@ -103,9 +107,7 @@ class Adapter(Protocol):
 
     async def start(self, bot: Bot) -> None: ...
 
-    async def post(
-        self, message: Digest | NothingNew, *, on_part: Callable[[Sequence[str]], None]
-    ) -> int | None: ...
+    async def post(self, message: Digest | NothingNew, *, on_part: OnPart) -> int | None: ...
 
     async def stop(self) -> None: ...
 
@@ -401,11 +403,12 @@ class Bot:
     def _interrupted(self) -> list[str]:
         return [a for a in self.service.deliverer.interrupted() if as_address(a).platform in self.adapters]
 
-    def _post(self, message: Digest | NothingNew) -> Generator[Sequence[str], None, int | None]:
+    def _post(self, message: Digest | NothingNew) -> Generator[Posted, None, int | None]:
         """Post from a worker thread through the channel's adapter, on the loop.
 
-        Yields the paper ids of each platform message as the platform accepts
-        it (``bot.digest.sending.Parts``), for the deliverer to confirm. A
+        Yields each platform message as the platform accepts it, its paper
+        ids and reference (``bot.digest.sending.Parts``), for the deliverer
+        to confirm. A
         post still running after ``post_timeout`` is cancelled, and then
         raises ``PostTimedOut``: no message goes out after that.
         """
@@ -416,11 +419,14 @@ class Bot:
         adapter = self.adapters.get(as_address(message.channel).platform)
         if adapter is None:
             raise RuntimeError(f"no adapter for {message.channel} is running")
-        accepted: queue.SimpleQueue[Sequence[str] | None] = queue.SimpleQueue()
+        accepted: queue.SimpleQueue[Posted | None] = queue.SimpleQueue()
+
+        def on_part(paper_ids: Sequence[str], ref: MessageRef | None = None, /) -> None:
+            accepted.put(Posted(tuple(paper_ids), ref))
 
         async def posting() -> int | None:
             try:
-                return await adapter.post(message, on_part=lambda ids: accepted.put(tuple(ids)))
+                return await adapter.post(message, on_part=on_part)
             finally:  # the post has ended: nothing more goes out
                 accepted.put(None)
 
@@ -463,9 +469,7 @@ class _Late:
     """What ``_next`` returns when its deadline passed first."""
 
 
-def _next(
-    accepted: queue.SimpleQueue[Sequence[str] | None], deadline: float
-) -> Sequence[str] | None | _Late:
+def _next(accepted: queue.SimpleQueue[Posted | None], deadline: float) -> Posted | None | _Late:
     """The next message accepted (None: the post ended), waiting until ``deadline``."""
     try:
         return accepted.get(timeout=max(0.0, deadline - time.monotonic()))

@@ -214,7 +214,10 @@ def cmd_why(service: Service, args: argparse.Namespace, settings: Settings) -> i
     address = as_address(args.channel)
     why = service.deliverer.why(address, record.id)
     if args.json:
-        out(json_text({"channel": str(address), "paper": record.id, "lines": list(why.lines)}))
+        ref = why.message
+        message = None if ref is None else {"channel": ref.channel, "id": ref.id, "link": ref.link}
+        out(json_text({"channel": str(address), "paper": record.id, "lines": list(why.lines),
+                       "message": message}))
         return 0
     out(f"{address}:")
     for line in why.lines:

@@ -142,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="whose vote it is (default: cli)")
     sub = verb("why", cmd_why, "why a paper is or is not in a channel's digest",
                "Say why paper ID is or is not in CHANNEL's digests, as /papers why does: when "
-               "it came in, whether the channel was sent it, which topics match it, and where "
-               "the next digest ranks it against the channel's cap.")
+               "it came in, whether the channel was sent it (when, and in which message), which "
+               "topics match it, and where the next digest ranks it against the channel's cap.")
     sub.add_argument("channel", metavar="CHANNEL", help=channel_help)
     sub.add_argument("paper_id", metavar="ID")
     sub.add_argument("--json", action="store_true", help="print a JSON object")

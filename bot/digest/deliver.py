@@ -40,10 +40,12 @@ from bot.digest.select import (
 from bot.digest.sending import (
     ChannelUnavailable,
     NotAllSent,
+    OnPart,
     Outcome,
     PartlySent,
     Parts,
     Post,
+    Posted,
     WorkspaceUnavailable,
 )
 from bot.digest.topics import TopicCache
@@ -58,8 +60,8 @@ from bot.store.models import Channel
 from bot.text.when import local_time
 
 __all__ = [
-    "ChannelUnavailable", "Deliverer", "DigestInProgress", "NotAllSent", "Outcome", "PartlySent",
-    "Parts", "Post", "Why", "WorkspaceUnavailable",
+    "ChannelUnavailable", "Deliverer", "DigestInProgress", "NotAllSent", "OnPart", "Outcome",
+    "PartlySent", "Parts", "Post", "Posted", "Why", "WorkspaceUnavailable",
 ]
 
 log = logging.getLogger(__name__)
@@ -327,11 +329,12 @@ class Deliverer:
         wanted = set(selection.paper_ids)
         while True:
             try:
-                paper_ids = next(result)
+                part = next(result)
             except StopIteration as done:  # what the send returned: how many messages it took
                 return done.value if isinstance(done.value, int) else progress.parts
-            ids = [i for i in paper_ids if i in wanted and i not in progress.confirmed]
-            held.confirm_part(ids, now=self.clock())
+            posted = part if isinstance(part, Posted) else Posted(tuple(part))
+            ids = [i for i in posted.paper_ids if i in wanted and i not in progress.confirmed]
+            held.confirm_part(ids, ref=posted.ref, now=self.clock())
             progress.confirmed.update(ids)
             progress.parts += 1
 

@@ -4,7 +4,8 @@ The ledger makes delivery at-least-once and never twice once a send is
 confirmed: ``claim`` records the shown papers as ``pending`` before sending
 and moves the channel's window (``advance``), ``confirm`` marks them
 ``sent`` (a digest's papers message by message, as the platform accepts
-each), ``fail`` marks them ``failed``; a process that dies between claim
+each, with the message that showed them when the adapter names it),
+``fail`` marks them ``failed``; a process that dies between claim
 and confirm leaves them ``pending`` for the next run (``has_pending``,
 ``interrupted_channels``). Under PostgreSQL's row lock (``bot.digest.locks``)
 the lock is the claim, and ``mark_pending``, committed on its own just
@@ -22,6 +23,7 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
+from bot.model.address import MessageRef
 from bot.store.models import Channel, Delivery
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "has_pending",
     "interrupted_channels",
     "mark_pending",
+    "message_of",
 ]
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -131,12 +134,27 @@ def interrupted_channels(session: Session) -> list[str]:
     return [channel.address for channel in channels]
 
 
-def confirm(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:
+def confirm(
+    session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime,
+    ref: MessageRef | None = None,
+) -> None:
     """The platform accepted the digest (or one of its messages): these papers are ``sent`` for good.
 
+    ``ref`` is the message that showed them, when the adapter said which.
     Papers with no row yet (PostgreSQL's row lock claims none ahead) get one.
     """
-    _record(session, channel_id, paper_ids, now=now, status=SENT, sent_at=now, error=None)
+    message = {} if ref is None else {
+        "message_channel": ref.channel, "message_id": ref.id, "message_link": ref.link}
+    _record(session, channel_id, paper_ids, now=now, status=SENT, sent_at=now, error=None,
+            **message)
+
+
+def message_of(delivery: Delivery) -> MessageRef | None:
+    """The message that showed a delivered paper (None: not known)."""
+    if delivery.message_channel is None or delivery.message_id is None:
+        return None
+    return MessageRef(channel=delivery.message_channel, id=delivery.message_id,
+                      link=delivery.message_link)
 
 
 def mark_pending(session: Session, channel_id: int, paper_ids: Sequence[str], *, now: datetime) -> None:

@@ -34,7 +34,7 @@ from bot.digest.ledger import (
 )
 from bot.digest.select import Selection
 from bot.digest.sending import ChannelUnavailable, WorkspaceUnavailable
-from bot.model.address import ChannelAddress
+from bot.model.address import ChannelAddress, MessageRef
 from bot.store.catalog import current_revision
 from bot.store.channels import pause, workspace_channels
 from bot.store.db import Database
@@ -83,12 +83,15 @@ class Held:
             with self.transaction() as session:
                 confirm(session, self.channel_id, paper_ids, now=now)
 
-    def confirm_part(self, paper_ids: Sequence[str], *, now: datetime) -> None:
-        """One message of the digest was accepted: its papers are ``sent``, committed now."""
+    def confirm_part(
+        self, paper_ids: Sequence[str], *, now: datetime, ref: MessageRef | None = None
+    ) -> None:
+        """One message of the digest was accepted: its papers are ``sent`` (in ``ref``, when
+        known), committed now."""
         opened = self.committed or self.transaction
         if opened is not None and paper_ids:
             with opened() as session:
-                confirm(session, self.channel_id, paper_ids, now=now)
+                confirm(session, self.channel_id, paper_ids, now=now, ref=ref)
 
     def fail(self, selection: Selection, exc: Exception, *, now: datetime) -> None:
         if self.transaction is not None:

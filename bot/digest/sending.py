@@ -4,9 +4,11 @@
 many platform messages that took; the digest counts as accepted when it
 returns. A send that splits a digest into several platform messages SHOULD
 instead return an iterator that yields, message by message, the paper ids
-of each one the platform accepted (``Parts``): each is confirmed in the
-ledger as it comes, before the next is asked for, so a process killed
-between two messages posts none of the confirmed ones again. A send MUST
+of each one the platform accepted, or a ``Posted`` that also names the
+message (``Parts``): each is confirmed in the ledger as it comes, before
+the next is asked for, so a process killed between two messages posts none
+of the confirmed ones again. ``OnPart`` is how an adapter's ``post``
+reports each such message (``bot.chat.runtime.Adapter``). A send MUST
 raise ``ChannelUnavailable`` (or ``WorkspaceUnavailable``) when the channel
 (or every channel of the workspace) can take no posts any more; one that
 returns an int MAY raise ``PartlySent`` when a split digest failed after
@@ -19,20 +21,45 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.errors import UserError
+from bot.model.address import MessageRef
 from bot.model.messages import Digest, NothingNew
 
 __all__ = [
-    "ChannelUnavailable", "NotAllSent", "Outcome", "PartlySent", "Parts", "Post",
-    "WorkspaceUnavailable",
+    "ChannelUnavailable", "NotAllSent", "OnPart", "Outcome", "PartlySent", "Parts", "Post",
+    "Posted", "WorkspaceUnavailable",
 ]
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One platform message of a digest, accepted: the papers it shows, and which message it is
+    (None: the adapter cannot say)."""
+
+    paper_ids: tuple[str, ...]
+    ref: MessageRef | None = None
+
 
 # Posts one message; may return how many platform messages that took (an int),
 # or the ``Parts`` as the platform accepts them.
 Post = Callable[[Digest | NothingNew], object]
-# The paper ids of each platform message of a digest, yielded once it was accepted.
-Parts = Iterator[Sequence[str]]
+# Each platform message of a digest, yielded once it was accepted: its paper
+# ids, or a ``Posted`` that names the message too.
+Parts = Iterator[Sequence[str] | Posted]
+
+
+class OnPart(Protocol):
+    """What an adapter's ``post`` calls as the platform accepts each message of a digest.
+
+    ``paper_ids`` are the papers the message shows; ``ref`` SHOULD name the
+    message when the platform's answer does (it is kept in the ledger, and
+    ``/papers why`` shows it). An adapter that leaves ``ref`` out reports
+    the papers alone.
+    """
+
+    def __call__(self, paper_ids: Sequence[str], ref: MessageRef | None = None, /) -> None: ...
 
 
 class ChannelUnavailable(Exception):

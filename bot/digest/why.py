@@ -3,7 +3,8 @@
 ``explain`` reads what a digest reads (the catalog row, the channel's
 topics and windows, the ledger, the votes) and says, in lines a person
 reads: when the paper came into the catalog, whether the channel was sent
-it (when) or a post of it is pending or failed, whether it is a seed paper
+it (when, and in which message, when the adapter named it) or a post of it
+is pending or failed, whether it is a seed paper
 the channel's platform leaves out, which topics match it, and where the
 next digest ranks it against the channel's cap, or why it lies outside the
 digest's window. The ranking is the digest's own
@@ -20,9 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.digest.ledger import FAILED, PENDING, SENT
+from bot.digest.ledger import FAILED, PENDING, SENT, message_of
 from bot.digest.select import SEED_PLATFORMS, Standing, paper_standing
 from bot.digest.topics import TopicCache
+from bot.model.address import MessageRef
 from bot.model.papers import is_seed_source
 from bot.search.lexer import show
 from bot.store.models import Channel, Delivery, Paper, Rating
@@ -36,11 +38,16 @@ _NAMED = 5
 
 @dataclass(frozen=True)
 class Why:
-    """The answer for one paper: ``found`` False when the catalog has no such id."""
+    """The answer for one paper: ``found`` False when the catalog has no such id.
+
+    ``message`` is the platform message that showed it to the channel, when
+    it was sent and the ledger knows which.
+    """
 
     paper_id: str
     found: bool
     lines: tuple[str, ...]
+    message: MessageRef | None = None
 
     def text(self) -> str:
         return "\n".join(self.lines)
@@ -69,9 +76,12 @@ def explain(
         return Why(paper.id, True, tuple(lines))
     delivery = session.scalar(select(Delivery).where(
         Delivery.channel_id == channel.id, Delivery.paper_id == paper.id))
+    message = None
     if delivery is not None and delivery.status == SENT:
         when = delivery.sent_at or delivery.created_at
-        lines.append(f"This channel's digest posted it {_at(when, zone)}; "
+        message = message_of(delivery)
+        where = "" if message is None else f" in {message.describe()}"
+        lines.append(f"This channel's digest posted it {_at(when, zone)}{where}; "
                      "a paper is never posted to a channel twice.")
     else:
         if delivery is not None and delivery.status == PENDING:
@@ -95,7 +105,7 @@ def explain(
     if channel.paused:
         lines.append(f"Digests are paused here ({channel.paused_reason or 'no reason given'}); "
                      "/papers resume restarts them.")
-    return Why(paper.id, True, tuple(lines))
+    return Why(paper.id, True, tuple(lines), message)
 
 
 def _at(moment: datetime, zone: str) -> str:

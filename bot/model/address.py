@@ -1,4 +1,5 @@
-"""A channel's address: ``PLATFORM:WORKSPACE/CHANNEL``, parsed once at the edge.
+"""A channel's address: ``PLATFORM:WORKSPACE/CHANNEL``, parsed once at the edge; and a
+message's: ``MessageRef``, what a platform names one posted message by.
 
 The console uses ``console:local/NAME``. The core makes addresses from its
 channel rows, adapters from a platform's ids
@@ -9,10 +10,14 @@ person (the CLI, an export file) goes through ``parse_address``. No I/O.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.errors import UserError
 
-__all__ = ["ADDRESS_EXAMPLE", "ChannelAddress", "ChannelError", "as_address", "parse_address"]
+__all__ = [
+    "ADDRESS_EXAMPLE", "ChannelAddress", "ChannelError", "MessageRef", "as_address",
+    "parse_address",
+]
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}"
 _ADDRESS = re.compile(rf"(?P<platform>[a-z][a-z0-9_\-]{{0,39}}):(?P<workspace>{_PART})/(?P<channel>{_PART})")
@@ -71,3 +76,28 @@ def parse_address(text: str) -> ChannelAddress:
 def as_address(value: ChannelAddress | str) -> ChannelAddress:
     """``value`` as an address: the entry points take a typed address or the text of one."""
     return value if isinstance(value, ChannelAddress) else parse_address(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageRef:
+    """One message a platform accepted, as the platform names it: where a digest showed a paper.
+
+    ``channel`` is the platform's id of the channel the message is in and
+    ``id`` the message's own (Slack's ``ts``, Discord's message id); both
+    are the platform's opaque text. ``link`` opens the message, when the
+    adapter could make one without asking the platform (Slack's archive
+    link, Discord's jump URL). The adapter makes it: each platform's links
+    stay beside its platform, and the core only stores and shows them.
+    """
+
+    channel: str
+    id: str
+    link: str | None = None
+
+    def describe(self) -> str:
+        """The message, for a person: ``message ID (LINK)``.
+
+        The id as well as the link: a renderer may break links in reply text
+        (Discord's does), and the id still says which message it is.
+        """
+        return f"message {self.id} ({self.link})" if self.link else f"message {self.id}"

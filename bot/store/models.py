@@ -170,6 +170,11 @@ class Delivery(Base):
     the platform accepted the message (``sent``) or refused it (``failed``).
     A paper ``sent`` to a channel is never sent there again; ``pending`` and
     ``failed`` ones are offered again by the channel's next digest.
+
+    ``message_channel``, ``message_id`` and ``message_link`` name the
+    platform message that showed a ``sent`` paper (``bot.model.address.MessageRef``),
+    when the adapter said which: NULL for the console, and for papers sent
+    before the ledger kept them (revision 0009).
     """
 
     __tablename__ = "deliveries"
@@ -182,6 +187,9 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+    message_channel: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    message_link: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("channel_id", "paper_id", name="uq_deliveries_channel_paper"),

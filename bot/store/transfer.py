@@ -10,7 +10,8 @@ An export holds, one JSON object a line, in this order:
    written, so an older export imports as a catalog), oldest entry first,
    with when it entered the catalog (``first_seen``, and ``entered`` among
    the catalog's writes, which orders the channels' digest windows);
-3. each delivery (``"kind": "delivery"``): a channel, a paper, its status;
+3. each delivery (``"kind": "delivery"``): a channel, a paper, its status,
+   and the message that showed it when known (``"message"``: channel, id, link);
 4. each rating (``"kind": "rating"``): a channel, a paper, a person, the vote;
 5. each paper of a reading list (``"kind": "saved"``): a channel, a paper,
    who saved it and when, who has read it and when;
@@ -162,6 +163,9 @@ def export_database(db: Database, out: IO[str]) -> ExportCounts:
                 "error": row.error,
                 "created_at": _time(row.created_at),
                 "sent_at": _time(row.sent_at),
+                "message": None if row.message_id is None else {
+                    "channel": row.message_channel, "id": row.message_id,
+                    "link": row.message_link},
             })
             deliveries += 1
         ratings = 0
@@ -430,12 +434,26 @@ def _delivery_values(data: dict[str, Any]) -> dict[str, Any]:
         "error": data.get("error"),
         "created_at": _aware(data.get("created_at"), "created_at"),
         "sent_at": _aware(data.get("sent_at"), "sent_at"),
+        **_message_values(data.get("message")),
     }
     if values["status"] not in ("pending", "sent", "failed"):
         raise ValueError("status must be pending, sent or failed")
     if values["created_at"] is None:
         raise ValueError("needs created_at")
     return values
+
+
+def _message_values(message: object) -> dict[str, str | None]:
+    """A delivery's message columns from its export (null, or absent from an export made
+    before the ledger kept messages: not known)."""
+    if message is None:
+        return {"message_channel": None, "message_id": None, "message_link": None}
+    if not isinstance(message, dict) or not all(
+        isinstance(message.get(key), str) for key in ("channel", "id")
+    ) or not isinstance(message.get("link"), str | None):
+        raise ValueError("message must hold a channel, an id and a link (or null)")
+    return {"message_channel": message["channel"], "message_id": message["id"],
+            "message_link": message.get("link")}
 
 
 def _rating_values(data: dict[str, Any]) -> dict[str, Any]:
