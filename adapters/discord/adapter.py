@@ -63,6 +63,7 @@ from adapters.discord.render import (
     render_nothing_new,
     render_reply,
 )
+from adapters.discord.notes import note_content
 from bot.chat.commands import COMMANDS, Command, command_named, is_slow, needs_manager
 from bot.config import Settings
 from bot.digest.deliver import (
@@ -72,7 +73,8 @@ from bot.digest.deliver import (
     WorkspaceUnavailable,
 )
 from bot.model.address import MessageRef, as_address
-from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
+from bot.digest.updates import THREAD, TOP_LEVEL
+from bot.model.messages import Digest, IncomingCommand, NothingNew, PaperNote, Reply
 
 if TYPE_CHECKING:
     from bot.chat.runtime import Bot
@@ -142,6 +144,16 @@ def view_for(message: DiscordMessage) -> discord.ui.View | None:
         for kind, _, label in buttons.each():
             view.add_item(_Button(kind, buttons.paper_id, label=label, row=buttons.row))
     return view
+
+
+def _reference_gone(exc: discord.HTTPException) -> bool:
+    """Whether Discord refused a reply because the message it answers is gone.
+
+    Discord says so as an invalid form body (50035) whose ``message_reference``
+    field has an unknown message (10008 once, MESSAGE_REFERENCE_UNKNOWN_MESSAGE now).
+    """
+    text = str(exc.text or "")
+    return exc.code == 50035 and "message_reference" in text or exc.code == 10008
 
 
 def _send_kwargs(message: DiscordMessage) -> dict[str, Any]:
@@ -379,6 +391,41 @@ class DiscordAdapter:
             if on_part is not None:
                 on_part(rendered.paper_ids, _message_ref(address.workspace, sent))
         return len(messages)
+
+    async def post_note(self, note: PaperNote) -> str:
+        """Post ``note`` as a reply to the digest message it names (``message_reference``).
+
+        When Discord says that message is gone, the note goes to the channel
+        itself, saying so; a channel the bot can no longer post to raises
+        ``ChannelUnavailable`` as a digest's post does.
+        """
+        if not self.client.is_ready():
+            raise ConnectionError("not connected to Discord")
+        channel = await self._channel(int(note.thread.channel))
+        reference = discord.MessageReference(message_id=int(note.thread.id),
+                                             channel_id=int(note.thread.channel),
+                                             fail_if_not_exists=True)
+        for top_level in (False, True):
+            await self._spread()
+            try:
+                replying: dict[str, Any] = {} if top_level else {"reference": reference}
+                await channel.send(
+                    note_content(note, top_level=top_level), mention_author=False,
+                    allowed_mentions=discord.AllowedMentions.none(), suppress_embeds=True,
+                    **replying)
+                return TOP_LEVEL if top_level else THREAD
+            except discord.Forbidden as exc:
+                raise ChannelUnavailable(_MISSING.get(exc.code, _MISSING[50013])) from exc
+            except discord.NotFound as exc:
+                raise ChannelUnavailable(_GONE) from exc
+            except discord.HTTPException as exc:
+                if exc.status == 401:
+                    raise WorkspaceUnavailable(_REFUSED) from exc
+                if top_level or not _reference_gone(exc):
+                    raise
+            log.info("Discord: the digest message %s in %s is gone; its paper's note goes to "
+                     "the channel", note.thread.id, note.channel)
+        raise AssertionError("unreachable")
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.client.get_channel(channel_id)

@@ -69,6 +69,7 @@ from adapters.slack.connection import (
     unreachable_line,
 )
 from adapters.slack.guard import RefusalLog, RequestGuard, middleware
+from adapters.slack.notes import note_kwargs
 from adapters.slack.history import History, message_ref, metadata_for
 from adapters.slack.render import (
     BUTTON_VERBS,
@@ -87,7 +88,8 @@ from bot.digest.deliver import (
     WorkspaceUnavailable,
 )
 from bot.model.address import MessageRef, as_address
-from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
+from bot.digest.updates import THREAD, TOP_LEVEL
+from bot.model.messages import Digest, IncomingCommand, NothingNew, PaperNote, Reply
 
 if TYPE_CHECKING:
     from bot.chat.runtime import Bot
@@ -190,6 +192,10 @@ def _checker(token: str | None, api_url: str) -> AsyncWebClient:
 def _details(exc: BaseException) -> BaseException | None:
     """The traceback of ``exc`` for the log, only when it logs DEBUG."""
     return exc if log.isEnabledFor(logging.DEBUG) else None
+
+
+# What Slack answers a reply whose thread's parent message was deleted.
+THREAD_GONE = frozenset({"thread_not_found", "message_not_found"})
 
 
 def _failure(error: str | None) -> ChannelUnavailable | None:
@@ -468,6 +474,38 @@ class SlackAdapter:
             if on_part is not None:
                 on_part(part.paper_ids, ref)
         return len(messages)
+
+    async def post_note(self, note: PaperNote) -> str:
+        """Post ``note`` in the thread of the digest message it names (``thread_ts``).
+
+        When Slack says that message is gone, the note goes to the channel
+        itself, saying so; a channel the app can no longer post to raises
+        ``ChannelUnavailable`` as a digest's post does.
+        """
+        client = await self._client_for(note.channel.workspace)
+        await self._pace(note.channel.channel)
+        try:
+            await client.chat_postMessage(channel=note.thread.channel, thread_ts=note.thread.id,
+                                          **note_kwargs(note))
+            return THREAD
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            failure = _failure(error)
+            if failure is not None:
+                raise failure from exc
+            if error not in THREAD_GONE:
+                raise
+        log.info("Slack: the digest message %s in %s is gone; its paper's note goes to the "
+                 "channel", note.thread.id, note.channel)
+        try:
+            await client.chat_postMessage(channel=note.channel.channel,
+                                          **note_kwargs(note, top_level=True))
+        except SlackApiError as exc:
+            failure = _failure(exc.response.get("error"))
+            if failure is not None:
+                raise failure from exc
+            raise
+        return TOP_LEVEL
 
     async def _client_for(self, team: str) -> AsyncWebClient:
         """The Web API client holding ``team``'s bot token."""

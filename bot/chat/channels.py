@@ -70,6 +70,8 @@ class ChannelInfo:
     topics: tuple[str, ...]
     # When its last digest was posted; not part of what the scheduler compares.
     last_digest_at: datetime | None = field(default=None, compare=False)
+    # Whether later versions and code releases are noted in posted papers' threads.
+    thread_updates: bool = field(default=True, compare=False)
 
     @classmethod
     def of(
@@ -86,6 +88,7 @@ class ChannelInfo:
             paused_reason=channel.paused_reason,
             topics=tuple(channel_topics(session, channel) if topics is None else topics),
             last_digest_at=channel.last_digest_at,
+            thread_updates=channel.thread_updates is not False,
         )
 
     @property
@@ -239,6 +242,13 @@ class Channels:
         with self.db.session() as session:
             channel = self._channel(session, address)
             channel.max_papers = count
+            return ChannelInfo.of(session, channel)
+
+    def set_thread_updates(self, address: Address, on: bool) -> ChannelInfo:
+        """Note (or not) a posted paper's later versions and code in its message's thread."""
+        with self.db.session() as session:
+            channel = self._channel(session, address)
+            channel.thread_updates = on
             return ChannelInfo.of(session, channel)
 
     def pause(self, address: Address, *, reason: str) -> ChannelInfo:

@@ -68,7 +68,8 @@ def _latex(text: str) -> str:
         elif char in _LETTERS:
             out.append(_LETTERS[char])
         elif ord(char) > 127:
-            base, *marks = unicodedata.normalize("NFD", char)
+            decomposed = unicodedata.normalize("NFD", char)
+            base, marks = decomposed[0], decomposed[1:]
             if marks and base.isascii() and base.isalpha() and all(m in _ACCENTS for m in marks):
                 letter = r"\i" if base == "i" else base
                 for mark in marks:

@@ -283,6 +283,27 @@ def _limit(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Rep
                       "the footer counts the rest.")
 
 
+def _updates(service: Service, cmd: IncomingCommand, args: str, send: Send) -> Reply:
+    word = args.strip().lower()
+    if not word:
+        info = service.channels.info(cmd.address)
+        on = info.thread_updates if info else True
+        return Reply(text=(
+            "A paper's later versions and code releases are noted in the thread of the "
+            "message that posted it" if on else
+            "This channel gets no notes of posted papers' later versions and code"
+        ) + f". /papers updates {'off' if on else 'on'} turns that {'off' if on else 'on'}.")
+    if word not in ("on", "off"):
+        raise _UsageError("Say on or off.")
+    service.channels.set_thread_updates(cmd.address, word == "on")
+    if word == "on":
+        return Reply(text="From now on, a posted paper's new versions and code releases are "
+                          "noted in the thread of the message that posted it (one note a day "
+                          "at most).")
+    return Reply(text="No more notes of posted papers' new versions and code releases here. "
+                      "/papers updates on turns them back on.")
+
+
 def _papers(count: int) -> str:
     return f"{count} paper" if count == 1 else f"{count} papers"
 
@@ -366,6 +387,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(name="limit", usage="limit N", example="limit 5",
             summary="how many papers a digest shows (1-50)", run=_limit, manages=True,
             argument="count", optional=True),
+    Command(name="updates", usage="updates [on|off]", example="updates off",
+            summary="notes in a posted paper's thread when a new version or its code comes out",
+            run=_updates, argument="state", optional=True,
+            manages_with=("on", "off")),
     Command(name="digest", usage="digest", example="digest",
             summary="post this channel's digest now", run=_digest, slow=True, manages=True),
     Command(name="pause", usage="pause [REASON]", example="pause conference week",

@@ -30,9 +30,9 @@ from bot.chat.health import BEAT_SECONDS, Heartbeat, sweep_heartbeats, write_hea
 from bot.chat.scheduler import DigestScheduler
 from bot.chat.service import Service
 from bot.config import ADAPTER_GROUP, Settings
-from bot.digest.sending import OnPart, Posted
+from bot.digest.sending import ChannelUnavailable, OnPart, Posted
 from bot.model.address import MessageRef, as_address
-from bot.model.messages import Digest, IncomingCommand, NothingNew, Reply
+from bot.model.messages import Digest, IncomingCommand, NothingNew, PaperNote, Reply
 from bot.store.catalog import ImportReport
 from bot.store.db import DatabaseError, SchedulerLease
 
@@ -88,6 +88,13 @@ class Adapter(Protocol):
       The core cancels a post still running
       after ``POST_TIMEOUT`` (its retries included): it MUST let the
       cancellation through, posting nothing more.
+    - ``post_note`` (optional: an adapter without it gets no thread notes)
+      MUST post a ``PaperNote`` in the thread of the message its ``thread``
+      names (a reply to it), and return ``bot.digest.updates.THREAD``; when
+      that message is gone it SHOULD post the note to the channel instead,
+      saying so, and return ``TOP_LEVEL``. It raises as ``post`` does:
+      ``ChannelUnavailable`` when the channel takes no posts (the note is
+      dropped), any other exception for a failure worth retrying.
     - ``stop`` MUST close the connections; it MAY be called without ``start``.
     - An adapter MUST NOT interpret command arguments, select papers or
       touch the core's tables: those are the core's. It MAY keep its
@@ -455,6 +462,25 @@ class Bot:
             # Feeds log their own line each (bot.ingest.run); seed files only when they changed.
             if isinstance(report, ImportReport) and (report.changed or report.problems):
                 log.info("%s", report.line())
+        # What the ingest changed in papers already posted goes to their threads.
+        if not self._stopping:
+            self.service.updates.run(send=self._post_note)
+
+    def _post_note(self, note: PaperNote) -> str:
+        """Post a thread note from a worker thread through its channel's adapter, on the loop."""
+        loop = self._loop
+        assert loop is not None
+        if self._stopping:
+            raise Stopping("the bot is stopping")
+        adapter = self.adapters.get(note.channel.platform)
+        post_note = getattr(adapter, "post_note", None)
+        if post_note is None:
+            raise ChannelUnavailable(f"the {note.channel.platform} adapter posts no thread notes")
+        future = asyncio.run_coroutine_threadsafe(post_note(note), loop)
+        try:
+            return str(future.result(timeout=self.post_timeout))
+        finally:
+            future.cancel()  # a no-op once it ended; else nothing more may go out
 
 
 class Stopping(Exception):

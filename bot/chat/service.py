@@ -12,7 +12,8 @@ Callers use the parts directly:
 - ``feeds`` (``bot.ingest.registry.Feeds``): the feeds table;
 - ``ingestion`` (``bot.ingest.jobs.Ingestion``): the ingest job, feeds run by hand, seed files;
 - ``backfill`` (``bot.ingest.backfill.Backfill``): missed arXiv announcement days from the API;
-- ``deliverer`` (``bot.digest.deliver.Deliverer``): digests, scheduled or asked for.
+- ``deliverer`` (``bot.digest.deliver.Deliverer``): digests, scheduled or asked for;
+- ``updates`` (``bot.digest.updates.Updates``): later news of posted papers, in their threads.
 
 The ``/papers`` commands (``bot.chat.commands``) sit above it and call the parts.
 """
@@ -31,6 +32,7 @@ from bot.chat.reading import ReadingList
 from bot.chat.tastes import Tastes
 from bot.config import Settings
 from bot.digest.deliver import Deliverer
+from bot.digest.updates import Updates
 from bot.ingest.backfill import DEFAULT_API_URL, Backfill
 from bot.ingest.fetch import Fetcher
 from bot.ingest.jobs import Ingestion
@@ -104,6 +106,7 @@ class Service:
         self.ratings = Ratings(db=db, clock=now, timezone=timezone, digest_time=digest_time,
                                on_vote=self.tastes.learn, on_vote_later=self.tastes.learn_later)
         self.deliverer.before_selection = self.tastes.catch_up
+        self.updates = Updates(db=db, clock=now)
         self.reading = ReadingList(db=db, clock=now, timezone=timezone, digest_time=digest_time)
         self.feeds = Feeds(db, configured=feeds, clock=now)
         fetcher = fetcher or Fetcher(pacer=api_pacer(arxiv_api_url, sleep=sleep))

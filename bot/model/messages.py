@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.model.address import ChannelAddress
+from bot.model.address import ChannelAddress, MessageRef
 from bot.model.links import repo_label
 from bot.model.papers import PaperRecord
 
@@ -40,6 +40,7 @@ __all__ = [
     "Digest",
     "IncomingCommand",
     "NothingNew",
+    "PaperNote",
     "SUGGESTED_HEADING",
     "PaperItem",
     "Reply",
@@ -209,6 +210,44 @@ class NothingNew:
     @property
     def text(self) -> str:
         return f"Nothing new today for {self.channel}."
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperNote:
+    """Later news of a paper a channel was sent, for the thread of the message that carried it.
+
+    ``thread`` is that message. ``version`` is the paper's new arXiv version
+    (None: no new version, only code released), first seen on ``day`` (as
+    the channel reads dates: ``4 Dec``); ``changed`` names what the version
+    changed (``title``, ``abstract``, ``authors``); ``code`` are the code
+    links that appeared on a paper that had none. ``title`` is the paper's
+    title now: plain untrusted text, as everywhere here. ``lines`` are the
+    note's own words (no untrusted text but the code labels, which a
+    renderer escapes as it escapes titles).
+    """
+
+    channel: ChannelAddress
+    paper_id: str
+    title: str
+    url: str | None
+    thread: MessageRef
+    version: int | None
+    day: str
+    changed: tuple[str, ...] = ()
+    code: tuple[CodeLink, ...] = ()
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """``v3 posted 4 Dec: title changed, now with code`` and ``Code released: owner/repo``."""
+        lines = []
+        if self.version is not None:
+            what = [f"{name} changed" for name in self.changed]
+            if self.code:
+                what.append("now with code")
+            lines.append(f"v{self.version} posted {self.day}" + (f": {', '.join(what)}" if what else ""))
+        if self.code:
+            lines.append("Code released: " + ", ".join(link.label for link in self.code))
+        return tuple(lines)
 
 
 def short_authors(record: PaperRecord, *, limit: int = AUTHOR_LIMIT) -> str:

@@ -5,6 +5,13 @@ changed rows with a catalog *revision*: a counter taken under a row lock, so
 revisions become visible in commit order on PostgreSQL as on SQLite. The
 search index records the newest revision it holds and catches up from there
 (``bot.search.index``). Functions take a ``Session``; callers own the transaction.
+
+An update that is news to the readers of a paper already posted (a later
+arXiv version, or code links on a paper that had none: ``paper_news``) is
+recorded in ``paper_changes`` in the same transaction, for the thread notes
+(``bot.digest.updates``). Code that appears on a paper that was news once
+makes it news again (its ``entered_revision`` moves to this revision): a
+channel that follows only papers with code gets it in its next digest.
 """
 
 from __future__ import annotations
@@ -36,10 +43,11 @@ from sqlalchemy.orm import Session
 
 from bot.model.papers import SEED_SOURCE, PaperRecord
 from bot.store.db import insert_missing
-from bot.store.models import CatalogMeta, Paper
+from bot.store.models import CatalogMeta, Paper, PaperChange
 
 __all__ = [
     "ImportReport",
+    "News",
     "ID_LENGTH",
     "UpsertResult",
     "check_id",
@@ -51,6 +59,7 @@ __all__ = [
     "id_order",
     "iter_papers",
     "merge_content",
+    "paper_news",
     "record_from_row",
     "upsert_papers",
 ]
@@ -344,6 +353,8 @@ def upsert_papers(
         return result
     revision = _next_revision(session)
     result.revision = revision
+    news = [(values["key"], told) for values in updates
+            if (told := paper_news(stored[values["key"]], values)) is not None]
     # Core statements run as one executemany each: the ORM's per-object
     # bookkeeping would cost more than SQLite's own work at bulk sizes.
     for values in (*inserts, *updates):
@@ -354,7 +365,51 @@ def upsert_papers(
         _insert(session, inserts)
     if updates:
         session.execute(update(PAPERS).where(PAPERS.c.id == bindparam("key")), updates)
+    if news:
+        session.execute(insert(PaperChange), [
+            {"paper_id": paper_id, "revision": revision, "version": told.version,
+             "changed": list(told.changed), "code_urls": list(told.code_urls), "created_at": now}
+            for paper_id, told in news])
+        released = [paper_id for paper_id, told in news if told.code_urls]
+        for start in range(0, len(released), _LOOKUP_BATCH):
+            session.execute(
+                update(PAPERS)
+                .where(PAPERS.c.id.in_(released[start : start + _LOOKUP_BATCH]),
+                       PAPERS.c.entered_revision > 0)
+                .values(entered_revision=revision))
     return result
+
+
+@dataclass(frozen=True)
+class News:
+    """What a stored paper's update tells the people it was posted to (``paper_news``)."""
+
+    # The new arXiv version, when the update is one; what of the text it changed.
+    version: int | None
+    changed: tuple[str, ...]
+    # Code links on a paper that had none before.
+    code_urls: tuple[str, ...]
+
+
+def paper_news(old: dict[str, Any], new: dict[str, Any]) -> News | None:
+    """What ``new`` tells beyond ``old`` (stored contents), or None: nothing worth a note.
+
+    A later arXiv version is news (with which of title, abstract and
+    authors it changed), and so are code links on a paper that had none. A
+    version that drops a code link tells nothing of it; an edit that only
+    adds a second code link is no news either.
+    """
+    old_version, new_version = old["arxiv_version"], new["arxiv_version"]
+    version = (new_version if old_version is not None and new_version is not None
+               and new_version > old_version else None)
+    released: tuple[str, ...] = ()
+    if not old["code_urls"] and not old["has_code"] and new["code_urls"]:
+        released = tuple(new["code_urls"])
+    if version is None and not released:
+        return None
+    changed = tuple(name for name in ("title", "abstract", "authors")
+                    if version is not None and old[name] != new[name])
+    return News(version=version, changed=changed, code_urls=released)
 
 
 def _sqlite_datetime(value: datetime) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -35,8 +36,10 @@ __all__ = [
     "Delivery",
     "Feed",
     "Paper",
+    "PaperChange",
     "Rating",
     "Taste",
+    "ThreadNote",
     "Topic",
     "UTCDateTime",
 ]
@@ -142,6 +145,9 @@ class Channel(Base):
     # The local day of the channel's last scheduled digest: at most one a day,
     # even when a daylight-saving change repeats the scheduled hour.
     last_scheduled_on: Mapped[date | None] = mapped_column(Date)
+    # Whether a paper's later versions and code releases are noted in the
+    # thread of the message that carried it (``/papers updates on|off``).
+    thread_updates: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (UniqueConstraint("platform", "workspace", "channel", name="uq_channels_address"),)
 
@@ -308,3 +314,54 @@ class Feed(Base):
     next_fetch_at: Mapped[datetime | None] = mapped_column()
     papers_added: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column()
+
+
+class PaperChange(Base):
+    """Something a digest's readers would want told after a paper was posted: a later arXiv
+    version (``version``; ``changed`` says whether its title, abstract or authors changed)
+    or code links that appeared on a paper that had none (``code_urls``).
+
+    Written by the import that made the change, in its catalog ``revision``
+    (``bot.store.catalog.upsert_papers``); ``bot.digest.updates`` turns it
+    into thread notes for the channels that were sent the paper before.
+    """
+
+    __tablename__ = "paper_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)
+    changed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    code_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_paper_changes_revision", "revision"),)
+
+
+class ThreadNote(Base):
+    """One change told (or to be told) to one channel, in the thread of the paper's message.
+
+    ``status`` is ``due`` (waiting for ``not_before``), ``posting`` (handed
+    to the platform: a crash then leaves it there, and it is never posted
+    again), ``sent``, or ``dropped`` (the channel or its message is gone, or
+    the platform kept failing; ``error`` says why).
+    """
+
+    __tablename__ = "thread_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(String(64))
+    change_id: Mapped[int] = mapped_column(ForeignKey("paper_changes.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    not_before: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    posted_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "change_id", name="uq_thread_notes_channel_change"),
+        Index("ix_thread_notes_status", "status", "not_before"),
+        Index("ix_thread_notes_channel_paper", "channel_id", "paper_id"),
+    )

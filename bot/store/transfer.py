@@ -57,7 +57,9 @@ SAVED = typing.cast(Table, SavedPaper.__table__)
 READS = typing.cast(Table, PaperRead.__table__)
 Store = Callable[[Sequence[PaperRecord], Collection[str]], UpsertResult]
 
-_CHANNEL_FIELDS = ("timezone", "digest_time", "cadence", "max_papers", "paused", "paused_reason")
+_CHANNEL_FIELDS = (
+    "timezone", "digest_time", "cadence", "max_papers", "paused", "paused_reason", "thread_updates",
+)
 _FEED_FIELDS = (
     "name", "url", "origin", "enabled", "disabled_reason", "etag", "last_modified",
     "last_status", "last_error", "failures", "papers_added",
@@ -370,7 +372,7 @@ class _Importer:
                     rows += [{"saved_id": saved_id, "user_id": str(user)[:100],
                               "user_name": str(name or "")[:200],
                               "read_at": _aware(when, "read_at")}
-                             for user, name, when in read_by]
+                             for user, name, when in read_by or ()]
                 except (ValueError, TypeError) as exc:
                     self.problem(number, f"the readers of {paper_id} in {address} are not "
                                          f"[user, name, time] lists ({exc})")

@@ -265,4 +265,5 @@ def test_command_table_says_who_may_run_what_and_how_it_takes_its_argument() -> 
         "save": ("id", False), "read": ("id", False), "cite": ("id", False),
         "subscribe": ("topic", False), "unsubscribe": ("topic", False),
         "schedule": ("when", True), "limit": ("count", True), "pause": ("reason", True),
+        "updates": ("state", True),
     }

@@ -142,6 +142,8 @@ class DiscordRest(FakeDiscordGateway):
             return 404, discord_error(10003, "Unknown Channel")
         if (invalid := invalid_message(payload, req.files, create=True)) is not None:
             return 400, invalid
+        if (unknown := self._unknown_reference(channel_id, payload)) is not None:
+            return 400, unknown
         nonce = str(payload.get("nonce"))
         if payload.get("enforce_nonce") and (channel_id, nonce) in self._nonces:
             # A retry with the same nonce: Discord answers with the message it made.
@@ -150,6 +152,25 @@ class DiscordRest(FakeDiscordGateway):
         if payload.get("nonce") is not None:
             self._nonces[channel_id, nonce] = message["id"]
         return 200, message
+
+    def _unknown_reference(self, channel_id: str, payload: Mapping[str, Any]) -> Any:
+        """Discord's refusal of a reply to a message that is gone (None: not one).
+
+        ``fail_if_not_exists`` defaults to true; false sends the reply as a plain message.
+        """
+        reference = payload.get("message_reference")
+        if not reference or reference.get("fail_if_not_exists") is False:
+            return None
+        target = self._stored.get(str(reference.get("message_id")))
+        if target is not None and target["channel_id"] == str(reference.get("channel_id", channel_id)):
+            return None
+        unknown = {"code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "message": "Unknown message"}
+        return discord_error(50035, "Invalid Form Body",
+                             {"message_reference": {"_errors": [unknown]}})
+
+    def delete_message(self, message_id: str) -> None:
+        """Someone deleted the message ``message_id`` (a digest's, say)."""
+        del self._stored[message_id]
 
     def _channel_message(self, req: _Request) -> tuple[int, Any]:
         message = self._stored.get(req.params["message_id"])
