@@ -175,9 +175,9 @@ class Updates:
                         report.waiting += 1
                     continue
                 built = _build(session, key, group)
-                if built is None:  # the paper's message or channel is no longer known
+                if isinstance(built, str):  # nothing to say, or nowhere to say it
                     for note in group:
-                        note.status, note.error = DROPPED, "its message is no longer known"
+                        note.status, note.error = DROPPED, built
                     continue
                 ready.append(built)
             return ready
@@ -270,7 +270,8 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _build(session: Session, key: tuple[int, str], group: Sequence[ThreadNote]) -> _Due | None:
+def _build(session: Session, key: tuple[int, str], group: Sequence[ThreadNote]) -> _Due | str:
+    """The note of ``group``'s changes, or why there is none."""
     channel_id, paper_id = key
     channel = session.get(Channel, channel_id)
     delivery = session.scalar(select(Delivery).where(
@@ -278,14 +279,24 @@ def _build(session: Session, key: tuple[int, str], group: Sequence[ThreadNote]) 
     thread = None if delivery is None else message_of(delivery)
     record = get_papers(session, [paper_id]).get(paper_id)
     if channel is None or thread is None or record is None:
-        return None
+        return "its message is no longer known"
     changes = session.scalars(
         select(PaperChange).where(PaperChange.id.in_([n.change_id for n in group]))
         .order_by(PaperChange.id)).all()
-    versions = [c.version for c in changes if c.version is not None]
+    # A version told before (the catalog went back to an older one, then
+    # forward again) is not told twice.
+    told = session.scalar(
+        select(func.max(PaperChange.version))
+        .join(ThreadNote, ThreadNote.change_id == PaperChange.id)
+        .where(ThreadNote.channel_id == channel_id, ThreadNote.paper_id == paper_id,
+               ThreadNote.status.in_((SENT_NOTE, POSTING))))
+    versions = [c.version for c in changes
+                if c.version is not None and (told is None or c.version > told)]
     changed = [name for name in ("title", "abstract", "authors")
                if any(name in c.changed for c in changes)]
     code = list(dict.fromkeys(url for c in changes for url in c.code_urls))
+    if not versions and not code:
+        return "told before"
     newest = max(changes, key=lambda c: c.created_at) if changes else None
     day = "" if newest is None else _day(newest.created_at, channel.timezone)
     note = PaperNote(

@@ -108,3 +108,17 @@ def test_code_that_appears_makes_a_paper_news_for_a_has_code_channel(
     assert titles(run(service)) == ["Breast MRI screening"]
     clock.now += timedelta(days=1)
     assert titles(run(service)) == []  # and never twice
+
+
+def test_a_version_told_once_is_not_told_again_when_the_catalog_goes_back_and_forth(
+    service: Service, clock: Clock,
+) -> None:
+    service.catalog.import_records([paper(1, "Breast MRI screening", version=1)])
+    service.channels.subscribe(GENERAL, "breast mri")
+    service.deliverer.digest(GENERAL, send=threaded)
+    told: list[PaperNote] = []
+    for version, days in ((2, 1), (1, 3), (2, 5)):  # a seed file put v1 back, a feed v2 again
+        clock.now += timedelta(days=days)
+        service.catalog.import_records([paper(1, "Breast MRI screening", version=version)])
+        service.updates.run(send=lambda note: told.append(note) or THREAD)
+    assert [n.version for n in told] == [2]
