@@ -1,8 +1,9 @@
 """The Discord adapter: a discord.py client in the bot's event loop.
 
 Two translations around the core (``bot.chat.runtime.Bot``): a ``/papers``
-subcommand or a button click becomes an ``IncomingCommand``; a reply or a
-digest becomes embeds (``adapters.discord.render``). The ``/papers`` group
+subcommand or a button click becomes an ``IncomingCommand``, with the
+person's name as the server shows it (what a reading list says saved a
+paper); a reply or a digest becomes embeds (``adapters.discord.render``). The ``/papers`` group
 is generated from the core's command table (``bot.chat.commands.COMMANDS``):
 each subcommand takes its one free-text argument and hands
 ``"<name> <text>"`` to the core, so arguments are parsed only there.
@@ -136,7 +137,7 @@ def point_at(api_url: str, gateway_url: str) -> None:
 
 
 def view_for(message: DiscordMessage) -> discord.ui.View | None:
-    """The buttons of a message (Abstract, More like this, 👍, 👎), one row per paper."""
+    """The buttons of a message (Abstract, More like this, 👍, 👎, Save), one row per paper."""
     if not message.buttons:
         return None
     view = discord.ui.View(timeout=None)
@@ -188,8 +189,21 @@ def _message_ref(guild: str, sent: discord.Message) -> MessageRef:
                       link=JUMP_URL.format(guild=guild, channel=channel, message=sent.id))
 
 
+def _display_name(user: discord.User | discord.Member) -> str:
+    """The name the server shows for ``user``: nickname, else global name, else user name.
+
+    discord.py's ``display_name`` picks among them (a ``User`` outside a
+    server has no nickname); "" if Discord sent none, and the core shows the id.
+    """
+    return (user.display_name or "").strip()
+
+
 class _Button(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_TEMPLATE):
-    """An Abstract or More like this button, answered even after a restart."""
+    """One of a paper's buttons (``BUTTON_KINDS``), answered even after a restart.
+
+    Every kind answers privately: a click is one person's question, vote or
+    save, and the channel need not see it.
+    """
 
     adapter: DiscordAdapter | None = None
 
@@ -500,6 +514,7 @@ class DiscordAdapter:
             channel_id=str(interaction.channel_id),
             user_id=str(interaction.user.id),
             text=text,
+            user_name=_display_name(interaction.user),
         )
 
     async def answer(self, interaction: discord.Interaction[Any], text: str, *,

@@ -10,8 +10,8 @@ content at most 2000 and not blank without embeds; at most 10 embeds, each
 one discord.py round-trips and none empty (title 256, description 4096, 25
 fields of name 256 and value 1024, footer 2048, author name 256; an embed
 ``url`` only if ``safe_url`` passes it); all those texts together at most
-6000; at most 5 rows of buttons, ``custom_id`` at most 100 and unique in
-the message. Lengths count UTF-16 code units (``bot.text.fitting.width``),
+6000; at most 5 rows of buttons and 5 buttons a row, ``custom_id`` at most
+100 and unique in the message. Lengths count UTF-16 code units (``bot.text.fitting.width``),
 never fewer than ``len``, so emoji cannot slip past however Discord counts.
 """
 
@@ -33,6 +33,7 @@ __all__ = [
     "BUTTON_KINDS",
     "BUTTON_LABELS",
     "BUTTON_LABEL_LIMIT",
+    "BUTTONS_PER_ROW_LIMIT",
     "BUTTON_VERBS",
     "CONTENT_LIMIT",
     "CUSTOM_ID_LIMIT",
@@ -67,17 +68,21 @@ FIELD_VALUE_LIMIT = 1024
 FOOTER_LIMIT = 2048
 AUTHOR_NAME_LIMIT = 256
 ACTION_ROW_LIMIT = 5
+BUTTONS_PER_ROW_LIMIT = 5
 BUTTON_LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
 PAPERS_PER_MESSAGE = ACTION_ROW_LIMIT
 
-ButtonKind = Literal["abstract", "like", "up", "down"]
-CUSTOM_ID_TEMPLATE = r"digestbot:(?P<kind>abstract|like|up|down):(?P<paper_id>.+)"
+ButtonKind = Literal["abstract", "like", "up", "down", "save"]
+# Kinds are only ever added: a posted message's buttons name theirs for good.
+CUSTOM_ID_TEMPLATE = r"digestbot:(?P<kind>abstract|like|up|down|save):(?P<paper_id>.+)"
 # Each button, in its row's order, with its label and the command it stands for.
-BUTTON_KINDS: tuple[ButtonKind, ...] = ("abstract", "like", "up", "down")
+# Five fill a row (BUTTONS_PER_ROW_LIMIT): a sixth control needs another layout.
+BUTTON_KINDS: tuple[ButtonKind, ...] = ("abstract", "like", "up", "down", "save")
 BUTTON_LABELS: dict[str, str] = {"abstract": "Abstract", "like": "More like this",
-                                 "up": "👍 Relevant", "down": "👎 Not for us"}
-BUTTON_VERBS: dict[str, str] = {"abstract": "show", "like": "like", "up": "more", "down": "less"}
+                                 "up": "👍 Relevant", "down": "👎 Not for us", "save": "Save"}
+BUTTON_VERBS: dict[str, str] = {"abstract": "show", "like": "like", "up": "more", "down": "less",
+                                "save": "save"}
 
 # Mutable, like every AllowedMentions: send_kwargs builds its own each time
 # so that no one's change to this shared value can turn pings back on.
@@ -94,8 +99,8 @@ class DiscordLimitError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class PaperButtons:
-    """One paper's row of buttons, "N. Abstract", "N. More like this", "N. 👍 Relevant" and
-    "N. 👎 Not for us", as plain data.
+    """One paper's row of buttons, "N. Abstract", "N. More like this", "N. 👍 Relevant",
+    "N. 👎 Not for us" and "N. Save", as plain data.
 
     ``row`` is the action row (0 to 4); ``number`` is the paper's place in
     the digest or reply, the ``N.`` its embed title starts with.
@@ -223,6 +228,8 @@ def _button_problems(message: DiscordMessage) -> Iterator[str]:
     if len(set(ids)) != len(ids):
         yield "custom_ids repeat within the message"
     for button in message.buttons:
+        if len(button.each()) > BUTTONS_PER_ROW_LIMIT:
+            yield f"{len(button.each())} buttons in a row > {BUTTONS_PER_ROW_LIMIT}"
         if button.paper_id not in message.paper_ids:
             yield f"buttons for {button.paper_id[:40]!r}, a paper not in the message"
         for kind, value, label in button.each():

@@ -34,16 +34,19 @@ it builds from ``buttons``). The contract, on top of ``bot.model.messages``':
   break or space where it can: a reply's text over successive messages'
   content, an abstract over successive embeds' descriptions.
 - Buttons. Discord draws all buttons below all embeds, at most 5 rows of
-  5. Each paper gets its own row, "N. Abstract" and "N. More like this",
-  whose N matches its embed title's, since a row sits far from its embed:
-  hence 5 papers a message. (Two papers a row would halve the messages but
-  crowd four look-alike buttons into a row.) ``custom_id`` is
-  ``digestbot:abstract:<paper_id>`` or ``digestbot:like:<paper_id>``, the
-  raw id (never shown, so never escaped), parsed by ``CUSTOM_ID_TEMPLATE``
-  so an adapter's ``DynamicItem`` keeps working after a restart. No
-  buttons for an id that is blank, holds a control character or line
-  break (the template's ``.`` stops at a newline), makes a ``custom_id``
-  over 100, or already has buttons in the message.
+  5. Each paper gets its own row, "N. Abstract", "N. More like this",
+  "N. 👍 Relevant", "N. 👎 Not for us" and "N. Save", whose N matches its
+  embed title's, since a row sits far from its embed: hence 5 papers a
+  message, and 5 rows of 5 buttons is all a message can carry, so every
+  paper keeps every control without a second message. ``custom_id`` is
+  ``digestbot:<kind>:<paper_id>`` (``abstract``, ``like``, ``up``,
+  ``down``, ``save``), the raw id (never shown, so never escaped), parsed
+  by ``CUSTOM_ID_TEMPLATE`` so an adapter's ``DynamicItem`` keeps working
+  after a restart. No buttons for an id that is blank, holds a control
+  character or line break (the template's ``.`` stops at a newline), or
+  makes any kind's ``custom_id`` over 100: such a paper shows without
+  controls, and ``/papers save ID`` still saves it. A paper twice in one
+  message has one row, under its first embed's number.
 - Mentions. ``send_kwargs`` always carries ``AllowedMentions.none()``
   (``NO_MENTIONS`` for a client's default), and text is escaped besides.
 - Escaping. Every untrusted string (title, authors, date, category,
@@ -69,6 +72,7 @@ from typing import Any
 from adapters.discord.markdown import chunks, inline, link, link_label, pieces, plain, safe_url
 from adapters.discord.message import (
     AUTHOR_NAME_LIMIT,
+    BUTTON_KINDS,
     CONTENT_LIMIT,
     CUSTOM_ID_TEMPLATE,
     EMBED_LIMIT,
@@ -223,7 +227,8 @@ def _buttons(parts: Sequence[_Part]) -> tuple[PaperButtons, ...]:
             continue  # an abstract's embed has no buttons
         if any(b.paper_id == paper_id for b in rows):
             continue  # custom_ids must be unique within a message
-        if custom_id("abstract", paper_id) is None:
+        if any(custom_id(kind, paper_id) is None for kind in BUTTON_KINDS):
+            # All or none: a row missing some controls would be a puzzle.
             log.warning("paper id %.40r... cannot be a custom_id; no buttons", paper_id)
             continue
         rows.append(PaperButtons(paper_id=paper_id, row=len(rows), number=part.number))

@@ -1,7 +1,8 @@
 """The Slack adapter: slack-bolt's async app in the bot's event loop.
 
 Two translations around the core (``bot.chat.runtime.Bot``): a ``/papers``
-slash command or a button click becomes an ``IncomingCommand``; a reply or
+slash command or a button click becomes an ``IncomingCommand``, with the
+person's Slack user name (what a reading list says saved it); a reply or
 digest becomes Block Kit (``adapters.slack.render``) posted through the Web
 API. Nothing here parses arguments or selects papers.
 
@@ -561,9 +562,11 @@ class SlackAdapter:
 
     # -- inbound -------------------------------------------------------------
 
-    def _incoming(self, *, team: str, channel: str, user: str, text: str) -> IncomingCommand:
+    def _incoming(self, *, team: str, channel: str, user: str, text: str,
+                  name: str = "") -> IncomingCommand:
         return IncomingCommand(
-            platform=PLATFORM, workspace_id=team, channel_id=channel, user_id=user, text=text
+            platform=PLATFORM, workspace_id=team, channel_id=channel, user_id=user, text=text,
+            user_name=name,
         )
 
     @contextlib.contextmanager
@@ -588,6 +591,7 @@ class SlackAdapter:
             channel=command["channel_id"],
             user=command["user_id"],
             text=command.get("text") or "",
+            name=_name(command.get("user_name")),
         )
         answer = asyncio.ensure_future(self._bot.handle(incoming))
         if not is_slow(incoming.text):
@@ -627,7 +631,11 @@ class SlackAdapter:
             else:
                 log.info("Slack: a %s button outside a channel, with nowhere to answer", verb)
             return
-        incoming = self._incoming(team=team, channel=channel, user=body["user"]["id"], text=text)
+        user = body["user"]
+        # Block actions carry both "username" and "name" (the same in Slack's samples);
+        # take either, so a payload with one of them still names the clicker.
+        incoming = self._incoming(team=team, channel=channel, user=user["id"], text=text,
+                                  name=_name(user.get("username")) or _name(user.get("name")))
         reply = await self._bot.handle(incoming)
         await _respond_all(respond, render_reply(reply, at_most=RESPONSE_URL_POSTS), reply)
 
@@ -637,6 +645,11 @@ class SlackAdapter:
         event = (body.get("event") or {}).get("type", "app_uninstalled")
         reason = WORKSPACE_ERRORS.get(event, WORKSPACE_ERRORS["app_uninstalled"]) + _REINSTALL
         await self._bot.workspace_gone(PLATFORM, team, reason=reason)
+
+
+def _name(value: object) -> str:
+    """A Slack user name from a payload, "" when absent or blank (the core then shows the id)."""
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _response(message: SlackMessage, reply: Reply) -> dict[str, Any]:

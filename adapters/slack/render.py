@@ -37,10 +37,11 @@ The contract, on top of the one every renderer follows (``bot.model.messages``):
   URL does not unfold a preview of someone else's page into the channel.
 - Button values are the paper id exactly as the core gave it (they come
   back in the interaction payload and are never displayed), under action
-  ids ``ABSTRACT_ACTION_ID``, ``MORE_LIKE_ACTION_ID``, ``RELEVANT_ACTION_ID``
-  and ``NOT_FOR_US_ACTION_ID`` (``BUTTON_VERBS``: the command each stands
-  for). A paper id that
-  is empty or longer than a button value can hold gets no buttons.
+  ids ``ABSTRACT_ACTION_ID``, ``MORE_LIKE_ACTION_ID``, ``RELEVANT_ACTION_ID``,
+  ``NOT_FOR_US_ACTION_ID`` and ``SAVE_ACTION_ID`` (``BUTTON_VERBS``: the
+  command each stands for), all five in one actions block under the paper
+  (Slack takes 25 elements a block). A paper id that is empty or longer
+  than a button value can hold gets no buttons.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ __all__ = [
     "MORE_LIKE_ACTION_ID",
     "NOT_FOR_US_ACTION_ID",
     "RELEVANT_ACTION_ID",
+    "SAVE_ACTION_ID",
     "render_abstract",
     "render_digest",
     "render_message",
@@ -98,9 +100,12 @@ ABSTRACT_ACTION_ID = "paper_abstract"
 MORE_LIKE_ACTION_ID = "paper_more_like"
 RELEVANT_ACTION_ID = "paper_relevant"
 NOT_FOR_US_ACTION_ID = "paper_not_for_us"
-# What each button asks the core, as the command it stands for.
+SAVE_ACTION_ID = "paper_save"
+# What each button asks the core, as the command it stands for, in the
+# order the buttons show.
 BUTTON_VERBS = {ABSTRACT_ACTION_ID: "show", MORE_LIKE_ACTION_ID: "like",
-                RELEVANT_ACTION_ID: "more", NOT_FOR_US_ACTION_ID: "less"}
+                RELEVANT_ACTION_ID: "more", NOT_FOR_US_ACTION_ID: "less",
+                SAVE_ACTION_ID: "save"}
 
 # Per-field caps, in escaped characters. Their worst case, with the markup
 # around them, stays under TEXT_LIMIT (test_render checks an item with every
@@ -156,6 +161,8 @@ def _actions(paper_id: str) -> dict[str, Any] | None:
             _button("More like this", MORE_LIKE_ACTION_ID, paper_id),
             _button("👍 Relevant", RELEVANT_ACTION_ID, paper_id),
             _button("👎 Not for us", NOT_FOR_US_ACTION_ID, paper_id),
+            # Last: the votes stay a pair, and saving is for the reading list, not the taste.
+            _button("Save", SAVE_ACTION_ID, paper_id),
         ]
     ).to_dict()
 

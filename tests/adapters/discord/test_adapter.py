@@ -161,7 +161,8 @@ def test_relevant_and_not_for_us_buttons_record_the_clicker_s_vote(running) -> N
         ("1. Abstract", "digestbot:abstract:2611.00001"),
         ("1. More like this", "digestbot:like:2611.00001"),
         ("1. 👍 Relevant", "digestbot:up:2611.00001"),
-        ("1. 👎 Not for us", "digestbot:down:2611.00001")]
+        ("1. 👎 Not for us", "digestbot:down:2611.00001"),
+        ("1. Save", "digestbot:save:2611.00001")]
     fake.dispatch("INTERACTION_CREATE", fake.component_interaction("digestbot:up:2611.00001"))
     body = answer(fake)
     assert body["content"].startswith("Noted: more papers like")
@@ -170,6 +171,42 @@ def test_relevant_and_not_for_us_buttons_record_the_clicker_s_vote(running) -> N
     fake.dispatch("INTERACTION_CREATE", fake.component_interaction("digestbot:down:2611.00001"))
     assert str(answer(fake, 2)["content"]).startswith("Changed: fewer papers like")
     assert bot.service.ratings.votes(ADDRESS) == {"2611.00001": -1}
+
+
+def test_save_button_puts_the_paper_on_the_reading_list_once_with_the_clicker_s_name(
+        running) -> None:
+    bot, fake = running
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
+    bot.run(_scheduled(bot))
+    [post] = fake.messages(CHANNEL_ID)
+    saves = [c["custom_id"] for row in post.payload["components"] for c in row["components"]
+             if c["custom_id"].startswith("digestbot:save:")]
+    assert saves == ["digestbot:save:2611.00001", "digestbot:save:2611.00002"]
+
+    # The server's nickname is the name people know there; the fake's user has none else.
+    click = fake.component_interaction(saves[0], user_id="1187000000000000301")
+    click["member"]["nick"] = "Dr Ann"
+    fake.dispatch("INTERACTION_CREATE", click)
+    body = answer(fake)
+    assert body["content"] == ("Saved “Breast MRI screening with deep learning” to this "
+                               "channel's reading list (/papers saved shows it).")
+    assert body["flags"] == EPHEMERAL
+    # Another member clicks it again: nothing changes, and the answer says who saved it.
+    fake.dispatch("INTERACTION_CREATE", fake.component_interaction(saves[0]))
+    again = answer(fake, 2)
+    assert str(again["content"]).startswith(
+        "“Breast MRI screening with deep learning” is on this channel's reading list "
+        "already: saved by Dr Ann on ")
+    assert again["flags"] == EPHEMERAL
+    assert bot.service.reading.count(ADDRESS) == 1
+    # Without a nickname, the user name: the fake's member 201 is "user201".
+    fake.dispatch("INTERACTION_CREATE", fake.command_interaction(
+        "papers save", {"id": "2611.00003"}))
+    answer(fake, 3)
+    fake.dispatch("INTERACTION_CREATE", fake.command_interaction("papers saved"))
+    listed = str(answer(fake, 4)["content"])
+    assert "(2611.00001): saved by Dr Ann on 28 Nov 2026" in listed
+    assert "(2611.00003): saved by user201 on 28 Nov 2026" in listed
 
 
 @pytest.mark.parametrize(("status", "code", "reason"), [
@@ -241,6 +278,10 @@ def test_buttons_keep_working_after_a_restart(db, index, discord_api: FakeDiscor
                              discord_api.component_interaction("digestbot:like:2611.00001"))
         body = answer(discord_api)
         assert "Nothing in the catalog is like" in str(body["content"])
+        # Save, the newest kind, is routed by the same template.
+        discord_api.dispatch("INTERACTION_CREATE",
+                             discord_api.component_interaction("digestbot:save:2611.00001"))
+        assert str(answer(discord_api, 2)["content"]).startswith("Saved “Breast MRI")
     finally:
         second.stop()
 

@@ -55,7 +55,7 @@ GOLDEN_CASES: dict[str, tuple[str, str, Digest | Reply]] = {
         "One message: the bold header as content; one embed per paper, titled 'N. title' "
         "and linked when it has a URL, described 'authors · date · category', code links or "
         "'Code announced', matched topics, snippet; the footer in the last embed's footer; "
-        "one row of 'N. Abstract' / 'N. More like this' buttons per paper; no mentions allowed.",
+        "one row of five buttons per paper, 'N. Abstract' to 'N. Save'; no mentions allowed.",
         THREE,
     ),
     "digest_hostile": (
@@ -230,7 +230,7 @@ def test_send_kwargs() -> None:
 # -- buttons ---------------------------------------------------------------------
 
 
-def test_each_paper_gets_its_own_row_of_two_buttons() -> None:
+def test_each_paper_gets_its_own_row_of_buttons() -> None:
     [message] = render_digest(THREE)
     assert button_table(message) == [
         (0, "2402.12345", "digestbot:abstract:2402.12345", "digestbot:like:2402.12345"),
@@ -244,6 +244,10 @@ def test_each_paper_gets_its_own_row_of_two_buttons() -> None:
     ]
     labels = [(b.abstract_label, b.like_label) for b in message.buttons]
     assert labels == [(f"{n}. Abstract", f"{n}. More like this") for n in (1, 2, 3)]
+    # The whole row: five buttons, as many as Discord puts in one, Save last.
+    assert [(kind, label) for kind, _, label in message.buttons[2].each()] == [
+        ("abstract", "3. Abstract"), ("like", "3. More like this"), ("up", "3. 👍 Relevant"),
+        ("down", "3. 👎 Not for us"), ("save", "3. Save")]
 
 
 def test_custom_ids_parse_back_through_a_dynamic_item() -> None:
@@ -262,7 +266,7 @@ def test_custom_ids_parse_back_through_a_dynamic_item() -> None:
     paper_id = "cs/0112017v1:weird id:with:colons"
     [message] = render_digest(digest((item(paper_id=paper_id),)))
     [buttons] = message.buttons
-    for kind, value in (("abstract", buttons.abstract_custom_id), ("like", buttons.like_custom_id)):
+    for kind, value, _ in buttons.each():
         match = re.compile(CUSTOM_ID_TEMPLATE).match(value)
         assert match is not None
         probe = asyncio.run(Probe.from_custom_id(None, None, match))
@@ -280,6 +284,8 @@ def test_custom_id_at_and_over_the_limit() -> None:
     assert custom_id("abstract", longest) == f"digestbot:abstract:{longest}"
     assert len(custom_id("abstract", longest) or "") == CUSTOM_ID_LIMIT
     assert custom_id("abstract", longest + "x") is None
+    # "save" is shorter and would fit, but a paper gets all its buttons or none.
+    assert custom_id("save", longest + "x") is not None
     [message] = render_digest(digest((item(paper_id=longest), item(paper_id=longest + "x"))))
     assert [b.paper_id for b in message.buttons] == [longest]
     assert message.paper_ids == (longest, longest + "x")

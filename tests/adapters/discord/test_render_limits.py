@@ -58,6 +58,8 @@ def test_sixty_papers_split_into_whole_items_five_to_a_message() -> None:
             assert message.content == f"… continued ({number}/12)"
         assert [b.paper_id for b in message.buttons] == list(message.paper_ids)
         assert [b.row for b in message.buttons] == list(range(5))
+        # 5 rows of 5: all a message can carry, and every paper keeps every control.
+        assert [len(b.each()) for b in message.buttons] == [5] * 5
         first = 5 * (number - 1) + 1
         assert [e["title"].split(".")[0] for e in message.embeds] == [
             str(n) for n in range(first, first + 5)

@@ -205,7 +205,7 @@ GOLDEN_CASES: dict[str, tuple[str, str, Digest]] = {
     "digest_three_papers": (
         "A digest of three papers for two topics, with a footer for five more.",
         "One message: a header, three items (title linked, 'authors · date · category', "
-        "code links or 'code announced', matched topics, snippet, two buttons), dividers "
+        "code links or 'code announced', matched topics, snippet, five buttons), dividers "
         "between items, the footer as a context block; '&' escaped everywhere.",
         digest(
             (
@@ -267,7 +267,7 @@ GOLDEN_CASES: dict[str, tuple[str, str, Digest]] = {
         "topic), each with why; a footer for three more.",
         "One message: the header, the two matches as usual, then a 'You may also like' header "
         "block (after the divider, once) and the two suggestions, each its section without "
-        "'Matched', its reason as a context block, its four buttons; '*' and '&' in a reason "
+        "'Matched', its reason as a context block, its five buttons; '*' and '&' in a reason "
         "escaped as in titles; the footer last.",
         suggesting(
             (

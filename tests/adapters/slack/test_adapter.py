@@ -74,20 +74,26 @@ class Slack:
         except json.JSONDecodeError:
             return status, text
 
-    def command(self, text: str, **kwargs: object) -> tuple[int, dict[str, object] | str]:
+    def command(self, text: str, *, user: tuple[str, str] = ("U0ANN", "ann"),
+                **kwargs: object) -> tuple[int, dict[str, object] | str]:
+        """``/papers text`` as ``user`` (id, user_name) types it."""
         form = {
             "command": "/papers", "text": text, "team_id": TEAM, "channel_id": CHANNEL,
             # Slack's trigger id is new with every command (and its body with it).
-            "user_id": "U0ANN", "user_name": "ann", "trigger_id": f"1.2.{next(_TRIGGERS)}",
+            "user_id": user[0], "user_name": user[1], "trigger_id": f"1.2.{next(_TRIGGERS)}",
             "response_url": self.api.response_url("command"),
         }
         body = urllib.parse.urlencode(form).encode()
         return self.request(body, content_type="application/x-www-form-urlencoded",
                             **kwargs)  # type: ignore[arg-type]
 
-    def click(self, action_id: str, value: str) -> tuple[int, dict[str, object] | str]:
+    def click(self, action_id: str, value: str, *, user: dict[str, str] | None = None
+              ) -> tuple[int, dict[str, object] | str]:
+        """A click on a button; ``user`` as block_actions payloads carry it (bolt's samples:
+        id, username, name, team_id)."""
+        clicker = user or {"id": "U0ANN", "username": "ann", "name": "ann", "team_id": TEAM}
         payload = {
-            "type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U0ANN", "team_id": TEAM},
+            "type": "block_actions", "team": {"id": TEAM}, "user": clicker,
             "channel": {"id": CHANNEL}, "trigger_id": f"1.2.{next(_TRIGGERS)}",
             "api_app_id": "A0APP",
             "response_url": self.api.response_url("button"),
@@ -178,7 +184,8 @@ def test_relevant_and_not_for_us_buttons_record_the_clicker_s_vote(running) -> N
     [first] = [b for b in post.blocks or [] if b.get("type") == "actions"][:1]
     assert [(e["text"]["text"], e["action_id"]) for e in first["elements"]] == [
         ("Abstract", "paper_abstract"), ("More like this", "paper_more_like"),
-        ("👍 Relevant", "paper_relevant"), ("👎 Not for us", "paper_not_for_us")]
+        ("👍 Relevant", "paper_relevant"), ("👎 Not for us", "paper_not_for_us"),
+        ("Save", "paper_save")]
     paper = first["elements"][2]["value"]
     slack.api.wait_for("response_url")  # the digest's answer
 
@@ -191,6 +198,41 @@ def test_relevant_and_not_for_us_buttons_record_the_clicker_s_vote(running) -> N
     answers = slack.api.wait_for("response_url", count=3)
     assert answers[2].params["text"].startswith("Changed: fewer papers like")
     assert bot.service.ratings.votes(ADDRESS) == {paper: -1}
+
+
+def test_save_button_puts_the_paper_on_the_reading_list_once_with_the_clicker_s_name(
+        running) -> None:
+    bot, slack = running
+    bot.service.channels.subscribe(ADDRESS, "breast mri")
+    slack.command("digest")
+    [post] = slack.api.wait_for("chat.postMessage")
+    saves = [e["value"] for b in post.blocks or [] if b.get("type") == "actions"
+             for e in b["elements"] if e["action_id"] == "paper_save"]
+    assert saves == ["2611.00001", "2611.00002"]  # one Save a paper
+    slack.api.wait_for("response_url")  # the digest's answer
+
+    bob = {"id": "U0BOB", "username": "bob", "name": "bob", "team_id": TEAM}
+    assert slack.click("paper_save", saves[0], user=bob)[0] == 200
+    saved = slack.api.wait_for("response_url", count=2)[1].params
+    assert saved["text"] == ("Saved “Breast MRI screening with deep learning” to this "
+                             "channel's reading list (/papers saved shows it).")
+    assert saved["response_type"] == "ephemeral"
+    # A second click, by someone else, changes nothing and says who saved it.
+    slack.click("paper_save", saves[0])
+    again = slack.api.wait_for("response_url", count=3)[2].params
+    assert again["response_type"] == "ephemeral"
+    assert again["text"].startswith("“Breast MRI screening with deep learning” is on this "
+                                    "channel's reading list already: saved by bob on ")
+    assert bot.service.reading.count(ADDRESS) == 1
+    # The slash command names its typist too; a payload with "name" alone still names one.
+    slack.command("save 2611.00003", user=("U0CAT", "cat"))
+    slack.click("paper_save", saves[1], user={"id": "U0DAN", "name": "dan", "team_id": TEAM})
+    slack.api.wait_for("response_url", count=4)
+    _, listed = slack.command("saved")
+    assert isinstance(listed, dict) and listed["response_type"] == "ephemeral"
+    shown = "\n".join(b["text"]["text"] for b in listed["blocks"])  # type: ignore[attr-defined]
+    for paper_id, name in (("2611.00001", "bob"), ("2611.00002", "dan"), ("2611.00003", "cat")):
+        assert f"({paper_id}): saved by {name} on 28 Nov 2026" in shown
 
 
 def test_scheduled_digest_is_posted_and_never_repeated(running) -> None:

@@ -22,6 +22,7 @@ from adapters.slack.render import (
     MORE_LIKE_ACTION_ID,
     NOT_FOR_US_ACTION_ID,
     RELEVANT_ACTION_ID,
+    SAVE_ACTION_ID,
     render_digest,
     render_message,
     render_nothing_new,
@@ -119,13 +120,15 @@ def test_buttons_carry_the_paper_id() -> None:
         (MORE_LIKE_ACTION_ID, paper_id),
         (RELEVANT_ACTION_ID, paper_id),
         (NOT_FOR_US_ACTION_ID, paper_id),
+        (SAVE_ACTION_ID, paper_id),
     ]
     assert (ABSTRACT_ACTION_ID, MORE_LIKE_ACTION_ID) == ("paper_abstract", "paper_more_like")
     assert (RELEVANT_ACTION_ID, NOT_FOR_US_ACTION_ID) == ("paper_relevant", "paper_not_for_us")
+    assert SAVE_ACTION_ID == "paper_save"  # Slack sends it back: renaming breaks old messages
     labels = [
         e["text"]["text"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
     ]
-    assert labels == ["Abstract", "More like this", "👍 Relevant", "👎 Not for us"]
+    assert labels == ["Abstract", "More like this", "👍 Relevant", "👎 Not for us", "Save"]
 
 
 def test_button_value_is_the_raw_id_not_escaped() -> None:

@@ -9,7 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack.mrkdwn import escape
-from adapters.slack.render import ABSTRACT_ACTION_ID, render_abstract, render_digest, render_reply
+from adapters.slack.render import (
+    BUTTON_VERBS,
+    render_abstract,
+    render_digest,
+    render_reply,
+)
 from bot.model.messages import CodeLink, Digest, PaperItem, Reply
 from tests.adapters.slack.render_helpers import (
     HOSTILE,
@@ -135,9 +140,11 @@ def test_any_digest_renders_valid_whole_and_harmless(value: Digest) -> None:
     ids = [i.paper_id for i in value.items]
     assert [pid for m in messages for pid in m.paper_ids] == ids
     for message in messages:
-        assert [v for a, v in button_values(message) if a == ABSTRACT_ACTION_ID] == list(
-            message.paper_ids
-        )
+        # Every paper keeps every control (Save included), in the message that shows it.
+        for action_id in BUTTON_VERBS:
+            assert [v for a, v in button_values(message) if a == action_id] == list(
+                message.paper_ids
+            )
         assert message.blocks[0]["type"] == "header"
     footers = [m for m in messages if m.blocks[-1]["type"] == "context"]
     assert footers == ([messages[-1]] if value.footer is not None else [])
