@@ -117,7 +117,7 @@ class Service:
         )
         self.oai_url = oai_url
         self.harvester = Harvester(db=db, fetcher=fetcher, writer=self.catalog, sleep=sleep,
-                                   monotonic=monotonic)
+                                   monotonic=monotonic, clock=now)
         self.ingestion = Ingestion(
             feeds=self.feeds,
             ingester=Ingester(

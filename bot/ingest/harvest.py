@@ -45,6 +45,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
@@ -133,6 +134,7 @@ class HarvestState:
     latest_datestamp: str | None = None
     next_from: str | None = None
     harvested_at: str | None = None  # the responseDate of the last finished list
+    finished_at: str | None = None  # when it finished, by the harvester's clock (ISO 8601)
 
     @staticmethod
     def key(url: str, set_spec: str | None, prefix: str) -> str:
@@ -234,11 +236,13 @@ class Harvester:
         writer: PageWriter,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         interval: float = ARXIV_INTERVAL,
         tries: int = 4,
         max_wait: float = 600.0,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.fetcher = fetcher
         self.writer = writer
         self.sleep = sleep
@@ -263,6 +267,31 @@ class Harvester:
         return [s for s in states if url is None or s.url == url]
 
     # -- running -------------------------------------------------------------------------
+
+    def run_due(self, url: str, every: timedelta) -> list[HarvestReport]:
+        """Bring each harvest of ``url`` up to date once ``every`` passed since it finished.
+
+        ``digestbot run`` calls it from its ingest job. Only harvests made
+        before are kept up: each asks for what changed since it last ran. An
+        incremental list cut short goes on; a harvest of everything left
+        unfinished waits for `digestbot harvest`, whose hours of paced pages
+        would hold up the feeds here.
+        """
+        now = self.clock()
+        reports = []
+        for state in self.states(url):
+            if state.running and state.from_day is None:
+                log.warning("the harvest of set %s from the start is unfinished; "
+                            "`digestbot harvest%s` finishes it", state.set_spec or "all",
+                            f" --set {state.set_spec}" if state.set_spec else "")
+                continue
+            if not state.running and state.finished_at is not None:
+                if now - datetime.fromisoformat(state.finished_at) < every:
+                    continue
+            report = self.run(url, set_spec=state.set_spec, prefix=state.prefix)
+            (log.warning if report.failed else log.info)("%s", report.line())
+            reports.append(report)
+        return reports
 
     def run(
         self,
@@ -367,6 +396,7 @@ class Harvester:
             state, running=False, token=None,
             next_from=max(candidates) if candidates else None,
             harvested_at=state.started or state.harvested_at,
+            finished_at=self.clock().isoformat(),
             started=None, pages=0, seen=0, list_size=None,
         )
 

@@ -40,10 +40,11 @@ def cli_fixture(tmp_path: Path, capsys, monkeypatch, backend: str, new_database,
     """``digestbot ARGS...`` in this process, the OAI-PMH base URL at the fake."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DIGESTBOT_OAI_URL", oai.base_url)
-    database = ["--database", new_database()] if backend == "postgresql" else []
+    if backend == "postgresql":  # in the environment, for a Service the test opens too
+        monkeypatch.setenv("DIGESTBOT_DATABASE_URL", new_database())
 
     def invoke(*args: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(tmp_path / "data"), *database, *args],
+        code = main(["--data-dir", str(tmp_path / "data"), *args],
                     sleep=clock.sleep, monotonic=clock)
         out, err = capsys.readouterr()
         return code, out, err

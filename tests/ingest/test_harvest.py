@@ -10,11 +10,14 @@ writes in today's format; those with the real 2016 pages skip when
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.chat.service import Service
 from bot.cli.output import HarvestBar
+from bot.config import load_settings
 from tests.fakes.oai_pmh import FakeOaiPmh, OaiRecord, oai_page
 from tests.ingest.backfill_helpers import StepClock, clock_fixture  # noqa: F401  (the clock fixture)
 from tests.ingest.harvest_helpers import (
@@ -286,3 +289,32 @@ def test_dates_are_checked_before_any_request(cli, oai: FakeOaiPmh, capsys) -> N
     code, _, err = cli("harvest", "--from", "2026-02-01", "--until", "2026-01-01")
     assert code == 1 and "is after --until" in err
     assert not oai.requests()
+
+
+# -- digestbot run keeps harvests up to date ------------------------------------------------
+
+
+def test_the_running_bot_brings_each_harvest_up_to_date_once_its_interval_passed(
+    cli, oai: FakeOaiPmh, clock: StepClock, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("DIGESTBOT_FIXED_NOW", "2026-12-01T12:00+00:00")
+    oai.serve(three_pages())
+    assert cli("harvest", "--set", "cs")[0] == 0
+    asked = len(oai.requests())
+    now = [datetime(2026, 12, 2, 6, 0, tzinfo=UTC)]  # 18 hours later
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data")})
+    service = Service.open(settings, clock=lambda: now[0], sleep=clock.sleep, monotonic=clock)
+    try:
+        assert service.harvester.run_due(service.oai_url, timedelta(days=1)) == []
+        assert len(oai.requests()) == asked  # not due yet
+
+        now[0] += timedelta(hours=7)
+        oai.serve([oai_page(records(7, 2))])
+        reports = service.harvester.run_due(service.oai_url, timedelta(days=1))
+    finally:
+        service.close()
+
+    assert [r.line() for r in reports] == [
+        "harvest set=cs pages=1 seen=2 new=2 updated=0 skipped=0 from=2026-12-01"]
+    assert oai.requests()[-1].params["from"] == "2026-12-01"
+    assert len(ids(cli)) == 9
