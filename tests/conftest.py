@@ -35,6 +35,8 @@ os.environ["DIGESTBOT_FEEDS"] = ""
 # Nor the arXiv API: no backfill unless a test asks for one, and then from a local fake.
 os.environ["DIGESTBOT_BACKFILL_MAX_DAYS"] = "0"
 os.environ["DIGESTBOT_ARXIV_API_URL"] = "http://127.0.0.1:9/api/query"
+# Nor arXiv's OAI-PMH interface: harvests go to a local fake (tests/fakes/oai_pmh.py).
+os.environ["DIGESTBOT_OAI_URL"] = "http://127.0.0.1:9/oai"
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO / "seeds"

@@ -140,6 +140,7 @@ class Bot:
         clock: Callable[[], datetime],
         catch_up: timedelta = timedelta(hours=6),
         ingest_every: timedelta | None = timedelta(hours=1),
+        harvest_every: timedelta | None = None,
         health_file: Path | None = None,
         lease: SchedulerLease | None = None,
         post_timeout: float = POST_TIMEOUT,
@@ -159,6 +160,7 @@ class Bot:
         self._lease = lease
         self.leading = False
         self._ingest_every = ingest_every
+        self._harvest_every = harvest_every
         self._stopping = False
 
         def new_scheduler() -> DigestScheduler:
@@ -462,6 +464,10 @@ class Bot:
             # Feeds log their own line each (bot.ingest.run); seed files only when they changed.
             if isinstance(report, ImportReport) and (report.changed or report.problems):
                 log.info("%s", report.line())
+        if self._harvest_every:
+            # After the feeds, so that a paper announced today is news from its feed
+            # before a harvest brings it as catalog. Each harvest logs its line.
+            self.service.harvester.run_due(self.service.oai_url, self._harvest_every)
         # What the ingest changed in papers already posted goes to their threads.
         if not self._stopping:
             self.service.updates.run(send=self._post_note)

@@ -12,6 +12,7 @@ Callers use the parts directly:
 - ``feeds`` (``bot.ingest.registry.Feeds``): the feeds table;
 - ``ingestion`` (``bot.ingest.jobs.Ingestion``): the ingest job, feeds run by hand, seed files;
 - ``backfill`` (``bot.ingest.backfill.Backfill``): missed arXiv announcement days from the API;
+- ``harvester`` (``bot.ingest.harvest.Harvester``): the whole catalog from an OAI-PMH interface;
 - ``deliverer`` (``bot.digest.deliver.Deliverer``): digests, scheduled or asked for;
 - ``updates`` (``bot.digest.updates.Updates``): later news of posted papers, in their threads.
 
@@ -35,6 +36,7 @@ from bot.digest.deliver import Deliverer
 from bot.digest.updates import Updates
 from bot.ingest.backfill import DEFAULT_API_URL, Backfill
 from bot.ingest.fetch import Fetcher
+from bot.ingest.harvest import DEFAULT_OAI_URL, Harvester
 from bot.ingest.jobs import Ingestion
 from bot.ingest.pacing import ARXIV_DOMAINS, HostPacer
 from bot.ingest.registry import Feeds
@@ -84,7 +86,9 @@ class Service:
         fetcher: Fetcher | None = None,
         backfill_max_days: int = 0,
         arxiv_api_url: str = DEFAULT_API_URL,
+        oai_url: str = DEFAULT_OAI_URL,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.index = index
@@ -114,6 +118,9 @@ class Service:
             db=db, fetcher=fetcher, writer=self.catalog, clock=now, sleep=sleep,
             api_url=arxiv_api_url, max_days=backfill_max_days,
         )
+        self.oai_url = oai_url
+        self.harvester = Harvester(db=db, fetcher=fetcher, writer=self.catalog, sleep=sleep,
+                                   monotonic=monotonic, clock=now)
         self.ingestion = Ingestion(
             feeds=self.feeds,
             ingester=Ingester(
@@ -139,8 +146,8 @@ class Service:
         """The service of ``settings``; with ``writes``, a database this user may only
         read is refused at once (``DatabaseError``), before the search index is opened.
 
-        ``sleep`` and ``monotonic`` are what the arXiv pacing and the backfill's
-        waits use (tests pass a clock that moves only when slept on)."""
+        ``sleep`` and ``monotonic`` are what the arXiv pacing, the backfill's
+        and the harvest's waits use (tests pass a clock that moves only when slept on)."""
         db = open_database(settings.effective_database_url)
         if writes:
             try:
@@ -172,7 +179,9 @@ class Service:
             ),
             backfill_max_days=settings.backfill_max_days,
             arxiv_api_url=settings.arxiv_api_url,
+            oai_url=settings.oai_url,
             sleep=sleep,
+            monotonic=monotonic,
         )
 
     def close(self) -> None:

@@ -1,5 +1,5 @@
 """The catalog's verbs: init, seed, search, show, export, import, feeds, ingest, backfill,
-reindex."""
+harvest, reindex."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.chat.service import Service
 from bot.cli.output import (
     EXIT_ERROR,
     CommandError,
+    HarvestBar,
     err,
     format_paper,
     json_text,
@@ -33,6 +34,7 @@ __all__ = [
     "cmd_backfill",
     "cmd_export",
     "cmd_feeds",
+    "cmd_harvest",
     "cmd_import",
     "cmd_ingest",
     "cmd_init",
@@ -278,3 +280,29 @@ def cmd_backfill(service: Service, args: argparse.Namespace, settings: Settings)
     for report in reports:
         out(report.line())
     return EXIT_ERROR if any(r.failed for r in reports) else 0
+
+
+def cmd_harvest(service: Service, args: argparse.Namespace, settings: Settings) -> int:
+    url = args.url or settings.oai_url
+    if args.from_day and args.until and args.from_day > args.until:
+        raise CommandError(f"--from {args.from_day} is after --until {args.until}; "
+                           "give the earlier day first.")
+    bar = HarvestBar(args.set or "all")
+    try:
+        report = service.harvester.run(
+            url, set_spec=args.set, prefix=args.format, from_day=args.from_day,
+            until_day=args.until, progress=bar,
+        )
+    finally:
+        bar.finish()
+    for note in report.notes:
+        err(f"note: {note}")
+    out(report.line())
+    if report.failed:
+        err(f"digestbot: the harvest of {url} stopped: {report.error}; {report.advice}.")
+        return EXIT_ERROR
+    state = service.harvester.state(url, args.set, args.format)
+    since = state.next_from if state is not None else None
+    err("Harvest complete; harvested papers are catalog, not news for digests."
+        + (f" The next `digestbot harvest` asks for what changed since {since}." if since else ""))
+    return 0

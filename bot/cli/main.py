@@ -9,7 +9,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from bot import __version__
@@ -19,6 +19,7 @@ from bot.cli.catalog import (
     cmd_backfill,
     cmd_export,
     cmd_feeds,
+    cmd_harvest,
     cmd_import,
     cmd_ingest,
     cmd_init,
@@ -46,6 +47,7 @@ from bot.cli.reading import FORMATS, cmd_cite, cmd_read, cmd_save, cmd_saved
 from bot.cli.run import cmd_health, cmd_run
 from bot.config import ConfigError, Settings, default_data_dir, load_settings
 from bot.errors import UserError
+from bot.ingest.harvest import METADATA_PREFIXES
 from bot.search.query import QueryError
 from bot.store.db import DatabaseError
 
@@ -265,6 +267,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--category", action="append", metavar="CATEGORY",
                      help="an arXiv category such as cs.CV (again for more; default: those "
                      "of the arXiv feeds)")
+    sub = verb("harvest", cmd_harvest, "harvest the arXiv catalog over OAI-PMH",
+               "Harvest arXiv's whole catalog, or one set of it, from its OAI-PMH interface "
+               "(oai_url; ListRecords), following the resumption tokens to the end of the "
+               "list, one request at least every 3 seconds; a 503 with Retry-After is waited "
+               "out. Harvested papers are catalog, never news in a digest. A harvest stopped "
+               "or killed goes on where it stopped; a later one without --from asks only for "
+               "the records changed since the last. Prints a progress bar and one line.")
+    sub.add_argument("--set", metavar="SET",
+                     help="an OAI-PMH set, e.g. cs or physics:hep-th (default: everything)")
+    sub.add_argument("--from", dest="from_day", type=_day, metavar="YYYY-MM-DD",
+                     help="records changed on or after this day (default: since the last "
+                     "harvest of this set, or from the start)")
+    sub.add_argument("--until", type=_day, metavar="YYYY-MM-DD",
+                     help="records changed on or before this day")
+    sub.add_argument("--url", metavar="URL",
+                     help="another OAI-PMH base URL (a mirror); default: the oai_url setting")
+    sub.add_argument("--format", choices=METADATA_PREFIXES, default="arXiv",
+                     help="the metadataPrefix asked for: arXiv (default) or arXivRaw (with "
+                     "every version)")
     verb("reindex", cmd_reindex, "rebuild the search index", "Rebuild the search index "
          "from the catalog database (the index is derived; the database is the truth).")
     return parser
@@ -305,6 +326,13 @@ def _days(text: str) -> int:
     return value
 
 
+def _day(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD") from None
+
+
 def _clock(settings: Settings) -> Clock:
     """The real clock, or the fixed moment of ``fixed_now`` (a replayed day)."""
     if not settings.fixed_now:
@@ -315,7 +343,7 @@ def _clock(settings: Settings) -> Clock:
 
 # Verbs that are nothing but writes: on a database this user may only read
 # they stop at once, in one line, rather than at their first write.
-_WRITERS = (cmd_run, cmd_ingest, cmd_seed, cmd_import, cmd_backfill)
+_WRITERS = (cmd_run, cmd_ingest, cmd_seed, cmd_import, cmd_backfill, cmd_harvest)
 
 
 def main(
@@ -325,7 +353,7 @@ def main(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> int:
     """Run ``digestbot ARGS``; the exit code. ``sleep`` and ``monotonic`` time the
-    arXiv requests' spacing and the backfill's waits (tests pass a clock of their own)."""
+    arXiv requests' spacing and the backfill's and harvest's waits (tests pass a clock of their own)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from bot.config import Settings
 from bot.errors import UserError
+from bot.ingest.harvest import HarvestProgress
 from bot.model.messages import short_authors
 from bot.model.papers import PaperRecord
 from bot.text.terminal import plain
@@ -22,6 +23,7 @@ from bot.text.terminal import plain
 __all__ = [
     "CommandError",
     "EXIT_ERROR",
+    "HarvestBar",
     "EXIT_USAGE",
     "err",
     "format_paper",
@@ -60,6 +62,68 @@ def progress(verb: str, *, every: int = 100_000) -> Callable[[int], None]:
             err(f"{verb} {done:,} papers…")
 
     return report
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class HarvestBar:
+    """A harvest's progress on stderr: records, pages, rate and ETA.
+
+    On a terminal the line is redrawn in place after every page; elsewhere
+    (a log, a pipe) a line is written for the first page and then at most
+    every ``every`` seconds of the harvest's clock, so a day-long harvest
+    leaves a readable log, not a line per page.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, label: str, *, every: float = 60.0) -> None:
+        self.label = label
+        self.every = every
+        self.tty = sys.stderr.isatty()
+        self._last: float | None = None
+        self._drawn = False
+
+    def text(self, pages: int, done: int, total: int | None, run_records: int,
+             elapsed: float) -> str:
+        rate = run_records / elapsed if elapsed > 0 else 0.0
+        parts = [f"{done:,} records" if total is None else f"{done:,} of {total:,} records",
+                 f"{pages:,} page{'' if pages == 1 else 's'}"]
+        if rate:
+            parts.append(f"{rate:,.0f} records/s")
+        head = f"harvest {self.label}: "
+        if total:
+            share = min(1.0, done / total)
+            filled = int(share * self.WIDTH)
+            head += f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {share:4.0%} "
+            if rate and done < total:
+                parts.append(f"ETA {_duration((total - done) / rate)}")
+        return head + ", ".join(parts)
+
+    def __call__(self, progress: HarvestProgress) -> None:
+        line = self.text(progress.pages, progress.done, progress.total, progress.run_records,
+                         progress.elapsed)
+        if self.tty:
+            sys.stderr.write("\r\x1b[K" + line)
+            sys.stderr.flush()
+            self._drawn = True
+            return
+        if self._last is None or progress.elapsed - self._last >= self.every:
+            self._last = progress.elapsed
+            err(line)
+
+    def finish(self) -> None:
+        """Ends the redrawn line, so what follows starts on a line of its own."""
+        if self._drawn:
+            sys.stderr.write("\n")
+            self._drawn = False
 
 
 # -- formatting --------------------------------------------------------------

@@ -40,6 +40,8 @@ def cmd_run(service: Service, args: argparse.Namespace, settings: Settings) -> i
         clock=utcnow,
         catch_up=timedelta(hours=settings.catch_up_hours),
         ingest_every=timedelta(minutes=settings.ingest_minutes),
+        harvest_every=(timedelta(days=settings.harvest_interval_days)
+                       if settings.harvest_interval_days else None),
         health_file=heartbeat_path(settings.data_dir),
         # Several `digestbot run` on one database: one runs the scheduler.
         lease=service.db.scheduler_lease(),

@@ -169,6 +169,25 @@ SETTINGS: tuple[Setting, ...] = (
         "announcement days (one request at least every 3 seconds).",
     ),
     Setting(
+        name="oai_url",
+        type=str,
+        default="https://oaipmh.arxiv.org/oai",
+        schemes=("http://", "https://"),
+        help="The OAI-PMH base URL `digestbot harvest` reads the whole arXiv catalog "
+        "from (arXiv's own by default; a mirror's works too), one request at least "
+        "every 3 seconds.",
+    ),
+    Setting(
+        name="harvest_interval_days",
+        type=int,
+        default=0,
+        range=(0, 30),
+        help="Every this many days (0-30; 0, the default, never), `digestbot run` "
+        "brings each harvest made with `digestbot harvest` up to date, asking only "
+        "for the records changed since it last ran. Harvested papers are catalog, "
+        "never news in a digest.",
+    ),
+    Setting(
         name="feed_timeout",
         type=int,
         default=30,

@@ -40,7 +40,7 @@ from bot.digest.ledger import SENT, chunked, message_of
 from bot.digest.sending import ChannelUnavailable, WorkspaceUnavailable
 from bot.model.links import repo_label
 from bot.model.messages import CodeLink, PaperNote
-from bot.store.catalog import current_revision, get_papers
+from bot.store.catalog import current_revision, get_papers, set_meta
 from bot.store.db import Database, insert_missing
 from bot.store.models import CatalogMeta, Channel, Delivery, PaperChange, ThreadNote
 
@@ -146,7 +146,7 @@ class Updates:
                     change_id=change_id, status=DUE, not_before=now, attempts=0,
                 ).returning(_NOTES.c.id)).all()
                 queued += len(made)
-            _set_bookmark(session, up_to)
+            set_meta(session, {BOOKMARK_KEY: str(up_to)})
             return queued
 
     def due(self, report: NotesReport | None = None) -> list[_Due]:
@@ -234,14 +234,6 @@ def _bookmark(session: Session) -> int:
     if value is None:
         return 0
     return int(value)
-
-
-def _set_bookmark(session: Session, revision: int) -> None:
-    row = session.get(CatalogMeta, BOOKMARK_KEY)
-    if row is None:
-        session.add(CatalogMeta(key=BOOKMARK_KEY, value=str(revision)))
-    else:
-        row.value = str(revision)
 
 
 def _last_posted(

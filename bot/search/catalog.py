@@ -10,7 +10,7 @@ It returns plain values; turning them into text is the caller's job.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import IO
@@ -18,7 +18,14 @@ from typing import IO
 from bot.model.papers import PaperRecord
 from bot.search.index import IndexBusyError, Progress, SearchIndex, catch_up
 from bot.search.rank import SearchResults, more_like, search
-from bot.store.catalog import ImportReport, UpsertResult, count_papers, get_paper, upsert_papers
+from bot.store.catalog import (
+    ImportReport,
+    UpsertResult,
+    count_papers,
+    get_paper,
+    set_meta,
+    upsert_papers,
+)
 from bot.store.db import Database
 from bot.store.transfer import ExportCounts, ImportCounts, export_database, import_database
 
@@ -97,6 +104,36 @@ class Catalog:
     def write(self, records: Sequence[PaperRecord], *, not_news: Collection[str] = ()) -> UpsertResult:
         """Feed ingestion's writer: merge what a feed says into the papers it already knows."""
         return self.import_records(records, merge=True, not_news=not_news)
+
+    def write_page(
+        self,
+        records: Sequence[PaperRecord],
+        *,
+        not_news: Collection[str],
+        meta: Mapping[str, str | None],
+    ) -> UpsertResult:
+        """A harvested page's papers and the harvest's position, in one transaction.
+
+        The ``catalog_meta`` rows in ``meta`` are set in the very transaction
+        that stores the page's papers (merged as a feed's are), so a harvest
+        killed at any point finds its position and its papers in step: the
+        page is stored with the token that follows it, or neither is.
+        """
+        with self.index.writer() as writer:
+            with self.db.session() as session:
+                result = upsert_papers(
+                    session, records, now=self.clock(), merge=True, not_news=not_news
+                )
+                set_meta(session, meta)
+            written = [result.revision] if result.revision is not None else []
+            if written:
+                writer.add(result.added, replace=False)
+                writer.add(result.replaced)
+            with self.db.session() as session:
+                caught_up, target = writer.catch_up(session, skip_revisions=written)
+            if written or caught_up:
+                writer.commit(target)
+        return result
 
     def import_jsonl(
         self, stream: IO[str], *, label: str, progress: Progress | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -59,8 +59,10 @@ __all__ = [
     "id_order",
     "iter_papers",
     "merge_content",
+    "meta_values",
     "paper_news",
     "record_from_row",
+    "set_meta",
     "upsert_papers",
 ]
 
@@ -410,6 +412,32 @@ def paper_news(old: dict[str, Any], new: dict[str, Any]) -> News | None:
     changed = tuple(name for name in ("title", "abstract", "authors")
                     if version is not None and old[name] != new[name])
     return News(version=version, changed=changed, code_urls=released)
+
+
+def set_meta(session: Session, values: Mapping[str, str | None]) -> None:
+    """Set (or, for None, delete) ``catalog_meta`` rows in the caller's transaction.
+
+    A harvest stores its position here in the same transaction as the
+    papers of the page that moved it, so the two are never out of step.
+    """
+    for key, value in values.items():
+        row = session.get(CatalogMeta, key)
+        if value is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(CatalogMeta(key=key, value=value))
+        else:
+            row.value = value
+    session.flush()
+
+
+def meta_values(session: Session, prefix: str) -> dict[str, str]:
+    """The ``catalog_meta`` rows whose key starts with ``prefix``, by key."""
+    rows = session.execute(
+        select(META.c.key, META.c.value).where(META.c.key.startswith(prefix, autoescape=True))
+    )
+    return {row.key: row.value for row in rows}
 
 
 def _sqlite_datetime(value: datetime) -> str:
