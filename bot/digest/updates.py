@@ -272,6 +272,8 @@ def _build(session: Session, key: tuple[int, str], group: Sequence[ThreadNote]) 
     record = get_papers(session, [paper_id]).get(paper_id)
     if channel is None or thread is None or record is None:
         return "its message is no longer known"
+    if channel.paused or channel.thread_updates is False:  # since the note was queued
+        return "the channel is paused" if channel.paused else "the channel turned updates off"
     changes = session.scalars(
         select(PaperChange).where(PaperChange.id.in_([n.change_id for n in group]))
         .order_by(PaperChange.id)).all()

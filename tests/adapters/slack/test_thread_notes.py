@@ -185,3 +185,16 @@ def test_the_running_bot_posts_the_notes_after_each_ingest(
     bot.run(asyncio.to_thread(bot.bot._ingest))  # the scheduler's ingest job
     [reply] = slack.api.posts(CHANNEL)[1:]
     assert reply.params["thread_ts"] == ts
+
+
+def test_notes_queued_before_updates_off_are_not_posted(
+    running: tuple[ConsoleBot, Slack], service: Service,
+) -> None:
+    bot, slack = running
+    posted(bot, service, slack)
+    later(service, 2)
+    service.catalog.import_records([paper(1, "Breast MRI v2", version=2)], merge=True)
+    assert service.updates.queue() == 1
+    slack.command("updates off")
+    assert notes(bot).posted == 0
+    assert len(slack.api.posts(CHANNEL)) == 1
