@@ -27,7 +27,8 @@ USER_ERRORS = [
     IndexBusyError, QueryError, ScheduleError, TopicLimitError,
 ]
 # Raised where nobody made a mistake, and never shown to a person as they are:
-# a remote failure (its reason goes into the feed's or the backfill's report), a signal an
+# a remote failure (its reason goes into the feed's, the backfill's or the harvest's report;
+# a page that is no OAI-PMH page is such a failure, retried, then reported), a signal an
 # adapter gives the core about a channel, or the runtime's refusal of a post
 # while the bot stops or its deadline passes (its papers stay in the ledger).
 NOT_USER_ERRORS = {
@@ -36,6 +37,8 @@ NOT_USER_ERRORS = {
     "bot.ingest.fetch.FetchError",
     "bot.ingest.arxiv._Unreadable",
     "bot.ingest.backfill._Stop",
+    "bot.ingest.harvest._Stop",
+    "bot.ingest.oai.OaiPageError",
     "bot.ingest.feeds._UndefinedEntity",
     "bot.digest.sending.ChannelUnavailable",
     "bot.digest.sending.WorkspaceUnavailable",
