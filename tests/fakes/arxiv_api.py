@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.http import Handler, Received, ThreadedFake, serving
+from tests.fakes.http import Faults, Handler, Received, ThreadedFake, serving
 
 __all__ = ["ApiPaper", "ApiQuery", "FakeArxivApi", "api_entry", "arxiv_api_fixture"]
 
@@ -151,7 +151,7 @@ class FakeArxivApi(ThreadedFake[ApiQuery]):
         self.page_limit = page_limit
         self._papers: list[ApiPaper] = []
         self._recorded: dict[int, bytes] | None = None
-        self._faults: list[_Fault] = []
+        self._faults: Faults[_Fault] = Faults()
         self._lock = threading.Lock()
 
     @property
@@ -194,18 +194,10 @@ class FakeArxivApi(ThreadedFake[ApiQuery]):
             after = 0
 
     def _queue(self, fault: _Fault) -> None:
-        with self._lock:
-            self._faults.append(fault)
+        self._faults.add(fault)
 
     def _next_fault(self) -> _Fault | None:
-        with self._lock:
-            if not self._faults:
-                return None
-            first = self._faults[0]
-            if first.after > 0:
-                first.after -= 1
-                return None
-            return self._faults.pop(0)
+        return self._faults.next()
 
     # -- the log ------------------------------------------------------------------------
 

@@ -30,12 +30,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, Self, TypeVar
 
 import pytest
 
 __all__ = [
     "FakeServer",
+    "Faults",
     "Handler",
     "Headers",
     "Part",
@@ -99,6 +100,39 @@ class Script:
             and (self.channel is None or self.channel == channel)
             and (self.times is None or self.times > 0)
         )
+
+
+class _Delayed(Protocol):
+    after: int  # requests answered as usual before this fault
+
+
+D = TypeVar("D", bound=_Delayed)
+
+
+class Faults(Generic[D]):
+    """The faults a test queued for a fake, in order, each after its ``after`` good requests.
+
+    Thread-safe: the test queues while the server's threads take.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queued: list[D] = []
+
+    def add(self, fault: D) -> None:
+        with self._lock:
+            self._queued.append(fault)
+
+    def next(self) -> D | None:
+        """The fault for this request (None: answer as usual)."""
+        with self._lock:
+            if not self._queued:
+                return None
+            first = self._queued[0]
+            if first.after > 0:
+                first.after -= 1
+                return None
+            return self._queued.pop(0)
 
 
 class FakeServer(Generic[C]):

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.http import Handler, Received, ThreadedFake, serving
+from tests.fakes.http import Faults, Handler, Received, ThreadedFake, serving
 
 __all__ = ["FakeOaiPmh", "OaiRecord", "OaiRequest", "oai_page", "oai_pmh_fixture"]
 
@@ -167,7 +167,7 @@ class FakeOaiPmh(ThreadedFake[OaiRequest]):
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(clock=clock)
         self._pages: list[bytes] = []
-        self._faults: list[_Fault] = []
+        self._faults: Faults[_Fault] = Faults()
         self._lock = threading.Lock()
         self.stalled = threading.Event()  # set once a stalled answer sent its first half
 
@@ -201,18 +201,10 @@ class FakeOaiPmh(ThreadedFake[OaiRequest]):
         self._queue(_Fault("stall", after=after))
 
     def _queue(self, fault: _Fault) -> None:
-        with self._lock:
-            self._faults.append(fault)
+        self._faults.add(fault)
 
     def _next_fault(self) -> _Fault | None:
-        with self._lock:
-            if not self._faults:
-                return None
-            first = self._faults[0]
-            if first.after > 0:
-                first.after -= 1
-                return None
-            return self._faults.pop(0)
+        return self._faults.next()
 
     # -- the log ------------------------------------------------------------------------
 
